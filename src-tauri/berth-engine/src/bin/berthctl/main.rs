@@ -1,0 +1,59 @@
+//! `berthctl`: Berth's engine from the command line, with `docker compose`'s flags and formats.
+
+use std::process::ExitCode;
+
+use berth_engine::Engine;
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(name = "berthctl", version, about = "Run and watch a Docker Compose stack")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Show the versions of berthctl and of the Docker engine it talks to.
+    Version {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli.command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Version { json } => {
+            let engine = Engine::connect().await?.version().await?;
+            if json {
+                let out = serde_json::json!({ "berthctl": env!("CARGO_PKG_VERSION"), "engine": engine });
+                println!("{out}");
+            } else {
+                println!("berthctl {}", env!("CARGO_PKG_VERSION"));
+                println!(
+                    "engine {} (API {}, {}/{}) at {}",
+                    engine.version, engine.api_version, engine.os, engine.arch, engine.endpoint
+                );
+            }
+            Ok(())
+        }
+    }
+}
