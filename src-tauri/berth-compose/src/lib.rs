@@ -4,3 +4,11 @@
 //! interpolation, merging, `include`/`extends`, normalization and validation. It knows nothing
 //! of Docker and never blocks on anything but the files it reads, so both the engine and the
 //! tests can use it without an engine.
+
+mod dotenv;
+mod error;
+mod interpolate;
+mod node;
+mod yaml;
+
+pub use error::{Error, Location};
