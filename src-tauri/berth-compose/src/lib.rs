@@ -5,10 +5,14 @@
 //! of Docker and never blocks on anything but the files it reads, so both the engine and the
 //! tests can use it without an engine.
 
+mod canonical;
 mod dotenv;
 mod error;
 mod interpolate;
+mod merge;
 mod node;
+mod schema;
+mod units;
 mod yaml;
 
 pub use error::{Error, Location};
