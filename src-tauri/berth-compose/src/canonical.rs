@@ -256,6 +256,12 @@ fn file_mount(i: &mut Node, target_prefix: &str) {
             v.value = Value::Str(s);
         }
     }
+    // File modes print in octal, as compose does.
+    if let Some(m) = i.get_mut("mode")
+        && let Value::Int(mode) = m.value
+    {
+        m.value = Value::Str(format!("0{mode:o}"));
+    }
 }
 
 fn external(n: &mut Node) {
@@ -365,7 +371,8 @@ pub fn volume(spec: &str, span: &Span) -> Result<Node, Error> {
     if let Some(s) = source {
         entries.push(entry("source", Node::str(s, span)));
     }
-    entries.push(entry("target", Node::str(target.unwrap_or_default(), span)));
+    let target = crate::paths::clean(std::path::Path::new(&target.unwrap_or_default()));
+    entries.push(entry("target", Node::str(target.to_string_lossy(), span)));
     let mut bind = vec![entry(
         "create_host_path",
         Node::new(Value::Bool(true), span.clone()),

@@ -132,10 +132,6 @@ impl Node {
             .map(|e| &mut e.value)
     }
 
-    pub fn entry(&self, key: &str) -> Option<&Entry> {
-        self.as_map()?.iter().find(|e| e.key == key)
-    }
-
     /// Sets `key`, keeping its position if present. No-op on a non-mapping.
     pub fn insert(&mut self, key: &str, value: Node) {
         if let Some(m) = self.as_map_mut() {
@@ -166,19 +162,6 @@ impl Node {
             Value::Int(i) => Some(i.to_string()),
             Value::Float(f) => Some(format_float(*f)),
             _ => None,
-        }
-    }
-
-    /// What kind of value this is, in the schema's words.
-    pub fn kind(&self) -> &'static str {
-        match &self.value {
-            Value::Null => "null",
-            Value::Bool(_) => "boolean",
-            Value::Int(_) => "integer",
-            Value::Float(_) => "number",
-            Value::Str(_) => "string",
-            Value::Seq(_) => "array",
-            Value::Map(_) => "object",
         }
     }
 
