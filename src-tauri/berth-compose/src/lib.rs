@@ -27,6 +27,7 @@ mod node;
 mod normalize;
 mod paths;
 mod project_name;
+mod render;
 mod schema;
 mod units;
 mod yaml;
@@ -43,6 +44,7 @@ pub use model::{
     Project, Service, ServiceNetwork, Volume,
 };
 pub use project_name::normalize as normalize_project_name;
+pub use render::to_yaml;
 
 use loader::{Loader, read_env_file};
 use node::{Node, Span};

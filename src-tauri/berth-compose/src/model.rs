@@ -246,22 +246,3 @@ pub struct FileObject {
     #[serde(flatten)]
     pub extra: Extra,
 }
-
-impl Project {
-    /// The project as `docker compose config --format json` prints it: long forms, absolute
-    /// paths, resource names, and `$` written as `$$` so the output can be loaded again.
-    pub fn to_compose_json(&self) -> Json {
-        let mut j = serde_json::to_value(self).expect("project serializes");
-        escape_dollars(&mut j);
-        j
-    }
-}
-
-fn escape_dollars(j: &mut Json) {
-    match j {
-        Json::String(s) if s.contains('$') => *s = s.replace('$', "$$"),
-        Json::Array(items) => items.iter_mut().for_each(escape_dollars),
-        Json::Object(m) => m.values_mut().for_each(escape_dollars),
-        _ => {}
-    }
-}

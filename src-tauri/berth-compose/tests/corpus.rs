@@ -171,7 +171,7 @@ fn corpus_matches_docker_compose_config() {
                 Err(e) if e.location().is_none() => {
                     diffs.push(format!("{rel}: rejected without a location: {e}"))
                 }
-                Err(_) => {}
+                Err(e) => eprintln!("REJECTED {rel}: {e} [{}]", e.location().unwrap()),
             }
         }
     }

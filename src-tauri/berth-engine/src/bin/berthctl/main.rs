@@ -1,5 +1,8 @@
 //! `berthctl`: Berth's engine from the command line, with `docker compose`'s flags and formats.
 
+mod config;
+mod project_args;
+
 use std::process::ExitCode;
 
 use berth_engine::Engine;
@@ -7,14 +10,22 @@ use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(name = "berthctl", version, about = "Run and watch a Docker Compose stack")]
+#[command(
+    name = "berthctl",
+    version,
+    about = "Run and watch a Docker Compose stack"
+)]
 struct Cli {
+    #[command(flatten)]
+    project: project_args::ProjectArgs,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Parse, resolve and render the compose files in canonical format.
+    Config(config::ConfigArgs),
     /// Show the versions of berthctl and of the Docker engine it talks to.
     Version {
         /// Print JSON instead of text.
@@ -30,6 +41,9 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if let Command::Config(args) = &cli.command {
+        return config::run(&cli.project, args);
+    }
     match run(cli.command).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -41,10 +55,12 @@ async fn main() -> ExitCode {
 
 async fn run(command: Command) -> anyhow::Result<()> {
     match command {
+        Command::Config(_) => unreachable!("config runs without an engine"),
         Command::Version { json } => {
             let engine = Engine::connect().await?.version().await?;
             if json {
-                let out = serde_json::json!({ "berthctl": env!("CARGO_PKG_VERSION"), "engine": engine });
+                let out =
+                    serde_json::json!({ "berthctl": env!("CARGO_PKG_VERSION"), "engine": engine });
                 println!("{out}");
             } else {
                 println!("berthctl {}", env!("CARGO_PKG_VERSION"));

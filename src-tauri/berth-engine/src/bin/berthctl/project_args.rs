@@ -1,0 +1,39 @@
+//! The project flags `docker compose` takes before its command, shared by every command that
+//! loads the compose files.
+
+use std::path::PathBuf;
+
+use berth_compose::LoadOptions;
+use clap::Args;
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct ProjectArgs {
+    /// Compose configuration files (repeatable; later files merge over earlier ones).
+    #[arg(short = 'f', long = "file", global = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Project name.
+    #[arg(short = 'p', long = "project-name", global = true, value_name = "NAME")]
+    pub project_name: Option<String>,
+    /// Alternate working directory (default: the directory of the first compose file).
+    #[arg(long = "project-directory", global = true, value_name = "DIR")]
+    pub project_directory: Option<PathBuf>,
+    /// Alternate environment file(s), replacing the project's `.env`.
+    #[arg(long = "env-file", global = true, value_name = "FILE")]
+    pub env_files: Vec<PathBuf>,
+    /// Profiles to enable (repeatable).
+    #[arg(long = "profile", global = true, value_name = "PROFILE")]
+    pub profiles: Vec<String>,
+}
+
+impl ProjectArgs {
+    /// Load options for these flags, the current directory and the process environment.
+    pub fn load_options(&self) -> std::io::Result<LoadOptions> {
+        let mut o = LoadOptions::from_process()?;
+        o.files = self.files.clone();
+        o.project_name = self.project_name.clone();
+        o.project_directory = self.project_directory.clone();
+        o.env_files = self.env_files.clone();
+        o.profiles = self.profiles.clone();
+        Ok(o)
+    }
+}

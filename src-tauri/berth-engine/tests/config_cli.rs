@@ -1,0 +1,94 @@
+//! `berthctl config` against the compose corpus: same JSON as `docker compose config`, and
+//! rustc-style located errors for a bad file.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn corpus() -> PathBuf {
+    let dir = std::env::var_os("BERTH_COMPOSE_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/compose-corpus")
+        });
+    dir.canonicalize().unwrap_or_else(|_| {
+        panic!(
+            "compose corpus not found at {} (set BERTH_COMPOSE_CORPUS to its path)",
+            dir.display()
+        )
+    })
+}
+
+fn berthctl(dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_berthctl"));
+    c.current_dir(dir).env_clear();
+    for k in ["PATH", "HOME"] {
+        if let Some(v) = std::env::var_os(k) {
+            c.env(k, v);
+        }
+    }
+    c
+}
+
+#[test]
+fn config_json_matches_docker_compose() {
+    let corpus = corpus();
+    let dir = corpus.join("awesome-compose/nginx-flask-mysql");
+    let out = berthctl(&dir)
+        .args(["-f", "compose.yaml", "config", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reference = std::fs::read_to_string(dir.join("compose.yaml.config.json"))
+        .unwrap()
+        .replace("@CORPUS@", &corpus.to_string_lossy());
+    let want: serde_json::Value = serde_json::from_str(&reference).unwrap();
+    assert_eq!(got["name"], want["name"]);
+    assert_eq!(got["networks"], want["networks"]);
+    for (name, service) in want["services"].as_object().unwrap() {
+        for field in [
+            "image",
+            "command",
+            "environment",
+            "ports",
+            "depends_on",
+            "healthcheck",
+            "volumes",
+            "secrets",
+        ] {
+            assert_eq!(
+                got["services"][name][field], service[field],
+                "services.{name}.{field}"
+            );
+        }
+    }
+}
+
+#[test]
+fn config_reports_located_errors() {
+    let dir = std::env::temp_dir().join(format!("berthctl-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("compose.yaml"),
+        "services:\n  web:\n    image: nginx\n    prots: ['80:80']\n",
+    )
+    .unwrap();
+    let out = berthctl(&dir).args(["config"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let file = dir.join("compose.yaml");
+    assert!(
+        err.contains("error: services.web: additional property 'prots' not allowed"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(" --> {}:4:5", file.display())),
+        "{err}"
+    );
+    assert!(err.contains("did you mean `ports`?"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
