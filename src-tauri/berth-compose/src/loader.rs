@@ -16,9 +16,20 @@ pub fn read_text(path: &Path) -> Result<String, Error> {
         at: Location::file(path),
         message: e.to_string(),
     })?;
-    String::from_utf8(bytes).map_err(|e| Error::NotUtf8 {
-        at: Location::file(path),
-        offset: e.utf8_error().valid_up_to(),
+    String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let before = &e.as_bytes()[..offset];
+        let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+        let col = offset
+            - before
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map_or(0, |i| i + 1)
+            + 1;
+        Error::NotUtf8 {
+            at: Location::at(path, line, col),
+            offset,
+        }
     })
 }
 
