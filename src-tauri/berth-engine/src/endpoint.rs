@@ -2,6 +2,7 @@
 
 use bollard::Docker;
 use serde::Serialize;
+use ts_rs::TS;
 
 use crate::error::{Endpoint, Error, Result};
 
@@ -16,7 +17,8 @@ pub struct Engine {
 }
 
 /// What the engine says about itself.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, TS)]
+#[ts(export)]
 pub struct EngineVersion {
     pub endpoint: String,
     pub version: String,
@@ -36,9 +38,9 @@ impl Engine {
     /// bollard speaks a newer API than many engines in use (Debian 12's speaks 1.41).
     pub async fn connect_to(host: &str) -> Result<Engine> {
         let endpoint = Endpoint(host.to_owned());
-        let unavailable = |source| Error::Unavailable {
+        let unavailable = |cause| Error::Unavailable {
             endpoint: endpoint.clone(),
-            source,
+            cause,
         };
         let docker = Docker::connect_with_host(host).map_err(unavailable)?;
         docker.ping().await.map_err(unavailable)?;
@@ -57,11 +59,15 @@ impl Engine {
     }
 
     pub async fn version(&self) -> Result<EngineVersion> {
-        let v = self.docker.version().await.map_err(|source| Error::Request {
-            endpoint: self.endpoint.clone(),
-            action: "report its version",
-            source,
-        })?;
+        let v = self
+            .docker
+            .version()
+            .await
+            .map_err(|cause| Error::Request {
+                endpoint: self.endpoint.clone(),
+                action: "report its version",
+                cause,
+            })?;
         Ok(EngineVersion {
             endpoint: self.endpoint.0.clone(),
             version: v.version.unwrap_or_default(),

@@ -6,22 +6,21 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// No engine answered at the endpoint: the daemon is down, or DOCKER_HOST points elsewhere.
+    /// The cause is part of the message (not a `source`), so it is printed once, in place.
     #[error(
-        "no Docker engine answers at {endpoint}: {source}\n\
+        "no Docker engine answers at {endpoint}: {cause}\n\
          Start the Docker daemon, or set DOCKER_HOST to the engine's address."
     )]
     Unavailable {
         endpoint: Endpoint,
-        #[source]
-        source: bollard::errors::Error,
+        cause: bollard::errors::Error,
     },
     /// The engine answered, but refused or failed a request.
-    #[error("the Docker engine at {endpoint} failed to {action}: {source}")]
+    #[error("the Docker engine at {endpoint} failed to {action}: {cause}")]
     Request {
         endpoint: Endpoint,
         action: &'static str,
-        #[source]
-        source: bollard::errors::Error,
+        cause: bollard::errors::Error,
     },
 }
 

@@ -1,0 +1,129 @@
+//! The real Berth app in a real webview, driven through WebDriver (tauri-driver in front of
+//! WebKitWebDriver). Needs a display: run under `xvfb-run` (./test.sh does).
+
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+use crate::SETUP_HINT;
+
+/// One running app with a WebDriver session on it. Call [`App::quit`] at the end of a test; if a
+/// test panics first, dropping the App still stops the driver (and with it the app).
+pub struct App {
+    pub client: Client,
+    driver: Child,
+}
+
+impl App {
+    /// Starts `binary` with `args` under tauri-driver and opens a WebDriver session on it.
+    pub async fn launch(binary: &Path, args: &[&str]) -> App {
+        assert!(
+            std::env::var_os("DISPLAY").is_some(),
+            "the app needs a display: run the tests under xvfb-run (./test.sh does)"
+        );
+        let (port, native_port) = (free_port(), free_port());
+        let driver = Command::new(tauri_driver())
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native_port.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|err| panic!("cannot start tauri-driver: {err}\n{SETUP_HINT}"));
+        // tauri-driver listens before WebKitWebDriver does: a session made in between fails.
+        let app = App {
+            client: connect_when_ready(port, native_port, binary, args).await,
+            driver,
+        };
+        app.client.set_window_size(1280, 800).await.ok();
+        app
+    }
+
+    /// The text of the first element matching a CSS selector, waiting up to `timeout` for it to
+    /// exist and for its text to satisfy `ready`.
+    pub async fn text_when(
+        &self,
+        css: &str,
+        timeout: Duration,
+        ready: impl Fn(&str) -> bool,
+    ) -> String {
+        let deadline = Instant::now() + timeout;
+        let mut last = String::new();
+        while Instant::now() < deadline {
+            if let Ok(element) = self.client.find(Locator::Css(css)).await {
+                last = element.text().await.unwrap_or_default();
+                if ready(&last) {
+                    return last;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("`{css}` did not become ready within {timeout:?}; its text was {last:?}");
+    }
+
+    pub async fn quit(mut self) {
+        let client = self.client.clone();
+        if let Err(err) = client.close().await {
+            eprintln!("closing the WebDriver session failed: {err}");
+        }
+        self.stop_driver();
+    }
+
+    /// SIGTERM, not SIGKILL: tauri-driver then stops WebKitWebDriver, which otherwise lives on
+    /// holding the test run's stdout open.
+    fn stop_driver(&mut self) {
+        let pid = self.driver.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        if matches!(self.driver.try_wait(), Ok(None)) {
+            self.stop_driver();
+        }
+    }
+}
+
+fn tauri_driver() -> std::path::PathBuf {
+    let cargo_bin = std::env::var_os("HOME")
+        .map(|home| Path::new(&home).join(".cargo/bin/tauri-driver"))
+        .filter(|path| path.is_file());
+    cargo_bin.unwrap_or_else(|| "tauri-driver".into())
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    listener.local_addr().expect("a bound address").port()
+}
+
+async fn connect_when_ready(port: u16, native_port: u16, binary: &Path, args: &[&str]) -> Client {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let listening = |p: u16| TcpStream::connect(("127.0.0.1", p)).is_ok();
+    while !(listening(port) && listening(native_port)) {
+        assert!(
+            Instant::now() < deadline,
+            "tauri-driver or WebKitWebDriver did not listen within 30 s\n{SETUP_HINT}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let capabilities = serde_json::json!({
+        "browserName": "wry",
+        "tauri:options": { "application": binary, "args": args },
+    });
+    let serde_json::Value::Object(capabilities) = capabilities else {
+        unreachable!("a JSON object literal")
+    };
+    ClientBuilder::native()
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .unwrap_or_else(|err| panic!("cannot open a WebDriver session on the app: {err}"))
+}

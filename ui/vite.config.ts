@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+import { svelte } from '@sveltejs/vite-plugin-svelte';
+
+// Tauri serves ui/dist from its own protocol: relative asset paths, no dev server in the build.
+export default defineConfig({
+  plugins: [svelte()],
+  base: './',
+  clearScreen: false,
+  build: { target: 'es2022', outDir: 'dist', emptyOutDir: true },
+  test: { include: ['src/**/*.test.ts'] },
+});
