@@ -8,7 +8,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 # The test bed installs the build's system packages, starts a Docker engine if none answers, and
 # (on a machine that cannot pull) provides local stand-ins for the demo stack's images.
 tests/bed/setup.sh --app
-(cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
+(cd ui && npm install --no-audit --no-fund --loglevel=error && npm run --silent build)
 cargo build --locked -p berth
 
 if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then

@@ -10,7 +10,9 @@ step "test bed"
 tests/bed/setup.sh
 
 step "UI: install, type-check, unit tests, build"
-(cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run --silent check && npm test --silent && npm run --silent build)
+# npm install, not npm ci: npm leaves the other platforms' optional @tauri-apps/cli binaries out of
+# the lockfile it writes here, and npm ci rejects such a lockfile. install still keeps to the lock.
+(cd ui && npm install --no-audit --no-fund --loglevel=error && npm run --silent check && npm test --silent && npm run --silent build)
 
 step "format and lints"
 cargo fmt --all --check
