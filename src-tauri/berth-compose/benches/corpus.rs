@@ -88,7 +88,11 @@ fn main() -> ExitCode {
             .stderr(Stdio::null())
             .status()
             .expect("docker compose runs");
-        assert!(status.success(), "docker compose config failed on {}", f.display());
+        assert!(
+            status.success(),
+            "docker compose config failed on {}",
+            f.display()
+        );
     }
     let compose = start.elapsed();
 
@@ -106,6 +110,9 @@ fn main() -> ExitCode {
         compose.as_secs_f64(),
         per_file(compose, files.len())
     );
-    println!("ratio: berth-compose is {:.0}x faster", compose_avg / berth_avg);
+    println!(
+        "ratio: berth-compose is {:.0}x faster",
+        compose_avg / berth_avg
+    );
     ExitCode::SUCCESS
 }

@@ -2,11 +2,12 @@
 
 use std::fmt::{self, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// A place in a compose (or env) file. `line`/`column` are 1-based; a file-wide problem has none.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
-    pub file: PathBuf,
+    pub file: Arc<Path>,
     pub line_col: Option<(usize, usize)>,
 }
 
@@ -14,7 +15,7 @@ impl Location {
     /// The file as a whole.
     pub fn file(file: impl Into<PathBuf>) -> Self {
         Location {
-            file: file.into(),
+            file: Arc::from(file.into()),
             line_col: None,
         }
     }
@@ -22,7 +23,7 @@ impl Location {
     /// One position in a file.
     pub fn at(file: impl Into<PathBuf>, line: usize, column: usize) -> Self {
         Location {
-            file: file.into(),
+            file: Arc::from(file.into()),
             line_col: Some((line, column)),
         }
     }

@@ -26,10 +26,9 @@ impl Span {
     }
 
     pub fn location(&self) -> Location {
-        if self.line == 0 {
-            Location::file(self.file.to_path_buf())
-        } else {
-            Location::at(self.file.to_path_buf(), self.line, self.col)
+        Location {
+            file: self.file.clone(),
+            line_col: (self.line > 0).then_some((self.line, self.col)),
         }
     }
 }

@@ -36,14 +36,71 @@ fn config() -> Config {
 
 /// Fragments that steer random text towards the interesting parts of the loader.
 const TOKENS: &[&str] = &[
-    "services:", "\n", "\n  ", "\n    ", "\n      ", "- ", ": ", "web:", "image: nginx",
-    "build: .", "ports:", "'80:80'", "8000-8010:80/udp", "[::1]:1:2", "volumes:", "./a:/b:ro",
-    "networks:", "depends_on:", "condition: service_healthy", "environment:", "A=1", "${A}",
-    "${A:-x}", "${A:?no}", "$$", "${", "extends:", "service: web", "include:", "env_file:",
-    "profiles: [a]", "&a ", "*a", "<<: *a", "!reset", "!override", "[", "]", "{", "}", ",", "'",
-    "\"", "#", "|", ">", "~", "null", "true", "0x1F", "1.5", "healthcheck:", "test: [CMD]",
-    "command: a 'b", "deploy:", "replicas: 2", "x-foo:", "secrets:", "configs:", "name: Ä",
-    "\t", "---\n", "...\n", "? ", "%YAML 1.2\n",
+    "services:",
+    "\n",
+    "\n  ",
+    "\n    ",
+    "\n      ",
+    "- ",
+    ": ",
+    "web:",
+    "image: nginx",
+    "build: .",
+    "ports:",
+    "'80:80'",
+    "8000-8010:80/udp",
+    "[::1]:1:2",
+    "volumes:",
+    "./a:/b:ro",
+    "networks:",
+    "depends_on:",
+    "condition: service_healthy",
+    "environment:",
+    "A=1",
+    "${A}",
+    "${A:-x}",
+    "${A:?no}",
+    "$$",
+    "${",
+    "extends:",
+    "service: web",
+    "include:",
+    "env_file:",
+    "profiles: [a]",
+    "&a ",
+    "*a",
+    "<<: *a",
+    "!reset",
+    "!override",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    "'",
+    "\"",
+    "#",
+    "|",
+    ">",
+    "~",
+    "null",
+    "true",
+    "0x1F",
+    "1.5",
+    "healthcheck:",
+    "test: [CMD]",
+    "command: a 'b",
+    "deploy:",
+    "replicas: 2",
+    "x-foo:",
+    "secrets:",
+    "configs:",
+    "name: Ä",
+    "\t",
+    "---\n",
+    "...\n",
+    "? ",
+    "%YAML 1.2\n",
 ];
 
 fn yamlish() -> impl Strategy<Value = String> {
@@ -71,7 +128,11 @@ fn corpus_files() -> Vec<Vec<u8>> {
             }
         }
     }
-    assert!(!out.is_empty(), "compose corpus not found at {}", dir.display());
+    assert!(
+        !out.is_empty(),
+        "compose corpus not found at {}",
+        dir.display()
+    );
     out.sort();
     out
 }
@@ -86,7 +147,8 @@ enum Edit {
 fn edits() -> impl Strategy<Value = Vec<Edit>> {
     let bytes = prop::sample::select(b" \n\t:-[]{}&*!|>'\"#$,.~0123456789abcxyz\xff".to_vec());
     let edit = prop_oneof![
-        (any::<usize>(), prop::collection::vec(bytes.clone(), 1..8)).prop_map(|(i, b)| Edit::Insert(i, b)),
+        (any::<usize>(), prop::collection::vec(bytes.clone(), 1..8))
+            .prop_map(|(i, b)| Edit::Insert(i, b)),
         (any::<usize>(), 1usize..20).prop_map(|(i, n)| Edit::Delete(i, n)),
         (any::<usize>(), bytes).prop_map(|(i, b)| Edit::Replace(i, b)),
     ];

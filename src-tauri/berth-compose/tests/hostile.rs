@@ -60,7 +60,7 @@ fn empty_file_is_refused() {
     let file = s.write("compose.yaml", "# nothing here\n");
     let err = s.load().unwrap_err();
     assert!(matches!(err, Error::Empty { .. }), "{err}");
-    assert_eq!(err.location().unwrap().file, file);
+    assert_eq!(&*err.location().unwrap().file, file.as_path());
 }
 
 #[test]
@@ -182,7 +182,7 @@ fn syntax_error_is_located() {
     let err = s.load().unwrap_err();
     assert!(matches!(err, Error::Syntax { .. }), "{err}");
     assert!(err.location().unwrap().line_col.is_some());
-    assert_eq!(err.location().unwrap().file, file);
+    assert_eq!(&*err.location().unwrap().file, file.as_path());
 }
 
 #[test]

@@ -58,7 +58,7 @@ pub fn assert_at(err: &Error, file: &Path, line: usize) {
     let at = err
         .location()
         .unwrap_or_else(|| panic!("no location: {err}"));
-    assert_eq!(at.file, file, "{err}");
+    assert_eq!(&*at.file, file, "{err}");
     assert_eq!(at.line_col.map(|l| l.0), Some(line), "{err}");
     let rendered = err.render();
     assert!(
