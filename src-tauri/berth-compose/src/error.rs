@@ -121,6 +121,13 @@ pub enum Error {
     #[error("service \"{service}\" has neither an image nor a build context specified")]
     NoImageOrBuild { at: Location, service: String },
 
+    #[error("{kind} {} not found", .path.display())]
+    FileNotFound {
+        at: Location,
+        kind: &'static str,
+        path: PathBuf,
+    },
+
     #[error("env file {} not found", .path.display())]
     EnvFileNotFound { at: Location, path: PathBuf },
 
@@ -153,6 +160,7 @@ impl Error {
             | ExtendsCycle { at, .. }
             | Undefined { at, .. }
             | NoImageOrBuild { at, .. }
+            | FileNotFound { at, .. }
             | EnvFileNotFound { at, .. }
             | ProjectName { at, .. } => Some(at),
         }
@@ -200,6 +208,10 @@ impl Error {
                 format!("define {kind} `{name}` at the top level, or remove the reference")
             }
             NoImageOrBuild { .. } => "add `image:` or `build:` to the service".into(),
+            FileNotFound { .. } => {
+                "check the path: relative paths start from the directory of the file naming them"
+                    .into()
+            }
             EnvFileNotFound { .. } => {
                 "create the file, or use the long form with `required: false`".into()
             }

@@ -36,7 +36,7 @@ pub fn substitute(
             }
             Some(c) if c.is_ascii_alphabetic() || *c == b'_' => {
                 let end = name_end(template, d + 1);
-                out.push_str(&lookup(&template[d + 1..end]).unwrap_or_default());
+                out.push_str(&unset_is_blank(&template[d + 1..end], lookup));
                 i = end;
             }
             _ => {
@@ -48,6 +48,14 @@ pub fn substitute(
     }
     out.push_str(&template[i..]);
     Ok(out)
+}
+
+/// A plain reference to an unset variable is blank, with compose's warning.
+fn unset_is_blank(name: &str, lookup: &dyn Fn(&str) -> Option<String>) -> String {
+    lookup(name).unwrap_or_else(|| {
+        tracing::warn!("The \"{name}\" variable is not set. Defaulting to a blank string.");
+        String::new()
+    })
 }
 
 fn name_end(s: &str, start: usize) -> usize {
@@ -88,7 +96,7 @@ fn braced(inner: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String
     let rest = &inner[end..];
     let value = lookup(name);
     let (op, arg) = if rest.is_empty() {
-        return Ok(value.unwrap_or_default());
+        return Ok(unset_is_blank(name, lookup));
     } else if let Some(a) = rest.strip_prefix(":-") {
         (":-", a)
     } else if let Some(a) = rest.strip_prefix(":?") {

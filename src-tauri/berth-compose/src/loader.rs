@@ -147,6 +147,13 @@ impl Loader {
             name: base_name.clone(),
         };
         let base = match &base_file {
+            Some(other) if !other.is_file() => {
+                return Err(Error::FileNotFound {
+                    at,
+                    kind: "extended file",
+                    path: other.clone(),
+                });
+            }
             Some(other) => {
                 let mut dict = Node::map(Vec::new(), &Span::file_only(Arc::from(other.as_path())));
                 for doc in self.documents(other)? {
@@ -227,6 +234,13 @@ impl Loader {
                 for (k, v) in read_env_file(&p, &|k| self.env.get(k).cloned())? {
                     env.entry(k).or_insert(v);
                 }
+            }
+            if let Some(missing) = files.iter().find(|f| !f.is_file()) {
+                return Err(Error::FileNotFound {
+                    at: item.span.location(),
+                    kind: "included file",
+                    path: missing.clone(),
+                });
             }
             let sub = Loader {
                 env,

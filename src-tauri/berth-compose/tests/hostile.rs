@@ -211,3 +211,26 @@ fn include_cycle_is_refused() {
     let err = s.load().unwrap_err();
     assert!(matches!(err, Error::IncludeCycle { .. }), "{err}");
 }
+
+#[test]
+fn missing_included_and_extended_files_point_at_the_reference() {
+    let s = Scratch::new("missing");
+    let file = s.write(
+        "compose.yaml",
+        "services:\n  web:\n    image: nginx\ninclude:\n  - path: nowhere.yaml\n",
+    );
+    let err = s.load().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("included file {} not found", s.dir.join("nowhere.yaml").display())
+    );
+    assert_at(&err, &file, 5);
+
+    let file = s.write(
+        "compose.yaml",
+        "services:\n  web:\n    extends:\n      file: base.yaml\n      service: x\n",
+    );
+    let err = s.load().unwrap_err();
+    assert!(matches!(err, Error::FileNotFound { kind: "extended file", .. }), "{err}");
+    assert_at(&err, &file, 4);
+}
