@@ -207,7 +207,7 @@ impl Loader {
             let Some(first) = files.first() else {
                 continue;
             };
-            if let Some(_seen) = files.iter().find(|f| chain.contains(f)) {
+            if files.iter().any(|f| chain.contains(f)) {
                 let mut cycle = chain.to_vec();
                 cycle.push(first.clone());
                 return Err(Error::IncludeCycle {

@@ -222,7 +222,10 @@ fn missing_included_and_extended_files_point_at_the_reference() {
     let err = s.load().unwrap_err();
     assert_eq!(
         err.to_string(),
-        format!("included file {} not found", s.dir.join("nowhere.yaml").display())
+        format!(
+            "included file {} not found",
+            s.dir.join("nowhere.yaml").display()
+        )
     );
     assert_at(&err, &file, 5);
 
@@ -231,6 +234,15 @@ fn missing_included_and_extended_files_point_at_the_reference() {
         "services:\n  web:\n    extends:\n      file: base.yaml\n      service: x\n",
     );
     let err = s.load().unwrap_err();
-    assert!(matches!(err, Error::FileNotFound { kind: "extended file", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::FileNotFound {
+                kind: "extended file",
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert_at(&err, &file, 4);
 }
