@@ -33,3 +33,177 @@ impl fmt::Display for Endpoint {
         f.write_str(&self.0)
     }
 }
+
+/// What went wrong bringing a stack to the state asked for: each names the service and what
+/// Docker said, and says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum StackError {
+    #[error(transparent)]
+    Engine(#[from] Error),
+    #[error(
+        "service {service}: host port {port} is already allocated{}\n\
+         Stop what holds it, or publish the service on another host port.",
+        holder.as_ref().map(|h| format!(" (held by container {h})")).unwrap_or_default()
+    )]
+    PortAllocated {
+        service: String,
+        port: String,
+        holder: Option<String>,
+    },
+    #[error(
+        "service {service}: image {image} is not on this engine and pulling it failed: {cause}\n\
+         Check the image name and your registry access, or build the image locally."
+    )]
+    ImageMissing {
+        service: String,
+        image: String,
+        cause: String,
+    },
+    #[error(
+        "service {service}: building image {image} failed: {message}\nFix the build and run again."
+    )]
+    Build {
+        service: String,
+        image: String,
+        message: String,
+    },
+    #[error(
+        "service {service}: dependency {dependency} is unhealthy; its last health check said: {output}\n\
+         Fix {dependency}'s health check or what it checks, then run again."
+    )]
+    DependencyUnhealthy {
+        service: String,
+        dependency: String,
+        output: String,
+    },
+    #[error(
+        "service {service}: dependency {dependency} exited with code {exit_code} but must complete \
+         successfully\nSee `berthctl logs {dependency}` for why."
+    )]
+    DependencyFailed {
+        service: String,
+        dependency: String,
+        exit_code: i64,
+    },
+    #[error("service {service}: dependency {dependency} could not be started: {cause}")]
+    DependencyNotStarted {
+        service: String,
+        dependency: String,
+        cause: String,
+    },
+    #[error(
+        "service {service}: container {container} exited with code {exit_code}\n\
+         See its logs for why, fix it, and run again."
+    )]
+    Exited {
+        service: String,
+        container: String,
+        exit_code: i64,
+    },
+    #[error(
+        "service {service}: container {container} is unhealthy; its last health check said: {output}\n\
+         Fix the health check or what it checks, then run again."
+    )]
+    Unhealthy {
+        service: String,
+        container: String,
+        output: String,
+    },
+    #[error("service {service}: Docker failed to {action}: {cause}")]
+    Docker {
+        service: String,
+        action: String,
+        cause: bollard::errors::Error,
+    },
+    #[error(
+        "{kind} {name} is declared external but does not exist\nCreate it first (docker {kind} create {name})."
+    )]
+    ExternalMissing { kind: &'static str, name: String },
+    #[error("no such service: {0}")]
+    NoSuchService(String),
+    #[error(
+        "cancelled; created before cancelling: {}\nRun up again to finish, or down to remove them.",
+        if created.is_empty() { "nothing".to_owned() } else { created.join(", ") }
+    )]
+    Cancelled { created: Vec<String> },
+}
+
+impl StackError {
+    /// A failed Docker call for `service`, recognising the failures that have a better name.
+    pub(crate) fn docker(
+        service: &str,
+        action: impl Into<String>,
+        cause: bollard::errors::Error,
+    ) -> Self {
+        let message = cause.to_string();
+        if let Some(port) = allocated_port(&message) {
+            return StackError::PortAllocated {
+                service: service.to_owned(),
+                port,
+                holder: None,
+            };
+        }
+        StackError::Docker {
+            service: service.to_owned(),
+            action: action.into(),
+            cause,
+        }
+    }
+}
+
+/// The host port in Docker's "Bind for 0.0.0.0:8080 failed: port is already allocated" (or the
+/// "address already in use" variant a non-Docker holder gives).
+fn allocated_port(message: &str) -> Option<String> {
+    if !(message.contains("port is already allocated")
+        || message.contains("address already in use"))
+    {
+        return None;
+    }
+    let start = message.find("0.0.0.0:").map(|i| i + 8).or_else(|| {
+        let i = message.find("Bind for ")? + 9;
+        Some(i + message[i..].rfind(':')? + 1)
+    })?;
+    let port: String = message[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    (!port.is_empty()).then_some(port)
+}
+
+/// The engine answered 404: the thing asked about does not exist.
+pub(crate) fn not_found(e: &bollard::errors::Error) -> bool {
+    status(e) == Some(404)
+}
+
+/// The engine answered 409: a name is taken, or the container is in the wrong state.
+pub(crate) fn conflict(e: &bollard::errors::Error) -> bool {
+    status(e) == Some(409)
+}
+
+/// The engine answered 304: the container already is in the state asked for.
+pub(crate) fn not_modified(e: &bollard::errors::Error) -> bool {
+    status(e) == Some(304)
+}
+
+fn status(e: &bollard::errors::Error) -> Option<u16> {
+    match e {
+        bollard::errors::Error::DockerResponseServerError { status_code, .. } => Some(*status_code),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_port_is_read_from_dockers_messages() {
+        let m = "driver failed programming external connectivity on endpoint x (abc): \
+                 Bind for 0.0.0.0:18080 failed: port is already allocated";
+        assert_eq!(allocated_port(m).as_deref(), Some("18080"));
+        let m =
+            "Error starting userland proxy: listen tcp4 0.0.0.0:6000: bind: address already in use";
+        assert_eq!(allocated_port(m).as_deref(), Some("6000"));
+        assert_eq!(allocated_port("no such image"), None);
+    }
+}

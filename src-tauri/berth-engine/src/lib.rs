@@ -1,11 +1,30 @@
 //! A compose project on a real Docker engine.
 //!
 //! This crate is the one async API that both `berthctl` and the desktop app drive: it connects to
-//! the Docker Engine through bollard, converges a [`berth_compose`] project, and keeps the live
-//! state, logs, health and stats of its services. It knows nothing of how any of it is drawn.
+//! the Docker Engine through bollard, converges a [`berth_compose`] project ([`Stack`]), and keeps
+//! the live state of its services ([`StateHandle`]). It knows nothing of how any of it is drawn.
 
+mod containers;
+mod converge;
+mod create;
 mod endpoint;
 mod error;
+mod hash;
+mod images;
+pub mod labels;
+pub mod names;
+mod plan;
+mod progress;
+mod resources;
+mod stack;
+mod state;
+mod units;
 
+pub use containers::{Container, Publisher};
+pub use converge::UpOptions;
 pub use endpoint::{Engine, EngineVersion};
-pub use error::{Error, Result};
+pub use error::{Error, Result, StackError};
+pub use images::PullPolicy;
+pub use progress::{Progress, ProgressEvent, Resource};
+pub use stack::{DownOptions, ProjectSummary, RmOptions, Stack, projects};
+pub use state::{Change, ChangeKind, Desired, EngineState, ServiceState, Snapshot, StateHandle};

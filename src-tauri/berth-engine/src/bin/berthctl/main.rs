@@ -1,7 +1,14 @@
 //! `berthctl`: Berth's engine from the command line, with `docker compose`'s flags and formats.
 
 mod config;
+mod down;
+mod events;
+mod lifecycle;
 mod project_args;
+mod ps;
+mod render;
+mod stack_args;
+mod up;
 
 use std::process::ExitCode;
 
@@ -26,6 +33,16 @@ struct Cli {
 enum Command {
     /// Parse, resolve and render the compose files in canonical format.
     Config(config::ConfigArgs),
+    /// Create and start containers.
+    Up(up::UpArgs),
+    /// Stop and remove containers and networks.
+    Down(down::DownArgs),
+    /// List containers.
+    Ps(ps::PsArgs),
+    /// Follow the live state of the project's containers.
+    Events(events::EventsArgs),
+    #[command(flatten)]
+    Lifecycle(lifecycle::Lifecycle),
     /// Show the versions of berthctl and of the Docker engine it talks to.
     Version {
         /// Print JSON instead of text.
@@ -44,7 +61,7 @@ async fn main() -> ExitCode {
     if let Command::Config(args) = &cli.command {
         return config::run(&cli.project, args);
     }
-    match run(cli.command).await {
+    match run(cli.command, &cli.project).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
@@ -53,9 +70,14 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(command: Command) -> anyhow::Result<()> {
+async fn run(command: Command, project: &project_args::ProjectArgs) -> anyhow::Result<()> {
     match command {
         Command::Config(_) => unreachable!("config runs without an engine"),
+        Command::Up(args) => up::run(project, args).await,
+        Command::Down(args) => down::run(project, args).await,
+        Command::Ps(args) => ps::run(project, args).await,
+        Command::Events(args) => events::run(project, args).await,
+        Command::Lifecycle(command) => lifecycle::run(project, command).await,
         Command::Version { json } => {
             let engine = Engine::connect().await?.version().await?;
             if json {

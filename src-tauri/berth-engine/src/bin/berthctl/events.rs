@@ -1,0 +1,74 @@
+//! `berthctl events`: the live state model's changes, as they happen.
+
+use std::io::Write;
+
+use berth_engine::{ChangeKind, EngineState};
+use clap::Args;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::project_args::ProjectArgs;
+use crate::stack_args;
+
+#[derive(Args, Debug)]
+pub struct EventsArgs {
+    /// One JSON object per line: the snapshot first, then each change.
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn run(project: &ProjectArgs, args: EventsArgs) -> anyhow::Result<()> {
+    let stack = stack_args::stack(project).await?;
+    let state = stack.watch();
+    let (snapshot, mut changes) = state.subscribe();
+    let mut out = std::io::stdout();
+    if args.json {
+        writeln!(out, "{}", serde_json::to_string(&snapshot)?)?;
+    }
+    loop {
+        let change = match changes.recv().await {
+            Ok(change) => change,
+            Err(RecvError::Lagged(n)) => {
+                eprintln!("warning: {n} changes were dropped; the next resync catches up");
+                continue;
+            }
+            Err(RecvError::Closed) => return Ok(()),
+        };
+        let line = if args.json {
+            serde_json::to_string(&change)?
+        } else {
+            match &change.kind {
+                ChangeKind::Container {
+                    action,
+                    container: c,
+                } => {
+                    let health = if c.health.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {}", c.health)
+                    };
+                    format!(
+                        "container {} {action}: {}{health} (exit code {})",
+                        c.name, c.state, c.exit_code
+                    )
+                }
+                ChangeKind::ContainerRemoved { name, .. } => format!("container {name} removed"),
+                ChangeKind::Resource {
+                    resource,
+                    name,
+                    action,
+                } => format!("{resource} {name} {action}"),
+                ChangeKind::Engine {
+                    state: EngineState::Unavailable { error, retry_in_ms },
+                } => {
+                    format!("engine unavailable ({error}); retrying in {retry_in_ms} ms")
+                }
+                ChangeKind::Engine { state } => format!("engine {state:?}").to_lowercase(),
+                ChangeKind::Resynced { .. } => "engine back; state resynced".to_owned(),
+            }
+        };
+        // stdout closed (`| head`): stop quietly.
+        if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
+            return Ok(());
+        }
+    }
+}

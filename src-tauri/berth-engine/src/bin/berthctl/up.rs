@@ -1,0 +1,73 @@
+//! `berthctl up`.
+
+use std::time::Duration;
+
+use berth_engine::{PullPolicy, UpOptions};
+use clap::{Args, ValueEnum};
+use tokio_util::sync::CancellationToken;
+
+use crate::project_args::ProjectArgs;
+use crate::{render, stack_args};
+
+#[derive(Args, Debug)]
+pub struct UpArgs {
+    /// Detached mode: return once the containers run (berthctl never attaches to logs).
+    #[arg(short = 'd', long = "detach")]
+    _detach: bool,
+    /// Wait for services to be running and healthy.
+    #[arg(long)]
+    wait: bool,
+    /// Seconds to wait with --wait.
+    #[arg(long, value_name = "SECONDS")]
+    wait_timeout: Option<u64>,
+    /// Build images before starting containers.
+    #[arg(long)]
+    build: bool,
+    /// Pull images before running.
+    #[arg(long, value_enum)]
+    pull: Option<Pull>,
+    /// Recreate containers even if their configuration has not changed.
+    #[arg(long)]
+    force_recreate: bool,
+    /// Remove containers for services not defined in the compose file.
+    #[arg(long)]
+    remove_orphans: bool,
+    /// Services to start (with their dependencies).
+    services: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Pull {
+    Always,
+    Missing,
+    Never,
+}
+
+pub async fn run(project: &ProjectArgs, args: UpArgs) -> anyhow::Result<()> {
+    let stack = stack_args::stack(project).await?;
+    let options = UpOptions {
+        services: args.services,
+        wait: args.wait,
+        wait_timeout: args.wait_timeout.map(Duration::from_secs),
+        build: args.build,
+        pull: args.pull.map(|p| match p {
+            Pull::Always => PullPolicy::Always,
+            Pull::Missing => PullPolicy::Missing,
+            Pull::Never => PullPolicy::Never,
+        }),
+        force_recreate: args.force_recreate,
+        remove_orphans: args.remove_orphans,
+    };
+    let cancel = CancellationToken::new();
+    let on_ctrl_c = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_ctrl_c.cancel();
+        }
+    });
+    let (progress, drawn) = render::progress();
+    let result = stack.up_cancellable(&options, &progress, &cancel).await;
+    drop(progress);
+    let _ = drawn.await;
+    Ok(result?)
+}

@@ -1,0 +1,252 @@
+//! A project's containers as the engine reports them, in the shape Berth shows them.
+
+use std::collections::HashMap;
+
+use bollard::models::{ContainerInspectResponse, ContainerSummary, HealthStatusEnum};
+use bollard::query_parameters::ListContainersOptions;
+use serde::Serialize;
+use ts_rs::TS;
+
+use crate::{Engine, labels, names};
+
+/// One container of a service: what the state model holds and `ps` prints.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct Container {
+    pub id: String,
+    pub name: String,
+    pub service: String,
+    pub number: u32,
+    /// A `docker compose run` container.
+    pub oneoff: bool,
+    /// `created`, `running`, `paused`, `restarting`, `removing`, `exited` or `dead`.
+    pub state: String,
+    /// `starting`, `healthy` or `unhealthy`; empty without a health check.
+    pub health: String,
+    /// The output of the latest health checks, oldest first.
+    pub health_log: Vec<String>,
+    pub exit_code: i64,
+    pub restart_count: i64,
+    /// When it last started (RFC 3339), for its uptime; empty if it never ran.
+    pub started_at: String,
+    pub image: String,
+    pub image_id: String,
+    pub command: String,
+    pub ports: Vec<Publisher>,
+    pub labels: HashMap<String, String>,
+}
+
+/// A published port.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, TS)]
+#[ts(export)]
+pub struct Publisher {
+    pub host_ip: String,
+    pub host_port: u16,
+    pub container_port: u16,
+    pub protocol: String,
+    /// `http://localhost:PORT` when the container port is one HTTP servers usually listen on.
+    pub url: Option<String>,
+}
+
+/// Container ports that are usually HTTP; a published one gets a URL to open.
+const HTTP_PORTS: &[u16] = &[
+    80, 443, 3000, 4200, 5000, 5173, 8000, 8080, 8081, 8443, 8888, 9000,
+];
+
+impl Container {
+    pub fn running(&self) -> bool {
+        self.state == "running"
+    }
+
+    /// The container's config hash label.
+    pub fn config_hash(&self) -> Option<&str> {
+        self.labels.get(labels::CONFIG_HASH).map(String::as_str)
+    }
+
+    /// From the engine's inspect answer.
+    pub fn from_inspect(c: &ContainerInspectResponse) -> Container {
+        let config = c.config.clone().unwrap_or_default();
+        let labels = config.labels.clone().unwrap_or_default();
+        let state = c.state.clone().unwrap_or_default();
+        let health = state.health.clone().unwrap_or_default();
+        let ports = c
+            .network_settings
+            .as_ref()
+            .and_then(|n| n.ports.clone())
+            .unwrap_or_default();
+        let mut publishers: Vec<Publisher> = ports
+            .iter()
+            .flat_map(|(key, bindings)| {
+                let (port, protocol) = key.split_once('/').unwrap_or((key, "tcp"));
+                let container_port: u16 = port.parse().unwrap_or(0);
+                bindings.iter().flatten().filter_map(move |b| {
+                    let host_port: u16 = b.host_port.as_deref()?.parse().ok()?;
+                    Some(publisher(
+                        b.host_ip.clone().unwrap_or_default(),
+                        host_port,
+                        container_port,
+                        protocol,
+                    ))
+                })
+            })
+            .collect();
+        publishers.sort();
+        let mut command: Vec<String> = c.path.iter().cloned().collect();
+        command.extend(c.args.iter().flatten().cloned());
+        Container {
+            id: c.id.clone().unwrap_or_default(),
+            name: names::trim_slash(c.name.as_deref().unwrap_or_default()).to_owned(),
+            service: labels.get(labels::SERVICE).cloned().unwrap_or_default(),
+            number: labels::container_number(&labels).unwrap_or(0),
+            oneoff: labels::is_oneoff(&labels),
+            state: state.status.map(|s| s.to_string()).unwrap_or_default(),
+            health: match health.status {
+                Some(HealthStatusEnum::EMPTY | HealthStatusEnum::NONE) | None => String::new(),
+                Some(s) => s.to_string(),
+            },
+            health_log: health
+                .log
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|r| r.output)
+                .map(|o| o.trim_end().to_owned())
+                .collect(),
+            exit_code: state.exit_code.unwrap_or(0),
+            restart_count: c.restart_count.unwrap_or(0),
+            started_at: state
+                .started_at
+                .filter(|s| !s.starts_with("0001-"))
+                .unwrap_or_default(),
+            image: config.image.unwrap_or_default(),
+            image_id: c.image.clone().unwrap_or_default(),
+            command: command.join(" "),
+            ports: publishers,
+            labels,
+        }
+    }
+
+    /// The last health check's output, for error messages.
+    pub fn last_health_output(&self) -> String {
+        self.health_log.last().cloned().unwrap_or_default()
+    }
+}
+
+fn publisher(host_ip: String, host_port: u16, container_port: u16, protocol: &str) -> Publisher {
+    let url = (protocol == "tcp" && HTTP_PORTS.contains(&container_port)).then(|| {
+        let scheme = if matches!(container_port, 443 | 8443) {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://localhost:{host_port}")
+    });
+    Publisher {
+        host_ip,
+        host_port,
+        container_port,
+        protocol: protocol.to_owned(),
+        url,
+    }
+}
+
+/// The project's containers as listed (one call, no inspect): ids, names, labels and states.
+pub(crate) async fn list(
+    engine: &Engine,
+    project: &str,
+) -> Result<Vec<ContainerSummary>, bollard::errors::Error> {
+    list_filtered(engine, project, None).await
+}
+
+async fn list_filtered(
+    engine: &Engine,
+    project: &str,
+    service: Option<&str>,
+) -> Result<Vec<ContainerSummary>, bollard::errors::Error> {
+    let mut filters = labels::filters(project);
+    if let Some(service) = service {
+        filters
+            .entry("label".to_owned())
+            .or_default()
+            .push(format!("{}={service}", labels::SERVICE));
+    }
+    engine
+        .docker()
+        .list_containers(Some(ListContainersOptions {
+            all: true,
+            filters: Some(filters),
+            ..Default::default()
+        }))
+        .await
+}
+
+/// The project's containers, inspected, sorted by service and number.
+pub async fn inspect_all(
+    engine: &Engine,
+    project: &str,
+) -> Result<Vec<Container>, bollard::errors::Error> {
+    inspect(engine, project, None).await
+}
+
+/// The containers of one service (one-offs included), inspected.
+pub async fn inspect_service(
+    engine: &Engine,
+    project: &str,
+    service: &str,
+) -> Result<Vec<Container>, bollard::errors::Error> {
+    inspect(engine, project, Some(service)).await
+}
+
+async fn inspect(
+    engine: &Engine,
+    project: &str,
+    service: Option<&str>,
+) -> Result<Vec<Container>, bollard::errors::Error> {
+    let listed = list_filtered(engine, project, service).await?;
+    let inspects = futures_util::future::join_all(listed.iter().filter_map(|c| {
+        let id = c.id.clone()?;
+        Some(async move { engine.docker().inspect_container(&id, None).await })
+    }))
+    .await;
+    let mut out: Vec<Container> = inspects
+        .into_iter()
+        // A container removed between the list and the inspect is simply gone.
+        .filter_map(Result::ok)
+        .map(|c| Container::from_inspect(&c))
+        .collect();
+    out.sort_by(|a, b| {
+        (&a.service, a.oneoff, a.number, &a.name).cmp(&(&b.service, b.oneoff, b.number, &b.name))
+    });
+    Ok(out)
+}
+
+/// Summary fields Berth reads from a list entry.
+pub(crate) struct Listed {
+    pub id: String,
+    pub name: String,
+    pub service: String,
+    pub number: u32,
+    pub oneoff: bool,
+    pub running: bool,
+    pub labels: HashMap<String, String>,
+    pub image_id: String,
+}
+
+impl Listed {
+    pub fn from_summary(c: ContainerSummary) -> Listed {
+        let labels = c.labels.unwrap_or_default();
+        Listed {
+            id: c.id.unwrap_or_default(),
+            name: c
+                .names
+                .and_then(|n| n.into_iter().next())
+                .map(|n| names::trim_slash(&n).to_owned())
+                .unwrap_or_default(),
+            service: labels.get(labels::SERVICE).cloned().unwrap_or_default(),
+            number: labels::container_number(&labels).unwrap_or(0),
+            oneoff: labels::is_oneoff(&labels),
+            running: c.state.is_some_and(|s| s.to_string() == "running"),
+            image_id: c.image_id.unwrap_or_default(),
+            labels,
+        }
+    }
+}

@@ -1,0 +1,572 @@
+//! `up`: bring the selected services to running, up-to-date containers. Images first, then
+//! networks and volumes, then every service at once: each creates its containers right away and
+//! starts them once its dependencies meet their `depends_on` conditions, so independent services
+//! proceed in parallel and dependents wait only for what they need.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use berth_compose::Project;
+use bollard::query_parameters::{
+    CreateContainerOptions, RemoveContainerOptions, StopContainerOptions,
+};
+use futures_util::future::{self, BoxFuture, FutureExt, Shared};
+
+use crate::containers::{self, Container, Listed};
+use crate::create::{self, ContainerSpec};
+use crate::error::{StackError, not_modified};
+use crate::images::{self, PullPolicy};
+use crate::plan::{self, Existing, Step};
+use crate::progress::Progress;
+use crate::{Engine, labels, resources};
+
+/// What `up` is asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct UpOptions {
+    /// Services to bring up (with their dependencies); empty means all.
+    pub services: Vec<String>,
+    /// Wait until every selected service runs (and is healthy, if it has a health check).
+    pub wait: bool,
+    /// Give up waiting after this long.
+    pub wait_timeout: Option<Duration>,
+    /// Build images of services with `build:` even if present.
+    pub build: bool,
+    /// Overrides each service's `pull_policy`.
+    pub pull: Option<PullPolicy>,
+    /// Recreate containers even if their configuration did not change.
+    pub force_recreate: bool,
+    /// Remove containers of services no longer in the project.
+    pub remove_orphans: bool,
+}
+
+/// How often a dependency's or a waited-for container's state is looked at.
+const POLL: Duration = Duration::from_millis(100);
+
+type Outcome = Shared<BoxFuture<'static, Result<(), String>>>;
+
+/// Brings `project` (already narrowed to the selected services) up.
+pub(crate) async fn up(
+    engine: &Engine,
+    project: &Project,
+    full: &Project,
+    opts: &UpOptions,
+    progress: &Progress,
+) -> Result<(), StackError> {
+    let names: Vec<String> = project.start_order();
+
+    let ids = future::try_join_all(names.iter().map(|name| async move {
+        let id = images::ensure(engine, project, name, opts.pull, opts.build, progress).await?;
+        Ok::<_, StackError>((name.clone(), id))
+    }))
+    .await?;
+    let image_ids: HashMap<String, String> = ids.into_iter().collect();
+
+    let networks: BTreeSet<String> = project
+        .services
+        .values()
+        .filter(|s| s.network_mode.is_none())
+        .flat_map(|s| {
+            let keys: Vec<String> = s.networks.keys().cloned().collect();
+            if keys.is_empty() {
+                vec!["default".to_owned()]
+            } else {
+                keys
+            }
+        })
+        .collect();
+    resources::ensure_networks(
+        engine,
+        project,
+        &networks.into_iter().collect::<Vec<_>>(),
+        progress,
+    )
+    .await?;
+    resources::ensure_volumes(engine, project, progress).await?;
+
+    let listed: Vec<Listed> = containers::list(engine, &project.name)
+        .await
+        .map_err(|e| StackError::docker(&project.name, "list the project's containers", e))?
+        .into_iter()
+        .map(Listed::from_summary)
+        .filter(|c| !c.oneoff)
+        .collect();
+    let orphans: Vec<&Listed> = listed
+        .iter()
+        .filter(|c| {
+            !full.services.contains_key(&c.service)
+                && !full.disabled_services.contains_key(&c.service)
+        })
+        .collect();
+    if opts.remove_orphans {
+        for o in &orphans {
+            remove_container(engine, &o.service, &o.id, &o.name, None, progress).await?;
+        }
+    } else if !orphans.is_empty() {
+        let names: Vec<&str> = orphans.iter().map(|o| o.name.as_str()).collect();
+        progress.warn(format!(
+            "Found orphan containers ({}) for this project. If you removed or renamed this \
+             service in your compose file, you can run this command with the --remove-orphans \
+             flag to clean it up.",
+            names.join(", ")
+        ));
+    }
+
+    // Each service's outcome, shared so every dependent can await it.
+    let errors: Mutex<Vec<StackError>> = Mutex::new(Vec::new());
+    let mut outcomes: HashMap<String, Outcome> = HashMap::new();
+    let project_arc = std::sync::Arc::new(project.clone());
+    let engine_arc = engine.clone();
+    let listed = std::sync::Arc::new(listed);
+    let errors = std::sync::Arc::new(errors);
+    for name in &names {
+        let deps: Vec<(String, berth_compose::Dependency, Outcome)> = project.services[name]
+            .depends_on
+            .iter()
+            .filter_map(|(d, dep)| Some((d.clone(), dep.clone(), outcomes.get(d)?.clone())))
+            .collect();
+        let task = service_up(
+            engine_arc.clone(),
+            project_arc.clone(),
+            name.clone(),
+            image_ids.get(name).cloned(),
+            listed.clone(),
+            deps,
+            opts.force_recreate,
+            progress.clone(),
+            errors.clone(),
+        );
+        outcomes.insert(name.clone(), task.boxed().shared());
+    }
+    future::join_all(outcomes.values().cloned()).await;
+    let mut errors = std::mem::take(&mut *errors.lock().expect("not poisoned"));
+    // The root cause first: a dependent's "dependency failed" only echoes it.
+    errors.sort_by_key(|e| matches!(e, StackError::DependencyNotStarted { .. }));
+    if let Some(e) = errors.into_iter().next() {
+        return Err(e);
+    }
+    if opts.wait {
+        let wait = wait_running(engine, project, progress);
+        match opts.wait_timeout {
+            Some(t) => tokio::time::timeout(t, wait).await.unwrap_or_else(|_| {
+                Err(StackError::Unhealthy {
+                    service: "(all)".into(),
+                    container: "-".into(),
+                    output: format!("timed out after {t:?} waiting for the services"),
+                })
+            })?,
+            None => wait.await?,
+        }
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn service_up(
+    engine: Engine,
+    project: std::sync::Arc<Project>,
+    name: String,
+    image_id: Option<String>,
+    listed: std::sync::Arc<Vec<Listed>>,
+    deps: Vec<(String, berth_compose::Dependency, Outcome)>,
+    force_recreate: bool,
+    progress: Progress,
+    errors: std::sync::Arc<Mutex<Vec<StackError>>>,
+) -> Result<(), String> {
+    let result = async {
+        let to_start = converge_containers(
+            &engine,
+            &project,
+            &name,
+            image_id.as_deref(),
+            &listed,
+            force_recreate,
+            &progress,
+        )
+        .await?;
+        for (dep, dependency, outcome) in deps {
+            if let Err(cause) = outcome.await {
+                if dependency.required {
+                    return Err(StackError::DependencyNotStarted {
+                        service: name.clone(),
+                        dependency: dep,
+                        cause,
+                    });
+                }
+                progress.warn(format!(
+                    "optional dependency {dep} of {name} failed: {cause}"
+                ));
+                continue;
+            }
+            wait_condition(
+                &engine,
+                &project.name,
+                &name,
+                &dep,
+                &dependency.condition,
+                &progress,
+            )
+            .await?;
+        }
+        for (id, container) in to_start {
+            start_container(&engine, &name, &id, &container, &progress).await?;
+        }
+        Ok(())
+    }
+    .await;
+    result.map_err(|e: StackError| {
+        let message = e.to_string();
+        errors.lock().expect("not poisoned").push(e);
+        message
+    })
+}
+
+/// Creates, recreates and removes the service's containers as the plan says; returns those to
+/// start, by id and name.
+async fn converge_containers(
+    engine: &Engine,
+    project: &Project,
+    name: &str,
+    image_id: Option<&str>,
+    listed: &[Listed],
+    force_recreate: bool,
+    progress: &Progress,
+) -> Result<Vec<(String, String)>, StackError> {
+    let service = &project.services[name];
+    let replicas = service
+        .deploy
+        .as_ref()
+        .and_then(|d| d.replicas)
+        .unwrap_or(1) as u32;
+    let hash = crate::hash::service_hash(service);
+    let mine: Vec<&Listed> = listed.iter().filter(|c| c.service == name).collect();
+    let mut existing = Vec::new();
+    for c in mine {
+        let image_ok = image_id.is_none_or(|id| c.image_id == id);
+        let up_to_date = if c.labels.get(labels::CONFIG_HASH) == Some(&hash) {
+            image_ok
+        } else {
+            // Not Berth's hash (compose wrote it): compare what the container really has.
+            let spec = create::container_spec(project, name, c.number, image_id);
+            match engine.docker().inspect_container(&c.id, None).await {
+                Ok(actual) => image_ok && plan::same_config(&spec, &actual),
+                Err(_) => false,
+            }
+        };
+        existing.push(Existing {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            number: c.number,
+            running: c.running,
+            up_to_date,
+        });
+    }
+    let timeout = create::stop_timeout(service);
+    let mut to_start = Vec::new();
+    for step in plan::plan(replicas, &existing, force_recreate) {
+        match step {
+            Step::Keep { existing } => progress.container(&existing.name, "Running"),
+            Step::Start { existing } => to_start.push((existing.id, existing.name)),
+            Step::Remove { existing } => {
+                remove_container(
+                    engine,
+                    name,
+                    &existing.id,
+                    &existing.name,
+                    timeout,
+                    progress,
+                )
+                .await?
+            }
+            Step::Recreate { old } => {
+                progress.container(&old.name, "Recreate");
+                remove_container(engine, name, &old.id, &old.name, timeout, progress).await?;
+                let spec = create::container_spec(project, name, old.number, image_id);
+                to_start.push(create_container(engine, name, spec, progress).await?);
+            }
+            Step::Create { number } => {
+                let spec = create::container_spec(project, name, number, image_id);
+                to_start.push(create_container(engine, name, spec, progress).await?);
+            }
+        }
+    }
+    Ok(to_start)
+}
+
+async fn create_container(
+    engine: &Engine,
+    service: &str,
+    spec: ContainerSpec,
+    progress: &Progress,
+) -> Result<(String, String), StackError> {
+    let docker = engine.docker();
+    progress.container(&spec.name, "Creating");
+    let created = docker
+        .create_container(
+            Some(CreateContainerOptions {
+                name: Some(spec.name.clone()),
+                ..Default::default()
+            }),
+            spec.body,
+        )
+        .await
+        .map_err(|e| StackError::docker(service, format!("create container {}", spec.name), e))?;
+    for (network, endpoint) in spec.more_networks {
+        docker
+            .connect_network(
+                &network,
+                bollard::models::NetworkConnectRequest {
+                    container: created.id.clone(),
+                    endpoint_config: Some(endpoint),
+                },
+            )
+            .await
+            .map_err(|e| {
+                StackError::docker(service, format!("connect {} to {network}", spec.name), e)
+            })?;
+    }
+    progress.container(&spec.name, "Created");
+    Ok((created.id, spec.name))
+}
+
+pub(crate) async fn start_container(
+    engine: &Engine,
+    service: &str,
+    id: &str,
+    name: &str,
+    progress: &Progress,
+) -> Result<(), StackError> {
+    progress.container(name, "Starting");
+    match engine.docker().start_container(id, None).await {
+        Ok(()) => {}
+        Err(e) if not_modified(&e) => {}
+        Err(e) => {
+            let mut err = StackError::docker(service, format!("start container {name}"), e);
+            if let StackError::PortAllocated { port, holder, .. } = &mut err {
+                *holder = port_holder(engine, port, id).await;
+            }
+            return Err(err);
+        }
+    }
+    progress.container(name, "Started");
+    Ok(())
+}
+
+/// The container (other than `except`) that publishes host port `port`, if one does.
+async fn port_holder(engine: &Engine, port: &str, except: &str) -> Option<String> {
+    let filters = HashMap::from([("publish".to_owned(), vec![port.to_owned()])]);
+    let list = engine
+        .docker()
+        .list_containers(Some(bollard::query_parameters::ListContainersOptions {
+            filters: Some(filters),
+            ..Default::default()
+        }))
+        .await
+        .ok()?;
+    list.into_iter()
+        .filter(|c| c.id.as_deref() != Some(except))
+        .find_map(|c| c.names?.into_iter().next())
+        .map(|n| crate::names::trim_slash(&n).to_owned())
+}
+
+pub(crate) async fn stop_container(
+    engine: &Engine,
+    service: &str,
+    id: &str,
+    name: &str,
+    timeout: Option<i64>,
+    progress: &Progress,
+) -> Result<(), StackError> {
+    progress.container(name, "Stopping");
+    let options = StopContainerOptions {
+        t: timeout.map(|t| t as i32),
+        ..Default::default()
+    };
+    match engine.docker().stop_container(id, Some(options)).await {
+        Ok(()) => {}
+        Err(e) if not_modified(&e) || crate::error::not_found(&e) => {}
+        Err(e) => {
+            return Err(StackError::docker(
+                service,
+                format!("stop container {name}"),
+                e,
+            ));
+        }
+    }
+    progress.container(name, "Stopped");
+    Ok(())
+}
+
+pub(crate) async fn remove_container(
+    engine: &Engine,
+    service: &str,
+    id: &str,
+    name: &str,
+    timeout: Option<i64>,
+    progress: &Progress,
+) -> Result<(), StackError> {
+    stop_container(engine, service, id, name, timeout, progress).await?;
+    progress.container(name, "Removing");
+    let options = RemoveContainerOptions {
+        force: true,
+        ..Default::default()
+    };
+    match engine.docker().remove_container(id, Some(options)).await {
+        Ok(()) => {}
+        Err(e) if crate::error::not_found(&e) => {}
+        Err(e) => {
+            return Err(StackError::docker(
+                service,
+                format!("remove container {name}"),
+                e,
+            ));
+        }
+    }
+    progress.container(name, "Removed");
+    Ok(())
+}
+
+/// The service's containers, inspected.
+async fn service_containers(
+    engine: &Engine,
+    project: &str,
+    service: &str,
+) -> Result<Vec<Container>, StackError> {
+    let all = containers::inspect_service(engine, project, service)
+        .await
+        .map_err(|e| StackError::docker(service, "inspect its containers", e))?;
+    Ok(all.into_iter().filter(|c| !c.oneoff).collect())
+}
+
+/// Waits until `dep` meets `condition` for `service`.
+async fn wait_condition(
+    engine: &Engine,
+    project: &str,
+    service: &str,
+    dep: &str,
+    condition: &str,
+    progress: &Progress,
+) -> Result<(), StackError> {
+    if condition == "service_started" {
+        return Ok(());
+    }
+    loop {
+        let containers = service_containers(engine, project, dep).await?;
+        let mut done = true;
+        for c in &containers {
+            match condition {
+                "service_healthy" => {
+                    if c.health == "unhealthy" {
+                        return Err(StackError::DependencyUnhealthy {
+                            service: service.to_owned(),
+                            dependency: dep.to_owned(),
+                            output: c.last_health_output(),
+                        });
+                    }
+                    if !c.running() {
+                        return Err(StackError::DependencyFailed {
+                            service: service.to_owned(),
+                            dependency: dep.to_owned(),
+                            exit_code: c.exit_code,
+                        });
+                    }
+                    // Compose treats a dependency without a health check as an error; Berth
+                    // treats it as healthy once running, and says so.
+                    if c.health.is_empty() {
+                        progress.warn(format!("{dep} has no health check; treating it as healthy"));
+                    }
+                    done &= c.health == "healthy" || c.health.is_empty();
+                }
+                "service_completed_successfully" => {
+                    if c.state == "exited" || c.state == "dead" {
+                        if c.exit_code != 0 {
+                            return Err(StackError::DependencyFailed {
+                                service: service.to_owned(),
+                                dependency: dep.to_owned(),
+                                exit_code: c.exit_code,
+                            });
+                        }
+                    } else {
+                        done = false;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if done {
+            if let Some(c) = containers.first() {
+                let status = if condition == "service_healthy" {
+                    "Healthy"
+                } else {
+                    "Exited"
+                };
+                progress.container(&c.name, status);
+            }
+            return Ok(());
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// `--wait`: every service's containers running (and healthy with a health check); a one-shot
+/// that others need to complete may have exited with 0.
+async fn wait_running(
+    engine: &Engine,
+    project: &Project,
+    progress: &Progress,
+) -> Result<(), StackError> {
+    let one_shots: BTreeSet<&str> = project
+        .services
+        .values()
+        .flat_map(|s| s.depends_on.iter())
+        .filter(|(_, d)| d.condition == "service_completed_successfully")
+        .map(|(n, _)| n.as_str())
+        .collect();
+    let mut reported = BTreeSet::new();
+    loop {
+        let all = containers::inspect_all(engine, &project.name)
+            .await
+            .map_err(|e| {
+                StackError::docker(&project.name, "inspect the project's containers", e)
+            })?;
+        let mut done = true;
+        for c in all
+            .iter()
+            .filter(|c| !c.oneoff && project.services.contains_key(&c.service))
+        {
+            if c.health == "unhealthy" {
+                return Err(StackError::Unhealthy {
+                    service: c.service.clone(),
+                    container: c.name.clone(),
+                    output: c.last_health_output(),
+                });
+            }
+            if c.state == "exited" || c.state == "dead" {
+                if c.exit_code == 0 && one_shots.contains(c.service.as_str()) {
+                    continue;
+                }
+                return Err(StackError::Exited {
+                    service: c.service.clone(),
+                    container: c.name.clone(),
+                    exit_code: c.exit_code,
+                });
+            }
+            let ready = c.running() && (c.health.is_empty() || c.health == "healthy");
+            if ready && reported.insert(c.name.clone()) {
+                progress.container(
+                    &c.name,
+                    if c.health.is_empty() {
+                        "Running"
+                    } else {
+                        "Healthy"
+                    },
+                );
+            }
+            done &= ready;
+        }
+        if done {
+            return Ok(());
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}

@@ -1,0 +1,222 @@
+//! Making sure each service's image is on the engine: pull with per-layer progress, or build
+//! through the Engine API's build endpoint with its output streamed.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use berth_compose::Project;
+use bollard::query_parameters::{BuildImageOptions, CreateImageOptions};
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+
+use crate::Engine;
+use crate::error::StackError;
+use crate::names;
+use crate::progress::{Progress, ProgressEvent, Resource};
+
+/// When to pull, as `docker compose up --pull` takes it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PullPolicy {
+    Always,
+    /// Pull only images the engine does not have (compose's default).
+    #[default]
+    Missing,
+    Never,
+}
+
+impl PullPolicy {
+    fn of_service(value: Option<&str>) -> Option<PullPolicy> {
+        match value? {
+            "always" => Some(PullPolicy::Always),
+            "never" => Some(PullPolicy::Never),
+            "missing" | "if_not_present" => Some(PullPolicy::Missing),
+            _ => None,
+        }
+    }
+}
+
+/// The ID of the image the service's containers run, pulling or building it first as needed.
+/// `pull` overrides the service's `pull_policy` when given; `build` forces a build.
+pub(crate) async fn ensure(
+    engine: &Engine,
+    project: &Project,
+    service_name: &str,
+    pull: Option<PullPolicy>,
+    build: bool,
+    progress: &Progress,
+) -> Result<String, StackError> {
+    let service = &project.services[service_name];
+    let image = names::image_name(project, service_name);
+    let service_policy = service.pull_policy.as_deref();
+    let present = image_id(engine, &image).await;
+    if service.build.is_some() && (build || service_policy == Some("build") || present.is_none()) {
+        build_image(engine, project, service_name, progress).await?;
+    } else if service.build.is_none() || pull == Some(PullPolicy::Always) {
+        let policy = pull
+            .or_else(|| PullPolicy::of_service(service_policy))
+            .unwrap_or_default();
+        let must_pull = match policy {
+            PullPolicy::Always => true,
+            PullPolicy::Missing => present.is_none(),
+            PullPolicy::Never => false,
+        };
+        if must_pull {
+            pull_image(engine, service_name, &image, progress).await?;
+        }
+    }
+    image_id(engine, &image)
+        .await
+        .ok_or_else(|| StackError::ImageMissing {
+            service: service_name.to_owned(),
+            image: image.clone(),
+            cause: "the pull policy is never and the image is not present".into(),
+        })
+}
+
+async fn image_id(engine: &Engine, image: &str) -> Option<String> {
+    engine.docker().inspect_image(image).await.ok()?.id
+}
+
+/// `name[:tag|@digest]` as the pull endpoint wants it: repository and tag apart, `latest` when
+/// none is given (an empty tag would pull every tag).
+fn split_reference(image: &str) -> (&str, &str) {
+    if let Some((repo, digest)) = image.split_once('@') {
+        return (repo, digest);
+    }
+    match image.rfind(':') {
+        Some(i) if !image[i..].contains('/') => (&image[..i], &image[i + 1..]),
+        _ => (image, "latest"),
+    }
+}
+
+/// Pulls `image`, reporting each layer's progress.
+pub(crate) async fn pull_image(
+    engine: &Engine,
+    service: &str,
+    image: &str,
+    progress: &Progress,
+) -> Result<(), StackError> {
+    progress.resource(Resource::Image, image, "Pulling");
+    let (repo, tag) = split_reference(image);
+    let options = CreateImageOptions {
+        from_image: Some(repo.to_owned()),
+        tag: Some(tag.to_owned()),
+        ..Default::default()
+    };
+    let mut stream = engine.docker().create_image(Some(options), None, None);
+    while let Some(item) = stream.next().await {
+        let info = item.map_err(|e| StackError::ImageMissing {
+            service: service.to_owned(),
+            image: image.to_owned(),
+            cause: e.to_string(),
+        })?;
+        if let Some(err) = info.error_detail.and_then(|d| d.message) {
+            return Err(StackError::ImageMissing {
+                service: service.to_owned(),
+                image: image.to_owned(),
+                cause: err,
+            });
+        }
+        if let (Some(layer), Some(status)) = (info.id, info.status) {
+            let detail = info.progress_detail.unwrap_or_default();
+            progress.send(ProgressEvent::Layer {
+                image: image.to_owned(),
+                layer,
+                status,
+                current: detail.current,
+                total: detail.total,
+            });
+        }
+    }
+    progress.resource(Resource::Image, image, "Pulled");
+    Ok(())
+}
+
+/// Builds the service's image from its context, streaming the build's output.
+pub(crate) async fn build_image(
+    engine: &Engine,
+    project: &Project,
+    service_name: &str,
+    progress: &Progress,
+) -> Result<(), StackError> {
+    let service = &project.services[service_name];
+    let build = service.build.clone().unwrap_or_default();
+    let image = names::image_name(project, service_name);
+    let failed = |message: String| StackError::Build {
+        service: service_name.to_owned(),
+        image: image.clone(),
+        message,
+    };
+    let context = project
+        .working_dir
+        .join(build.context.as_deref().unwrap_or("."));
+    progress.resource(Resource::Image, &image, "Building");
+    let tar = tokio::task::spawn_blocking(move || context_tar(&context))
+        .await
+        .map_err(|e| failed(e.to_string()))?
+        .map_err(|e| failed(format!("cannot read the build context: {e}")))?;
+    let options = BuildImageOptions {
+        dockerfile: build
+            .dockerfile
+            .clone()
+            .unwrap_or_else(|| "Dockerfile".into()),
+        t: Some(image.clone()),
+        rm: true,
+        buildargs: Some(
+            build
+                .args
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.clone()?)))
+                .collect::<HashMap<_, _>>(),
+        ),
+        target: build.target.clone().unwrap_or_default(),
+        ..Default::default()
+    };
+    let body = bollard::body_full(tar.into());
+    let mut stream = engine.docker().build_image(options, None, Some(body));
+    while let Some(item) = stream.next().await {
+        let info = item.map_err(|e| failed(e.to_string()))?;
+        if let Some(message) = info.error_detail.and_then(|d| d.message) {
+            return Err(failed(message));
+        }
+        if let Some(text) = info.stream {
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                progress.send(ProgressEvent::BuildOutput {
+                    service: service_name.to_owned(),
+                    line: line.to_owned(),
+                });
+            }
+        }
+    }
+    progress.resource(Resource::Image, &image, "Built");
+    Ok(())
+}
+
+/// The build context as the tar archive the build endpoint takes.
+fn context_tar(dir: &Path) -> std::io::Result<Vec<u8>> {
+    let mut archive = tar::Builder::new(Vec::new());
+    archive.follow_symlinks(false);
+    archive.append_dir_all(".", dir)?;
+    archive.into_inner()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_split_into_repository_and_tag() {
+        assert_eq!(split_reference("redis"), ("redis", "latest"));
+        assert_eq!(split_reference("redis:7"), ("redis", "7"));
+        assert_eq!(
+            split_reference("localhost:5000/app"),
+            ("localhost:5000/app", "latest")
+        );
+        assert_eq!(
+            split_reference("localhost:5000/app:1"),
+            ("localhost:5000/app", "1")
+        );
+        assert_eq!(split_reference("a@sha256:00"), ("a", "sha256:00"));
+    }
+}

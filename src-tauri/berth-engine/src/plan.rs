@@ -1,0 +1,222 @@
+//! What converging one service must do to its containers: pure, so it is tested without Docker.
+
+use std::collections::BTreeSet;
+
+use bollard::models::{ContainerCreateBody, ContainerInspectResponse};
+
+use crate::create::ContainerSpec;
+
+/// A container of the service as it exists on the engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Existing {
+    pub id: String,
+    pub name: String,
+    pub number: u32,
+    pub running: bool,
+    /// Its configuration matches the service's (same config hash and image, or, for a
+    /// container compose created, the same effective configuration).
+    pub up_to_date: bool,
+}
+
+/// One step on one container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Create { number: u32 },
+    Recreate { old: Existing },
+    Start { existing: Existing },
+    Keep { existing: Existing },
+    Remove { existing: Existing },
+}
+
+/// The steps that bring `existing` to `replicas` up-to-date, running containers: keep the
+/// lowest-numbered, remove the rest, recreate what changed, create what is missing (filling
+/// free numbers from 1, as compose does after a scale-down).
+pub fn plan(replicas: u32, existing: &[Existing], force_recreate: bool) -> Vec<Step> {
+    let mut sorted: Vec<&Existing> = existing.iter().collect();
+    sorted.sort_by_key(|e| (e.number, e.name.clone()));
+    let mut steps = Vec::new();
+    let mut numbers = BTreeSet::new();
+    for (i, e) in sorted.iter().enumerate() {
+        let e = (*e).clone();
+        if i as u32 >= replicas || !numbers.insert(e.number) {
+            steps.push(Step::Remove { existing: e });
+        } else if force_recreate || !e.up_to_date {
+            steps.push(Step::Recreate { old: e });
+        } else if e.running {
+            steps.push(Step::Keep { existing: e });
+        } else {
+            steps.push(Step::Start { existing: e });
+        }
+    }
+    let missing = replicas.saturating_sub(numbers.len() as u32);
+    let free = (1..)
+        .filter(|n| !numbers.contains(n))
+        .take(missing as usize);
+    steps.extend(free.map(|number| Step::Create { number }));
+    steps
+}
+
+/// Whether a container compose (or anyone) created already has what `spec` asks for. Used when
+/// the config hash label is not Berth's, so an unchanged stack compose started is left alone.
+pub fn same_config(spec: &ContainerSpec, actual: &ContainerInspectResponse) -> bool {
+    let want: &ContainerCreateBody = &spec.body;
+    let (Some(config), Some(host)) = (&actual.config, &actual.host_config) else {
+        return false;
+    };
+    let set_if = |w: &Option<Vec<String>>, a: &Option<Vec<String>>| w.is_none() || w == a;
+    let env_ok = want
+        .env
+        .iter()
+        .flatten()
+        .all(|e| config.env.as_ref().is_some_and(|actual| actual.contains(e)));
+    let user_labels_ok = want.labels.iter().flatten().all(|(k, v)| {
+        k.starts_with("com.docker.compose.")
+            || config.labels.as_ref().and_then(|l| l.get(k)) == Some(v)
+    });
+    let bindings = |b: &Option<bollard::models::PortMap>| -> BTreeSet<(String, String, String)> {
+        b.iter()
+            .flatten()
+            .flat_map(|(k, v)| {
+                v.iter().flatten().map(move |p| {
+                    let ip = p.host_ip.clone().unwrap_or_default();
+                    let ip = if ip == "0.0.0.0" { String::new() } else { ip };
+                    (k.clone(), ip, p.host_port.clone().unwrap_or_default())
+                })
+            })
+            .collect()
+    };
+    let want_host = want.host_config.clone().unwrap_or_default();
+    let mut want_targets: BTreeSet<String> = want_host
+        .binds
+        .iter()
+        .flatten()
+        .filter_map(|b| b.split(':').nth(1).map(str::to_owned))
+        .collect();
+    want_targets.extend(
+        want_host
+            .mounts
+            .iter()
+            .flatten()
+            .filter_map(|m| m.target.clone()),
+    );
+    let actual_targets: BTreeSet<String> = actual
+        .mounts
+        .iter()
+        .flatten()
+        .filter_map(|m| m.destination.clone())
+        .collect();
+    let mut want_networks: BTreeSet<String> =
+        spec.more_networks.iter().map(|n| n.0.clone()).collect();
+    want_networks.extend(
+        want.networking_config
+            .iter()
+            .flat_map(|n| n.endpoints_config.iter().flatten().map(|(k, _)| k.clone())),
+    );
+    let actual_networks: BTreeSet<String> = actual
+        .network_settings
+        .iter()
+        .flat_map(|n| n.networks.iter().flatten().map(|(k, _)| k.clone()))
+        .collect();
+    let restart = |h: &bollard::models::HostConfig| {
+        h.restart_policy
+            .as_ref()
+            .and_then(|r| r.name)
+            .map(|n| n.to_string())
+            .filter(|n| !n.is_empty() && n != "no")
+    };
+    config.image == want.image
+        && set_if(&want.cmd, &config.cmd)
+        && set_if(&want.entrypoint, &config.entrypoint)
+        && env_ok
+        && user_labels_ok
+        && bindings(&want_host.port_bindings) == bindings(&host.port_bindings)
+        && want_targets == actual_targets
+        && (want_networks.is_empty() || want_networks == actual_networks)
+        && restart(&want_host) == restart(host)
+        && want.healthcheck.as_ref().and_then(|h| h.test.as_ref())
+            == config.healthcheck.as_ref().and_then(|h| h.test.as_ref())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn existing(number: u32, running: bool, up_to_date: bool) -> Existing {
+        Existing {
+            id: format!("id{number}"),
+            name: format!("p-s-{number}"),
+            number,
+            running,
+            up_to_date,
+        }
+    }
+
+    #[test]
+    fn nothing_existing_creates_every_replica() {
+        assert_eq!(
+            plan(2, &[], false),
+            vec![Step::Create { number: 1 }, Step::Create { number: 2 }]
+        );
+    }
+
+    #[test]
+    fn an_unchanged_running_service_is_kept_and_a_stopped_one_started() {
+        let running = existing(1, true, true);
+        assert_eq!(
+            plan(1, std::slice::from_ref(&running), false),
+            vec![Step::Keep { existing: running }]
+        );
+        let stopped = existing(1, false, true);
+        assert_eq!(
+            plan(1, std::slice::from_ref(&stopped), false),
+            vec![Step::Start { existing: stopped }]
+        );
+    }
+
+    #[test]
+    fn changed_containers_are_recreated_and_force_recreates_all() {
+        let old = existing(1, true, false);
+        assert_eq!(
+            plan(1, std::slice::from_ref(&old), false),
+            vec![Step::Recreate { old: old.clone() }]
+        );
+        let same = existing(1, true, true);
+        assert_eq!(
+            plan(1, std::slice::from_ref(&same), true),
+            vec![Step::Recreate { old: same }]
+        );
+    }
+
+    #[test]
+    fn scaling_down_removes_the_highest_and_up_fills_free_numbers() {
+        let three = [
+            existing(1, true, true),
+            existing(2, true, true),
+            existing(3, true, true),
+        ];
+        let steps = plan(1, &three, false);
+        assert_eq!(
+            steps[0],
+            Step::Keep {
+                existing: three[0].clone()
+            }
+        );
+        assert_eq!(
+            steps[1],
+            Step::Remove {
+                existing: three[1].clone()
+            }
+        );
+        assert_eq!(
+            steps[2],
+            Step::Remove {
+                existing: three[2].clone()
+            }
+        );
+        let gap = [existing(2, true, true)];
+        assert_eq!(
+            plan(3, &gap, false)[1..],
+            [Step::Create { number: 1 }, Step::Create { number: 3 }]
+        );
+    }
+}
