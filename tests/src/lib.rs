@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod compose;
+pub mod stacks;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};

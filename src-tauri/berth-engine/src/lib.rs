@@ -20,6 +20,7 @@ mod stack;
 mod state;
 mod units;
 
+pub use berth_compose;
 pub use containers::{Container, Publisher};
 pub use converge::UpOptions;
 pub use endpoint::{Engine, EngineVersion};
@@ -28,3 +29,4 @@ pub use images::PullPolicy;
 pub use progress::{Progress, ProgressEvent, Resource};
 pub use stack::{DownOptions, ProjectSummary, RmOptions, Stack, projects};
 pub use state::{Change, ChangeKind, Desired, EngineState, ServiceState, Snapshot, StateHandle};
+pub use tokio_util::sync::CancellationToken;
