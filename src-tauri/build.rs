@@ -1,7 +1,10 @@
 fn main() {
+    // generate_context! embeds ui/dist into the binary, but a proc macro cannot tell cargo about
+    // the files it reads: without this line a rebuilt UI would leave a stale app binary.
+    println!("cargo:rerun-if-changed=../ui/dist");
     // Listing the app's commands makes Tauri generate a permission for each, so a window can only
     // call the commands its capability grants (capabilities/main.json).
-    let manifest = tauri_build::AppManifest::new().commands(&["engine_status"]);
+    let manifest = tauri_build::AppManifest::new().commands(&["engine_status", "project"]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("failed to run tauri-build");
 }

@@ -1,6 +1,9 @@
 //! The IPC commands the UI may call. Each is thin: it asks the engine and returns typed data.
 
 use berth_engine::{Engine, EngineVersion};
+use tauri::State;
+
+use crate::project::{OpenProject, ProjectStatus};
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -22,4 +25,10 @@ pub async fn engine_status() -> EngineStatus {
             reason: err.to_string(),
         },
     }
+}
+
+/// The open project as the window lists it, or why its files could not be loaded.
+#[tauri::command]
+pub fn project(open: State<'_, OpenProject>) -> ProjectStatus {
+    open.status()
 }

@@ -4,6 +4,7 @@
 //! logic lives here.
 
 mod commands;
+mod project;
 mod tray;
 
 use tauri::{Manager, WindowEvent};
@@ -16,8 +17,12 @@ pub fn run() {
 
     tauri::Builder::default()
         .plugin(tauri_plugin_shell::init())
-        .invoke_handler(tauri::generate_handler![commands::engine_status])
+        .invoke_handler(tauri::generate_handler![
+            commands::engine_status,
+            commands::project
+        ])
         .setup(|app| {
+            app.manage(project::OpenProject::bundled_demo(app.handle())?);
             tray::create(app.handle())?;
             Ok(())
         })

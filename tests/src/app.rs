@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 
 use crate::SETUP_HINT;
@@ -45,8 +46,10 @@ impl App {
         app
     }
 
-    /// The text of the first element matching a CSS selector, waiting up to `timeout` for it to
-    /// exist and for its text to satisfy `ready`.
+    /// The text content of the first element matching a CSS selector, waiting up to `timeout`
+    /// for it to exist and for its text to satisfy `ready`. Text content, not WebDriver's visible
+    /// text: WebKitWebDriver's visibility heuristic calls an ellipsised (`overflow: hidden`)
+    /// element hidden although it is drawn.
     pub async fn text_when(
         &self,
         css: &str,
@@ -57,7 +60,7 @@ impl App {
         let mut last = String::new();
         while Instant::now() < deadline {
             if let Ok(element) = self.client.find(Locator::Css(css)).await {
-                last = element.text().await.unwrap_or_default();
+                last = text_content(&element).await;
                 if ready(&last) {
                     return last;
                 }
@@ -65,6 +68,24 @@ impl App {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("`{css}` did not become ready within {timeout:?}; its text was {last:?}");
+    }
+
+    /// The text content of every cell of a table's body rows, row by row.
+    pub async fn table(&self, css: &str) -> Vec<Vec<String>> {
+        let rows = self
+            .client
+            .find_all(Locator::Css(&format!("{css} tbody tr")))
+            .await
+            .unwrap_or_else(|err| panic!("no rows in `{css}`: {err}"));
+        let mut table = Vec::with_capacity(rows.len());
+        for row in rows {
+            let mut cells = Vec::new();
+            for cell in row.find_all(Locator::Css("td")).await.expect("cells") {
+                cells.push(text_content(&cell).await);
+            }
+            table.push(cells);
+        }
+        table
     }
 
     pub async fn quit(mut self) {
@@ -90,6 +111,11 @@ impl Drop for App {
             self.stop_driver();
         }
     }
+}
+
+async fn text_content(element: &Element) -> String {
+    let text = element.prop("textContent").await.ok().flatten();
+    text.unwrap_or_default().trim().to_owned()
 }
 
 fn tauri_driver() -> std::path::PathBuf {

@@ -1,0 +1,133 @@
+//! The project the window shows: which compose files it comes from, and the view the UI renders
+//! of it before anything runs.
+
+use std::path::PathBuf;
+
+use berth_compose::{LoadOptions, Port, Project};
+use serde::Serialize;
+use tauri::{AppHandle, Manager, Runtime};
+use ts_rs::TS;
+
+/// The compose files the window was opened on. Loaded again on each request, so an edit to the
+/// files shows without a restart.
+pub struct OpenProject {
+    options: LoadOptions,
+}
+
+impl OpenProject {
+    /// The demo stack bundled with the app (`resources/demo`), which `berth` opens by default.
+    pub fn bundled_demo<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<OpenProject> {
+        let dir = app.path().resource_dir()?.join("demo");
+        let mut options = LoadOptions::new(&dir, std::env::vars().collect());
+        options.files = vec![dir.join("compose.yaml")];
+        Ok(OpenProject { options })
+    }
+
+    pub fn status(&self) -> ProjectStatus {
+        match berth_compose::load(&self.options) {
+            Ok(project) => ProjectStatus::Loaded(ProjectView::from(&project)),
+            Err(err) => ProjectStatus::Invalid {
+                files: self.options.files.iter().map(display).collect(),
+                message: err.render(),
+            },
+        }
+    }
+}
+
+/// The open project, or why its files could not be loaded (rendered like the CLI's errors).
+#[derive(Debug, Serialize, TS)]
+#[serde(tag = "state", rename_all = "camelCase")]
+#[ts(export)]
+pub enum ProjectStatus {
+    Loaded(ProjectView),
+    Invalid { files: Vec<String>, message: String },
+}
+
+#[derive(Debug, Serialize, TS)]
+#[ts(export)]
+pub struct ProjectView {
+    pub name: String,
+    pub files: Vec<String>,
+    /// In start order: each service after the services it depends on.
+    pub services: Vec<ServiceView>,
+}
+
+#[derive(Debug, Serialize, TS)]
+#[ts(export)]
+pub struct ServiceView {
+    pub name: String,
+    pub image: Option<String>,
+    /// Published ports as compose's short syntax writes them: `[IP:]HOST:CONTAINER/PROTOCOL`.
+    pub ports: Vec<String>,
+    pub depends_on: Vec<String>,
+}
+
+impl From<&Project> for ProjectView {
+    fn from(project: &Project) -> Self {
+        let services = project
+            .start_order()
+            .into_iter()
+            .filter_map(|name| {
+                let service = project.services.get(&name)?;
+                Some(ServiceView {
+                    image: service.image.clone(),
+                    ports: service.ports.iter().map(short_port).collect(),
+                    depends_on: service.depends_on.keys().cloned().collect(),
+                    name,
+                })
+            })
+            .collect();
+        ProjectView {
+            name: project.name.clone(),
+            files: project.compose_files.iter().map(display).collect(),
+            services,
+        }
+    }
+}
+
+fn short_port(port: &Port) -> String {
+    let host = match (&port.host_ip, &port.published) {
+        (Some(ip), Some(published)) => format!("{ip}:{published}:"),
+        (None, Some(published)) => format!("{published}:"),
+        (Some(ip), None) => format!("{ip}::"),
+        (None, None) => String::new(),
+    };
+    let protocol = port.protocol.as_deref().unwrap_or("tcp");
+    format!("{host}{}/{protocol}", port.target)
+}
+
+fn display(path: &PathBuf) -> String {
+    path.display().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn port(host_ip: Option<&str>, published: Option<&str>, target: u32, proto: &str) -> Port {
+        Port {
+            host_ip: host_ip.map(Into::into),
+            published: published.map(Into::into),
+            target,
+            protocol: Some(proto.into()),
+            ..Port::default()
+        }
+    }
+
+    #[test]
+    fn ports_read_as_compose_short_syntax() {
+        assert_eq!(
+            short_port(&port(None, Some("8080"), 80, "tcp")),
+            "8080:80/tcp"
+        );
+        assert_eq!(
+            short_port(&port(Some("127.0.0.1"), Some("53"), 53, "udp")),
+            "127.0.0.1:53:53/udp"
+        );
+        assert_eq!(short_port(&port(None, None, 3000, "tcp")), "3000/tcp");
+        assert_eq!(
+            short_port(&port(Some("::1"), None, 80, "tcp")),
+            "::1::80/tcp"
+        );
+    }
+}
