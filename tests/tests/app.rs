@@ -4,7 +4,6 @@ use std::time::Duration;
 
 use berth_tests::app::App;
 use berth_tests::{engine, workspace_binary};
-use fantoccini::Locator;
 
 #[tokio::test]
 async fn the_window_opens_and_shows_the_engine_it_is_connected_to() {
