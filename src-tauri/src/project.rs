@@ -1,7 +1,7 @@
 //! The project the window shows: which compose files it comes from, and the view the UI renders
 //! of it before anything runs.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use berth_compose::{LoadOptions, Port, Project};
 use serde::Serialize;
@@ -96,8 +96,8 @@ fn short_port(port: &Port) -> String {
     format!("{host}{}/{protocol}", port.target)
 }
 
-fn display(path: &PathBuf) -> String {
-    path.display().to_string()
+fn display(path: impl AsRef<Path>) -> String {
+    path.as_ref().display().to_string()
 }
 
 #[cfg(test)]
