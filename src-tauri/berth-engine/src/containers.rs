@@ -36,7 +36,7 @@ pub struct Container {
     pub labels: HashMap<String, String>,
 }
 
-/// A published port.
+/// A container port: published on `host_ip:host_port`, or only exposed (`host_port` 0).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, TS)]
 #[ts(export)]
 pub struct Publisher {
@@ -79,15 +79,21 @@ impl Container {
             .flat_map(|(key, bindings)| {
                 let (port, protocol) = key.split_once('/').unwrap_or((key, "tcp"));
                 let container_port: u16 = port.parse().unwrap_or(0);
-                bindings.iter().flatten().filter_map(move |b| {
-                    let host_port: u16 = b.host_port.as_deref()?.parse().ok()?;
-                    Some(publisher(
-                        b.host_ip.clone().unwrap_or_default(),
-                        host_port,
-                        container_port,
-                        protocol,
-                    ))
-                })
+                let published: Vec<Publisher> = bindings
+                    .iter()
+                    .flatten()
+                    .filter_map(|b| {
+                        let host_port: u16 = b.host_port.as_deref()?.parse().ok()?;
+                        let ip = b.host_ip.clone().unwrap_or_default();
+                        Some(publisher(ip, host_port, container_port, protocol))
+                    })
+                    .collect();
+                // Exposed but not published: listed with host port 0, as compose lists it.
+                if published.is_empty() {
+                    vec![publisher(String::new(), 0, container_port, protocol)]
+                } else {
+                    published
+                }
             })
             .collect();
         publishers.sort();
@@ -132,7 +138,8 @@ impl Container {
 }
 
 fn publisher(host_ip: String, host_port: u16, container_port: u16, protocol: &str) -> Publisher {
-    let url = (protocol == "tcp" && HTTP_PORTS.contains(&container_port)).then(|| {
+    let http = protocol == "tcp" && host_port != 0 && HTTP_PORTS.contains(&container_port);
+    let url = http.then(|| {
         let scheme = if matches!(container_port, 443 | 8443) {
             "https"
         } else {

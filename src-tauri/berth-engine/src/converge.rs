@@ -249,7 +249,13 @@ async fn converge_containers(
             // Not Berth's hash (compose wrote it): compare what the container really has.
             let spec = create::container_spec(project, name, c.number, image_id);
             match engine.docker().inspect_container(&c.id, None).await {
-                Ok(actual) => image_ok && plan::same_config(&spec, &actual),
+                Ok(actual) => match plan::config_difference(&spec, &actual) {
+                    None => image_ok,
+                    Some(what) => {
+                        tracing::debug!(container = %c.name, what, "configuration differs");
+                        false
+                    }
+                },
                 Err(_) => false,
             }
         };

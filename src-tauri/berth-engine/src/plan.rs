@@ -56,12 +56,16 @@ pub fn plan(replicas: u32, existing: &[Existing], force_recreate: bool) -> Vec<S
     steps
 }
 
-/// Whether a container compose (or anyone) created already has what `spec` asks for. Used when
-/// the config hash label is not Berth's, so an unchanged stack compose started is left alone.
-pub fn same_config(spec: &ContainerSpec, actual: &ContainerInspectResponse) -> bool {
+/// What differs between a container compose (or anyone) created and what `spec` asks for, or
+/// `None` if nothing does. Used when the config hash label is not Berth's, so an unchanged stack
+/// compose started is left alone.
+pub fn config_difference(
+    spec: &ContainerSpec,
+    actual: &ContainerInspectResponse,
+) -> Option<&'static str> {
     let want: &ContainerCreateBody = &spec.body;
     let (Some(config), Some(host)) = (&actual.config, &actual.host_config) else {
-        return false;
+        return Some("configuration");
     };
     let set_if = |w: &Option<Vec<String>>, a: &Option<Vec<String>>| w.is_none() || w == a;
     let env_ok = want
@@ -99,10 +103,17 @@ pub fn same_config(spec: &ContainerSpec, actual: &ContainerInspectResponse) -> b
             .flatten()
             .filter_map(|m| m.target.clone()),
     );
+    // Anonymous volumes (an image's VOLUME) are the engine's doing, not the service's.
+    let anonymous = |m: &bollard::models::MountPoint| {
+        m.name
+            .as_ref()
+            .is_some_and(|n| n.len() == 64 && n.bytes().all(|b| b.is_ascii_hexdigit()))
+    };
     let actual_targets: BTreeSet<String> = actual
         .mounts
         .iter()
         .flatten()
+        .filter(|m| !anonymous(m) || want_targets.contains(m.destination.as_deref().unwrap_or("")))
         .filter_map(|m| m.destination.clone())
         .collect();
     let mut want_networks: BTreeSet<String> =
@@ -124,17 +135,32 @@ pub fn same_config(spec: &ContainerSpec, actual: &ContainerInspectResponse) -> b
             .map(|n| n.to_string())
             .filter(|n| !n.is_empty() && n != "no")
     };
-    config.image == want.image
-        && set_if(&want.cmd, &config.cmd)
-        && set_if(&want.entrypoint, &config.entrypoint)
-        && env_ok
-        && user_labels_ok
-        && bindings(&want_host.port_bindings) == bindings(&host.port_bindings)
-        && want_targets == actual_targets
-        && (want_networks.is_empty() || want_networks == actual_networks)
-        && restart(&want_host) == restart(host)
-        && want.healthcheck.as_ref().and_then(|h| h.test.as_ref())
-            == config.healthcheck.as_ref().and_then(|h| h.test.as_ref())
+    let checks = [
+        ("image", config.image == want.image),
+        ("command", set_if(&want.cmd, &config.cmd)),
+        ("entrypoint", set_if(&want.entrypoint, &config.entrypoint)),
+        ("environment", env_ok),
+        ("labels", user_labels_ok),
+        (
+            "ports",
+            bindings(&want_host.port_bindings) == bindings(&host.port_bindings),
+        ),
+        ("volumes", want_targets == actual_targets),
+        (
+            "networks",
+            want_networks.is_empty() || want_networks == actual_networks,
+        ),
+        ("restart", restart(&want_host) == restart(host)),
+        (
+            "healthcheck",
+            want.healthcheck.as_ref().and_then(|h| h.test.as_ref())
+                == config.healthcheck.as_ref().and_then(|h| h.test.as_ref()),
+        ),
+    ];
+    checks
+        .into_iter()
+        .find(|(_, same)| !same)
+        .map(|(what, _)| what)
 }
 
 #[cfg(test)]

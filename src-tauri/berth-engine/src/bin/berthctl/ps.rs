@@ -72,7 +72,7 @@ fn json_line(c: &Container, project: &str) -> String {
     let mut labels: Vec<String> = c.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
     labels.sort();
     json!({
-        "ID": c.id,
+        "ID": c.id.get(..12).unwrap_or(&c.id),
         "Name": c.name,
         "Names": c.name,
         "Image": c.image,
@@ -96,13 +96,15 @@ fn table(containers: &[Container]) -> String {
             let ports: Vec<String> = c
                 .ports
                 .iter()
-                .map(|p| {
-                    let ip = if p.host_ip.is_empty() {
-                        "0.0.0.0"
-                    } else {
-                        &p.host_ip
-                    };
-                    format!("{ip}:{}->{}/{}", p.host_port, p.container_port, p.protocol)
+                .map(|p| match p.host_ip.as_str() {
+                    _ if p.host_port == 0 => format!("{}/{}", p.container_port, p.protocol),
+                    ip if ip.contains(':') => {
+                        format!(
+                            "[{ip}]:{}->{}/{}",
+                            p.host_port, p.container_port, p.protocol
+                        )
+                    }
+                    ip => format!("{ip}:{}->{}/{}", p.host_port, p.container_port, p.protocol),
                 })
                 .collect();
             [
