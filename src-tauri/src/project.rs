@@ -1,7 +1,7 @@
 //! The project the window shows: which compose files it comes from, and the view the UI renders
 //! of it before anything runs.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use berth_compose::{LoadOptions, Port, Project};
 use serde::Serialize;
@@ -17,7 +17,7 @@ pub struct OpenProject {
 impl OpenProject {
     /// The demo stack bundled with the app (`resources/demo`), which `berth` opens by default.
     pub fn bundled_demo<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<OpenProject> {
-        let dir = app.path().resource_dir()?.join("demo");
+        let dir = demo_dir(app)?;
         let mut options = LoadOptions::new(&dir, std::env::vars().collect());
         options.files = vec![dir.join("compose.yaml")];
         Ok(OpenProject { options })
@@ -32,6 +32,20 @@ impl OpenProject {
             },
         }
     }
+}
+
+/// Where the bundled demo is. A dev build's resources sit beside its binary, where tauri-build
+/// copies them, but Tauri only looks there when the cargo output directory is named `target`:
+/// with any other CARGO_TARGET_DIR it looks in the installed location. A cargo output directory
+/// is recognised by its `.cargo-lock`, as Tauri itself does.
+fn demo_dir<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<PathBuf> {
+    let bundled = app.path().resource_dir()?.join("demo");
+    if bundled.exists() {
+        return Ok(bundled);
+    }
+    let exe = std::env::current_exe()?;
+    let build_dir = exe.parent().filter(|dir| dir.join(".cargo-lock").exists());
+    Ok(build_dir.map_or(bundled, |dir| dir.join("demo")))
 }
 
 /// The open project, or why its files could not be loaded (rendered like the CLI's errors).
