@@ -319,6 +319,29 @@ async fn apply(engine: &Engine, shared: &Shared, event: EventMessage) {
             if is_noise(&action) {
                 return;
             }
+            // The event itself says enough to publish the new state at once; the inspect that
+            // fills in the rest can wait on the engine's container lock for a while (a killed
+            // container holds it until its network is torn down).
+            shared.publish(|s| {
+                let service = attributes.get(labels::SERVICE)?;
+                let known = s.services.get_mut(service)?;
+                let container = known.containers.iter_mut().find(|c| c.id == id)?;
+                if !fast_update(container, &action, &attributes) {
+                    return None;
+                }
+                Some(ChangeKind::Container {
+                    action: action.clone(),
+                    container: Box::new(container.clone()),
+                })
+            });
+            // A dying container holds the engine's lock on it for a while: inspecting it then
+            // would hold up every later event. What these events change, the event said.
+            if matches!(
+                action.as_str(),
+                "kill" | "die" | "stop" | "pause" | "unpause"
+            ) {
+                return;
+            }
             let inspected = if action == "destroy" {
                 None
             } else {
@@ -376,5 +399,72 @@ async fn apply(engine: &Engine, shared: &Shared, event: EventMessage) {
             });
         }
         _ => {}
+    }
+}
+
+/// Applies what a container event says by itself (its state, exit code or health) to the
+/// model's record; returns whether anything changed.
+fn fast_update(c: &mut Container, action: &str, attributes: &HashMap<String, String>) -> bool {
+    let before = (c.state.clone(), c.exit_code, c.health.clone());
+    match action {
+        "die" => {
+            c.state = "exited".to_owned();
+            c.exit_code = attributes
+                .get("exitCode")
+                .and_then(|e| e.parse().ok())
+                .unwrap_or(c.exit_code);
+        }
+        "start" | "unpause" => c.state = "running".to_owned(),
+        "pause" => c.state = "paused".to_owned(),
+        _ => match action.strip_prefix("health_status: ") {
+            Some(health) => c.health = health.to_owned(),
+            None => return false,
+        },
+    }
+    before != (c.state.clone(), c.exit_code, c.health.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn container() -> Container {
+        Container {
+            id: "abc".into(),
+            name: "p-web-1".into(),
+            service: "web".into(),
+            number: 1,
+            oneoff: false,
+            state: "running".into(),
+            health: "healthy".into(),
+            health_log: Vec::new(),
+            exit_code: 0,
+            restart_count: 0,
+            started_at: String::new(),
+            image: String::new(),
+            image_id: String::new(),
+            command: String::new(),
+            ports: Vec::new(),
+            labels: HashMap::new(),
+        }
+    }
+
+    #[test]
+    fn events_update_state_exit_code_and_health_before_any_inspect() {
+        let mut c = container();
+        let attributes = HashMap::from([("exitCode".to_owned(), "137".to_owned())]);
+        assert!(fast_update(&mut c, "die", &attributes));
+        assert_eq!((c.state.as_str(), c.exit_code), ("exited", 137));
+        assert!(
+            !fast_update(&mut c, "die", &attributes),
+            "no change, no event"
+        );
+        assert!(fast_update(
+            &mut c,
+            "health_status: unhealthy",
+            &HashMap::new()
+        ));
+        assert_eq!(c.health, "unhealthy");
+        assert!(!fast_update(&mut c, "rename", &HashMap::new()));
     }
 }
