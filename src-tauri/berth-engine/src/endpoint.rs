@@ -1,13 +1,95 @@
 //! Finding and connecting to the Docker engine.
 
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
 use bollard::Docker;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use ts_rs::TS;
 
 use crate::error::{Endpoint, Error, Result};
 
 /// The socket Docker listens on when DOCKER_HOST is not set.
 const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
+
+/// Seconds a request may take, as bollard's own default.
+const TIMEOUT_SECS: u64 = 120;
+
+/// Where to connect, and with which certificates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Target {
+    host: String,
+    tls: Option<TlsFiles>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct TlsFiles {
+    ca: PathBuf,
+    cert: PathBuf,
+    key: PathBuf,
+}
+
+impl TlsFiles {
+    fn in_dir(dir: &Path) -> TlsFiles {
+        TlsFiles {
+            ca: dir.join("ca.pem"),
+            cert: dir.join("cert.pem"),
+            key: dir.join("key.pem"),
+        }
+    }
+}
+
+/// The engine the docker CLI would talk to, given its environment; `exists` is asked about
+/// files (the context's TLS directory, the sockets).
+fn resolve(env: &HashMap<String, String>, exists: &dyn Fn(&Path) -> bool) -> Target {
+    let var = |k: &str| env.get(k).filter(|v| !v.is_empty());
+    let home = var("HOME").map(PathBuf::from).unwrap_or_default();
+    let config_dir = var("DOCKER_CONFIG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home.join(".docker"));
+    if let Some(host) = var("DOCKER_HOST") {
+        let tls = var("DOCKER_TLS_VERIFY").map(|_| {
+            let dir = var("DOCKER_CERT_PATH")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| config_dir.clone());
+            TlsFiles::in_dir(&dir)
+        });
+        return Target {
+            host: host.clone(),
+            tls,
+        };
+    }
+    let context = var("DOCKER_CONTEXT").cloned().or_else(|| {
+        let text = std::fs::read_to_string(config_dir.join("config.json")).ok()?;
+        let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+        json.get("currentContext")?.as_str().map(str::to_owned)
+    });
+    if let Some(name) = context.filter(|n| !n.is_empty() && n != "default") {
+        // Contexts live under the SHA-256 of their name, as the docker CLI stores them.
+        let id = hex::encode(Sha256::digest(name.as_bytes()));
+        let meta = config_dir.join("contexts/meta").join(&id).join("meta.json");
+        let host = std::fs::read_to_string(meta)
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|m| m["Endpoints"]["docker"]["Host"].as_str().map(str::to_owned));
+        if let Some(host) = host {
+            let tls_dir = config_dir.join("contexts/tls").join(&id).join("docker");
+            let tls = exists(&tls_dir.join("ca.pem")).then(|| TlsFiles::in_dir(&tls_dir));
+            return Target { host, tls };
+        }
+    }
+    let podman = [
+        var("XDG_RUNTIME_DIR").map(|d| PathBuf::from(d).join("podman/podman.sock")),
+        Some(PathBuf::from("/run/podman/podman.sock")),
+    ];
+    let docker_socket = Path::new(DEFAULT_HOST.trim_start_matches("unix://"));
+    let host = match podman.into_iter().flatten().find(|p| exists(p)) {
+        Some(p) if !exists(docker_socket) => format!("unix://{}", p.display()),
+        _ => DEFAULT_HOST.to_owned(),
+    };
+    Target { host, tls: None }
+}
 
 /// A connection to one Docker engine, at an API version both sides speak.
 #[derive(Debug, Clone)]
@@ -28,21 +110,52 @@ pub struct EngineVersion {
 }
 
 impl Engine {
-    /// Connects to the engine named by `DOCKER_HOST`, or the default socket.
+    /// Connects to the engine the environment names, as the docker CLI finds it: `DOCKER_HOST`
+    /// (with `DOCKER_TLS_VERIFY`/`DOCKER_CERT_PATH`), else the current context (`DOCKER_CONTEXT`,
+    /// else `currentContext` in `~/.docker/config.json`), else the default socket, else Podman's.
     pub async fn connect() -> Result<Engine> {
-        let host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| DEFAULT_HOST.to_owned());
-        Engine::connect_to(&host).await
+        let env: HashMap<String, String> = std::env::vars().collect();
+        let target = resolve(&env, &|p| p.exists());
+        match &target.tls {
+            Some(tls) => Engine::connect_tls(&target.host, tls).await,
+            None => Engine::connect_to(&target.host).await,
+        }
     }
 
     /// Connects to `host` (`unix://…`, `tcp://…`, `http://…`) and negotiates the API version:
     /// bollard speaks a newer API than many engines in use (Debian 12's speaks 1.41).
     pub async fn connect_to(host: &str) -> Result<Engine> {
         let endpoint = Endpoint(host.to_owned());
+        let docker = Docker::connect_with_host(host).map_err(|cause| Error::Unavailable {
+            endpoint: endpoint.clone(),
+            cause,
+        })?;
+        Engine::negotiate(docker, endpoint).await
+    }
+
+    /// Connects to `host` over TLS with a context's (or DOCKER_CERT_PATH's) certificates.
+    async fn connect_tls(host: &str, tls: &TlsFiles) -> Result<Engine> {
+        let endpoint = Endpoint(host.to_owned());
+        let docker = Docker::connect_with_ssl(
+            host,
+            &tls.key,
+            &tls.cert,
+            &tls.ca,
+            TIMEOUT_SECS,
+            bollard::API_DEFAULT_VERSION,
+        )
+        .map_err(|cause| Error::Unavailable {
+            endpoint: endpoint.clone(),
+            cause,
+        })?;
+        Engine::negotiate(docker, endpoint).await
+    }
+
+    async fn negotiate(docker: Docker, endpoint: Endpoint) -> Result<Engine> {
         let unavailable = |cause| Error::Unavailable {
             endpoint: endpoint.clone(),
             cause,
         };
-        let docker = Docker::connect_with_host(host).map_err(unavailable)?;
         docker.ping().await.map_err(unavailable)?;
         let docker = docker.negotiate_version().await.map_err(unavailable)?;
         tracing::debug!(%endpoint, api = %docker.client_version(), "connected to the Docker engine");
@@ -81,6 +194,61 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn docker_host_wins_and_tls_verify_takes_the_cert_path() {
+        let e = env(&[
+            ("DOCKER_HOST", "tcp://10.0.0.2:2376"),
+            ("DOCKER_TLS_VERIFY", "1"),
+            ("DOCKER_CERT_PATH", "/certs"),
+            ("DOCKER_CONTEXT", "remote"),
+        ]);
+        let t = resolve(&e, &|_| true);
+        assert_eq!(t.host, "tcp://10.0.0.2:2376");
+        assert_eq!(t.tls, Some(TlsFiles::in_dir(Path::new("/certs"))));
+    }
+
+    #[test]
+    fn the_current_context_names_the_host_and_its_certificates() {
+        let dir = std::env::temp_dir().join(format!("berth-context-{}", std::process::id()));
+        let id = hex::encode(Sha256::digest(b"remote"));
+        let meta = dir.join("contexts/meta").join(&id);
+        std::fs::create_dir_all(&meta).unwrap();
+        std::fs::write(
+            meta.join("meta.json"),
+            r#"{"Name":"remote","Endpoints":{"docker":{"Host":"tcp://remote:2376"}}}"#,
+        )
+        .unwrap();
+        std::fs::write(dir.join("config.json"), r#"{"currentContext":"remote"}"#).unwrap();
+        let e = env(&[("DOCKER_CONFIG", dir.to_str().unwrap())]);
+        let t = resolve(&e, &|p| p.ends_with("ca.pem"));
+        assert_eq!(t.host, "tcp://remote:2376");
+        let tls_dir = dir.join("contexts/tls").join(&id).join("docker");
+        assert_eq!(t.tls, Some(TlsFiles::in_dir(&tls_dir)));
+        // DOCKER_CONTEXT=default overrides the file and means the default socket.
+        let mut e = e;
+        e.insert("DOCKER_CONTEXT".into(), "default".into());
+        assert_eq!(resolve(&e, &|_| false).host, DEFAULT_HOST);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn podmans_socket_is_used_when_dockers_is_absent() {
+        let e = env(&[("XDG_RUNTIME_DIR", "/run/user/1000")]);
+        let podman = |p: &Path| p == Path::new("/run/user/1000/podman/podman.sock");
+        assert_eq!(
+            resolve(&e, &podman).host,
+            "unix:///run/user/1000/podman/podman.sock"
+        );
+        assert_eq!(resolve(&e, &|_| true).host, DEFAULT_HOST);
+    }
 
     #[tokio::test]
     async fn a_missing_socket_is_reported_with_its_endpoint_and_a_way_out() {
