@@ -12,6 +12,7 @@ mod error;
 mod hash;
 mod images;
 pub mod labels;
+pub mod logs;
 pub mod names;
 mod plan;
 mod progress;

@@ -1,0 +1,17 @@
+//! The log hub: every container of a project followed into one bounded, searchable store, with
+//! live subscribers for the viewer and `berthctl logs`.
+//!
+//! Lines are parsed once, on the way in ([`store::Store::push`]): escape sequences are removed
+//! from the searchable text (the raw bytes are kept for exact output), the level is detected and
+//! JSON objects are marked. Styled spans are rebuilt from the raw bytes only for the lines a
+//! viewer asks for.
+
+pub mod ansi;
+pub mod level;
+pub mod line;
+pub mod query;
+pub mod store;
+
+pub use line::{Color, Level, Line, Span, Stream, Style, format_rfc3339, parse_rfc3339};
+pub use query::{Filter, Matcher, Search, SearchMode, lines, select};
+pub use store::{DEFAULT_BUDGET, Source, Store};
