@@ -113,6 +113,16 @@ async fn docker_compose_sees_and_takes_down_a_stack_berth_started() {
     );
     assert_eq!(ours, theirs);
 
+    // Same config hashes: compose's own `up` sees nothing to recreate.
+    let ids = compose.stdout(&["ps", "-q"]);
+    let up = compose.run(&["up", "-d"]);
+    assert_eq!(
+        compose.stdout(&["ps", "-q"]),
+        ids,
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+
     let logs = compose.stdout(&["logs", "--no-log-prefix", "redis"]);
     assert!(logs.contains("Ready to accept connections"), "{logs}");
 

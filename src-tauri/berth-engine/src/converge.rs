@@ -246,7 +246,7 @@ async fn converge_containers(
         let up_to_date = if c.labels.get(labels::CONFIG_HASH) == Some(&hash) {
             image_ok
         } else {
-            // Not Berth's hash (compose wrote it): compare what the container really has.
+            // Another hash (another compose version wrote it): compare what the container has.
             let spec = create::container_spec(project, name, c.number, image_id);
             match engine.docker().inspect_container(&c.id, None).await {
                 Ok(actual) => match plan::config_difference(&spec, &actual) {

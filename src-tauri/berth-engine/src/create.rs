@@ -414,7 +414,9 @@ fn extra_hosts(service: &Service) -> Option<Vec<String>> {
                 .map(|(k, v)| format!("{k}:{}", v.as_str().unwrap_or_default()))
                 .collect(),
         ),
-        _ => extra_strings(service, "extra_hosts"),
+        // compose-go writes `host=ip`; the engine wants `host:ip`.
+        _ => extra_strings(service, "extra_hosts")
+            .map(|hosts| hosts.into_iter().map(|h| h.replacen('=', ":", 1)).collect()),
     }
 }
 

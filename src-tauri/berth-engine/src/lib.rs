@@ -26,6 +26,7 @@ pub use containers::{Container, Publisher};
 pub use converge::UpOptions;
 pub use endpoint::{Engine, EngineVersion};
 pub use error::{Error, Result, StackError};
+pub use hash::service_hash;
 pub use images::PullPolicy;
 pub use progress::{Progress, ProgressEvent, Resource};
 pub use stack::{DownOptions, ProjectSummary, RmOptions, Stack, projects};
