@@ -7,11 +7,13 @@
 //! viewer asks for.
 
 pub mod ansi;
+pub mod follow;
 pub mod level;
 pub mod line;
 pub mod query;
 pub mod store;
 
+pub use follow::{FollowOptions, Origin, Record, follow};
 pub use line::{Color, Level, Line, Span, Stream, Style, format_rfc3339, parse_rfc3339};
 pub use query::{Filter, Matcher, Search, SearchMode, lines, select};
 pub use store::{DEFAULT_BUDGET, Source, Store};

@@ -4,6 +4,7 @@ mod config;
 mod down;
 mod events;
 mod lifecycle;
+mod logs;
 mod project_args;
 mod ps;
 mod render;
@@ -41,6 +42,8 @@ enum Command {
     Ps(ps::PsArgs),
     /// Follow the live state of the project's containers.
     Events(events::EventsArgs),
+    /// View output from containers.
+    Logs(logs::LogsArgs),
     #[command(flatten)]
     Lifecycle(lifecycle::Lifecycle),
     /// Show the versions of berthctl and of the Docker engine it talks to.
@@ -77,6 +80,7 @@ async fn run(command: Command, project: &project_args::ProjectArgs) -> anyhow::R
         Command::Down(args) => down::run(project, args).await,
         Command::Ps(args) => ps::run(project, args).await,
         Command::Events(args) => events::run(project, args).await,
+        Command::Logs(args) => logs::run(project, args).await,
         Command::Lifecycle(command) => lifecycle::run(project, command).await,
         Command::Version { json } => {
             let engine = Engine::connect().await?.version().await?;

@@ -1,0 +1,271 @@
+//! `berthctl logs`: the project's container logs, printed like `docker compose logs`.
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+
+use anyhow::{Context, bail};
+use berth_engine::CancellationToken;
+use berth_engine::logs::{
+    self, FollowOptions, Level, Matcher, Record, Search, SearchMode, format_rfc3339, parse_rfc3339,
+};
+use clap::Args;
+use tokio::sync::mpsc;
+
+use crate::project_args::ProjectArgs;
+use crate::stack_args;
+
+#[derive(Args, Debug)]
+pub struct LogsArgs {
+    /// Follow log output. (Only the long form: `-f` is the global --file flag.)
+    #[arg(long)]
+    follow: bool,
+    /// Show timestamps.
+    #[arg(short = 't', long)]
+    timestamps: bool,
+    /// Number of lines to show from the end of the logs of each container, or "all".
+    #[arg(short = 'n', long, default_value = "all")]
+    tail: String,
+    /// Show logs since a timestamp (2013-01-02T13:23:37Z) or relative (42m).
+    #[arg(long)]
+    since: Option<String>,
+    /// Show logs before a timestamp (2013-01-02T13:23:37Z) or relative (42m).
+    #[arg(long)]
+    until: Option<String>,
+    /// Don't print a prefix in logs.
+    #[arg(long)]
+    no_log_prefix: bool,
+    /// Produce monochrome output.
+    #[arg(long)]
+    no_color: bool,
+    /// Only lines matching this regular expression (searched without escape sequences).
+    #[arg(long, value_name = "PATTERN")]
+    grep: Option<String>,
+    /// Only lines of this level or above (trace, debug, info, notice, warn, error, fatal).
+    #[arg(long, value_name = "LEVEL")]
+    level: Option<String>,
+    /// Services to show (all when none are named).
+    services: Vec<String>,
+}
+
+/// Prefix colours, as compose cycles them per service.
+const COLORS: [&str; 6] = ["36", "33", "32", "35", "34", "31"];
+
+pub async fn run(project: &ProjectArgs, args: LogsArgs) -> anyhow::Result<()> {
+    let stack = stack_args::stack(project).await?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .context("the system clock is before 1970")?
+        .as_nanos() as i64;
+    let tail = match args.tail.as_str() {
+        "all" | "-1" => None,
+        n => Some(
+            n.parse()
+                .with_context(|| format!("--tail {n}: not a number or \"all\""))?,
+        ),
+    };
+    let time = |flag: &str, v: &Option<String>| -> anyhow::Result<Option<i64>> {
+        v.as_deref()
+            .map(|s| {
+                parse_time(s, now)
+                    .with_context(|| format!("--{flag} {s}: not a timestamp or duration"))
+            })
+            .transpose()
+    };
+    let options = FollowOptions {
+        tail,
+        since: time("since", &args.since)?,
+        until: time("until", &args.until)?,
+        follow: args.follow,
+        services: args.services.clone(),
+    };
+    let grep = args
+        .grep
+        .as_ref()
+        .map(|p| {
+            Matcher::new(&Search {
+                pattern: p.clone(),
+                mode: SearchMode::Regex,
+            })
+        })
+        .transpose()
+        .context("--grep")?;
+    let level = match &args.level {
+        Some(l) => Some(Level::parse(l).with_context(|| format!("--level {l}: unknown level"))?),
+        None => None,
+    };
+    let (tx, mut rx) = mpsc::channel::<Vec<Record>>(64);
+    let cancel = CancellationToken::new();
+    let engine = stack.engine().clone();
+    let name = stack.project().name.clone();
+    let reader = tokio::spawn({
+        let cancel = cancel.clone();
+        async move { logs::follow(&engine, &name, options, tx, cancel).await }
+    });
+    let color = !args.no_color && std::io::stdout().is_terminal();
+    let mut printer = Printer {
+        args: &args,
+        color,
+        grep,
+        level,
+        width: 0,
+        services: HashMap::new(),
+        out: std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock()),
+    };
+    loop {
+        let batch = tokio::select! {
+            batch = rx.recv() => batch,
+            _ = tokio::signal::ctrl_c() => None,
+        };
+        let Some(batch) = batch else { break };
+        if printer.print(&batch).is_err() {
+            break; // stdout closed (`| head`)
+        }
+        if rx.is_empty() && printer.out.flush().is_err() {
+            break;
+        }
+    }
+    let _ = printer.out.flush();
+    cancel.cancel();
+    drop(rx);
+    reader.await.context("the log reader panicked")??;
+    Ok(())
+}
+
+struct Printer<'a, W: Write> {
+    args: &'a LogsArgs,
+    color: bool,
+    grep: Option<Matcher>,
+    level: Option<Level>,
+    width: usize,
+    services: HashMap<String, &'static str>,
+    out: W,
+}
+
+impl<W: Write> Printer<'_, W> {
+    fn print(&mut self, batch: &[Record]) -> std::io::Result<()> {
+        // Pad to the longest name seen so far, as compose does; a batch's names count at once.
+        for r in batch {
+            self.width = self
+                .width
+                .max(short_name(&r.origin.name, &r.origin.service).len());
+        }
+        for r in batch {
+            if (self.grep.is_some() || self.level.is_some()) && !self.wanted(&r.text) {
+                continue;
+            }
+            if !self.args.no_log_prefix {
+                let name = short_name(&r.origin.name, &r.origin.service);
+                let w = self.width + 1;
+                if self.color {
+                    let n = self.services.len();
+                    let c = *self
+                        .services
+                        .entry(r.origin.service.clone())
+                        .or_insert(COLORS[n % COLORS.len()]);
+                    write!(self.out, "\x1b[{c}m{name:<w$} |\x1b[0m ")?;
+                } else {
+                    write!(self.out, "{name:<w$} | ")?;
+                }
+            }
+            if self.args.timestamps {
+                write!(self.out, "{} ", format_rfc3339(r.ts))?;
+            }
+            self.out.write_all(&r.text)?;
+            self.out.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+
+    /// Whether a line passes --grep and --level, judged on its text without escapes.
+    fn wanted(&self, raw: &[u8]) -> bool {
+        let stripped;
+        let text = if logs::ansi::needs_strip(raw) {
+            stripped = logs::ansi::strip(raw).text;
+            &stripped[..]
+        } else {
+            raw
+        };
+        self.grep
+            .as_ref()
+            .is_none_or(|m| !m.find_all(text).is_empty())
+            && self.level.is_none_or(|min| {
+                let (l, _) = logs::level::detect(text);
+                l != Level::Unknown && l >= min
+            })
+    }
+}
+
+/// `<service>-<n>`, as compose prefixes lines: the container name without the project.
+fn short_name<'a>(container: &'a str, service: &str) -> &'a str {
+    container
+        .rfind(&format!("-{service}-"))
+        .map_or(container, |i| &container[i + 1..])
+}
+
+/// A timestamp (RFC 3339, with or without a zone — UTC then), Unix seconds, or a duration
+/// before `now` (`42m`, `1h30m`, `10s`), in nanoseconds since the epoch.
+fn parse_time(s: &str, now: i64) -> anyhow::Result<i64> {
+    if let Some(t) = parse_rfc3339(s).or_else(|| parse_rfc3339(&format!("{s}Z"))) {
+        return Ok(t);
+    }
+    if let Ok(secs) = s.parse::<f64>() {
+        return Ok((secs * 1e9) as i64);
+    }
+    let mut total = 0f64;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let n = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let value: f64 = rest[..n].parse()?;
+        rest = &rest[n..];
+        let u = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let unit = match &rest[..u] {
+            "h" => 3600e9,
+            "m" => 60e9,
+            "s" => 1e9,
+            "ms" => 1e6,
+            other => bail!("unknown unit {other:?}"),
+        };
+        total += value * unit;
+        rest = &rest[u..];
+    }
+    Ok(now - total as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_and_durations() {
+        let now = 10_000 * 1_000_000_000;
+        assert_eq!(parse_time("42s", now).unwrap(), now - 42_000_000_000);
+        assert_eq!(
+            parse_time("1h30m", now).unwrap(),
+            now - 5400 * 1_000_000_000
+        );
+        assert_eq!(
+            parse_time("1700000000", now).unwrap(),
+            1_700_000_000 * 1_000_000_000
+        );
+        assert_eq!(
+            parse_time("1970-01-01T00:00:02Z", now).unwrap(),
+            2_000_000_000
+        );
+        assert_eq!(
+            parse_time("1970-01-01T00:00:02", now).unwrap(),
+            2_000_000_000
+        );
+        assert!(parse_time("yesterday", now).is_err());
+    }
+
+    #[test]
+    fn short_names() {
+        assert_eq!(short_name("proj-web-1", "web"), "web-1");
+        assert_eq!(short_name("my-web-app-web-2", "web"), "web-2");
+        assert_eq!(short_name("custom", "web"), "custom");
+    }
+}

@@ -1,0 +1,442 @@
+//! Reading a project's logs from the engine: every container's stdout and stderr with the
+//! engine's timestamps, re-attached across restarts, recreates and scale changes.
+//!
+//! Resuming uses the engine's timestamps: the API's `since` only has whole seconds, so a
+//! re-attach asks from the second of the last line read and drops what it has already seen
+//! (everything older, and as many lines at exactly the last timestamp as were read before).
+//!
+//! Docker splits lines longer than 16 KiB into partial messages; a frame without a trailing
+//! newline is such a part, and the parts are joined back into one line (with the first part's
+//! timestamp). TTY containers' output is not framed; it is split at newlines.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bollard::container::LogOutput;
+use bollard::models::EventMessage;
+use bollard::query_parameters::{
+    EventsOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
+};
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::line::{Stream, parse_rfc3339};
+use crate::error::{Endpoint, Error, not_found};
+use crate::{Engine, labels};
+
+/// What to read.
+#[derive(Debug, Clone, Default)]
+pub struct FollowOptions {
+    /// Lines per container to start from, for containers already there; `None` for all.
+    /// Containers that appear later are read from their first line.
+    pub tail: Option<u64>,
+    /// Nanoseconds since the epoch, inclusive.
+    pub since: Option<i64>,
+    /// Nanoseconds since the epoch, inclusive.
+    pub until: Option<i64>,
+    /// Keep reading new lines and new containers until cancelled.
+    pub follow: bool,
+    /// Only these services (all when empty).
+    pub services: Vec<String>,
+}
+
+/// The container a line came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub id: String,
+    pub service: String,
+    /// `<project>-<service>-<n>`.
+    pub name: String,
+}
+
+/// One line as the engine gave it.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub origin: Arc<Origin>,
+    pub stream: Stream,
+    /// Nanoseconds since the epoch.
+    pub ts: i64,
+    /// The line without its newline, byte for byte.
+    pub text: Vec<u8>,
+}
+
+/// Reads the logs of `project`'s containers into `sink`, in batches. Without `follow` it returns
+/// once every container's lines so far are sent (ordered by timestamp across containers);
+/// with it, it keeps going until `cancel` fires or the engine's events stream fails.
+pub async fn follow(
+    engine: &Engine,
+    project: &str,
+    options: FollowOptions,
+    sink: mpsc::Sender<Vec<Record>>,
+    cancel: CancellationToken,
+) -> crate::Result<()> {
+    // Our own token, so ending the readers below does not cancel the caller's.
+    let cancel = cancel.child_token();
+    let docker = engine.docker();
+    let request = |action: &'static str| {
+        let endpoint = Endpoint(engine.endpoint().to_owned());
+        move |cause| Error::Request {
+            endpoint,
+            action,
+            cause,
+        }
+    };
+    // Events from before the listing replay, so a container started in between is not missed.
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let list = docker
+        .list_containers(Some(
+            ListContainersOptionsBuilder::new()
+                .all(true)
+                .filters(&labels::filters(project))
+                .build(),
+        ))
+        .await
+        .map_err(request("list the project's containers"))?;
+    let mut origins: Vec<(Arc<Origin>, u32)> = list
+        .into_iter()
+        .filter_map(|c| {
+            let labels_map = c.labels.unwrap_or_default();
+            if labels::is_oneoff(&labels_map) {
+                return None;
+            }
+            let service = labels_map.get(labels::SERVICE)?.clone();
+            let number = labels::container_number(&labels_map).unwrap_or(0);
+            let name = c
+                .names
+                .and_then(|n| n.first().map(|n| n.trim_start_matches('/').to_owned()))
+                .unwrap_or_default();
+            Some((
+                Arc::new(Origin {
+                    id: c.id?,
+                    service,
+                    name,
+                }),
+                number,
+            ))
+        })
+        .filter(|(o, _)| options.services.is_empty() || options.services.contains(&o.service))
+        .collect();
+    origins.sort_by(|a, b| (&a.0.service, a.1).cmp(&(&b.0.service, b.1)));
+
+    // The backlog first, from every container, merged by timestamp.
+    let reads = origins.iter().map(|(origin, _)| {
+        let mut reader = Reader::new(origin.clone(), &options);
+        async move {
+            let mut out = Vec::new();
+            let stream = reader.open(engine, options.tail, false);
+            reader.drain(stream, Out::Collect(&mut out)).await;
+            (reader, out)
+        }
+    });
+    let backlog = futures_util::future::join_all(reads).await;
+    let mut readers = Vec::new();
+    let mut all = Vec::new();
+    for (reader, lines) in backlog {
+        readers.push(reader);
+        all.extend(lines);
+    }
+    all.sort_by_key(|r| r.ts);
+    for batch in all.chunks(4096) {
+        if sink.send(batch.to_vec()).await.is_err() {
+            return Ok(());
+        }
+    }
+    if !options.follow {
+        return Ok(());
+    }
+
+    let events_filters = HashMap::from([
+        ("label".to_owned(), vec![labels::project_filter(project)]),
+        ("type".to_owned(), vec!["container".to_owned()]),
+        (
+            "event".to_owned(),
+            vec!["start".to_owned(), "destroy".to_owned()],
+        ),
+    ]);
+    let mut events = docker.events(Some(
+        EventsOptionsBuilder::new()
+            .since(&started.to_string())
+            .filters(&events_filters)
+            .build(),
+    ));
+    let mut wakers: HashMap<String, mpsc::UnboundedSender<()>> = HashMap::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    for reader in readers {
+        let (tx, rx) = mpsc::unbounded_channel();
+        wakers.insert(reader.origin.id.clone(), tx);
+        tasks.spawn(reader.run(engine.clone(), sink.clone(), rx, cancel.clone()));
+    }
+    let result = loop {
+        let event = tokio::select! {
+            () = cancel.cancelled() => break Ok(()),
+            event = events.next() => event,
+        };
+        let event: EventMessage = match event {
+            Some(Ok(e)) => e,
+            Some(Err(cause)) => break Err(request("stream events")(cause)),
+            None => break Ok(()),
+        };
+        let Some(actor) = event.actor else { continue };
+        let (Some(id), attributes) = (actor.id, actor.attributes.unwrap_or_default()) else {
+            continue;
+        };
+        match event.action.as_deref() {
+            Some("start") => {
+                if let Some(waker) = wakers.get(&id) {
+                    let _ = waker.send(());
+                    continue;
+                }
+                let Some(service) = attributes.get(labels::SERVICE) else {
+                    continue;
+                };
+                if labels::is_oneoff(&attributes)
+                    || !(options.services.is_empty() || options.services.contains(service))
+                {
+                    continue;
+                }
+                let origin = Arc::new(Origin {
+                    id: id.clone(),
+                    service: service.clone(),
+                    name: attributes.get("name").cloned().unwrap_or_default(),
+                });
+                let (tx, rx) = mpsc::unbounded_channel();
+                wakers.insert(id, tx);
+                let reader = Reader::new(origin, &options);
+                tasks.spawn(reader.run(engine.clone(), sink.clone(), rx, cancel.clone()));
+            }
+            Some("destroy") => {
+                // Dropping the waker ends the reader once its stream has ended.
+                wakers.remove(&id);
+            }
+            _ => {}
+        }
+    };
+    cancel.cancel();
+    tasks.join_all().await;
+    result
+}
+
+/// One container's reader: its resume point and the parts of a line split by the engine.
+struct Reader {
+    origin: Arc<Origin>,
+    since: Option<i64>,
+    until: Option<i64>,
+    /// Per stream: the timestamp of the last frame read, and how many were read with exactly
+    /// that timestamp. Per stream, because the engine stamps every part of a split line with
+    /// the first part's time, so the other stream's frames in between can be newer.
+    last: [Option<(i64, u32)>; 2],
+    /// Per stream: how many frames at exactly `last`'s timestamp this attach has met so far.
+    replayed: [u32; 2],
+    /// A line the engine split (per stream): its timestamp and the parts so far.
+    partial: [Option<(i64, Vec<u8>)>; 2],
+}
+
+impl Reader {
+    fn new(origin: Arc<Origin>, options: &FollowOptions) -> Reader {
+        Reader {
+            origin,
+            since: options.since,
+            until: options.until,
+            last: [None, None],
+            replayed: [0, 0],
+            partial: [None, None],
+        }
+    }
+
+    /// Starts reading at the resume point (or `since`), `tail` lines back on a first attach.
+    fn open(
+        &mut self,
+        engine: &Engine,
+        tail: Option<u64>,
+        follow: bool,
+    ) -> impl futures_util::Stream<Item = Result<LogOutput, bollard::errors::Error>> + use<> {
+        self.replayed = [0, 0];
+        let resume = self.last.iter().flatten().map(|(ts, _)| *ts).min();
+        let from = resume.or(self.since);
+        let secs = |ns: i64, up: bool| {
+            let s = ns.div_euclid(1_000_000_000) + i64::from(up && ns % 1_000_000_000 != 0);
+            i32::try_from(s.max(1)).unwrap_or(i32::MAX)
+        };
+        let mut b = LogsOptionsBuilder::new()
+            .follow(follow)
+            .stdout(true)
+            .stderr(true)
+            .timestamps(true)
+            .tail(&match (resume, tail) {
+                (None, Some(n)) => n.to_string(),
+                _ => "all".to_owned(),
+            });
+        if let Some(from) = from {
+            b = b.since(secs(from, false));
+        }
+        if let Some(until) = self.until {
+            b = b.until(secs(until, true));
+        }
+        engine.docker().logs(&self.origin.id, Some(b.build()))
+    }
+
+    /// Reads `stream` to its end, handing over the new lines in batches of those ready at once.
+    /// Returns false when the sink has gone.
+    async fn drain<S>(&mut self, stream: S, mut out: Out<'_>) -> bool
+    where
+        S: futures_util::Stream<Item = Result<LogOutput, bollard::errors::Error>>,
+    {
+        let mut chunks = std::pin::pin!(stream.ready_chunks(512));
+        while let Some(items) = chunks.next().await {
+            let mut batch = Vec::with_capacity(items.len());
+            let mut failed = false;
+            for item in items {
+                match item {
+                    Ok(frame) => self.frame(frame, &mut batch),
+                    Err(err) => {
+                        tracing::debug!(container = %self.origin.name, %err, "log stream ended");
+                        failed = true;
+                    }
+                }
+            }
+            if !out.put(batch).await {
+                return false;
+            }
+            if failed {
+                break;
+            }
+        }
+        let mut batch = Vec::new();
+        for (i, part) in self.partial.iter_mut().enumerate() {
+            if let Some((ts, text)) = part.take() {
+                batch.push(Record {
+                    origin: self.origin.clone(),
+                    stream: if i == 0 {
+                        Stream::Stdout
+                    } else {
+                        Stream::Stderr
+                    },
+                    ts,
+                    text,
+                });
+            }
+        }
+        out.put(batch).await
+    }
+
+    fn frame(&mut self, frame: LogOutput, out: &mut Vec<Record>) {
+        let (stream, message) = match frame {
+            LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                (Stream::Stdout, message)
+            }
+            LogOutput::StdErr { message } => (Stream::Stderr, message),
+            LogOutput::StdIn { .. } => return,
+        };
+        let Some(space) = message.iter().position(|b| *b == b' ') else {
+            return;
+        };
+        let Some(ts) = std::str::from_utf8(&message[..space])
+            .ok()
+            .and_then(parse_rfc3339)
+        else {
+            return;
+        };
+        let which = usize::from(stream == Stream::Stderr);
+        if !self.fresh(which, ts) {
+            return;
+        }
+        let body = &message[space + 1..];
+        let slot = &mut self.partial[which];
+        let (text, complete) = match body.strip_suffix(b"\n") {
+            Some(text) => (text, true),
+            None => (body, false),
+        };
+        let (first_ts, mut joined) = slot.take().unwrap_or((ts, Vec::new()));
+        joined.extend_from_slice(text);
+        if !complete {
+            *slot = Some((first_ts, joined));
+            return;
+        }
+        if self.since.is_some_and(|s| first_ts < s) || self.until.is_some_and(|u| first_ts > u) {
+            return;
+        }
+        out.push(Record {
+            origin: self.origin.clone(),
+            stream,
+            ts: first_ts,
+            text: joined,
+        });
+    }
+
+    /// Whether a frame of stream `which` with this timestamp is new, recording it if so.
+    fn fresh(&mut self, which: usize, ts: i64) -> bool {
+        let replayed = &mut self.replayed[which];
+        match &mut self.last[which] {
+            Some((last, _)) if ts < *last => false,
+            Some((last, seen)) if ts == *last => {
+                *replayed += 1;
+                if *replayed <= *seen {
+                    return false;
+                }
+                *seen += 1;
+                true
+            }
+            last => {
+                *last = Some((ts, 1));
+                *replayed = 1;
+                true
+            }
+        }
+    }
+
+    /// Follows the container across restarts until it is removed or `cancel` fires.
+    async fn run(
+        mut self,
+        engine: Engine,
+        sink: mpsc::Sender<Vec<Record>>,
+        mut wake: mpsc::UnboundedReceiver<()>,
+        cancel: CancellationToken,
+    ) {
+        loop {
+            let stream = self.open(&engine, None, true);
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                open = self.drain(stream, Out::Send(&sink)) => if !open { return },
+            }
+            // The stream ends when the container stops. It may already be running again.
+            match engine
+                .docker()
+                .inspect_container(&self.origin.id, None)
+                .await
+            {
+                Ok(c) if c.state.as_ref().and_then(|s| s.running).unwrap_or(false) => continue,
+                Ok(_) => {}
+                Err(e) if not_found(&e) => return,
+                Err(err) => tracing::debug!(container = %self.origin.name, %err, "inspect failed"),
+            }
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                woken = wake.recv() => if woken.is_none() { return },
+            }
+        }
+    }
+}
+
+/// Where a reader's batches go: collected (the backlog, to be merged) or sent on.
+enum Out<'a> {
+    Collect(&'a mut Vec<Record>),
+    Send(&'a mpsc::Sender<Vec<Record>>),
+}
+
+impl Out<'_> {
+    async fn put(&mut self, batch: Vec<Record>) -> bool {
+        if batch.is_empty() {
+            return true;
+        }
+        match self {
+            Out::Collect(v) => {
+                v.extend(batch);
+                true
+            }
+            Out::Send(sink) => sink.send(batch).await.is_ok(),
+        }
+    }
+}
