@@ -37,15 +37,32 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
 }
 
 fn toggle_window<R: Runtime>(app: &AppHandle<R>) {
-    let Some(window) = app.get_webview_window("main") else {
-        return;
-    };
-    let result = if window.is_visible().unwrap_or(false) {
-        window.hide()
+    let visible = app
+        .get_webview_window("main")
+        .is_some_and(|window| window.is_visible().unwrap_or(false));
+    if visible {
+        with_window(app, |window| window.hide());
     } else {
-        window.show().and_then(|()| window.set_focus())
-    };
-    if let Err(err) = result {
-        tracing::warn!("could not toggle the window: {err}");
+        show_window(app);
+    }
+}
+
+/// Shows and focuses the window: from the tray, or when Berth is launched a second time.
+pub fn show_window<R: Runtime>(app: &AppHandle<R>) {
+    with_window(app, |window| {
+        window.unminimize()?;
+        window.show()?;
+        window.set_focus()
+    });
+}
+
+fn with_window<R: Runtime>(
+    app: &AppHandle<R>,
+    action: impl FnOnce(&tauri::WebviewWindow<R>) -> tauri::Result<()>,
+) {
+    if let Some(window) = app.get_webview_window("main")
+        && let Err(err) = action(&window)
+    {
+        tracing::warn!("could not change the window: {err}");
     }
 }

@@ -67,3 +67,35 @@ async fn with_no_arguments_it_opens_the_bundled_demo_stack_without_starting_it()
 
     app.quit().await;
 }
+
+#[tokio::test]
+async fn a_second_launch_hands_over_to_the_running_app_and_exits() {
+    let app = App::launch(&workspace_binary("berth"), &[]).await;
+    app.text_when("[data-testid=project-name]", Duration::from_secs(20), |t| {
+        t == "berth-demo"
+    })
+    .await;
+
+    let started = std::time::Instant::now();
+    let mut second = std::process::Command::new(workspace_binary("berth"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("launch a second berth");
+    let exited = loop {
+        if let Some(status) = second.try_wait().expect("poll the second launch") {
+            break Some(status);
+        }
+        if started.elapsed() > Duration::from_secs(15) {
+            second.kill().ok();
+            break None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let status = exited.expect("the second launch kept running beside the first");
+    assert!(status.success(), "{status}");
+    // The first instance is still there and answering.
+    assert_eq!(app.client.title().await.expect("window title"), "Berth");
+
+    app.quit().await;
+}
