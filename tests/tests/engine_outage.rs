@@ -1,0 +1,168 @@
+//! The engine going away is a state of the live model, not a crash: it says so, retries with
+//! backoff, and resyncs when the engine is back. The engine "goes away" here by closing a socket
+//! proxy in front of the shared daemon, so no other test loses its engine.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use berth_engine::{ChangeKind, Engine, EngineState, Stack, StateHandle};
+use berth_tests::stacks::{TestStack, load};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::task::JoinSet;
+
+/// A unix socket that forwards to the Docker daemon until it is shut.
+struct Proxy {
+    path: PathBuf,
+    connections: JoinSet<()>,
+    accept: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Proxy {
+    fn new(path: &Path) -> Proxy {
+        let mut proxy = Proxy {
+            path: path.to_owned(),
+            connections: JoinSet::new(),
+            accept: None,
+        };
+        proxy.open();
+        proxy
+    }
+
+    fn open(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+        let listener = UnixListener::bind(&self.path).expect("bind the proxy socket");
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<UnixStream>();
+        self.accept = Some(tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                if tx.send(client).is_err() {
+                    return;
+                }
+            }
+        }));
+        // Connections are forwarded from a task the proxy owns, so shutting it cuts them all.
+        self.connections.spawn(async move {
+            let mut forwards = JoinSet::new();
+            while let Some(mut client) = rx.recv().await {
+                forwards.spawn(async move {
+                    if let Ok(mut daemon) = UnixStream::connect("/var/run/docker.sock").await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut daemon).await;
+                    }
+                });
+            }
+        });
+    }
+
+    /// The engine is gone: no new connections, and every open one is cut.
+    fn shut(&mut self) {
+        if let Some(accept) = self.accept.take() {
+            accept.abort();
+        }
+        self.connections.abort_all();
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+async fn next_matching(
+    changes: &mut tokio::sync::broadcast::Receiver<berth_engine::Change>,
+    what: &str,
+    f: impl Fn(&ChangeKind) -> bool,
+) -> ChangeKind {
+    tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let change = changes.recv().await.expect("the model runs");
+            if f(&change.kind) {
+                return change.kind;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {what} within 20 s"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_engine_outage_is_reported_retried_and_resynced() {
+    let t = TestStack::new(
+        "outage",
+        "services:\n  app:\n    image: berth-test/busybox:1\n    command: [sleep, '600']\n",
+    )
+    .await;
+    t.up_wait().await;
+
+    let socket = std::env::temp_dir().join(format!("{}.sock", t.name));
+    let mut proxy = Proxy::new(&socket);
+    let engine = Engine::connect_to(&format!("unix://{}", socket.display()))
+        .await
+        .expect("connect through the proxy");
+    let stack = Stack::new(engine, load(&t.dir, &t.name));
+    let state: StateHandle = stack.watch();
+    let (_, mut changes) = state.subscribe();
+    next_matching(&mut changes, "first sync", |k| {
+        matches!(
+            k,
+            ChangeKind::Engine {
+                state: EngineState::Available
+            }
+        )
+    })
+    .await;
+    assert!(state.snapshot().services["app"].containers[0].running());
+
+    proxy.shut();
+    next_matching(&mut changes, "unavailable", |k| {
+        matches!(
+            k,
+            ChangeKind::Engine {
+                state: EngineState::Unavailable { .. }
+            }
+        )
+    })
+    .await;
+    assert!(matches!(
+        state.snapshot().engine,
+        EngineState::Unavailable { .. }
+    ));
+
+    // While the model cannot hear the engine, the container dies.
+    let app = format!("{}-app-1", t.name);
+    assert!(
+        Command::new("docker")
+            .args(["kill", &app])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+
+    proxy.open();
+    let resynced = next_matching(&mut changes, "resync", |k| {
+        matches!(k, ChangeKind::Resynced { .. })
+    })
+    .await;
+    let ChangeKind::Resynced { snapshot } = resynced else {
+        unreachable!()
+    };
+    assert_eq!(snapshot.engine, EngineState::Available);
+    let app_state = &snapshot.services["app"].containers[0];
+    assert_eq!(
+        (app_state.state.as_str(), app_state.exit_code),
+        ("exited", 137)
+    );
+
+    // And it follows events again.
+    assert!(
+        Command::new("docker")
+            .args(["start", &app])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    next_matching(
+        &mut changes,
+        "start after resync",
+        |k| matches!(k, ChangeKind::Container { container, .. } if container.running()),
+    )
+    .await;
+    proxy.shut();
+}
