@@ -7,13 +7,17 @@
 //! viewer asks for.
 
 pub mod ansi;
+pub mod export;
 pub mod follow;
+pub mod hub;
 pub mod level;
 pub mod line;
 pub mod query;
 pub mod store;
 
+pub use export::ExportOptions;
 pub use follow::{FollowOptions, Origin, Record, follow};
+pub use hub::{Delivery, Hub, HubOptions};
 pub use line::{Color, Level, Line, Span, Stream, Style, format_rfc3339, parse_rfc3339};
-pub use query::{Filter, Matcher, Search, SearchMode, lines, select};
+pub use query::{Filter, Matcher, Search, SearchMode, lines, select, select_range};
 pub use store::{DEFAULT_BUDGET, Source, Store};

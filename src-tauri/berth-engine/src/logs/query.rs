@@ -152,14 +152,10 @@ impl Compiled {
 
 /// Positions of the lines a filter and an optional search select, oldest first.
 pub fn select(store: &Store, filter: &Filter, matcher: Option<&Matcher>) -> Vec<u64> {
-    let f = filter.compile(store);
     let Some(m) = matcher else {
-        return (store.first()..store.end())
-            .zip(&store.entries)
-            .filter(|(_, e)| f.accepts(e))
-            .map(|(p, _)| p)
-            .collect();
+        return select_range(store, filter, store.first()..store.end());
     };
+    let f = filter.compile(store);
     let mut out = Vec::new();
     for (i, chunk) in store.chunks.iter().enumerate() {
         let lo = (chunk.first - store.first) as usize;
@@ -183,6 +179,22 @@ pub fn select(store: &Store, filter: &Filter, matcher: Option<&Matcher>) -> Vec<
         });
     }
     out
+}
+
+/// Positions in `range` of the lines a filter selects.
+pub fn select_range(store: &Store, filter: &Filter, range: std::ops::Range<u64>) -> Vec<u64> {
+    let f = filter.compile(store);
+    let lo = range.start.max(store.first());
+    let hi = range.end.min(store.end());
+    if lo >= hi {
+        return Vec::new();
+    }
+    let entries = &store.entries[(lo - store.first()) as usize..(hi - store.first()) as usize];
+    (lo..hi)
+        .zip(entries)
+        .filter(|(_, e)| f.accepts(e))
+        .map(|(p, _)| p)
+        .collect()
 }
 
 /// Lines ready to draw, with `matcher`'s matches marked.

@@ -1,0 +1,369 @@
+//! A project's log hub: the store, fed by the followers, and the live subscribers.
+//!
+//! Appends reach subscribers in batches, coalesced over a short interval (25 ms by default), and
+//! within a batch sorted by timestamp, which also orders lines from different containers that
+//! arrive together. Each subscriber has a bounded queue; when it is full the subscriber is not
+//! waited for: the lines it could not take are counted, and once it has room it gets a
+//! [`Delivery::Missed`] marker saying which positions to re-query. Memory per subscriber is thus
+//! bounded by its queue, never by how far behind it is.
+
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio_util::sync::CancellationToken;
+use ts_rs::TS;
+
+use super::follow::{FollowOptions, Record, follow};
+use super::line::Line;
+use super::query::{self, Filter};
+use super::store::Store;
+use crate::Engine;
+
+/// How a hub buffers and delivers.
+#[derive(Debug, Clone)]
+pub struct HubOptions {
+    /// The store's byte budget.
+    pub budget: usize,
+    /// How long appends are coalesced before they are delivered.
+    pub interval: Duration,
+    /// Deliveries a subscriber may have waiting before it starts missing lines.
+    pub queue: usize,
+    /// Most lines in one delivery; a burst beyond it is reported as missed.
+    pub max_batch: usize,
+}
+
+impl Default for HubOptions {
+    fn default() -> Self {
+        HubOptions {
+            budget: super::store::DEFAULT_BUDGET,
+            interval: Duration::from_millis(25),
+            queue: 16,
+            max_batch: 5000,
+        }
+    }
+}
+
+/// What a subscriber receives.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[ts(export)]
+pub enum Delivery {
+    /// New lines that pass the subscriber's filter, oldest first.
+    Lines {
+        /// The store's first position now: anything older has fallen off.
+        #[ts(type = "number")]
+        first: u64,
+        lines: Vec<Line>,
+    },
+    /// The subscriber fell behind: `count` of its lines in positions `from..to` were not
+    /// delivered. Re-query that range (or the whole view) from the store.
+    Missed {
+        #[ts(type = "number")]
+        from: u64,
+        #[ts(type = "number")]
+        to: u64,
+        #[ts(type = "number")]
+        count: u64,
+    },
+}
+
+struct Subscriber {
+    tx: mpsc::Sender<Delivery>,
+    filter: Filter,
+    /// Positions `from..to` with `count` undelivered lines, to report when there is room.
+    missed: Option<(u64, u64, u64)>,
+}
+
+/// The hub of one project. Cloning gives another handle to the same hub.
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    options: HubOptions,
+    store: RwLock<Store>,
+    subscribers: Mutex<Vec<Subscriber>>,
+}
+
+impl Hub {
+    pub fn new(options: HubOptions) -> Hub {
+        Hub {
+            inner: Arc::new(Inner {
+                store: RwLock::new(Store::new(options.budget)),
+                subscribers: Mutex::new(Vec::new()),
+                options,
+            }),
+        }
+    }
+
+    /// A hub following `project` until `cancel` fires; the task ends with the follower's result.
+    pub fn start(
+        engine: Engine,
+        project: String,
+        follow_options: FollowOptions,
+        options: HubOptions,
+        cancel: CancellationToken,
+    ) -> (Hub, tokio::task::JoinHandle<crate::Result<()>>) {
+        let hub = Hub::new(options);
+        let (tx, rx) = mpsc::channel(256);
+        let pump = hub.clone();
+        let task = tokio::spawn(async move {
+            let reading = follow(&engine, &project, follow_options, tx, cancel);
+            let (result, ()) = tokio::join!(reading, pump.pump(rx));
+            result
+        });
+        (hub, task)
+    }
+
+    /// Moves batches from the followers into the store, delivering every `interval`, until the
+    /// channel closes.
+    pub async fn pump(&self, mut rx: mpsc::Receiver<Vec<Record>>) {
+        let mut tick = tokio::time::interval(self.inner.options.interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut pending = Vec::new();
+        loop {
+            tokio::select! {
+                _ = tick.tick() => self.append(&mut pending),
+                batch = rx.recv() => match batch {
+                    Some(batch) => {
+                        pending.extend(batch);
+                        // Bound what waits for the tick when lines pour in.
+                        if pending.len() >= self.inner.options.max_batch {
+                            self.append(&mut pending);
+                        }
+                    }
+                    None => {
+                        self.append(&mut pending);
+                        return;
+                    }
+                },
+            }
+        }
+    }
+
+    /// Stores `records` (sorted by timestamp first) and delivers them to subscribers.
+    pub fn append(&self, records: &mut Vec<Record>) {
+        if records.is_empty() {
+            return;
+        }
+        records.sort_by_key(|r| r.ts);
+        let from = {
+            let mut store = self.inner.store.write().expect("log store lock");
+            let from = store.end();
+            for r in records.drain(..) {
+                let source = store.source(&r.origin.service, &r.origin.name);
+                store.push(source, r.stream, r.ts, &r.text);
+            }
+            from
+        };
+        self.deliver(from);
+    }
+
+    /// Sends subscribers the lines from `from` on, or counts them as missed.
+    fn deliver(&self, from: u64) {
+        let store = self.inner.store.read().expect("log store lock");
+        let (first, end) = (store.first(), store.end());
+        let max = self.inner.options.max_batch;
+        let mut subscribers = self.inner.subscribers.lock().expect("subscribers lock");
+        subscribers.retain_mut(|sub| {
+            if sub.tx.is_closed() {
+                return false;
+            }
+            let mut positions = query::select_range(&store, &sub.filter, from..end);
+            // Lines that fell off before delivery, and a burst beyond one batch, are missed.
+            let lost = from.max(first) - from;
+            if positions.len() > max {
+                let cut = positions.len() - max;
+                sub.add_missed(from, positions[cut], cut as u64 + lost);
+                positions.drain(..cut);
+            } else if lost > 0 {
+                sub.add_missed(from, first, lost);
+            }
+            if let Some((from, to, count)) = sub.missed {
+                match sub.tx.try_send(Delivery::Missed { from, to, count }) {
+                    Ok(()) => sub.missed = None,
+                    Err(TrySendError::Full(_)) => {
+                        if let (Some(a), Some(b)) = (positions.first(), positions.last()) {
+                            sub.add_missed(*a, b + 1, positions.len() as u64);
+                        }
+                        return true;
+                    }
+                    Err(TrySendError::Closed(_)) => return false,
+                }
+            }
+            if positions.is_empty() {
+                return true;
+            }
+            let lines = query::lines(&store, &positions, None);
+            match sub.tx.try_send(Delivery::Lines { first, lines }) {
+                Ok(()) => true,
+                Err(TrySendError::Full(_)) => {
+                    let (a, b) = (positions[0], positions[positions.len() - 1]);
+                    sub.add_missed(a, b + 1, positions.len() as u64);
+                    true
+                }
+                Err(TrySendError::Closed(_)) => false,
+            }
+        });
+    }
+
+    /// Live appends that pass `filter`, from now on. Read the store for what came before.
+    pub fn subscribe(&self, filter: Filter) -> mpsc::Receiver<Delivery> {
+        let (tx, rx) = mpsc::channel(self.inner.options.queue.max(1));
+        let mut subscribers = self.inner.subscribers.lock().expect("subscribers lock");
+        subscribers.push(Subscriber {
+            tx,
+            filter,
+            missed: None,
+        });
+        rx
+    }
+
+    /// Runs `f` on the store (queries, windows, export). Appends wait meanwhile, so keep it short.
+    pub fn read<R>(&self, f: impl FnOnce(&Store) -> R) -> R {
+        f(&self.inner.store.read().expect("log store lock"))
+    }
+}
+
+impl Subscriber {
+    fn add_missed(&mut self, from: u64, to: u64, count: u64) {
+        self.missed = Some(match self.missed {
+            Some((f, t, c)) => (f.min(from), t.max(to), c + count),
+            None => (from, to, count),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::logs::follow::Origin;
+    use crate::logs::line::Stream;
+
+    fn record(n: i64) -> Record {
+        Record {
+            origin: Arc::new(Origin {
+                id: "id".into(),
+                service: "svc".into(),
+                name: "p-svc-1".into(),
+            }),
+            stream: Stream::Stdout,
+            ts: n,
+            text: format!("line {n}").into_bytes(),
+        }
+    }
+
+    fn texts(d: &Delivery) -> Vec<String> {
+        match d {
+            Delivery::Lines { lines, .. } => lines.iter().map(|l| l.text.clone()).collect(),
+            Delivery::Missed { .. } => panic!("unexpected {d:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn appends_are_coalesced_and_sorted() {
+        let hub = Hub::new(HubOptions {
+            interval: Duration::from_millis(40),
+            ..HubOptions::default()
+        });
+        let mut sub = hub.subscribe(Filter::default());
+        let (tx, rx) = mpsc::channel(1024);
+        let pump = tokio::spawn({
+            let hub = hub.clone();
+            async move { hub.pump(rx).await }
+        });
+        // Let the first tick pass, then send 100 single lines, out of order in pairs.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        for i in 0..50 {
+            tx.send(vec![record(2 * i + 1)]).await.unwrap();
+            tx.send(vec![record(2 * i)]).await.unwrap();
+        }
+        drop(tx);
+        pump.await.unwrap();
+        let mut deliveries = Vec::new();
+        while let Ok(d) = sub.try_recv() {
+            deliveries.push(d);
+        }
+        assert!(deliveries.len() <= 3, "{} deliveries", deliveries.len());
+        let all: Vec<String> = deliveries.iter().flat_map(texts).collect();
+        let want: Vec<String> = (0..100).map(|i| format!("line {i}")).collect();
+        assert_eq!(all, want);
+    }
+
+    #[tokio::test]
+    async fn a_slow_subscriber_gets_a_missed_marker_not_unbounded_memory() {
+        let hub = Hub::new(HubOptions {
+            queue: 2,
+            ..HubOptions::default()
+        });
+        let mut slow = hub.subscribe(Filter::default());
+        let mut fast = hub.subscribe(Filter::default());
+        let mut fast_got = 0;
+        // Ten batches of ten; the slow one reads nothing meanwhile.
+        for b in 0..10 {
+            hub.append(&mut (b * 10..b * 10 + 10).map(record).collect());
+            while let Ok(d) = fast.try_recv() {
+                fast_got += texts(&d).len();
+            }
+        }
+        assert_eq!(fast_got, 100);
+        // It holds two batches (its queue), nothing more.
+        assert_eq!(texts(&slow.recv().await.unwrap())[0], "line 0");
+        assert_eq!(texts(&slow.recv().await.unwrap())[0], "line 10");
+        assert!(slow.try_recv().is_err());
+        // The next append brings the marker for positions 20..100, then the new lines.
+        hub.append(&mut vec![record(100)]);
+        assert_eq!(
+            slow.recv().await.unwrap(),
+            Delivery::Missed {
+                from: 20,
+                to: 100,
+                count: 80
+            }
+        );
+        assert_eq!(texts(&slow.recv().await.unwrap()), vec!["line 100"]);
+        // What was missed can be re-queried.
+        let again = hub.read(|s| query::lines(s, &(20..100).collect::<Vec<_>>(), None));
+        assert_eq!(again.len(), 80);
+    }
+
+    #[tokio::test]
+    async fn a_burst_beyond_one_batch_is_reported_missed() {
+        let hub = Hub::new(HubOptions {
+            max_batch: 10,
+            ..HubOptions::default()
+        });
+        let mut sub = hub.subscribe(Filter::default());
+        hub.append(&mut (0..25).map(record).collect());
+        assert_eq!(
+            sub.recv().await.unwrap(),
+            Delivery::Missed {
+                from: 0,
+                to: 15,
+                count: 15
+            }
+        );
+        assert_eq!(texts(&sub.recv().await.unwrap()).len(), 10);
+    }
+
+    #[tokio::test]
+    async fn subscribers_get_only_their_filter() {
+        let hub = Hub::new(HubOptions::default());
+        let mut errors = hub.subscribe(Filter {
+            min_level: Some(crate::logs::Level::Error),
+            ..Filter::default()
+        });
+        let mut r = record(1);
+        r.text = b"ERROR bad".to_vec();
+        hub.append(&mut vec![record(0), r, record(2)]);
+        assert_eq!(texts(&errors.recv().await.unwrap()), vec!["ERROR bad"]);
+        drop(errors);
+        hub.append(&mut vec![record(3)]);
+        assert_eq!(hub.inner.subscribers.lock().unwrap().len(), 0);
+    }
+}
