@@ -411,3 +411,27 @@ services:
     };
     let _ = docker.remove_image(&image, Some(force), None).await;
 }
+
+#[tokio::test]
+async fn wait_gives_up_after_its_timeout_naming_what_is_not_ready() {
+    let yaml = r#"
+services:
+  slow:
+    image: berth-test/busybox:1
+    command: ["sleep", "600"]
+    healthcheck:
+      test: ["CMD-SHELL", "exit 1"]
+      interval: 30s
+"#;
+    let t = TestStack::new("wait-timeout", yaml).await;
+    let opts = UpOptions {
+        wait: true,
+        wait_timeout: Some(std::time::Duration::from_secs(1)),
+        ..Default::default()
+    };
+    let err = t.up(opts).await.unwrap_err();
+    let StackError::WaitTimeout { pending } = &err else {
+        panic!("expected WaitTimeout, got {err:?}");
+    };
+    assert_eq!(pending, &[format!("{}-slow-1", t.name)]);
+}

@@ -146,17 +146,8 @@ pub(crate) async fn up(
         return Err(e);
     }
     if opts.wait {
-        let wait = wait_running(engine, project, progress);
-        match opts.wait_timeout {
-            Some(t) => tokio::time::timeout(t, wait).await.unwrap_or_else(|_| {
-                Err(StackError::Unhealthy {
-                    service: "(all)".into(),
-                    container: "-".into(),
-                    output: format!("timed out after {t:?} waiting for the services"),
-                })
-            })?,
-            None => wait.await?,
-        }
+        let deadline = opts.wait_timeout.map(|t| tokio::time::Instant::now() + t);
+        wait_running(engine, project, deadline, progress).await?;
     }
     Ok(())
 }
@@ -519,6 +510,7 @@ async fn wait_condition(
 async fn wait_running(
     engine: &Engine,
     project: &Project,
+    deadline: Option<tokio::time::Instant>,
     progress: &Progress,
 ) -> Result<(), StackError> {
     let one_shots: BTreeSet<&str> = project
@@ -535,7 +527,7 @@ async fn wait_running(
             .map_err(|e| {
                 StackError::docker(&project.name, "inspect the project's containers", e)
             })?;
-        let mut done = true;
+        let mut pending = Vec::new();
         for c in all
             .iter()
             .filter(|c| !c.oneoff && project.services.contains_key(&c.service))
@@ -568,10 +560,15 @@ async fn wait_running(
                     },
                 );
             }
-            done &= ready;
+            if !ready {
+                pending.push(c.name.clone());
+            }
         }
-        if done {
+        if pending.is_empty() {
             return Ok(());
+        }
+        if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+            return Err(StackError::WaitTimeout { pending });
         }
         tokio::time::sleep(POLL).await;
     }

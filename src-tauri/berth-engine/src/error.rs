@@ -109,6 +109,12 @@ pub enum StackError {
         container: String,
         output: String,
     },
+    #[error(
+        "timed out waiting for {} to be running and healthy\n\
+         Check their logs and health checks, or wait longer (--wait-timeout).",
+        pending.join(", ")
+    )]
+    WaitTimeout { pending: Vec<String> },
     #[error("service {service}: Docker failed to {action}: {cause}")]
     Docker {
         service: String,
