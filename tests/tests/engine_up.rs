@@ -110,6 +110,49 @@ async fn an_unchanged_up_changes_nothing_and_a_changed_service_alone_is_recreate
 }
 
 #[tokio::test]
+async fn a_recreated_dependency_restarts_dependents_that_ask_for_it() {
+    let yaml = r#"
+services:
+  db:
+    image: berth-test/busybox:1
+    command: ["sleep", "600"]
+    environment: { VERSION: "1" }
+  follows:
+    image: berth-test/busybox:1
+    command: ["sleep", "600"]
+    depends_on:
+      db: { condition: service_started, restart: true }
+  ignores:
+    image: berth-test/busybox:1
+    command: ["sleep", "600"]
+    depends_on: [db]
+"#;
+    let mut t = TestStack::new("dep-restart", yaml).await;
+    t.up_wait().await;
+    let before = t.containers().await;
+    t.rewrite(&yaml.replace(r#"VERSION: "1""#, r#"VERSION: "2""#));
+    t.up_wait().await;
+    let after = t.containers().await;
+    let id = |cs: &[berth_engine::Container], s: &str| {
+        cs.iter().find(|c| c.service == s).unwrap().id.clone()
+    };
+    assert_ne!(id(&after, "db"), id(&before, "db"));
+    assert_eq!(
+        id(&after, "follows"),
+        id(&before, "follows"),
+        "kept, not recreated"
+    );
+    assert!(
+        started_at(&after, "follows") > started_at(&before, "follows"),
+        "not restarted"
+    );
+    assert_eq!(
+        started_at(&after, "ignores"),
+        started_at(&before, "ignores")
+    );
+}
+
+#[tokio::test]
 async fn replicas_get_numbered_containers_and_scaling_down_removes_the_highest() {
     let yaml = r#"
 services:

@@ -43,7 +43,9 @@ pub struct UpOptions {
 /// How often a dependency's or a waited-for container's state is looked at.
 const POLL: Duration = Duration::from_millis(100);
 
-type Outcome = Shared<BoxFuture<'static, Result<(), String>>>;
+/// A service's outcome, shared with its dependents: whether its containers were replaced (which
+/// restarts dependents that ask for it with `restart: true`), or why it failed.
+type Outcome = Shared<BoxFuture<'static, Result<bool, String>>>;
 
 /// Brings `project` (already narrowed to the selected services) up.
 pub(crate) async fn up(
@@ -163,9 +165,9 @@ async fn service_up(
     force_recreate: bool,
     progress: Progress,
     errors: std::sync::Arc<Mutex<Vec<StackError>>>,
-) -> Result<(), String> {
+) -> Result<bool, String> {
     let result = async {
-        let to_start = converge_containers(
+        let converged = converge_containers(
             &engine,
             &project,
             &name,
@@ -175,20 +177,25 @@ async fn service_up(
             &progress,
         )
         .await?;
+        let mut restart_kept = false;
         for (dep, dependency, outcome) in deps {
-            if let Err(cause) = outcome.await {
-                if dependency.required {
+            let replaced = match outcome.await {
+                Ok(replaced) => replaced,
+                Err(cause) if dependency.required => {
                     return Err(StackError::DependencyNotStarted {
                         service: name.clone(),
                         dependency: dep,
                         cause,
                     });
                 }
-                progress.warn(format!(
-                    "optional dependency {dep} of {name} failed: {cause}"
-                ));
-                continue;
-            }
+                Err(cause) => {
+                    progress.warn(format!(
+                        "optional dependency {dep} of {name} failed: {cause}"
+                    ));
+                    continue;
+                }
+            };
+            restart_kept |= replaced && dependency.restart == Some(true);
             wait_condition(
                 &engine,
                 &project.name,
@@ -199,10 +206,18 @@ async fn service_up(
             )
             .await?;
         }
-        for (id, container) in to_start {
+        if restart_kept {
+            // `restart: true`: a dependency was replaced, so the containers kept restart too.
+            let timeout = create::stop_timeout(&project.services[&name]);
+            for (id, container) in &converged.kept {
+                stop_container(&engine, &name, id, container, timeout, &progress).await?;
+                start_container(&engine, &name, id, container, &progress).await?;
+            }
+        }
+        for (id, container) in converged.to_start {
             start_container(&engine, &name, &id, &container, &progress).await?;
         }
-        Ok(())
+        Ok(converged.replaced)
     }
     .await;
     result.map_err(|e: StackError| {
@@ -212,8 +227,17 @@ async fn service_up(
     })
 }
 
-/// Creates, recreates and removes the service's containers as the plan says; returns those to
-/// start, by id and name.
+/// What converging a service's containers left to do.
+struct Converged {
+    /// Containers to start, by id and name.
+    to_start: Vec<(String, String)>,
+    /// Running containers left as they were.
+    kept: Vec<(String, String)>,
+    /// Whether any container was created, recreated or removed.
+    replaced: bool,
+}
+
+/// Creates, recreates and removes the service's containers as the plan says.
 async fn converge_containers(
     engine: &Engine,
     project: &Project,
@@ -222,7 +246,7 @@ async fn converge_containers(
     listed: &[Listed],
     force_recreate: bool,
     progress: &Progress,
-) -> Result<Vec<(String, String)>, StackError> {
+) -> Result<Converged, StackError> {
     let service = &project.services[name];
     let replicas = service
         .deploy
@@ -260,9 +284,18 @@ async fn converge_containers(
     }
     let timeout = create::stop_timeout(service);
     let mut to_start = Vec::new();
+    let mut kept = Vec::new();
+    let mut replaced = false;
     for step in plan::plan(replicas, &existing, force_recreate) {
+        replaced |= matches!(
+            step,
+            Step::Create { .. } | Step::Recreate { .. } | Step::Remove { .. }
+        );
         match step {
-            Step::Keep { existing } => progress.container(&existing.name, "Running"),
+            Step::Keep { existing } => {
+                progress.container(&existing.name, "Running");
+                kept.push((existing.id, existing.name));
+            }
             Step::Start { existing } => to_start.push((existing.id, existing.name)),
             Step::Remove { existing } => {
                 remove_container(
@@ -287,7 +320,11 @@ async fn converge_containers(
             }
         }
     }
-    Ok(to_start)
+    Ok(Converged {
+        to_start,
+        kept,
+        replaced,
+    })
 }
 
 async fn create_container(
