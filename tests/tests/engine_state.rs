@@ -76,6 +76,27 @@ async fn a_docker_kill_reaches_subscribers_as_an_ordered_change() {
     let worker = &now.services["worker"].containers;
     assert_eq!(worker.iter().filter(|c| c.running()).count(), 1);
 
+    // The project's images are followed too.
+    let alias = format!("berth-test/{}:alias", t.name);
+    Command::new("docker")
+        .args(["tag", "berth-test/busybox:1", &alias])
+        .output()
+        .unwrap();
+    loop {
+        if let ChangeKind::Resource {
+            resource, action, ..
+        } = next().await.kind
+            && resource == "image"
+            && action == "tag"
+        {
+            break;
+        }
+    }
+    Command::new("docker")
+        .args(["rmi", &alias])
+        .output()
+        .unwrap();
+
     // Removal is a change too.
     Command::new("docker")
         .args(["rm", &victim])

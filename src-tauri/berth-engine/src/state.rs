@@ -86,7 +86,7 @@ pub enum ChangeKind {
         id: String,
         name: String,
     },
-    /// A network or volume of the project was created, removed, connected…
+    /// A network, volume or image of the project was created, removed, pulled, tagged…
     Resource {
         resource: String,
         name: String,
@@ -176,7 +176,12 @@ impl StateHandle {
             }),
             tx: broadcast::channel(CHANNEL).0,
         });
-        let task = tokio::spawn(run(engine, project.name, shared.clone()));
+        let images = project
+            .services
+            .keys()
+            .map(|s| crate::names::image_name(&project, s))
+            .collect();
+        let task = tokio::spawn(run(engine, project.name, images, shared.clone()));
         StateHandle {
             shared,
             _task: Arc::new(AbortOnDrop(task)),
@@ -202,7 +207,7 @@ fn now_secs() -> u64 {
 }
 
 /// Sync, follow events until the stream breaks, then retry with backoff, forever.
-async fn run(engine: Engine, project: String, shared: Arc<Shared>) {
+async fn run(engine: Engine, project: String, images: Vec<String>, shared: Arc<Shared>) {
     let mut retry = FIRST_RETRY;
     let mut synced_once = false;
     loop {
@@ -246,7 +251,28 @@ async fn run(engine: Engine, project: String, shared: Arc<Shared>) {
             filters: Some(filters),
             ..Default::default()
         };
-        let mut events = engine.docker().events(Some(options));
+        // Images carry no project label: they are followed by name (pulls) and by ID (tags,
+        // deletes), in a stream of their own.
+        let mut image_refs = images.clone();
+        for image in &images {
+            if let Ok(Some(id)) = engine.docker().inspect_image(image).await.map(|i| i.id) {
+                image_refs.push(id);
+            }
+        }
+        let image_filters = HashMap::from([
+            ("type".to_owned(), vec!["image".to_owned()]),
+            ("image".to_owned(), image_refs),
+        ]);
+        let image_options = EventsOptions {
+            since: Some(since.to_string()),
+            filters: Some(image_filters),
+            ..Default::default()
+        };
+        let docker = engine.docker();
+        let mut events = futures_util::stream::select(
+            docker.events(Some(options)),
+            docker.events(Some(image_options)),
+        );
         let error = loop {
             match events.next().await {
                 Some(Ok(event)) => apply(&engine, &shared, event).await,
@@ -388,7 +414,11 @@ async fn apply(engine: &Engine, shared: &Shared, event: EventMessage) {
                 }
             });
         }
-        Some(typ @ (EventMessageTypeEnum::NETWORK | EventMessageTypeEnum::VOLUME)) => {
+        Some(
+            typ @ (EventMessageTypeEnum::NETWORK
+            | EventMessageTypeEnum::VOLUME
+            | EventMessageTypeEnum::IMAGE),
+        ) => {
             let name = attributes.get("name").cloned().unwrap_or(id);
             shared.publish(|_| {
                 Some(ChangeKind::Resource {
