@@ -109,7 +109,21 @@ fn text_level(t: &[u8]) -> Level {
         // be marked as a level (`[info]`, `level=info`, `info:`), or "an error" would count.
         // `LOG` only counts as PostgreSQL writes it (`LOG:`).
         let upper = w.len() >= 3 && w.iter().all(u8::is_ascii_uppercase);
-        let marked = matches!(before, Some(b'[' | b'<' | b'=' | b'"' | b'(' | b'|'))
+        let keyed = before == Some(b'=') && {
+            let key = &t[..start - 1];
+            let k = key.len()
+                - key
+                    .iter()
+                    .rev()
+                    .take_while(|b| b.is_ascii_alphabetic())
+                    .count();
+            matches!(
+                &key[k..],
+                b"level" | b"lvl" | b"severity" | b"loglevel" | b"LEVEL" | b"Level"
+            )
+        };
+        let marked = keyed
+            || matches!(before, Some(b'[' | b'<' | b'"' | b'(' | b'|'))
             || matches!(after, Some(b']' | b'>' | b'|' | b')'))
             || (after == Some(b':') && start == 0);
         let is_log = w.eq_ignore_ascii_case(b"log");
@@ -222,6 +236,8 @@ mod tests {
             ("TRACE enter", Trace, false),
             ("CRITICAL: out of memory", Fatal, false),
             ("LOGGING started", Unknown, false),
+            ("<img src=x onerror=alert(1)>", Unknown, false),
+            ("key=error value", Unknown, false),
         ];
         for (line, level, json) in table {
             assert_eq!(detect(line.as_bytes()), (*level, *json), "{line}");
