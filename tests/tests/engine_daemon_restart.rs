@@ -1,0 +1,178 @@
+//! A Docker daemon restart while a subscriber listens: the live model reports the engine gone,
+//! retries with backoff, and resyncs when it is back. The test restarts a daemon of its own (its
+//! own socket, data and exec roots, no bridge or iptables), never the shared one.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use berth_engine::berth_compose::{self, LoadOptions};
+use berth_engine::{ChangeKind, DownOptions, Engine, EngineState, Progress, Stack, UpOptions};
+use berth_tests::unique_project;
+
+/// A dockerd this test started, stopped (SIGTERM, by its pid) when dropped.
+struct Daemon {
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl Daemon {
+    fn host(dir: &Path) -> String {
+        format!("unix://{}", dir.join("docker.sock").display())
+    }
+
+    async fn start(dir: &Path) -> (Daemon, Engine) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("dockerd.log"))
+            .unwrap();
+        let child = Command::new("dockerd")
+            .arg("-H")
+            .arg(Daemon::host(dir))
+            .arg("--data-root")
+            .arg(dir.join("data"))
+            .arg("--exec-root")
+            .arg(dir.join("exec"))
+            .arg("--pidfile")
+            .arg(dir.join("docker.pid"))
+            .args(["--bridge=none", "--iptables=false", "--ip-masq=false"])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start a dockerd of the test's own (the test bed installs docker.io)");
+        let daemon = Daemon {
+            dir: dir.to_owned(),
+            child: Some(child),
+        };
+        for _ in 0..120 {
+            if let Ok(engine) = Engine::connect_to(&Daemon::host(dir)).await {
+                return (daemon, engine);
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        panic!(
+            "the test's dockerd did not answer; see {}",
+            dir.join("dockerd.log").display()
+        );
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+async fn next_matching(
+    changes: &mut tokio::sync::broadcast::Receiver<berth_engine::Change>,
+    what: &str,
+    f: impl Fn(&ChangeKind) -> bool,
+) -> ChangeKind {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            let change = changes.recv().await.expect("the model runs");
+            if f(&change.kind) {
+                return change.kind;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {what} within 60 s"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daemon_restart_is_reported_retried_and_resynced() {
+    let name = unique_project("daemon");
+    let dir = std::env::temp_dir().join(&name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (mut daemon, engine) = Daemon::start(&dir).await;
+    let loaded = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "docker save berth-test/busybox:1 | docker -H {} load -q",
+            Daemon::host(&dir)
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        loaded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&loaded.stderr)
+    );
+
+    let yaml = "services:\n  app:\n    image: berth-test/busybox:1\n    command: [sleep, '600']\n    \
+                network_mode: none\n    restart: always\n";
+    std::fs::write(dir.join("compose.yaml"), yaml).unwrap();
+    let mut options = LoadOptions::new(&dir, std::env::vars().collect());
+    options.project_name = Some(name.clone());
+    let project = berth_compose::load(&options).unwrap_or_else(|e| panic!("{}", e.render()));
+    let stack = Stack::new(engine, project);
+    stack
+        .up(&UpOptions::default(), &Progress::default())
+        .await
+        .expect("up on the test's daemon");
+
+    let state = stack.watch();
+    let (_, mut changes) = state.subscribe();
+    next_matching(&mut changes, "first sync", |k| {
+        matches!(
+            k,
+            ChangeKind::Engine {
+                state: EngineState::Available
+            }
+        )
+    })
+    .await;
+
+    daemon.stop();
+    next_matching(&mut changes, "unavailable", |k| {
+        matches!(
+            k,
+            ChangeKind::Engine {
+                state: EngineState::Unavailable { .. }
+            }
+        )
+    })
+    .await;
+
+    let (mut daemon, _) = Daemon::start(&dir).await;
+    let resynced = next_matching(&mut changes, "resync", |k| {
+        matches!(k, ChangeKind::Resynced { .. })
+    })
+    .await;
+    let ChangeKind::Resynced { snapshot } = resynced else {
+        unreachable!()
+    };
+    assert_eq!(snapshot.engine, EngineState::Available);
+    assert_eq!(snapshot.services["app"].containers.len(), 1);
+
+    // `restart: always` brings the container back (before or after the resync); the model
+    // follows events again and sees it.
+    if !snapshot.services["app"].containers[0].running() {
+        next_matching(
+            &mut changes,
+            "the container running again",
+            |k| matches!(k, ChangeKind::Container { container, .. } if container.running()),
+        )
+        .await;
+    }
+    assert!(state.snapshot().services["app"].containers[0].running());
+
+    stack
+        .down(&DownOptions::default(), &Progress::default())
+        .await
+        .unwrap();
+    drop(state);
+    daemon.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
