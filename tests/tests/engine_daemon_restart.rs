@@ -2,7 +2,7 @@
 //! retries with backoff, and resyncs when it is back. The test restarts a daemon of its own (its
 //! own socket, data and exec roots, no bridge or iptables), never the shared one.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -12,7 +12,6 @@ use berth_tests::unique_project;
 
 /// A dockerd this test started, stopped (SIGTERM, by its pid) when dropped.
 struct Daemon {
-    dir: PathBuf,
     child: Option<Child>,
 }
 
@@ -41,10 +40,7 @@ impl Daemon {
             .stderr(log)
             .spawn()
             .expect("start a dockerd of the test's own (the test bed installs docker.io)");
-        let daemon = Daemon {
-            dir: dir.to_owned(),
-            child: Some(child),
-        };
+        let daemon = Daemon { child: Some(child) };
         for _ in 0..120 {
             if let Ok(engine) = Engine::connect_to(&Daemon::host(dir)).await {
                 return (daemon, engine);
