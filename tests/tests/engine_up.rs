@@ -254,6 +254,15 @@ services:
     assert!(message.contains("service api"), "{message}");
     assert!(message.contains("db is not ready"), "{message}");
 
+    // A dependency that has no health check can never become healthy: said at once.
+    let unchecked = TestStack::new(
+        "unchecked",
+        &yaml.replace("    healthcheck:\n", "    x-healthcheck:\n"),
+    )
+    .await;
+    let err = unchecked.up(UpOptions::default()).await.unwrap_err();
+    assert!(err.to_string().contains("no health check"), "{err}");
+
     // --wait alone (no dependent) fails on the unhealthy service itself.
     let alone = TestStack::new("unhealthy-wait", &yaml[..yaml.find("  api:").unwrap()]).await;
     let err = alone

@@ -504,12 +504,17 @@ async fn wait_condition(
                             exit_code: c.exit_code,
                         });
                     }
-                    // Compose treats a dependency without a health check as an error; Berth
-                    // treats it as healthy once running, and says so.
+                    // As compose: waiting for health that is never checked would never end.
                     if c.health.is_empty() {
-                        progress.warn(format!("{dep} has no health check; treating it as healthy"));
+                        return Err(StackError::DependencyUnhealthy {
+                            service: service.to_owned(),
+                            dependency: dep.to_owned(),
+                            output: "(none: it has no health check; add one, or depend on it \
+                                     with condition: service_started)"
+                                .to_owned(),
+                        });
                     }
-                    done &= c.health == "healthy" || c.health.is_empty();
+                    done &= c.health == "healthy";
                 }
                 "service_completed_successfully" => {
                     if c.state == "exited" || c.state == "dead" {
