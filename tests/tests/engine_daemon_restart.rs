@@ -1,6 +1,6 @@
 //! A Docker daemon restart while a subscriber listens: the live model reports the engine gone,
 //! retries with backoff, and resyncs when it is back. The test restarts a daemon of its own (its
-//! own socket, data and exec roots, no bridge or iptables), never the shared one.
+//! own socket, data and exec roots, and its own network namespace), never the shared one.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -26,7 +26,10 @@ impl Daemon {
             .append(true)
             .open(dir.join("dockerd.log"))
             .unwrap();
-        let child = Command::new("dockerd")
+        // Its own network namespace: a second daemon must not touch the host's interfaces
+        // (with `--bridge=none` dockerd deletes docker0, the shared daemon's bridge).
+        let child = Command::new("unshare")
+            .args(["--net", "dockerd"])
             .arg("-H")
             .arg(Daemon::host(dir))
             .arg("--data-root")
@@ -35,7 +38,7 @@ impl Daemon {
             .arg(dir.join("exec"))
             .arg("--pidfile")
             .arg(dir.join("docker.pid"))
-            .args(["--bridge=none", "--iptables=false", "--ip-masq=false"])
+            .args(["--iptables=false", "--ip-masq=false"])
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
