@@ -52,7 +52,56 @@ pub struct Search {
 #[derive(Debug, Clone)]
 pub enum Matcher {
     Bytes(Box<memmem::Finder<'static>>),
+    /// Case-insensitive ASCII text with a run of non-letters: that run is found with `memmem`
+    /// and the rest compared around it, which beats a case-insensitive regex when the needle's
+    /// letters are common in the text (`user=U4242` among a million `user=…`).
+    Folded(Box<Folded>),
     Regex(Regex),
+}
+
+#[derive(Debug, Clone)]
+pub struct Folded {
+    needle: Vec<u8>,
+    anchor: memmem::Finder<'static>,
+    /// Where the anchor sits in the needle.
+    offset: usize,
+}
+
+impl Folded {
+    fn new(needle: &str) -> Option<Folded> {
+        let b = needle.as_bytes();
+        if !b.is_ascii() {
+            return None;
+        }
+        // The longest run without letters; at least two bytes, or candidates are too many.
+        let (mut best, mut start) = ((0, 0), 0);
+        for (i, c) in b.iter().chain([&b'a']).enumerate() {
+            if c.is_ascii_alphabetic() {
+                if i - start > best.1 - best.0 {
+                    best = (start, i);
+                }
+                start = i + 1;
+            }
+        }
+        (best.1 - best.0 >= 2).then(|| Folded {
+            needle: b.to_vec(),
+            anchor: memmem::Finder::new(&b[best.0..best.1]).into_owned(),
+            offset: best.0,
+        })
+    }
+
+    fn find_at(&self, hay: &[u8], mut at: usize) -> Option<(usize, usize)> {
+        let n = self.needle.len();
+        while at + n <= hay.len() {
+            let start = at + self.anchor.find(&hay[at + self.offset..])?;
+            let candidate = hay.get(start..start + n)?;
+            if candidate.eq_ignore_ascii_case(&self.needle) {
+                return Some((start, start + n));
+            }
+            at = start + 1;
+        }
+        None
+    }
 }
 
 impl Matcher {
@@ -67,41 +116,53 @@ impl Matcher {
             SearchMode::Substring => Matcher::Bytes(Box::new(
                 memmem::Finder::new(search.pattern.as_bytes()).into_owned(),
             )),
-            SearchMode::CaseInsensitive => {
-                Matcher::Regex(regex(&regex::escape(&search.pattern), true)?)
-            }
+            SearchMode::CaseInsensitive => match Folded::new(&search.pattern) {
+                Some(f) => Matcher::Folded(Box::new(f)),
+                None => Matcher::Regex(regex(&regex::escape(&search.pattern), true)?),
+            },
             SearchMode::Regex => Matcher::Regex(regex(&search.pattern, false)?),
         })
     }
 
-    /// Byte ranges of the matches in `text`; empty matches are skipped (they mark nothing).
-    pub fn find_all(&self, text: &[u8]) -> Vec<(usize, usize)> {
+    /// The first non-empty match starting at or after `at`.
+    fn find_at(&self, hay: &[u8], at: usize) -> Option<(usize, usize)> {
         match self {
-            Matcher::Bytes(f) if f.needle().is_empty() => Vec::new(),
-            Matcher::Bytes(f) => {
-                let n = f.needle().len();
-                f.find_iter(text).map(|s| (s, s + n)).collect()
+            Matcher::Bytes(f) if f.needle().is_empty() => None,
+            Matcher::Bytes(f) => f
+                .find(hay.get(at..)?)
+                .map(|s| (at + s, at + s + f.needle().len())),
+            Matcher::Folded(f) => f.find_at(hay, at),
+            Matcher::Regex(r) => {
+                let mut at = at;
+                loop {
+                    let m = r.find_at(hay, at)?;
+                    if !m.is_empty() {
+                        return Some((m.start(), m.end()));
+                    }
+                    at = m.end() + 1;
+                    if at > hay.len() {
+                        return None;
+                    }
+                }
             }
-            Matcher::Regex(r) => r
-                .find_iter(text)
-                .filter(|m| !m.is_empty())
-                .map(|m| (m.start(), m.end()))
-                .collect(),
         }
     }
 
-    /// Calls `hit` with the start of each match in `hay`, resuming at `hit`'s returned offset.
+    /// Byte ranges of the matches in `text`; empty matches are skipped (they mark nothing).
+    pub fn find_all(&self, text: &[u8]) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        let mut at = 0;
+        while let Some((s, e)) = self.find_at(text, at) {
+            out.push((s, e));
+            at = e;
+        }
+        out
+    }
+
+    /// Calls `hit` with each match in `hay`, resuming at `hit`'s returned offset.
     fn scan(&self, hay: &[u8], mut hit: impl FnMut(usize, usize) -> usize) {
         let mut at = 0;
-        while at < hay.len() {
-            let found = match self {
-                Matcher::Bytes(f) if f.needle().is_empty() => None,
-                Matcher::Bytes(f) => f
-                    .find(&hay[at..])
-                    .map(|s| (at + s, at + s + f.needle().len())),
-                Matcher::Regex(r) => r.find_at(hay, at).map(|m| (m.start(), m.end())),
-            };
-            let Some((s, e)) = found else { return };
+        while let Some((s, e)) = self.find_at(hay, at) {
             at = hit(s, e).max(s + 1);
         }
     }
@@ -335,6 +396,12 @@ mod tests {
         assert_eq!(select(&s, &Filter::default(), Some(&exact)), vec![0, 4]);
         let ci = search("INDEX", SearchMode::CaseInsensitive);
         assert_eq!(select(&s, &Filter::default(), Some(&ci)), vec![0, 2, 4]);
+        let folded = search("iNDEX 200", SearchMode::CaseInsensitive);
+        assert!(matches!(folded, Matcher::Folded(_)));
+        assert_eq!(select(&s, &Filter::default(), Some(&folded)), vec![0]);
+        assert_eq!(line(&s, 0, Some(&folded)).unwrap().matches, vec![(5, 14)]);
+        let unicode = search("CAF\u{c9}", SearchMode::CaseInsensitive);
+        assert_eq!(select(&s, &Filter::default(), Some(&unicode)), vec![4]);
         let re = search(r"re(fused|quest|ady)", SearchMode::Regex);
         assert_eq!(select(&s, &Filter::default(), Some(&re)), vec![1, 2, 3]);
         let web = Filter {
