@@ -175,3 +175,38 @@ async fn following_survives_restart_recreate_and_scale_without_loss_or_duplicate
         "alpha-1 was read on both sides of its restart"
     );
 }
+
+#[tokio::test]
+async fn following_from_the_tail_reads_only_what_comes_after_it() {
+    let compose = ComposeProject::new(unique_project("logs-tail"), fixture("logs/numbered.yaml"));
+    compose.run(&["up", "-d"]);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let engine = engine().await;
+    for tail in [0, 2] {
+        let (tx, mut rx) = mpsc::channel::<Vec<Record>>(64);
+        let cancel = CancellationToken::new();
+        let options = FollowOptions {
+            tail: Some(tail),
+            follow: true,
+            services: vec!["alpha".into()],
+            ..FollowOptions::default()
+        };
+        let reader = tokio::spawn({
+            let (engine, name, cancel) = (engine.clone(), compose.name.clone(), cancel.clone());
+            async move { logs::follow(&engine, &name, options, tx, cancel).await }
+        });
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        cancel.cancel();
+        reader.await.unwrap().expect("following ends cleanly");
+        let mut numbers = Vec::new();
+        while let Some(batch) = rx.recv().await {
+            numbers.extend(batch.iter().map(number));
+        }
+        // alpha printed 20 lines at once and one per 0.2 s since: the first line read is
+        // recent, and from there nothing is skipped or repeated.
+        assert!(numbers.len() >= 4, "tail {tail}: {numbers:?}");
+        assert!(numbers[0] > 20, "tail {tail}: started at {}", numbers[0]);
+        let want: Vec<u64> = (numbers[0]..numbers[0] + numbers.len() as u64).collect();
+        assert_eq!(numbers, want, "tail {tail}");
+    }
+}

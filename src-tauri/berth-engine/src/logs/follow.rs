@@ -134,7 +134,15 @@ pub async fn follow(
     let backlog = futures_util::future::join_all(reads).await;
     let mut readers = Vec::new();
     let mut all = Vec::new();
-    for (reader, lines) in backlog {
+    for (mut reader, lines) in backlog {
+        // Nothing read (an empty log, or `tail: 0`): follow from the listing on, not from the
+        // container's first line.
+        if reader.last == [None, None] {
+            let from = i64::try_from(started)
+                .unwrap_or(i64::MAX)
+                .saturating_mul(1_000_000_000);
+            reader.since = Some(reader.since.map_or(from, |s| s.max(from)));
+        }
         readers.push(reader);
         all.extend(lines);
     }
