@@ -5,6 +5,7 @@ mod down;
 mod events;
 mod lifecycle;
 mod logs;
+mod ls;
 mod project_args;
 mod ps;
 mod render;
@@ -44,6 +45,8 @@ enum Command {
     Events(events::EventsArgs),
     /// View output from containers.
     Logs(logs::LogsArgs),
+    /// List the compose projects on the engine.
+    Ls(ls::LsArgs),
     #[command(flatten)]
     Lifecycle(lifecycle::Lifecycle),
     /// Show the versions of berthctl and of the Docker engine it talks to.
@@ -81,6 +84,7 @@ async fn run(command: Command, project: &project_args::ProjectArgs) -> anyhow::R
         Command::Ps(args) => ps::run(project, args).await,
         Command::Events(args) => events::run(project, args).await,
         Command::Logs(args) => logs::run(project, args).await,
+        Command::Ls(args) => ls::run(args).await,
         Command::Lifecycle(command) => lifecycle::run(project, command).await,
         Command::Version { json } => {
             let engine = Engine::connect().await?.version().await?;
