@@ -2,8 +2,9 @@
 //! engine's timestamps, re-attached across restarts, recreates and scale changes.
 //!
 //! Resuming uses the engine's timestamps: the API's `since` only has whole seconds, so a
-//! re-attach asks from the second of the last line read and drops what it has already seen
-//! (everything older, and as many lines at exactly the last timestamp as were read before).
+//! re-attach asks from the second of the last line read (and at most [`RESUME_TAIL`] lines
+//! back) and drops what it has already seen (everything older, and as many lines at exactly the
+//! last timestamp as were read before).
 //!
 //! Docker splits lines longer than 16 KiB into partial messages; a frame without a trailing
 //! newline is such a part, and the parts are joined back into one line (with the first part's
@@ -24,6 +25,10 @@ use tokio_util::sync::CancellationToken;
 use super::line::{Stream, parse_rfc3339};
 use crate::error::{Endpoint, Error, not_found};
 use crate::{Engine, labels};
+
+/// How far back a re-attach reads at most. Lines beyond it written between the last line read
+/// and the re-attach (a hundred thousand, in the moment a container restarts) would be missed.
+const RESUME_TAIL: u32 = 100_000;
 
 /// What to read.
 #[derive(Debug, Clone, Default)]
@@ -275,6 +280,10 @@ impl Reader {
             .timestamps(true)
             .tail(&match (resume, tail) {
                 (None, Some(n)) => n.to_string(),
+                // Resuming: to find `since` in the whole log the engine would read it from the
+                // start, seconds for a big one; reading back from the end is enough, and what
+                // was read before is dropped here.
+                _ if follow && from.is_some() => RESUME_TAIL.to_string(),
                 _ => "all".to_owned(),
             });
         if let Some(from) = from {
