@@ -4,7 +4,7 @@
 //! proceed in parallel and dependents wait only for what they need.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use berth_compose::Project;
@@ -114,13 +114,12 @@ pub(crate) async fn up(
         ));
     }
 
-    // Each service's outcome, shared so every dependent can await it.
-    let errors: Mutex<Vec<StackError>> = Mutex::new(Vec::new());
+    // Each service's outcome, shared so every dependent can await it; the errors themselves
+    // are collected apart, as a shared outcome must be cloneable.
+    let errors: Arc<Mutex<Vec<StackError>>> = Arc::default();
     let mut outcomes: HashMap<String, Outcome> = HashMap::new();
-    let project_arc = std::sync::Arc::new(project.clone());
-    let engine_arc = engine.clone();
-    let listed = std::sync::Arc::new(listed);
-    let errors = std::sync::Arc::new(errors);
+    let shared_project = Arc::new(project.clone());
+    let listed = Arc::new(listed);
     for name in &names {
         let deps: Vec<(String, berth_compose::Dependency, Outcome)> = project.services[name]
             .depends_on
@@ -128,8 +127,8 @@ pub(crate) async fn up(
             .filter_map(|(d, dep)| Some((d.clone(), dep.clone(), outcomes.get(d)?.clone())))
             .collect();
         let task = service_up(
-            engine_arc.clone(),
-            project_arc.clone(),
+            engine.clone(),
+            shared_project.clone(),
             name.clone(),
             image_ids.get(name).cloned(),
             listed.clone(),
@@ -157,14 +156,14 @@ pub(crate) async fn up(
 #[allow(clippy::too_many_arguments)]
 async fn service_up(
     engine: Engine,
-    project: std::sync::Arc<Project>,
+    project: Arc<Project>,
     name: String,
     image_id: Option<String>,
-    listed: std::sync::Arc<Vec<Listed>>,
+    listed: Arc<Vec<Listed>>,
     deps: Vec<(String, berth_compose::Dependency, Outcome)>,
     force_recreate: bool,
     progress: Progress,
-    errors: std::sync::Arc<Mutex<Vec<StackError>>>,
+    errors: Arc<Mutex<Vec<StackError>>>,
 ) -> Result<bool, String> {
     let result = async {
         let converged = converge_containers(

@@ -15,7 +15,7 @@ use crate::error::{StackError, not_found};
 use crate::images;
 use crate::progress::Progress;
 use crate::state::StateHandle;
-use crate::{Engine, names, resources};
+use crate::{Engine, resources};
 
 /// What `down` is asked to do.
 #[derive(Debug, Clone, Default)]
@@ -465,17 +465,6 @@ impl Stack {
     /// The live state model of this project: a snapshot, then ordered changes.
     pub fn watch(&self) -> StateHandle {
         StateHandle::spawn(self.engine.clone(), (*self.project).clone())
-    }
-
-    /// The container name the service's `number`th replica has.
-    pub fn container_name(&self, service: &str, number: u32) -> Option<String> {
-        let s = self.project.services.get(service)?;
-        Some(names::container_name(
-            &self.project.name,
-            service,
-            s,
-            number,
-        ))
     }
 }
 
