@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod compose;
+pub mod registry;
 pub mod stacks;
 
 use std::path::{Path, PathBuf};
