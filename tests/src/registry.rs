@@ -28,7 +28,10 @@ struct Content {
 
 fn sha256(bytes: &[u8], scratch: &Path) -> String {
     std::fs::write(scratch, bytes).expect("write a blob");
-    let out = Command::new("sha256sum").arg(scratch).output().expect("sha256sum");
+    let out = Command::new("sha256sum")
+        .arg(scratch)
+        .output()
+        .expect("sha256sum");
     format!("sha256:{}", &String::from_utf8_lossy(&out.stdout)[..64])
 }
 
@@ -39,7 +42,10 @@ impl Registry {
         std::fs::create_dir_all(&dir).unwrap();
         let saved = Command::new("sh")
             .arg("-c")
-            .arg(format!("docker save {source} | tar -x -C {}", dir.display()))
+            .arg(format!(
+                "docker save {source} | tar -x -C {}",
+                dir.display()
+            ))
             .status()
             .expect("docker save");
         assert!(saved.success(), "docker save {source} failed");
