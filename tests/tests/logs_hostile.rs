@@ -24,13 +24,10 @@ async fn hostile() -> ComposeProject {
     compose
 }
 
-fn berthctl(compose: &ComposeProject, args: &[&str]) -> Vec<u8> {
+fn berthctl(compose: &ComposeProject, fixture_name: &str, args: &[&str]) -> Vec<u8> {
     let out = Command::new(workspace_binary("berthctl"))
         .args(["-p", &compose.name, "-f"])
-        .arg(fixture(match compose.name.contains("hostile") {
-            true => "logs/hostile.yaml",
-            false => "logs/numbered.yaml",
-        }))
+        .arg(fixture(fixture_name))
         .arg("logs")
         .args(args)
         .output()
@@ -106,7 +103,11 @@ async fn berthctl_logs_prints_what_docker_compose_logs_prints() {
     let compose = hostile().await;
     for args in [&["--no-log-prefix"][..], &[], &["--tail", "3"]] {
         let want = compose.run(&[&["logs"][..], args].concat()).stdout;
-        assert_eq!(berthctl(&compose, args), want, "logs {args:?}");
+        assert_eq!(
+            berthctl(&compose, "logs/hostile.yaml", args),
+            want,
+            "logs {args:?}"
+        );
     }
     // A project of two services, stopped so both read the same lines; compose interleaves
     // containers as they come, so compare one service at a time.
@@ -121,20 +122,51 @@ async fn berthctl_logs_prints_what_docker_compose_logs_prints() {
         let args = ["--no-log-prefix", service];
         let want = numbered.run(&[&["logs"][..], &args].concat()).stdout;
         assert!(!want.is_empty());
-        assert_eq!(berthctl(&numbered, &args), want, "logs {args:?}");
+        assert_eq!(
+            berthctl(&numbered, "logs/numbered.yaml", &args),
+            want,
+            "logs {args:?}"
+        );
     }
     // --grep and --level filter on the text without escapes.
-    let got = berthctl(&compose, &["--no-log-prefix", "--level", "warn"]);
+    let got = berthctl(
+        &compose,
+        "logs/hostile.yaml",
+        &["--no-log-prefix", "--level", "warn"],
+    );
     assert_eq!(
         got,
         b"\x1b[1;31mERROR\x1b[0m red and \x1b[38;5;208morange\x1b[m\n{\"level\":\"warn\",\"msg\":\"json line\"}\n"
     );
     let got = berthctl(
         &compose,
+        "logs/hostile.yaml",
         &["--no-log-prefix", "--grep", "red and orange|onerror"],
     );
     assert_eq!(
         got,
         b"<img src=x onerror=alert(1)>\n\x1b[1;31mERROR\x1b[0m red and \x1b[38;5;208morange\x1b[m\n"
     );
+}
+
+#[tokio::test]
+async fn a_tty_service_prints_the_same_too() {
+    let compose = ComposeProject::new(unique_project("logs-tty"), fixture("logs/tty.yaml"));
+    compose.run(&["up", "-d"]);
+    let start = Instant::now();
+    while !compose.stdout(&["logs"]).contains("more") {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the fixture never finished"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for args in [&["--no-log-prefix"][..], &[]] {
+        let want = compose.run(&[&["logs"][..], args].concat()).stdout;
+        assert_eq!(
+            berthctl(&compose, "logs/tty.yaml", args),
+            want,
+            "logs {args:?}"
+        );
+    }
 }

@@ -126,13 +126,20 @@ pub async fn follow(
         .collect();
     origins.sort_by(|a, b| (&a.0.service, a.1).cmp(&(&b.0.service, b.1)));
 
-    // The backlog first, from every container, merged by timestamp.
+    // The backlog first, from every container, merged by timestamp: collected, then sorted. A
+    // single container's needs no merging and streams straight through.
+    let single = origins.len() == 1;
     let reads = origins.iter().map(|(origin, _)| {
         let mut reader = Reader::new(origin.clone(), &options);
+        let sink = &sink;
         async move {
             let mut out = Vec::new();
             let stream = reader.open(engine, options.tail, false);
-            reader.drain(stream, Out::Collect(&mut out)).await;
+            let target = match single {
+                true => Out::Send(sink),
+                false => Out::Collect(&mut out),
+            };
+            reader.drain(stream, target).await;
             (reader, out)
         }
     });
@@ -152,8 +159,9 @@ pub async fn follow(
         all.extend(lines);
     }
     all.sort_by_key(|r| r.ts);
-    for batch in all.chunks(4096) {
-        if sink.send(batch.to_vec()).await.is_err() {
+    let mut all = all.into_iter().peekable();
+    while all.peek().is_some() {
+        if sink.send(all.by_ref().take(4096).collect()).await.is_err() {
             return Ok(());
         }
     }
