@@ -163,6 +163,8 @@ pub(crate) async fn build_image(
             .unwrap_or_else(|| "Dockerfile".into()),
         t: Some(image.clone()),
         rm: true,
+        // A failed step's container goes too, not only those of successful steps.
+        forcerm: true,
         buildargs: Some(
             build
                 .args
