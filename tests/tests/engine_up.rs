@@ -487,3 +487,30 @@ services:
     };
     assert_eq!(pending, &[format!("{}-slow-1", t.name)]);
 }
+
+#[tokio::test]
+async fn a_failing_build_names_the_service_and_the_step_that_failed() {
+    let yaml = r#"
+services:
+  app:
+    build: .
+"#;
+    let t = TestStack::new("build-fails", yaml).await;
+    std::fs::write(
+        t.dir.join("Dockerfile"),
+        "FROM berth-test/busybox:1\nRUN echo the step fails && exit 7\n",
+    )
+    .unwrap();
+    let err = t.up(UpOptions::default()).await.unwrap_err();
+    let StackError::Build {
+        service, message, ..
+    } = &err
+    else {
+        panic!("expected Build, got {err:?}");
+    };
+    assert_eq!(service, "app");
+    assert!(
+        message.contains("exit 7") || message.contains("code: 7"),
+        "{message}"
+    );
+}
