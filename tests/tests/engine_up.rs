@@ -514,3 +514,28 @@ services:
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn an_optional_dependency_that_is_not_enabled_is_skipped() {
+    let yaml = r#"
+services:
+  app:
+    image: berth-test/busybox:1
+    command: ["sleep", "600"]
+    depends_on:
+      tools: { condition: service_started, required: false }
+  tools:
+    image: berth-test/busybox:1
+    command: ["sleep", "600"]
+    profiles: [debug]
+"#;
+    let t = TestStack::new("optional-dep", yaml).await;
+    t.up_wait().await;
+    let services: Vec<String> = t
+        .containers()
+        .await
+        .into_iter()
+        .map(|c| c.service)
+        .collect();
+    assert_eq!(services, ["app"]);
+}
