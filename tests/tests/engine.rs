@@ -19,6 +19,8 @@ async fn a_container_runs_and_its_stdout_and_stderr_come_back_apart() {
     let options = CreateContainerOptionsBuilder::default().name(&name).build();
     let config = ContainerCreateBody {
         image: Some("berth-test/busybox:1".into()),
+        // The project label lets the test bed's set-up sweep it up if this test dies half-way.
+        labels: Some([("com.docker.compose.project".to_owned(), name.clone())].into()),
         cmd: Some(vec![
             "sh".into(),
             "-c".into(),

@@ -29,7 +29,7 @@ mod paths;
 mod project_name;
 mod render;
 mod schema;
-mod units;
+pub mod units;
 mod yaml;
 
 use std::collections::BTreeMap;

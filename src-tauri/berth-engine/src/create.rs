@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use berth_compose::units::{parse_bytes, parse_duration};
 use berth_compose::{Project, Service};
 use bollard::models::{
     ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, HostConfigLogConfig, Mount,
@@ -10,7 +11,7 @@ use bollard::models::{
 };
 use serde_json::Value as Json;
 
-use crate::{hash, labels, names, units};
+use crate::{hash, labels, names};
 
 /// Everything needed to create one container of a service.
 #[derive(Debug, Clone)]
@@ -66,7 +67,7 @@ pub fn container_spec(
 
 /// Seconds `docker stop` waits before killing: `stop_grace_period`, else Docker's default.
 pub fn stop_timeout(service: &Service) -> Option<i64> {
-    let ns = units::duration_ns(service.stop_grace_period.as_deref()?)?;
+    let ns = duration_ns(service.stop_grace_period.as_deref()?)?;
     Some((ns + 999_999_999) / 1_000_000_000)
 }
 
@@ -157,7 +158,7 @@ fn port_bindings(service: &Service) -> HashMap<String, Option<Vec<PortBinding>>>
 }
 
 fn healthcheck(h: &berth_compose::Healthcheck) -> HealthConfig {
-    let ns = |d: &Option<String>| d.as_deref().and_then(units::duration_ns);
+    let ns = |d: &Option<String>| d.as_deref().and_then(duration_ns);
     let test = if h.disable == Some(true) {
         vec!["NONE".to_owned()]
     } else {
@@ -270,7 +271,7 @@ fn host_config(
         extra_hosts: extra_hosts(service),
         security_opt: extra_strings(service, "security_opt"),
         group_add: extra_strings(service, "group_add"),
-        shm_size: extra_str(service, "shm_size").and_then(|s| units::bytes(&s)),
+        shm_size: extra_str(service, "shm_size").and_then(|s| parse_bytes(&s)),
         pid_mode: extra_str(service, "pid"),
         ipc_mode: extra_str(service, "ipc"),
         tmpfs: extra_strings(service, "tmpfs")
@@ -360,7 +361,7 @@ fn resources(service: &Service, host: &mut HostConfig) {
     };
     let bytes = |v: &Json| match v {
         Json::Number(n) => n.as_i64(),
-        Json::String(s) => units::bytes(s),
+        Json::String(s) => parse_bytes(s),
         _ => None,
     };
     let cpus = |v: &Json| match v {
@@ -455,6 +456,11 @@ fn ulimits(v: &Json) -> Vec<ResourcesUlimits> {
             }
         })
         .collect()
+}
+
+/// A compose duration in the nanoseconds the Engine API takes.
+fn duration_ns(s: &str) -> Option<i64> {
+    i64::try_from(parse_duration(s)?).ok()
 }
 
 #[cfg(test)]

@@ -19,7 +19,6 @@ mod progress;
 mod resources;
 mod stack;
 mod state;
-mod units;
 
 pub use berth_compose;
 pub use containers::{Container, Publisher};
