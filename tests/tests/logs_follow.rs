@@ -15,8 +15,9 @@ use tokio::sync::mpsc;
 /// The number at the end of a numbered fixture line (`alpha 12`).
 fn number(r: &Record) -> u64 {
     let text = std::str::from_utf8(&r.text).expect("fixture lines are UTF-8");
-    let (_, n) = text.rsplit_once(' ').expect("a numbered line");
-    n.parse().expect("a number")
+    let n = text.rsplit_once(' ').map(|(_, n)| n);
+    n.and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("not a numbered line: {text:?}"))
 }
 
 /// Every line the engine itself has for a container, as `(stream, text)`.
@@ -209,4 +210,68 @@ async fn following_from_the_tail_reads_only_what_comes_after_it() {
         let want: Vec<u64> = (numbers[0]..numbers[0] + numbers.len() as u64).collect();
         assert_eq!(numbers, want, "tail {tail}");
     }
+}
+
+#[tokio::test]
+async fn a_hub_subscriber_receives_live_lines_of_every_service() {
+    let compose = ComposeProject::new(unique_project("logs-hub"), fixture("logs/numbered.yaml"));
+    compose.run(&["up", "-d"]);
+    let cancel = CancellationToken::new();
+    let (hub, task) = logs::Hub::start(
+        engine().await,
+        compose.name.clone(),
+        FollowOptions {
+            tail: Some(0),
+            follow: true,
+            ..FollowOptions::default()
+        },
+        logs::HubOptions::default(),
+        cancel.clone(),
+    );
+    let mut live = hub.subscribe(logs::Filter::default());
+    let mut seen = std::collections::BTreeSet::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while seen.len() < 2 {
+        let delivery = tokio::time::timeout_at(deadline, live.recv())
+            .await
+            .expect("live lines of both services within 10 s")
+            .expect("the hub runs");
+        let logs::Delivery::Lines { lines, .. } = delivery else {
+            panic!("a fast subscriber misses nothing: {delivery:?}");
+        };
+        seen.extend(lines.into_iter().map(|l| l.service));
+    }
+    cancel.cancel();
+    task.await.unwrap().expect("the hub stops cleanly");
+}
+
+#[tokio::test]
+async fn berthctl_logs_follow_prints_new_lines_until_interrupted() {
+    let compose = ComposeProject::new(unique_project("logs-cli"), fixture("logs/numbered.yaml"));
+    compose.run(&["up", "-d"]);
+    let child = std::process::Command::new(berth_tests::workspace_binary("berthctl"))
+        .args(["-p", &compose.name, "-f"])
+        .arg(fixture("logs/numbered.yaml"))
+        .args(["logs", "--follow", "--no-log-prefix", "alpha"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("berthctl runs");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{:?}", out.status);
+    let numbers: Vec<u64> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.strip_prefix("alpha ").unwrap().parse().unwrap())
+        .collect();
+    assert!(
+        numbers.len() > 25,
+        "the burst and then live lines: {numbers:?}"
+    );
+    assert_eq!(numbers, (1..=numbers.len() as u64).collect::<Vec<_>>());
 }

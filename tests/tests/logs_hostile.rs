@@ -128,6 +128,20 @@ async fn berthctl_logs_prints_what_docker_compose_logs_prints() {
             "logs {args:?}"
         );
     }
+    // --since and --until at a line's own timestamp (nanoseconds; the API takes seconds).
+    let stamped = numbered.stdout(&["logs", "-t", "--no-log-prefix", "alpha"]);
+    let fifth = stamped.lines().nth(4).expect("alpha printed lines");
+    let (ts, _) = fifth.split_once(' ').expect("a timestamp");
+    for flag in ["--since", "--until"] {
+        let args = ["--no-log-prefix", flag, ts, "alpha"];
+        let want = numbered.run(&[&["logs"][..], &args].concat()).stdout;
+        assert!(!want.is_empty());
+        assert_eq!(
+            berthctl(&numbered, "logs/numbered.yaml", &args),
+            want,
+            "logs {args:?}"
+        );
+    }
     // --grep and --level filter on the text without escapes.
     let got = berthctl(
         &compose,
