@@ -44,6 +44,10 @@ pub struct FollowOptions {
     pub follow: bool,
     /// Only these services (all when empty).
     pub services: Vec<String>,
+    /// The caller needs no timestamps. A single container read without following, `since` or
+    /// `until` is then read without them (the engine serves lines markedly faster), and its
+    /// lines have timestamp 0. Ordering several containers and resuming always need them.
+    pub untimed: bool,
 }
 
 /// The container a line came from.
@@ -129,8 +133,14 @@ pub async fn follow(
     // The backlog first, from every container, merged by timestamp: collected, then sorted. A
     // single container's needs no merging and streams straight through.
     let single = origins.len() == 1;
+    let untimed = options.untimed
+        && single
+        && !options.follow
+        && options.since.is_none()
+        && options.until.is_none();
     let reads = origins.iter().map(|(origin, _)| {
         let mut reader = Reader::new(origin.clone(), &options);
+        reader.timestamps = !untimed;
         let sink = &sink;
         async move {
             let mut out = Vec::new();
@@ -243,6 +253,8 @@ pub async fn follow(
 /// One container's reader: its resume point and the parts of a line split by the engine.
 struct Reader {
     origin: Arc<Origin>,
+    /// Ask the engine for timestamps (which every frame then starts with).
+    timestamps: bool,
     since: Option<i64>,
     until: Option<i64>,
     /// Per stream: the timestamp of the last frame read, and how many were read with exactly
@@ -259,6 +271,7 @@ impl Reader {
     fn new(origin: Arc<Origin>, options: &FollowOptions) -> Reader {
         Reader {
             origin,
+            timestamps: true,
             since: options.since,
             until: options.until,
             last: [None, None],
@@ -285,7 +298,7 @@ impl Reader {
             .follow(follow)
             .stdout(true)
             .stderr(true)
-            .timestamps(true)
+            .timestamps(self.timestamps)
             .tail(&match (resume, tail) {
                 (None, Some(n)) => n.to_string(),
                 // Resuming: to find `since` in the whole log the engine would read it from the
@@ -355,20 +368,24 @@ impl Reader {
             LogOutput::StdErr { message } => (Stream::Stderr, message),
             LogOutput::StdIn { .. } => return,
         };
-        let Some(space) = message.iter().position(|b| *b == b' ') else {
-            return;
-        };
-        let Some(ts) = std::str::from_utf8(&message[..space])
-            .ok()
-            .and_then(parse_rfc3339)
-        else {
-            return;
-        };
         let which = usize::from(stream == Stream::Stderr);
-        if !self.fresh(which, ts) {
-            return;
-        }
-        let body = &message[space + 1..];
+        let (ts, body) = if self.timestamps {
+            let Some(space) = message.iter().position(|b| *b == b' ') else {
+                return;
+            };
+            let Some(ts) = std::str::from_utf8(&message[..space])
+                .ok()
+                .and_then(parse_rfc3339)
+            else {
+                return;
+            };
+            if !self.fresh(which, ts) {
+                return;
+            }
+            (ts, &message[space + 1..])
+        } else {
+            (0, &message[..])
+        };
         let slot = &mut self.partial[which];
         let (text, complete) = match body.strip_suffix(b"\n") {
             Some(text) => (text, true),

@@ -77,6 +77,7 @@ pub async fn run(project: &ProjectArgs, args: LogsArgs) -> anyhow::Result<()> {
         until: time("until", &args.until)?,
         follow: args.follow,
         services: args.services.clone(),
+        untimed: !args.timestamps,
     };
     let grep = args
         .grep
