@@ -146,7 +146,7 @@ pub async fn follow(
             let mut out = Vec::new();
             let stream = reader.open(engine, options.tail, false);
             let target = match single {
-                true => Out::Send(sink),
+                true => Out::Batched(sink, Vec::new()),
                 false => Out::Collect(&mut out),
             };
             reader.drain(stream, target).await;
@@ -171,7 +171,11 @@ pub async fn follow(
     all.sort_by_key(|r| r.ts);
     let mut all = all.into_iter().peekable();
     while all.peek().is_some() {
-        if sink.send(all.by_ref().take(4096).collect()).await.is_err() {
+        if sink
+            .send(all.by_ref().take(BACKLOG_BATCH).collect())
+            .await
+            .is_err()
+        {
             return Ok(());
         }
     }
@@ -357,7 +361,7 @@ impl Reader {
                 });
             }
         }
-        out.put(batch).await
+        out.put(batch).await && out.finish().await
     }
 
     fn frame(&mut self, frame: LogOutput, out: &mut Vec<Record>) {
@@ -462,13 +466,19 @@ impl Reader {
     }
 }
 
-/// Where a reader's batches go: collected (the backlog, to be merged) or sent on.
+/// Where a reader's batches go: collected (the backlog, to be merged), sent on in big batches
+/// (one container's backlog: fewer wake-ups between threads), or sent on as they come (live).
 enum Out<'a> {
     Collect(&'a mut Vec<Record>),
+    Batched(&'a mpsc::Sender<Vec<Record>>, Vec<Record>),
     Send(&'a mpsc::Sender<Vec<Record>>),
 }
 
+/// Lines per batch a backlog is sent in.
+const BACKLOG_BATCH: usize = 4096;
+
 impl Out<'_> {
+    /// Hands `batch` on; false when the receiver has gone.
     async fn put(&mut self, batch: Vec<Record>) -> bool {
         if batch.is_empty() {
             return true;
@@ -478,7 +488,21 @@ impl Out<'_> {
                 v.extend(batch);
                 true
             }
+            Out::Batched(sink, pending) => {
+                pending.extend(batch);
+                pending.len() < BACKLOG_BATCH || sink.send(std::mem::take(pending)).await.is_ok()
+            }
             Out::Send(sink) => sink.send(batch).await.is_ok(),
+        }
+    }
+
+    /// Sends what is still held back.
+    async fn finish(&mut self) -> bool {
+        match self {
+            Out::Batched(sink, pending) if !pending.is_empty() => {
+                sink.send(std::mem::take(pending)).await.is_ok()
+            }
+            _ => true,
         }
     }
 }

@@ -121,7 +121,8 @@ pub async fn run(project: &ProjectArgs, args: LogsArgs) -> anyhow::Result<()> {
         if printer.print(&batch).is_err() {
             break; // stdout closed (`| head`)
         }
-        if rx.is_empty() && printer.out.flush().is_err() {
+        // Following, show lines as soon as nothing more is waiting; otherwise write in blocks.
+        if args.follow && rx.is_empty() && printer.out.flush().is_err() {
             break;
         }
     }
