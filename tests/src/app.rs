@@ -15,8 +15,12 @@ use crate::SETUP_HINT;
 /// test panics first, dropping the App still stops the driver (and with it the app).
 pub struct App {
     pub client: Client,
-    driver: Child,
+    _driver: Driver,
 }
+
+/// tauri-driver and everything it starts; stopped when dropped, even if a test panics half-way
+/// through opening the session.
+struct Driver(Child);
 
 impl App {
     /// Starts `binary` with `args` under tauri-driver and opens a WebDriver session on it.
@@ -26,21 +30,23 @@ impl App {
             "the app needs a display: run the tests under xvfb-run (./test.sh does)"
         );
         let (port, native_port) = (free_port(), free_port());
-        let driver = Command::new(tauri_driver())
-            .args([
-                "--port",
-                &port.to_string(),
-                "--native-port",
-                &native_port.to_string(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|err| panic!("cannot start tauri-driver: {err}\n{SETUP_HINT}"));
+        let driver = Driver(
+            Command::new(tauri_driver())
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--native-port",
+                    &native_port.to_string(),
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .unwrap_or_else(|err| panic!("cannot start tauri-driver: {err}\n{SETUP_HINT}")),
+        );
         // tauri-driver listens before WebKitWebDriver does: a session made in between fails.
         let app = App {
             client: connect_when_ready(port, native_port, binary, args).await,
-            driver,
+            _driver: driver,
         };
         app.client.set_window_size(1280, 800).await.ok();
         app
@@ -88,27 +94,25 @@ impl App {
         table
     }
 
-    pub async fn quit(mut self) {
-        let client = self.client.clone();
-        if let Err(err) = client.close().await {
+    /// Ends the WebDriver session, then stops the driver and the app.
+    pub async fn quit(self) {
+        if let Err(err) = self.client.clone().close().await {
             eprintln!("closing the WebDriver session failed: {err}");
         }
-        self.stop_driver();
-    }
-
-    /// SIGTERM, not SIGKILL: tauri-driver then stops WebKitWebDriver, which otherwise lives on
-    /// holding the test run's stdout open.
-    fn stop_driver(&mut self) {
-        let pid = self.driver.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let _ = self.driver.wait();
     }
 }
 
-impl Drop for App {
+impl Drop for Driver {
+    /// SIGTERM, not SIGKILL: tauri-driver then stops WebKitWebDriver, which otherwise lives on
+    /// holding the test run's stdout open. The app is stopped too: closing its window only hides
+    /// it in the tray, and a surviving instance would take over the next test's launch (Berth is
+    /// single-instance).
     fn drop(&mut self) {
-        if matches!(self.driver.try_wait(), Ok(None)) {
-            self.stop_driver();
+        let tree = descendants(self.0.id());
+        terminate(self.0.id());
+        let _ = self.0.wait();
+        for pid in tree {
+            terminate(pid);
         }
     }
 }
@@ -116,6 +120,48 @@ impl Drop for App {
 async fn text_content(element: &Element) -> String {
     let text = element.prop("textContent").await.ok().flatten();
     text.unwrap_or_default().trim().to_owned()
+}
+
+fn terminate(pid: u32) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Every process below `root`, read from /proc (children before they are re-parented).
+fn descendants(root: u32) -> Vec<u32> {
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let pid = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            // `pid (comm) state ppid …`; comm may hold spaces and parentheses.
+            let ppid = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            Some((pid, ppid))
+        })
+        .collect();
+    let mut tree = vec![root];
+    let mut i = 0;
+    while i < tree.len() {
+        let parent = tree[i];
+        tree.extend(
+            parents
+                .iter()
+                .filter(|(_, p)| *p == parent)
+                .map(|(c, _)| *c),
+        );
+        i += 1;
+    }
+    tree.split_off(1)
 }
 
 fn tauri_driver() -> std::path::PathBuf {
@@ -147,9 +193,16 @@ async fn connect_when_ready(port: u16, native_port: u16, binary: &Path, args: &[
     let serde_json::Value::Object(capabilities) = capabilities else {
         unreachable!("a JSON object literal")
     };
-    ClientBuilder::native()
-        .capabilities(capabilities)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .unwrap_or_else(|err| panic!("cannot open a WebDriver session on the app: {err}"))
+    // WebKitWebDriver waits for the app's window without a limit of its own.
+    let mut builder = ClientBuilder::native();
+    builder.capabilities(capabilities);
+    let url = format!("http://127.0.0.1:{port}");
+    match tokio::time::timeout(Duration::from_secs(60), builder.connect(&url)).await {
+        Ok(Ok(client)) => client,
+        Ok(Err(err)) => panic!("cannot open a WebDriver session on the app: {err}"),
+        Err(_) => panic!(
+            "no app window within 60 s: did {} exit at once (another instance running?)",
+            binary.display()
+        ),
+    }
 }
