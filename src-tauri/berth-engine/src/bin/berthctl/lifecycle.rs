@@ -25,9 +25,8 @@ pub struct RmArgs {
     /// Stop the containers first, if needed.
     #[arg(short = 's', long)]
     stop: bool,
-    /// Don't ask to confirm removal (berthctl never asks; accepted for compose's sake). No `-f`:
-    /// that names the compose file everywhere in berthctl.
-    #[arg(long = "force")]
+    /// Don't ask to confirm removal (berthctl never asks; accepted for compose's sake).
+    #[arg(short = 'f', long = "force")]
     _force: bool,
     /// Remove anonymous volumes attached to the containers.
     #[arg(short = 'v', long)]

@@ -16,8 +16,8 @@ use crate::stack_args;
 
 #[derive(Args, Debug)]
 pub struct LogsArgs {
-    /// Follow log output. (Only the long form: `-f` is the global --file flag.)
-    #[arg(long)]
+    /// Follow log output.
+    #[arg(short = 'f', long)]
     follow: bool,
     /// Show timestamps.
     #[arg(short = 't', long)]

@@ -1,5 +1,6 @@
 //! The project flags `docker compose` takes before its command, shared by every command that
-//! loads the compose files.
+//! loads the compose files. Like compose's, they go before the command only: after it, `-f` is
+//! the command's own (`logs -f` follows, `rm -f` forces).
 
 use std::path::PathBuf;
 
@@ -9,19 +10,19 @@ use clap::Args;
 #[derive(Args, Debug, Clone, Default)]
 pub struct ProjectArgs {
     /// Compose configuration files (repeatable; later files merge over earlier ones).
-    #[arg(short = 'f', long = "file", global = true, value_name = "FILE")]
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Project name.
-    #[arg(short = 'p', long = "project-name", global = true, value_name = "NAME")]
+    #[arg(short = 'p', long = "project-name", value_name = "NAME")]
     pub project_name: Option<String>,
     /// Alternate working directory (default: the directory of the first compose file).
-    #[arg(long = "project-directory", global = true, value_name = "DIR")]
+    #[arg(long = "project-directory", value_name = "DIR")]
     pub project_directory: Option<PathBuf>,
     /// Alternate environment file(s), replacing the project's `.env`.
-    #[arg(long = "env-file", global = true, value_name = "FILE")]
+    #[arg(long = "env-file", value_name = "FILE")]
     pub env_files: Vec<PathBuf>,
     /// Profiles to enable (repeatable).
-    #[arg(long = "profile", global = true, value_name = "PROFILE")]
+    #[arg(long = "profile", value_name = "PROFILE")]
     pub profiles: Vec<String>,
 }
 
