@@ -7,10 +7,38 @@ mod commands;
 mod project;
 mod tray;
 
+use berth_engine::ProjectArgs;
+use clap::Parser;
 use tauri::{Manager, WindowEvent};
 use tracing_subscriber::EnvFilter;
 
+/// `berth [-f FILE]… [-p NAME] [--project-directory DIR] [--env-file FILE] [--profile P]…`:
+/// berthctl's project flags, with their meaning. None: the bundled demo stack.
+#[derive(Parser)]
+#[command(
+    name = "berth",
+    version,
+    about = "A desktop control panel for Docker Compose stacks"
+)]
+struct Launch {
+    #[command(flatten)]
+    project: ProjectArgs,
+}
+
 pub fn run() {
+    let launch = Launch::parse();
+    if cfg!(target_os = "linux")
+        && std::env::var_os("DISPLAY").is_none()
+        && std::env::var_os("WAYLAND_DISPLAY").is_none()
+    {
+        // GTK would panic with a backtrace; say what is missing instead.
+        eprintln!(
+            "error: Berth needs a display, and neither DISPLAY nor WAYLAND_DISPLAY is set.\n\
+             On a machine without one, run it in a virtual X server: xvfb-run -a berth \
+             (./run.sh does this for you)."
+        );
+        std::process::exit(1);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| "info".into()))
         .init();
@@ -26,8 +54,14 @@ pub fn run() {
             commands::engine_status,
             commands::project
         ])
-        .setup(|app| {
-            app.manage(project::OpenProject::bundled_demo(app.handle())?);
+        .setup(move |app| {
+            // Opening a project never starts it: that is the user's Start.
+            let open = if launch.project == ProjectArgs::default() {
+                project::OpenProject::bundled_demo(app.handle())?
+            } else {
+                project::OpenProject::new(launch.project.load_options()?)
+            };
+            app.manage(open);
             tray::create(app.handle())?;
             Ok(())
         })

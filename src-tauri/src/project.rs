@@ -15,12 +15,16 @@ pub struct OpenProject {
 }
 
 impl OpenProject {
+    pub fn new(options: LoadOptions) -> OpenProject {
+        OpenProject { options }
+    }
+
     /// The demo stack bundled with the app (`resources/demo`), which `berth` opens by default.
     pub fn bundled_demo<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<OpenProject> {
         let dir = demo_dir(app)?;
         let mut options = LoadOptions::new(&dir, std::env::vars().collect());
         options.files = vec![dir.join("compose.yaml")];
-        Ok(OpenProject { options })
+        Ok(OpenProject::new(options))
     }
 
     pub fn status(&self) -> ProjectStatus {

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use berth_tests::app::App;
-use berth_tests::{engine, workspace_binary};
+use berth_tests::{engine, fixture, workspace_binary};
 
 #[tokio::test]
 async fn the_window_opens_and_shows_the_engine_it_is_connected_to() {
@@ -98,4 +98,76 @@ async fn a_second_launch_hands_over_to_the_running_app_and_exits() {
     assert_eq!(app.client.title().await.expect("window title"), "Berth");
 
     app.quit().await;
+}
+
+#[tokio::test]
+async fn it_opens_the_compose_files_named_on_its_command_line_like_berthctl() {
+    let file = fixture("stack/compose.yaml");
+    let app = App::launch(
+        &workspace_binary("berth"),
+        &[
+            "-f",
+            file.to_str().expect("UTF-8 path"),
+            "-p",
+            "berth-test-shop",
+        ],
+    )
+    .await;
+
+    app.text_when("[data-testid=project-name]", Duration::from_secs(20), |t| {
+        t == "berth-test-shop"
+    })
+    .await;
+    let names: Vec<String> = app
+        .table("[data-testid=services]")
+        .await
+        .into_iter()
+        .map(|row| row[0].clone())
+        .collect();
+    assert_eq!(names, ["mongodb", "redis", "backend", "frontend"]);
+
+    app.quit().await;
+}
+
+#[tokio::test]
+async fn a_broken_compose_file_shows_where_and_how_to_fix_it() {
+    let dir = std::env::temp_dir().join(format!("berth-test-broken-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("compose.yaml");
+    std::fs::write(&file, "services:\n  web:\n    imagee: nginx\n").expect("write");
+
+    let app = App::launch(&workspace_binary("berth"), &["-f", file.to_str().unwrap()]).await;
+    app.text_when("[data-testid=project-name]", Duration::from_secs(20), |t| {
+        t == "Invalid compose file"
+    })
+    .await;
+    let error = app
+        .text_when("[data-testid=project-error]", Duration::from_secs(5), |t| {
+            !t.is_empty()
+        })
+        .await;
+    assert!(
+        error.contains(&format!("--> {}:3:5", file.display())),
+        "{error}"
+    );
+    assert!(error.contains("did you mean `image`?"), "{error}");
+
+    app.quit().await;
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn without_a_display_it_says_so_instead_of_crashing() {
+    let output = std::process::Command::new(workspace_binary("berth"))
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .expect("run berth");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("error: Berth needs a display"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("xvfb-run"), "{stderr}");
 }

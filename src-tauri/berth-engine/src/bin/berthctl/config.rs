@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
-use crate::project_args::ProjectArgs;
+use berth_engine::ProjectArgs;
 
 #[derive(Args, Debug)]
 pub struct ConfigArgs {

@@ -6,8 +6,8 @@ use berth_engine::{ChangeKind, EngineState};
 use clap::Args;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::project_args::ProjectArgs;
 use crate::stack_args;
+use berth_engine::ProjectArgs;
 
 #[derive(Args, Debug)]
 pub struct EventsArgs {

@@ -3,8 +3,8 @@
 use berth_engine::{RmOptions, Stack};
 use clap::{Args, Subcommand};
 
-use crate::project_args::ProjectArgs;
 use crate::{render, stack_args};
+use berth_engine::ProjectArgs;
 
 #[derive(Args, Debug)]
 pub struct Services {

@@ -11,8 +11,8 @@ use berth_engine::logs::{
 use clap::Args;
 use tokio::sync::mpsc;
 
-use crate::project_args::ProjectArgs;
 use crate::stack_args;
+use berth_engine::ProjectArgs;
 
 #[derive(Args, Debug)]
 pub struct LogsArgs {

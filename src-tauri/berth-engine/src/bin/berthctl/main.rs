@@ -6,7 +6,6 @@ mod events;
 mod lifecycle;
 mod logs;
 mod ls;
-mod project_args;
 mod ps;
 mod render;
 mod stack_args;
@@ -14,7 +13,7 @@ mod up;
 
 use std::process::ExitCode;
 
-use berth_engine::Engine;
+use berth_engine::{Engine, ProjectArgs};
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
@@ -26,7 +25,7 @@ use tracing_subscriber::EnvFilter;
 )]
 struct Cli {
     #[command(flatten)]
-    project: project_args::ProjectArgs,
+    project: ProjectArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -76,7 +75,7 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(command: Command, project: &project_args::ProjectArgs) -> anyhow::Result<()> {
+async fn run(command: Command, project: &ProjectArgs) -> anyhow::Result<()> {
     match command {
         Command::Config(_) => unreachable!("config runs without an engine"),
         Command::Up(args) => up::run(project, args).await,

@@ -6,8 +6,8 @@ use berth_engine::{Container, labels};
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
-use crate::project_args::ProjectArgs;
 use crate::stack_args;
+use berth_engine::ProjectArgs;
 
 #[derive(Args, Debug)]
 pub struct PsArgs {

@@ -3,7 +3,7 @@
 use anyhow::Context;
 use berth_engine::{Engine, Stack};
 
-use crate::project_args::ProjectArgs;
+use berth_engine::ProjectArgs;
 
 /// The project the flags name, on the engine DOCKER_HOST (or the default socket) names.
 pub async fn stack(project: &ProjectArgs) -> anyhow::Result<Stack> {

@@ -6,8 +6,8 @@ use berth_engine::{PullPolicy, UpOptions};
 use clap::{Args, ValueEnum};
 use tokio_util::sync::CancellationToken;
 
-use crate::project_args::ProjectArgs;
 use crate::{render, stack_args};
+use berth_engine::ProjectArgs;
 
 #[derive(Args, Debug)]
 pub struct UpArgs {

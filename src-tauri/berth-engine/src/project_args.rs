@@ -1,13 +1,13 @@
-//! The project flags `docker compose` takes before its command, shared by every command that
-//! loads the compose files. Like compose's, they go before the command only: after it, `-f` is
-//! the command's own (`logs -f` follows, `rm -f` forces).
+//! The project flags `docker compose` takes before its command: berthctl's, and the app's
+//! launch flags, with one meaning. Like compose's, they go before the command only: after it,
+//! `-f` is the command's own (`logs -f` follows, `rm -f` forces).
 
 use std::path::PathBuf;
 
 use berth_compose::LoadOptions;
 use clap::Args;
 
-#[derive(Args, Debug, Clone, Default)]
+#[derive(Args, Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProjectArgs {
     /// Compose configuration files (repeatable; later files merge over earlier ones).
     #[arg(short = 'f', long = "file", value_name = "FILE")]
