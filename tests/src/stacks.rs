@@ -115,3 +115,24 @@ pub fn free_port() -> u16 {
         .expect("bind an ephemeral port")
         .port()
 }
+
+/// The next change from a state subscription that `wanted` accepts, within `limit`; panics naming
+/// `what` if none comes.
+pub async fn next_change(
+    changes: &mut tokio::sync::broadcast::Receiver<berth_engine::Change>,
+    what: &str,
+    limit: std::time::Duration,
+    wanted: impl Fn(&berth_engine::ChangeKind) -> bool,
+) -> berth_engine::ChangeKind {
+    let found = tokio::time::timeout(limit, async {
+        loop {
+            let change = changes.recv().await.expect("the model runs");
+            if wanted(&change.kind) {
+                return change.kind;
+            }
+        }
+    });
+    found
+        .await
+        .unwrap_or_else(|_| panic!("no {what} within {limit:?}"))
+}

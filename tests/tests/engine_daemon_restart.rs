@@ -8,7 +8,11 @@ use std::time::Duration;
 
 use berth_engine::berth_compose::{self, LoadOptions};
 use berth_engine::{ChangeKind, DownOptions, Engine, EngineState, Progress, Stack, UpOptions};
+use berth_tests::stacks::next_change;
 use berth_tests::unique_project;
+
+/// How long the model may take to report each step.
+const LIMIT: Duration = Duration::from_secs(60);
 
 /// A dockerd this test started, stopped (SIGTERM, by its pid) when dropped.
 struct Daemon {
@@ -72,23 +76,6 @@ impl Drop for Daemon {
     }
 }
 
-async fn next_matching(
-    changes: &mut tokio::sync::broadcast::Receiver<berth_engine::Change>,
-    what: &str,
-    f: impl Fn(&ChangeKind) -> bool,
-) -> ChangeKind {
-    tokio::time::timeout(Duration::from_secs(60), async {
-        loop {
-            let change = changes.recv().await.expect("the model runs");
-            if f(&change.kind) {
-                return change.kind;
-            }
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("no {what} within 60 s"))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_daemon_restart_is_reported_retried_and_resynced() {
     let name = unique_project("daemon");
@@ -123,7 +110,7 @@ async fn a_daemon_restart_is_reported_retried_and_resynced() {
 
     let state = stack.watch();
     let (_, mut changes) = state.subscribe();
-    next_matching(&mut changes, "first sync", |k| {
+    next_change(&mut changes, "first sync", LIMIT, |k| {
         matches!(
             k,
             ChangeKind::Engine {
@@ -134,7 +121,7 @@ async fn a_daemon_restart_is_reported_retried_and_resynced() {
     .await;
 
     daemon.stop();
-    next_matching(&mut changes, "unavailable", |k| {
+    next_change(&mut changes, "unavailable", LIMIT, |k| {
         matches!(
             k,
             ChangeKind::Engine {
@@ -145,7 +132,7 @@ async fn a_daemon_restart_is_reported_retried_and_resynced() {
     .await;
 
     let (mut daemon, _) = Daemon::start(&dir).await;
-    let resynced = next_matching(&mut changes, "resync", |k| {
+    let resynced = next_change(&mut changes, "resync", LIMIT, |k| {
         matches!(k, ChangeKind::Resynced { .. })
     })
     .await;
@@ -158,9 +145,10 @@ async fn a_daemon_restart_is_reported_retried_and_resynced() {
     // `restart: always` brings the container back (before or after the resync); the model
     // follows events again and sees it.
     if !snapshot.services["app"].containers[0].running() {
-        next_matching(
+        next_change(
             &mut changes,
             "the container running again",
+            LIMIT,
             |k| matches!(k, ChangeKind::Container { container, .. } if container.running()),
         )
         .await;

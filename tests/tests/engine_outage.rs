@@ -7,9 +7,12 @@ use std::process::Command;
 use std::time::Duration;
 
 use berth_engine::{ChangeKind, Engine, EngineState, Stack, StateHandle};
-use berth_tests::stacks::{TestStack, load};
+use berth_tests::stacks::{TestStack, load, next_change};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::task::JoinSet;
+
+/// How long the model may take to report each step.
+const LIMIT: Duration = Duration::from_secs(20);
 
 /// A unix socket that forwards to the Docker daemon until it is shut.
 struct Proxy {
@@ -63,23 +66,6 @@ impl Proxy {
     }
 }
 
-async fn next_matching(
-    changes: &mut tokio::sync::broadcast::Receiver<berth_engine::Change>,
-    what: &str,
-    f: impl Fn(&ChangeKind) -> bool,
-) -> ChangeKind {
-    tokio::time::timeout(Duration::from_secs(20), async {
-        loop {
-            let change = changes.recv().await.expect("the model runs");
-            if f(&change.kind) {
-                return change.kind;
-            }
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("no {what} within 20 s"))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_engine_outage_is_reported_retried_and_resynced() {
     let t = TestStack::new(
@@ -97,7 +83,7 @@ async fn an_engine_outage_is_reported_retried_and_resynced() {
     let stack = Stack::new(engine, load(&t.dir, &t.name));
     let state: StateHandle = stack.watch();
     let (_, mut changes) = state.subscribe();
-    next_matching(&mut changes, "first sync", |k| {
+    next_change(&mut changes, "first sync", LIMIT, |k| {
         matches!(
             k,
             ChangeKind::Engine {
@@ -109,7 +95,7 @@ async fn an_engine_outage_is_reported_retried_and_resynced() {
     assert!(state.snapshot().services["app"].containers[0].running());
 
     proxy.shut();
-    next_matching(&mut changes, "unavailable", |k| {
+    next_change(&mut changes, "unavailable", LIMIT, |k| {
         matches!(
             k,
             ChangeKind::Engine {
@@ -135,7 +121,7 @@ async fn an_engine_outage_is_reported_retried_and_resynced() {
     );
 
     proxy.open();
-    let resynced = next_matching(&mut changes, "resync", |k| {
+    let resynced = next_change(&mut changes, "resync", LIMIT, |k| {
         matches!(k, ChangeKind::Resynced { .. })
     })
     .await;
@@ -158,9 +144,10 @@ async fn an_engine_outage_is_reported_retried_and_resynced() {
             .status
             .success()
     );
-    next_matching(
+    next_change(
         &mut changes,
         "start after resync",
+        LIMIT,
         |k| matches!(k, ChangeKind::Container { container, .. } if container.running()),
     )
     .await;

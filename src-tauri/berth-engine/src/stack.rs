@@ -180,6 +180,33 @@ impl Stack {
             .and_then(create::stop_timeout)
     }
 
+    /// Stops those of `containers` that belong to `services`, group by group as
+    /// [`Stack::stop_groups`] orders them, each group in parallel.
+    async fn stop_in_order<'a>(
+        &self,
+        containers: impl Iterator<Item = &'a Listed> + Clone,
+        services: &BTreeSet<String>,
+        progress: &Progress,
+    ) -> Result<()> {
+        for group in self.stop_groups(services) {
+            let stops = containers
+                .clone()
+                .filter(|c| group.contains(&c.service))
+                .map(|c| {
+                    converge::stop_container(
+                        &self.engine,
+                        &c.service,
+                        &c.id,
+                        &c.name,
+                        self.stop_timeout(&c.service),
+                        progress,
+                    )
+                });
+            future::try_join_all(stops).await?;
+        }
+        Ok(())
+    }
+
     /// Services in reverse dependency order, grouped so each group only depends on later ones.
     fn stop_groups(&self, services: &BTreeSet<String>) -> Vec<Vec<String>> {
         let order = self.project.start_order();
@@ -235,24 +262,8 @@ impl Stack {
             .filter(|c| opts.remove_orphans || known(&c.service))
             .map(|c| c.service.clone())
             .collect();
-        for group in self.stop_groups(&services) {
-            future::try_join_all(
-                listed
-                    .iter()
-                    .filter(|c| group.contains(&c.service))
-                    .map(|c| {
-                        converge::stop_container(
-                            &self.engine,
-                            &c.service,
-                            &c.id,
-                            &c.name,
-                            self.stop_timeout(&c.service),
-                            progress,
-                        )
-                    }),
-            )
+        self.stop_in_order(listed.iter(), &services, progress)
             .await?;
-        }
         future::try_join_all(listed.iter().filter(|c| services.contains(&c.service)).map(
             |c| async move {
                 progress.container(&c.name, "Removing");
@@ -318,25 +329,8 @@ impl Stack {
     pub async fn stop(&self, services: &[String], progress: &Progress) -> Result<()> {
         let names = self.names(services)?;
         let listed = self.listed().await?;
-        for group in self.stop_groups(&names) {
-            future::try_join_all(
-                listed
-                    .iter()
-                    .filter(|c| group.contains(&c.service) && c.running)
-                    .map(|c| {
-                        converge::stop_container(
-                            &self.engine,
-                            &c.service,
-                            &c.id,
-                            &c.name,
-                            self.stop_timeout(&c.service),
-                            progress,
-                        )
-                    }),
-            )
-            .await?;
-        }
-        Ok(())
+        self.stop_in_order(listed.iter().filter(|c| c.running), &names, progress)
+            .await
     }
 
     /// Stops then starts the services' containers.
