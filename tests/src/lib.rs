@@ -60,3 +60,25 @@ pub fn workspace_binary(name: &str) -> PathBuf {
     );
     path
 }
+
+/// Runs the built `berthctl -p PROJECT -f FILE ARGS…` and returns its output, success or not.
+pub fn berthctl(project: &str, file: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(workspace_binary("berthctl"))
+        .args(["-p", project, "-f"])
+        .arg(file)
+        .args(args)
+        .output()
+        .expect("run berthctl")
+}
+
+/// [`berthctl`], asserting it succeeded (its stderr in the failure); returns its stdout.
+pub fn berthctl_ok(project: &str, file: &Path, args: &[&str]) -> Vec<u8> {
+    let output = berthctl(project, file, args);
+    assert!(
+        output.status.success(),
+        "berthctl {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}

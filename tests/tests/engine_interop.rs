@@ -1,28 +1,14 @@
 //! Berth and the real `docker compose` manage the same stacks: each sees, controls and takes
 //! down what the other started, because both use compose's names and labels.
 
-use std::process::Command;
-
 use berth_engine::{DownOptions, Progress, Stack, UpOptions};
 use berth_tests::compose::ComposeProject;
 use berth_tests::stacks::{Cleanup, load};
-use berth_tests::{engine, fixture, unique_project, workspace_binary};
+use berth_tests::{engine, fixture, unique_project};
 use serde_json::Value;
 
 fn berthctl(name: &str, file: &std::path::Path, args: &[&str]) -> String {
-    let output = Command::new(workspace_binary("berthctl"))
-        .args(["-p", name, "-f"])
-        .arg(file)
-        .args(args)
-        .output()
-        .expect("run berthctl");
-    assert!(
-        output.status.success(),
-        "berthctl {} failed:\n{}",
-        args.join(" "),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("UTF-8")
+    String::from_utf8(berth_tests::berthctl_ok(name, file, args)).expect("UTF-8 output")
 }
 
 /// The fields both `ps --format json` must agree on, one line per container, sorted.

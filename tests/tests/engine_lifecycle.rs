@@ -1,7 +1,6 @@
 //! start, stop, restart, kill and rm of one service, through the API and through berthctl;
 //! stop honours stop_signal and stop_grace_period.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use berth_engine::{Container, Progress, RmOptions};
@@ -103,12 +102,7 @@ services:
 }
 
 fn berthctl(t: &TestStack, args: &[&str]) -> std::process::Output {
-    Command::new(workspace_binary("berthctl"))
-        .args(["-p", &t.name, "-f"])
-        .arg(t.file())
-        .args(args)
-        .output()
-        .expect("run berthctl")
+    berth_tests::berthctl(&t.name, &t.file(), args)
 }
 
 fn ok(t: &TestStack, args: &[&str]) -> String {

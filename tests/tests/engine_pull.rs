@@ -91,12 +91,7 @@ async fn a_missing_image_is_pulled_with_per_layer_progress() {
     assert!(t.containers().await[0].running());
 
     // `pull` pulls again (policy always), through berthctl too.
-    let out = Command::new(berth_tests::workspace_binary("berthctl"))
-        .args(["-p", &t.name, "-f"])
-        .arg(t.file())
-        .arg("pull")
-        .output()
-        .unwrap();
+    let out = berth_tests::berthctl(&t.name, &t.file(), &["pull"]);
     assert!(
         out.status.success(),
         "{}",

@@ -1,13 +1,12 @@
 //! Hostile log content is stored as inert text, and `berthctl logs` prints exactly what
 //! `docker compose logs` prints.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use berth_engine::CancellationToken;
 use berth_engine::logs::{self, FollowOptions, HubOptions, Level, Stream};
 use berth_tests::compose::ComposeProject;
-use berth_tests::{engine, fixture, unique_project, workspace_binary};
+use berth_tests::{engine, fixture, unique_project};
 
 /// Brings the hostile fixture up and waits until it has printed everything.
 async fn hostile() -> ComposeProject {
@@ -25,19 +24,8 @@ async fn hostile() -> ComposeProject {
 }
 
 fn berthctl(compose: &ComposeProject, fixture_name: &str, args: &[&str]) -> Vec<u8> {
-    let out = Command::new(workspace_binary("berthctl"))
-        .args(["-p", &compose.name, "-f"])
-        .arg(fixture(fixture_name))
-        .arg("logs")
-        .args(args)
-        .output()
-        .expect("berthctl runs");
-    assert!(
-        out.status.success(),
-        "berthctl logs failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    let logs = [&["logs"], args].concat();
+    berth_tests::berthctl_ok(&compose.name, &fixture(fixture_name), &logs)
 }
 
 #[tokio::test]
