@@ -1,0 +1,36 @@
+// The log viewer's contract with the shell. The lines live in Rust (the project's log hub); the
+// viewer only ever holds the rows it draws. A "view" is the buffered lines that pass the current
+// filter, addressed by row: 0 is the oldest line still buffered.
+import type { Filter } from '../../bindings/Filter';
+import type { Line } from '../../bindings/Line';
+import type { Search } from '../../bindings/Search';
+
+export interface ViewStats {
+  /** Rows in the view now. */
+  length: number;
+  /** Rows with at least one match of the current search (0 without a search). */
+  matches: number;
+  /** Rows that fell off the front since the previous report (the buffer is bounded): every row
+   * index the viewer holds shifts down by this many. */
+  evicted: number;
+  /** Lines dropped from the front of the buffer since the project was opened, all filters aside:
+   * lets the viewer say that older lines are no longer kept. */
+  dropped: number;
+}
+
+export interface LogSource {
+  /** Replaces the view's filter and search and resolves with the new view. Rejects with a
+   * readable message for a search it cannot run (an invalid regex). */
+  setView(filter: Filter, search: Search | null): Promise<ViewStats>;
+  /** Rows `start .. start + count` of the view (fewer at the end), search matches marked. */
+  window(start: number, count: number): Promise<Line[]>;
+  /** The nearest row after `from` (forward) or before it with a search match, wrapping around;
+   * null when nothing matches. */
+  find(from: number, forward: boolean): Promise<number | null>;
+  /** Calls `listener` as lines arrive or fall off (batched, at most every ~25 ms); returns the
+   * unsubscribe function. */
+  subscribe(listener: (stats: ViewStats) => void): () => void;
+  /** Writes the current view as plain text (like `docker compose logs`) to a file the user
+   * picks; resolves with its path, or null when the user cancels. */
+  exportView(): Promise<string | null>;
+}
