@@ -3,8 +3,8 @@
 use std::process::Command;
 use std::time::Duration;
 
-use berth_engine::{ChangeKind, EngineState};
-use berth_tests::stacks::TestStack;
+use berth_engine::{ChangeKind, Desired, EngineState};
+use berth_tests::stacks::{TestStack, next_change};
 
 const YAML: &str = r#"
 services:
@@ -110,4 +110,147 @@ async fn a_docker_kill_reaches_subscribers_as_an_ordered_change() {
         }
     }
     assert_eq!(state.snapshot().services["worker"].containers.len(), 1);
+}
+
+const INTENT: &str = r#"
+services:
+  web:
+    image: berth-test/busybox:1
+    command: ["sleep", "600"]
+  crash:
+    image: berth-test/busybox:1
+    # Exits 3 by itself once told to (the exec is not a stop request).
+    command: ["sh", "-c", "while [ ! -f /tmp/go ]; do sleep 0.1; done; exit 3"]
+  hog:
+    image: berth-test/busybox:1
+    mem_limit: 8m
+    # Grows past its memory limit once told to.
+    command: ["sh", "-c", "while [ ! -f /tmp/go ]; do sleep 0.1; done; a=aaaaaaaa; while :; do a=$$a$$a; done"]
+"#;
+
+/// The container's record once Docker reports it exited.
+async fn exited(
+    changes: &mut tokio::sync::broadcast::Receiver<berth_engine::Change>,
+    name: &str,
+) -> berth_engine::Container {
+    let kind = next_change(changes, &format!("exit of {name}"), LIMIT, |k| {
+        matches!(k, ChangeKind::Container { container, .. }
+            if container.name == name && container.state == "exited")
+    })
+    .await;
+    let ChangeKind::Container { container, .. } = kind else {
+        unreachable!()
+    };
+    *container
+}
+
+async fn desired(
+    changes: &mut tokio::sync::broadcast::Receiver<berth_engine::Change>,
+    service: &str,
+    want: Desired,
+) {
+    next_change(changes, &format!("{service} desired {want:?}"), LIMIT, |k| {
+        matches!(k, ChangeKind::Desired { service: s, desired } if s == service && *desired == want)
+    })
+    .await;
+}
+
+const LIMIT: Duration = Duration::from_secs(15);
+
+fn docker(args: &[&str]) {
+    let out = Command::new("docker").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "docker {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn each_exit_says_whether_it_was_asked_for_and_desired_follows_the_user() {
+    let t = TestStack::new("intent", INTENT).await;
+    t.up_wait().await;
+    let state = t.stack.watch();
+    let (_, mut changes) = state.subscribe();
+    next_change(&mut changes, "the first listing", LIMIT, |k| {
+        matches!(
+            k,
+            ChangeKind::Engine {
+                state: EngineState::Available
+            }
+        )
+    })
+    .await;
+    let running = Desired::Running { replicas: 1 };
+    let stopped = Desired::Stopped { replicas: 1 };
+    assert_eq!(state.snapshot().services["web"].desired, running);
+    let web = format!("{}-web-1", t.name);
+    let crash = format!("{}-crash-1", t.name);
+
+    docker(&["stop", "-t", "1", &web]);
+    let c = exited(&mut changes, &web).await;
+    assert!(c.stop_requested, "docker stop is a requested stop");
+    desired(&mut changes, "web", stopped).await;
+
+    docker(&["start", &web]);
+    desired(&mut changes, "web", running).await;
+    let now = state.snapshot();
+    assert!(
+        !now.services["web"].containers[0].stop_requested,
+        "start clears it"
+    );
+
+    let web_only = ["web".to_owned()];
+    let progress = berth_engine::Progress::default();
+    t.stack.stop(&web_only, &progress).await.unwrap();
+    assert!(
+        exited(&mut changes, &web).await.stop_requested,
+        "Berth's stop"
+    );
+    desired(&mut changes, "web", stopped).await;
+    t.stack.start(&web_only, &progress).await.unwrap();
+    desired(&mut changes, "web", running).await;
+
+    docker(&["kill", &web]);
+    let c = exited(&mut changes, &web).await;
+    assert!(c.stop_requested && c.exit_code == 137, "docker kill: {c:?}");
+    desired(&mut changes, "web", stopped).await;
+
+    docker(&["exec", &crash, "touch", "/tmp/go"]);
+    let c = exited(&mut changes, &crash).await;
+    assert_eq!(c.exit_code, 3);
+    assert!(
+        !c.stop_requested,
+        "exiting by itself is not a requested stop"
+    );
+    assert!(!c.oom_killed);
+    assert_eq!(
+        state.snapshot().services["crash"].desired,
+        running,
+        "a crashed service is still wanted running"
+    );
+
+    let hog = format!("{}-hog-1", t.name);
+    docker(&["exec", &hog, "touch", "/tmp/go"]);
+    let c = exited(&mut changes, &hog).await;
+    assert!(c.oom_killed && !c.stop_requested, "out of memory: {c:?}");
+
+    // A model started now learns who stopped what from the engine's recent events.
+    let later = t.stack.watch();
+    let (_, mut later_changes) = later.subscribe();
+    next_change(&mut later_changes, "the first listing", LIMIT, |k| {
+        matches!(
+            k,
+            ChangeKind::Engine {
+                state: EngineState::Available
+            }
+        )
+    })
+    .await;
+    let snapshot = later.snapshot();
+    assert!(snapshot.services["web"].containers[0].stop_requested);
+    assert_eq!(snapshot.services["web"].desired, stopped);
+    assert!(!snapshot.services["crash"].containers[0].stop_requested);
+    assert_eq!(snapshot.services["crash"].desired, running);
 }

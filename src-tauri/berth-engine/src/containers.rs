@@ -2,7 +2,9 @@
 
 use std::collections::HashMap;
 
-use bollard::models::{ContainerInspectResponse, ContainerSummary, HealthStatusEnum};
+use bollard::models::{
+    ContainerInspectResponse, ContainerSummary, HealthStatusEnum, RestartPolicyNameEnum,
+};
 use bollard::query_parameters::ListContainersOptions;
 use serde::Serialize;
 use ts_rs::TS;
@@ -26,6 +28,11 @@ pub struct Container {
     /// The output of the latest health checks, oldest first.
     pub health_log: Vec<String>,
     pub exit_code: i64,
+    /// Whether its current stop or exit was asked for (by Berth, the docker CLI or docker
+    /// compose) rather than a crash or the process ending by itself; cleared when it starts.
+    pub stop_requested: bool,
+    /// The kernel's OOM killer ended it.
+    pub oom_killed: bool,
     pub restart_count: i64,
     /// When it last started (RFC 3339), for its uptime; empty if it never ran.
     pub started_at: String,
@@ -97,6 +104,20 @@ impl Container {
             })
             .collect();
         publishers.sort();
+        let status = state.status.map(|s| s.to_string()).unwrap_or_default();
+        let restart = c
+            .host_config
+            .as_ref()
+            .and_then(|h| h.restart_policy.as_ref())
+            .and_then(|r| r.name);
+        // The engine keeps no record of who stopped a container, but it restarts every
+        // container with these policies unless someone stopped it. The state model refines this
+        // from the engine's recent events.
+        let stop_requested = status == "exited"
+            && matches!(
+                restart,
+                Some(RestartPolicyNameEnum::ALWAYS | RestartPolicyNameEnum::UNLESS_STOPPED)
+            );
         let mut command: Vec<String> = c.path.iter().cloned().collect();
         command.extend(c.args.iter().flatten().cloned());
         Container {
@@ -105,7 +126,7 @@ impl Container {
             service: labels.get(labels::SERVICE).cloned().unwrap_or_default(),
             number: labels::container_number(&labels).unwrap_or(0),
             oneoff: labels::is_oneoff(&labels),
-            state: state.status.map(|s| s.to_string()).unwrap_or_default(),
+            state: status,
             health: match health.status {
                 Some(HealthStatusEnum::EMPTY | HealthStatusEnum::NONE) | None => String::new(),
                 Some(s) => s.to_string(),
@@ -118,6 +139,8 @@ impl Container {
                 .map(|o| o.trim_end().to_owned())
                 .collect(),
             exit_code: state.exit_code.unwrap_or(0),
+            stop_requested,
+            oom_killed: state.oom_killed.unwrap_or(false),
             restart_count: c.restart_count.unwrap_or(0),
             started_at: state
                 .started_at

@@ -37,17 +37,40 @@ pub struct ServiceState {
     pub containers: Vec<Container>,
 }
 
-/// What the project file asks of a service.
+/// What is wanted of a service: the file says how many replicas, the user says whether they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[ts(export)]
 pub enum Desired {
-    /// Running with this many replicas.
+    /// Running with this many replicas: some container of it runs, or stopped without being
+    /// asked to (a crash, or its process ending by itself).
     Running { replicas: u32 },
+    /// Stopped by the user (Berth, the docker CLI or docker compose), or not created: none of
+    /// its containers runs and every one was stopped on request.
+    Stopped { replicas: u32 },
     /// Defined, but its profile is not active.
     Disabled,
     /// Not in the project: an orphan left by an earlier version of the file.
     Orphan,
+}
+
+impl Desired {
+    /// What the user's last stop or start says of a service defined with `replicas`.
+    fn follow(self, containers: &[Container]) -> Desired {
+        let replicas = match self {
+            Desired::Running { replicas } | Desired::Stopped { replicas } => replicas,
+            other => return other,
+        };
+        let stopped = containers
+            .iter()
+            .filter(|c| !c.oneoff)
+            .all(|c| !c.running() && c.state != "restarting" && c.stop_requested);
+        if stopped {
+            Desired::Stopped { replicas }
+        } else {
+            Desired::Running { replicas }
+        }
+    }
 }
 
 /// Whether the model can hear from the engine.
@@ -85,6 +108,11 @@ pub enum ChangeKind {
         service: String,
         id: String,
         name: String,
+    },
+    /// The service's desired state followed a stop or start.
+    Desired {
+        service: String,
+        desired: Desired,
     },
     /// A network, volume or image of the project was created, removed, pulled, tagged…
     Resource {
@@ -124,11 +152,25 @@ struct Shared {
 }
 
 impl Shared {
-    /// Applies a change and publishes it, under the lock so a subscriber's snapshot and its
-    /// stream never overlap or leave a gap.
+    /// Applies a change and publishes it, then any desired state it changed, under the lock so
+    /// a subscriber's snapshot and its stream never overlap or leave a gap.
     fn publish(&self, apply: impl FnOnce(&mut Snapshot) -> Option<ChangeKind>) {
         let mut snapshot = self.snapshot.lock().expect("not poisoned");
-        if let Some(kind) = apply(&mut snapshot) {
+        let Some(kind) = apply(&mut snapshot) else {
+            return;
+        };
+        let mut changes = vec![kind];
+        for (name, service) in &mut snapshot.services {
+            let desired = service.desired.follow(&service.containers);
+            if desired != service.desired {
+                service.desired = desired;
+                changes.push(ChangeKind::Desired {
+                    service: name.clone(),
+                    desired,
+                });
+            }
+        }
+        for kind in changes {
             snapshot.seq += 1;
             // No subscriber is fine: the snapshot holds the change.
             let _ = self.tx.send(Change {
@@ -153,7 +195,8 @@ impl StateHandle {
             services.insert(
                 name.clone(),
                 ServiceState {
-                    desired: Desired::Running { replicas },
+                    // Nothing runs until the listing says otherwise.
+                    desired: Desired::Stopped { replicas },
                     containers: Vec::new(),
                 },
             );
@@ -215,7 +258,8 @@ async fn run(engine: Engine, project: String, images: Vec<String>, shared: Arc<S
         // harmless because every event is applied by inspecting the container.
         let since = now_secs().saturating_sub(1);
         match containers::inspect_all(&engine, &project).await {
-            Ok(list) => {
+            Ok(mut list) => {
+                recall_stop_requests(&engine, &project, now_secs(), &mut list).await;
                 retry = FIRST_RETRY;
                 shared.publish(|s| {
                     resync(s, list);
@@ -285,6 +329,64 @@ async fn run(engine: Engine, project: String, images: Vec<String>, shared: Arc<S
     }
 }
 
+/// Who stopped the containers that were already stopped when the model (re)started, as far as
+/// the engine's event backlog still tells (it keeps its last 256 events, in memory): a stop or
+/// kill after the container's last start means asked for. Without a record, what
+/// [`Container::from_inspect`] guessed stands.
+async fn recall_stop_requests(engine: &Engine, project: &str, until: u64, list: &mut [Container]) {
+    if list.iter().all(|c| c.running()) {
+        return;
+    }
+    let filters = HashMap::from([
+        ("label".to_owned(), vec![labels::project_filter(project)]),
+        ("type".to_owned(), vec!["container".to_owned()]),
+        (
+            "event".to_owned(),
+            ["start", "kill", "stop", "die"].map(str::to_owned).to_vec(),
+        ),
+    ]);
+    let options = EventsOptions {
+        // The whole backlog: `since` must be set for the engine to replay it.
+        since: Some("1".to_owned()),
+        until: Some(until.to_string()),
+        filters: Some(filters),
+    };
+    let replay = engine
+        .docker()
+        .events(Some(options))
+        .take_while(|e| std::future::ready(e.is_ok()))
+        .filter_map(|e| std::future::ready(e.ok()))
+        .collect::<Vec<_>>();
+    // With `until` the engine ends the stream at once; the bound is for an engine that hangs.
+    let Ok(events) = tokio::time::timeout(Duration::from_secs(2), replay).await else {
+        return;
+    };
+    let mut requested: HashMap<String, bool> = HashMap::new();
+    for event in events {
+        let action = event.action.unwrap_or_default();
+        let actor = event.actor.unwrap_or_default();
+        let id = actor.id.unwrap_or_default();
+        let attributes = actor.attributes.unwrap_or_default();
+        match action.as_str() {
+            "start" => {
+                requested.insert(id, false);
+            }
+            "stop" => {
+                requested.insert(id, true);
+            }
+            "kill" if attributes.get("signal").is_some_and(|s| stops(s)) => {
+                requested.insert(id, true);
+            }
+            _ => {}
+        }
+    }
+    for c in list.iter_mut().filter(|c| !c.running()) {
+        if let Some(&asked) = requested.get(&c.id) {
+            c.stop_requested = asked;
+        }
+    }
+}
+
 fn unavailable(shared: &Shared, error: &str, retry: Duration) {
     tracing::debug!(%error, "the Docker engine is unavailable");
     let state = EngineState::Unavailable {
@@ -305,6 +407,9 @@ fn resync(s: &mut Snapshot, list: Vec<Container>) {
     s.services.retain(|_, v| v.desired != Desired::Orphan);
     for c in list {
         service_entry(s, &c.service).containers.push(c);
+    }
+    for service in s.services.values_mut() {
+        service.desired = service.desired.follow(&service.containers);
     }
 }
 
@@ -364,7 +469,7 @@ async fn apply(engine: &Engine, shared: &Shared, event: EventMessage) {
             // would hold up every later event. What these events change, the event said.
             if matches!(
                 action.as_str(),
-                "kill" | "die" | "stop" | "pause" | "unpause"
+                "kill" | "die" | "oom" | "stop" | "pause" | "unpause"
             ) {
                 return;
             }
@@ -381,9 +486,19 @@ async fn apply(engine: &Engine, shared: &Shared, event: EventMessage) {
                 }
             };
             shared.publish(|s| match inspected {
-                Some(container) => {
+                Some(mut container) => {
                     let entry = service_entry(s, &container.service);
-                    match entry.containers.iter_mut().find(|c| c.id == container.id) {
+                    let existing = entry.containers.iter_mut().find(|c| c.id == container.id);
+                    // The events own a known container's state: an inspect may already see
+                    // an exit whose `kill` and `die` are still to be applied, and would report
+                    // it without saying who asked for it.
+                    if let Some(existing) = &existing {
+                        container.state.clone_from(&existing.state);
+                        container.exit_code = existing.exit_code;
+                        container.stop_requested = existing.stop_requested;
+                        container.oom_killed = existing.oom_killed;
+                    }
+                    match existing {
                         Some(existing) if *existing == container => return None,
                         Some(existing) => *existing = container.clone(),
                         None => {
@@ -432,10 +547,10 @@ async fn apply(engine: &Engine, shared: &Shared, event: EventMessage) {
     }
 }
 
-/// Applies what a container event says by itself (its state, exit code or health) to the
-/// model's record; returns whether anything changed.
+/// Applies what a container event says by itself (its state, exit code, health, or that a stop
+/// was asked for) to the model's record; returns whether anything changed.
 fn fast_update(c: &mut Container, action: &str, attributes: &HashMap<String, String>) -> bool {
-    let before = (c.state.clone(), c.exit_code, c.health.clone());
+    let before = c.clone();
     match action {
         "die" => {
             c.state = "exited".to_owned();
@@ -444,14 +559,37 @@ fn fast_update(c: &mut Container, action: &str, attributes: &HashMap<String, Str
                 .and_then(|e| e.parse().ok())
                 .unwrap_or(c.exit_code);
         }
-        "start" | "unpause" => c.state = "running".to_owned(),
+        // `docker stop`, `docker kill`, compose and Berth all send a `kill` before the `die`;
+        // a crash or a process ending by itself gives a `die` alone. `stop` follows the `die`
+        // of a stop that used a signal not listed here.
+        "kill" if attributes.get("signal").is_some_and(|s| stops(s)) => {
+            c.stop_requested = true;
+        }
+        "stop" => c.stop_requested = true,
+        "oom" => c.oom_killed = true,
+        "start" => {
+            c.state = "running".to_owned();
+            c.stop_requested = false;
+            c.oom_killed = false;
+        }
+        "unpause" => c.state = "running".to_owned(),
         "pause" => c.state = "paused".to_owned(),
         _ => match action.strip_prefix("health_status: ") {
             Some(health) => c.health = health.to_owned(),
             None => return false,
         },
     }
-    before != (c.state.clone(), c.exit_code, c.health.clone())
+    *c != before
+}
+
+/// Whether a `kill` event's signal (a number, or a name on some engines) is one that stops a
+/// container, rather than one a process is sent to reload or rotate its logs (HUP, USR1…).
+fn stops(signal: &str) -> bool {
+    let name = signal.trim_start_matches("SIG");
+    matches!(
+        name,
+        "9" | "15" | "2" | "3" | "KILL" | "TERM" | "INT" | "QUIT"
+    )
 }
 
 #[cfg(test)]
@@ -469,6 +607,8 @@ mod tests {
             health: "healthy".into(),
             health_log: Vec::new(),
             exit_code: 0,
+            stop_requested: false,
+            oom_killed: false,
             restart_count: 0,
             started_at: String::new(),
             image: String::new(),
@@ -496,5 +636,47 @@ mod tests {
         ));
         assert_eq!(c.health, "unhealthy");
         assert!(!fast_update(&mut c, "rename", &HashMap::new()));
+    }
+
+    fn signal(n: &str) -> HashMap<String, String> {
+        HashMap::from([("signal".to_owned(), n.to_owned())])
+    }
+
+    #[test]
+    fn a_kill_before_the_die_means_the_stop_was_asked_for_and_a_start_forgets_it() {
+        let mut c = container();
+        assert!(!fast_update(&mut c, "kill", &signal("1")), "HUP reloads");
+        assert!(fast_update(&mut c, "kill", &signal("15")));
+        assert!(fast_update(&mut c, "die", &HashMap::new()));
+        assert!(c.stop_requested);
+        assert!(fast_update(&mut c, "start", &HashMap::new()));
+        assert!(!c.stop_requested);
+        assert!(fast_update(&mut c, "oom", &HashMap::new()));
+        assert!(fast_update(&mut c, "die", &HashMap::new()));
+        assert!((c.oom_killed, c.stop_requested) == (true, false));
+    }
+
+    #[test]
+    fn desired_follows_the_users_stop_and_start() {
+        let running = Desired::Running { replicas: 2 };
+        let mut a = container();
+        let mut b = container();
+        assert_eq!(running.follow(&[]), Desired::Stopped { replicas: 2 });
+        assert_eq!(running.follow(&[a.clone(), b.clone()]), running);
+        a.state = "exited".into();
+        a.stop_requested = true;
+        assert_eq!(running.follow(&[a.clone(), b.clone()]), running);
+        b.state = "exited".into();
+        assert_eq!(
+            running.follow(&[a.clone(), b.clone()]),
+            running,
+            "b crashed: still wanted running"
+        );
+        b.stop_requested = true;
+        let stopped = running.follow(&[a.clone(), b.clone()]);
+        assert_eq!(stopped, Desired::Stopped { replicas: 2 });
+        b.state = "running".into();
+        assert_eq!(stopped.follow(&[a, b]), running);
+        assert_eq!(Desired::Orphan.follow(&[]), Desired::Orphan);
     }
 }

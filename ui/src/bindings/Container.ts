@@ -20,7 +20,16 @@ health: string,
 /**
  * The output of the latest health checks, oldest first.
  */
-health_log: Array<string>, exit_code: bigint, restart_count: bigint, 
+health_log: Array<string>, exit_code: bigint, 
+/**
+ * Whether its current stop or exit was asked for (by Berth, the docker CLI or docker
+ * compose) rather than a crash or the process ending by itself; cleared when it starts.
+ */
+stop_requested: boolean, 
+/**
+ * The kernel's OOM killer ended it.
+ */
+oom_killed: boolean, restart_count: bigint, 
 /**
  * When it last started (RFC 3339), for its uptime; empty if it never ran.
  */

@@ -46,8 +46,13 @@ pub async fn run(project: &ProjectArgs, args: EventsArgs) -> anyhow::Result<()> 
                     } else {
                         format!(" {}", c.health)
                     };
+                    let asked = if c.state == "exited" && c.stop_requested {
+                        ", stopped on request"
+                    } else {
+                        ""
+                    };
                     format!(
-                        "container {} {action}: {}{health} (exit code {})",
+                        "container {} {action}: {}{health} (exit code {}{asked})",
                         c.name, c.state, c.exit_code
                     )
                 }
@@ -63,6 +68,9 @@ pub async fn run(project: &ProjectArgs, args: EventsArgs) -> anyhow::Result<()> 
                     format!("engine unavailable ({error}); retrying in {retry_in_ms} ms")
                 }
                 ChangeKind::Engine { state } => format!("engine {state:?}").to_lowercase(),
+                ChangeKind::Desired { service, desired } => {
+                    format!("service {service} desired {desired:?}").to_lowercase()
+                }
                 ChangeKind::Resynced { .. } => "engine back; state resynced".to_owned(),
             }
         };
