@@ -20,6 +20,8 @@ mod project_args;
 mod resources;
 mod stack;
 mod state;
+pub mod stats;
+mod subscription;
 
 pub use berth_compose;
 pub use containers::{Container, Publisher};
@@ -32,4 +34,6 @@ pub use progress::{Progress, ProgressEvent, Resource};
 pub use project_args::ProjectArgs;
 pub use stack::{DownOptions, ProjectSummary, RmOptions, Stack, projects};
 pub use state::{Change, ChangeKind, Desired, EngineState, ServiceState, Snapshot, StateHandle};
+pub use stats::{Stats, StatsHandle, StatsHistory, StatsSample};
+pub use subscription::Subscription;
 pub use tokio_util::sync::CancellationToken;

@@ -9,6 +9,7 @@ mod ls;
 mod ps;
 mod render;
 mod stack_args;
+mod stats;
 mod up;
 
 use std::process::ExitCode;
@@ -46,6 +47,8 @@ enum Command {
     Logs(logs::LogsArgs),
     /// List the compose projects on the engine.
     Ls(ls::LsArgs),
+    /// Display a live stream of the containers' resource usage.
+    Stats(stats::StatsArgs),
     #[command(flatten)]
     Lifecycle(lifecycle::Lifecycle),
     /// Show the versions of berthctl and of the Docker engine it talks to.
@@ -84,6 +87,7 @@ async fn run(command: Command, project: &ProjectArgs) -> anyhow::Result<()> {
         Command::Events(args) => events::run(project, args).await,
         Command::Logs(args) => logs::run(project, args).await,
         Command::Ls(args) => ls::run(args).await,
+        Command::Stats(args) => stats::run(project, args).await,
         Command::Lifecycle(command) => lifecycle::run(project, command).await,
         Command::Version { json } => {
             let engine = Engine::connect().await?.version().await?;
