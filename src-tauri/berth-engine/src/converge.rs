@@ -13,13 +13,13 @@ use bollard::query_parameters::{
 };
 use futures_util::future::{self, BoxFuture, FutureExt, Shared};
 
-use crate::containers::{self, Container, Listed};
+use crate::containers::{self, Listed};
 use crate::create::{self, ContainerSpec};
 use crate::error::{StackError, not_modified};
 use crate::images::{self, PullPolicy};
 use crate::plan::{self, Existing, Step};
 use crate::progress::Progress;
-use crate::{Engine, labels, resources};
+use crate::{Engine, labels, resources, wait};
 
 /// What `up` is asked to do.
 #[derive(Debug, Clone, Default)]
@@ -39,9 +39,6 @@ pub struct UpOptions {
     /// Remove containers of services no longer in the project.
     pub remove_orphans: bool,
 }
-
-/// How often a dependency's or a waited-for container's state is looked at.
-const POLL: Duration = Duration::from_millis(100);
 
 /// A service's outcome, shared with its dependents: whether its containers were replaced (which
 /// restarts dependents that ask for it with `restart: true`), or why it failed.
@@ -114,6 +111,8 @@ pub(crate) async fn up(
         ));
     }
 
+    // Waiting for dependencies and for `--wait` both end at `--wait-timeout`.
+    let deadline = opts.wait_timeout.map(|t| tokio::time::Instant::now() + t);
     // Each service's outcome, shared so every dependent can await it; the errors themselves
     // are collected apart, as a shared outcome must be cloneable.
     let errors: Arc<Mutex<Vec<StackError>>> = Arc::default();
@@ -134,6 +133,7 @@ pub(crate) async fn up(
             listed.clone(),
             deps,
             opts.force_recreate,
+            deadline,
             progress.clone(),
             errors.clone(),
         );
@@ -147,8 +147,7 @@ pub(crate) async fn up(
         return Err(e);
     }
     if opts.wait {
-        let deadline = opts.wait_timeout.map(|t| tokio::time::Instant::now() + t);
-        wait_running(engine, project, deadline, progress).await?;
+        wait::running(engine, project, deadline, progress).await?;
     }
     Ok(())
 }
@@ -162,6 +161,7 @@ async fn service_up(
     listed: Arc<Vec<Listed>>,
     deps: Vec<(String, berth_compose::Dependency, Outcome)>,
     force_recreate: bool,
+    deadline: Option<tokio::time::Instant>,
     progress: Progress,
     errors: Arc<Mutex<Vec<StackError>>>,
 ) -> Result<bool, String> {
@@ -195,12 +195,13 @@ async fn service_up(
                 }
             };
             restart_kept |= replaced && dependency.restart == Some(true);
-            wait_condition(
+            wait::dependency(
                 &engine,
                 &project.name,
                 &name,
                 &dep,
                 &dependency.condition,
+                deadline,
                 &progress,
             )
             .await?;
@@ -457,160 +458,4 @@ pub(crate) async fn remove_container(
     }
     progress.container(name, "Removed");
     Ok(())
-}
-
-/// The service's containers, inspected.
-async fn service_containers(
-    engine: &Engine,
-    project: &str,
-    service: &str,
-) -> Result<Vec<Container>, StackError> {
-    let all = containers::inspect_service(engine, project, service)
-        .await
-        .map_err(|e| StackError::docker(service, "inspect its containers", e))?;
-    Ok(all.into_iter().filter(|c| !c.oneoff).collect())
-}
-
-/// Waits until `dep` meets `condition` for `service`.
-async fn wait_condition(
-    engine: &Engine,
-    project: &str,
-    service: &str,
-    dep: &str,
-    condition: &str,
-    progress: &Progress,
-) -> Result<(), StackError> {
-    if condition == "service_started" {
-        return Ok(());
-    }
-    loop {
-        let containers = service_containers(engine, project, dep).await?;
-        let mut done = true;
-        for c in &containers {
-            match condition {
-                "service_healthy" => {
-                    if c.health == "unhealthy" {
-                        return Err(StackError::DependencyUnhealthy {
-                            service: service.to_owned(),
-                            dependency: dep.to_owned(),
-                            output: c.last_health_output(),
-                        });
-                    }
-                    if !c.running() {
-                        return Err(StackError::DependencyFailed {
-                            service: service.to_owned(),
-                            dependency: dep.to_owned(),
-                            exit_code: c.exit_code,
-                        });
-                    }
-                    // As compose: waiting for health that is never checked would never end.
-                    if c.health.is_empty() {
-                        return Err(StackError::DependencyUnhealthy {
-                            service: service.to_owned(),
-                            dependency: dep.to_owned(),
-                            output: "(none: it has no health check; add one, or depend on it \
-                                     with condition: service_started)"
-                                .to_owned(),
-                        });
-                    }
-                    done &= c.health == "healthy";
-                }
-                "service_completed_successfully" => {
-                    if c.state == "exited" || c.state == "dead" {
-                        if c.exit_code != 0 {
-                            return Err(StackError::DependencyFailed {
-                                service: service.to_owned(),
-                                dependency: dep.to_owned(),
-                                exit_code: c.exit_code,
-                            });
-                        }
-                    } else {
-                        done = false;
-                    }
-                }
-                _ => {}
-            }
-        }
-        if done {
-            if let Some(c) = containers.first() {
-                let status = if condition == "service_healthy" {
-                    "Healthy"
-                } else {
-                    "Exited"
-                };
-                progress.container(&c.name, status);
-            }
-            return Ok(());
-        }
-        tokio::time::sleep(POLL).await;
-    }
-}
-
-/// `--wait`: every service's containers running (and healthy with a health check); a one-shot
-/// that others need to complete may have exited with 0.
-async fn wait_running(
-    engine: &Engine,
-    project: &Project,
-    deadline: Option<tokio::time::Instant>,
-    progress: &Progress,
-) -> Result<(), StackError> {
-    let one_shots: BTreeSet<&str> = project
-        .services
-        .values()
-        .flat_map(|s| s.depends_on.iter())
-        .filter(|(_, d)| d.condition == "service_completed_successfully")
-        .map(|(n, _)| n.as_str())
-        .collect();
-    let mut reported = BTreeSet::new();
-    loop {
-        let all = containers::inspect_all(engine, &project.name)
-            .await
-            .map_err(|e| {
-                StackError::docker(&project.name, "inspect the project's containers", e)
-            })?;
-        let mut pending = Vec::new();
-        for c in all
-            .iter()
-            .filter(|c| !c.oneoff && project.services.contains_key(&c.service))
-        {
-            if c.health == "unhealthy" {
-                return Err(StackError::Unhealthy {
-                    service: c.service.clone(),
-                    container: c.name.clone(),
-                    output: c.last_health_output(),
-                });
-            }
-            if c.state == "exited" || c.state == "dead" {
-                if c.exit_code == 0 && one_shots.contains(c.service.as_str()) {
-                    continue;
-                }
-                return Err(StackError::Exited {
-                    service: c.service.clone(),
-                    container: c.name.clone(),
-                    exit_code: c.exit_code,
-                });
-            }
-            let ready = c.running() && (c.health.is_empty() || c.health == "healthy");
-            if ready && reported.insert(c.name.clone()) {
-                progress.container(
-                    &c.name,
-                    if c.health.is_empty() {
-                        "Running"
-                    } else {
-                        "Healthy"
-                    },
-                );
-            }
-            if !ready {
-                pending.push(c.name.clone());
-            }
-        }
-        if pending.is_empty() {
-            return Ok(());
-        }
-        if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
-            return Err(StackError::WaitTimeout { pending });
-        }
-        tokio::time::sleep(POLL).await;
-    }
 }

@@ -85,6 +85,17 @@ pub enum StackError {
         dependency: String,
         exit_code: i64,
     },
+    #[error(
+        "service {service}: timed out waiting for dependency {dependency} ({condition}); its last \
+         health check said: {output}\n\
+         Check {dependency}'s logs and health check, or wait longer (--wait-timeout)."
+    )]
+    DependencyTimeout {
+        service: String,
+        dependency: String,
+        condition: String,
+        output: String,
+    },
     #[error("service {service}: dependency {dependency} could not be started: {cause}")]
     DependencyNotStarted {
         service: String,

@@ -22,6 +22,7 @@ mod stack;
 mod state;
 pub mod stats;
 mod subscription;
+mod wait;
 
 pub use berth_compose;
 pub use containers::{Container, Publisher};

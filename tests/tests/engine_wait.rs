@@ -1,0 +1,178 @@
+//! Waiting on dependencies and `--wait` follows the engine's events: the containers are
+//! inspected when something happens to them, not on a timer, and a wait that cannot succeed
+//! fails with the dependency's last health check output.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use berth_engine::{Engine, Progress, Stack, StackError, UpOptions};
+use berth_tests::stacks::{TestStack, load};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{UnixListener, UnixStream};
+
+/// A unix socket in front of the Docker daemon that counts the container inspects sent through.
+async fn counting_proxy(path: PathBuf) -> Arc<AtomicUsize> {
+    let _ = std::fs::remove_file(&path);
+    let listener = UnixListener::bind(&path).expect("bind the proxy socket");
+    let inspects = Arc::new(AtomicUsize::new(0));
+    let count = inspects.clone();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let count = count.clone();
+            tokio::spawn(async move {
+                let Ok(daemon) = UnixStream::connect("/var/run/docker.sock").await else {
+                    return;
+                };
+                let (mut client_read, mut client_write) = client.into_split();
+                let (mut daemon_read, mut daemon_write) = daemon.into_split();
+                tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut daemon_read, &mut client_write).await;
+                });
+                let mut buf = vec![0u8; 64 * 1024];
+                while let Ok(n) = client_read.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    let text = String::from_utf8_lossy(&buf[..n]);
+                    let inspects = text
+                        .lines()
+                        .filter(|l| l.starts_with("GET ") && l.contains("/containers/"))
+                        .filter(|l| l.contains("/json ") && !l.contains("/containers/json"))
+                        .count();
+                    count.fetch_add(inspects, Ordering::Relaxed);
+                    if daemon_write.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    inspects
+}
+
+#[tokio::test]
+async fn a_dependency_turning_healthy_is_seen_from_its_events_not_by_polling() {
+    // db becomes healthy about 3 s after it starts; a 100 ms poll would inspect it ~30 times.
+    let yaml = r#"
+services:
+  db:
+    image: berth-test/busybox:1
+    command: ["sh", "-c", "sleep 3; touch /tmp/ready; sleep 600"]
+    healthcheck:
+      test: ["CMD", "test", "-f", "/tmp/ready"]
+      interval: 500ms
+      retries: 20
+  api:
+    image: berth-test/busybox:1
+    command: ["sleep", "600"]
+    depends_on:
+      db: { condition: service_healthy }
+"#;
+    let t = TestStack::new("wait-events", yaml).await;
+    let socket = t.dir.join("docker.sock");
+    let inspects = counting_proxy(socket.clone()).await;
+    let engine = Engine::connect_to(&format!("unix://{}", socket.display()))
+        .await
+        .expect("connect through the proxy");
+    let stack = Stack::new(engine, load(&t.dir, &t.name));
+    let started = Instant::now();
+    let opts = UpOptions {
+        wait: true,
+        ..Default::default()
+    };
+    stack
+        .up(&opts, &Progress::default())
+        .await
+        .expect("up --wait");
+    let took = started.elapsed();
+    let containers = t.containers().await;
+    assert!(containers.iter().all(|c| c.running() && !c.name.is_empty()));
+    assert!(
+        took >= Duration::from_secs(3),
+        "db cannot be healthy before 3 s"
+    );
+    let n = inspects.load(Ordering::Relaxed);
+    // The up's own inspects (existing containers, images' users) plus one per event.
+    eprintln!("{n} container inspects in {took:?}");
+    assert!(
+        n <= 12,
+        "{n} container inspects in {took:?}: the wait polls"
+    );
+}
+
+#[tokio::test]
+async fn a_health_check_that_times_out_fails_the_dependent_with_dockers_words() {
+    let yaml = r#"
+services:
+  db:
+    image: berth-test/busybox:1
+    command: ["sleep", "600"]
+    healthcheck:
+      test: ["CMD", "sleep", "5"]
+      interval: 300ms
+      timeout: 200ms
+      retries: 1
+  api:
+    image: berth-test/busybox:1
+    command: ["sleep", "600"]
+    depends_on:
+      db: { condition: service_healthy }
+"#;
+    let t = TestStack::new("wait-check-timeout", yaml).await;
+    let err = t.up(UpOptions::default()).await.unwrap_err();
+    assert!(
+        matches!(err, StackError::DependencyUnhealthy { .. }),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(message.contains("service api"), "{message}");
+    assert!(message.contains("exceeded timeout"), "{message}");
+}
+
+#[tokio::test]
+async fn a_dependency_still_starting_at_the_wait_timeout_is_named_with_its_last_check() {
+    // Failures during the start period do not count: db stays `starting` for a minute.
+    let yaml = r#"
+services:
+  db:
+    image: berth-test/busybox:1
+    command: ["sleep", "600"]
+    healthcheck:
+      test: ["CMD-SHELL", "echo still loading; exit 1"]
+      interval: 200ms
+      start_period: 60s
+  api:
+    image: berth-test/busybox:1
+    command: ["sleep", "600"]
+    depends_on:
+      db: { condition: service_healthy }
+"#;
+    let t = TestStack::new("wait-dep-timeout", yaml).await;
+    let started = Instant::now();
+    let err = t
+        .up(UpOptions {
+            wait: true,
+            wait_timeout: Some(Duration::from_secs(2)),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the timeout held"
+    );
+    let StackError::DependencyTimeout {
+        service,
+        dependency,
+        output,
+        ..
+    } = &err
+    else {
+        panic!("expected DependencyTimeout, got {err:?}");
+    };
+    assert_eq!((service.as_str(), dependency.as_str()), ("api", "db"));
+    assert_eq!(output, "still loading");
+    assert!(err.to_string().contains("--wait-timeout"), "{err}");
+}
