@@ -1,0 +1,382 @@
+//! Berth's own readiness probes for published ports, so a service without a HEALTHCHECK still
+//! shows whether it answers: a TCP connect, then an HTTP GET to see whether the port speaks HTTP.
+//!
+//! With Docker's userland proxy (the default), a published port accepts connections even when
+//! nothing in the container listens: the proxy accepts, fails to reach the container and closes
+//! the connection without a byte. That is told apart from a port that answers.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::broadcast;
+use ts_rs::TS;
+
+use crate::state::StateHandle;
+use crate::subscription::{AbortOnDrop, Demand, Subscription};
+use crate::{Container, Publisher};
+
+/// How long a connect may take before the port counts as unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long an HTTP answer may take on a port expected to speak HTTP (it has a URL).
+const HTTP_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long to wait for an answer on any other port: a TCP-only server may never say a word.
+const TRY_HTTP_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long Docker's proxy may take to close a connection it cannot pass on.
+const PROXY_CLOSE: Duration = Duration::from_millis(200);
+
+/// What a probe of one published port found.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct ProbeResult {
+    pub publisher: Publisher,
+    /// The address connected to: the publisher's host IP, or loopback for a wildcard.
+    pub address: String,
+    pub reach: Reach,
+    /// Time to connect, when it did.
+    pub connect_ms: Option<f64>,
+    /// The HTTP answer, when the port speaks HTTP.
+    pub http: Option<HttpAnswer>,
+    /// When the probe started, in milliseconds since the epoch.
+    #[ts(type = "number")]
+    pub checked_at_ms: i64,
+}
+
+/// Whether the port could be reached.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[ts(export)]
+pub enum Reach {
+    /// Connected, and the server answered or waited for more.
+    Open,
+    /// Connected, then closed at once without a byte (or, on a port with a URL, without an
+    /// answer to a GET): with Docker's userland proxy, nothing in the container listens.
+    Closed,
+    /// Nothing listens on the host port.
+    Refused,
+    /// No answer to the connect within the time allowed.
+    Timeout,
+    Error {
+        message: String,
+    },
+    /// Not probed: the port is not published, or not TCP.
+    Skipped {
+        reason: String,
+    },
+}
+
+/// The status line of an HTTP answer.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct HttpAnswer {
+    pub status: u16,
+    pub reason: String,
+    /// From sending the request to the status line.
+    pub latency_ms: f64,
+}
+
+/// Probes one published port: a TCP connect, then an HTTP GET of `/`.
+pub async fn check(publisher: &Publisher) -> ProbeResult {
+    let checked_at_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let mut result = ProbeResult {
+        publisher: publisher.clone(),
+        address: String::new(),
+        reach: Reach::Open,
+        connect_ms: None,
+        http: None,
+        checked_at_ms,
+    };
+    let skip = |reason: &str| Reach::Skipped {
+        reason: reason.to_owned(),
+    };
+    if publisher.host_port == 0 {
+        result.reach = skip("not published on the host");
+        return result;
+    }
+    if publisher.protocol != "tcp" {
+        result.reach = skip("only TCP ports are probed");
+        return result;
+    }
+    let Some(ip) = target_ip(&publisher.host_ip) else {
+        result.reach = Reach::Error {
+            message: format!("{:?} is not an IP address", publisher.host_ip),
+        };
+        return result;
+    };
+    let address = SocketAddr::new(ip, publisher.host_port);
+    result.address = address.to_string();
+    let started = Instant::now();
+    let mut stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(address)).await
+    {
+        Err(_) => {
+            result.reach = Reach::Timeout;
+            return result;
+        }
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            result.reach = Reach::Refused;
+            return result;
+        }
+        Ok(Err(e)) => {
+            result.reach = Reach::Error {
+                message: e.to_string(),
+            };
+            return result;
+        }
+        Ok(Ok(stream)) => stream,
+    };
+    result.connect_ms = Some(millis(started.elapsed()));
+    let wait = match &publisher.url {
+        Some(_) => HTTP_TIMEOUT,
+        None => {
+            // Before trying HTTP on a port not known to speak it: the proxy's close comes at
+            // once, and a server that greets first (SMTP, MySQL) is no HTTP server. Redis,
+            // for one, closes without a word on an HTTP request, so a close after one proves
+            // nothing.
+            let mut byte = [0u8; 1];
+            match tokio::time::timeout(PROXY_CLOSE, stream.peek(&mut byte)).await {
+                Ok(Ok(0)) => {
+                    result.reach = Reach::Closed;
+                    return result;
+                }
+                Ok(_) => return result,
+                Err(_) => TRY_HTTP_TIMEOUT,
+            }
+        }
+    };
+    match tokio::time::timeout(wait, http_get(&mut stream, address)).await {
+        Ok(Ok(Answer::Http(answer))) => result.http = Some(answer),
+        // An HTTP server always answers; only the proxy closes without one.
+        Ok(Ok(Answer::Nothing)) if publisher.url.is_some() => result.reach = Reach::Closed,
+        // Bytes that are not HTTP, a close, a reset or silence: a TCP server.
+        Ok(_) | Err(_) => {}
+    }
+    result
+}
+
+/// Loopback for a wildcard (or empty) host IP, in the wildcard's family.
+fn target_ip(host_ip: &str) -> Option<IpAddr> {
+    match host_ip {
+        "" | "0.0.0.0" => Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        "::" => Some(IpAddr::V6(Ipv6Addr::LOCALHOST)),
+        ip => ip.trim_matches(['[', ']']).parse().ok(),
+    }
+}
+
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+enum Answer {
+    Http(HttpAnswer),
+    /// Closed before sending anything.
+    Nothing,
+    Other,
+}
+
+/// Sends `GET /` and reads up to the end of the status line.
+async fn http_get(stream: &mut TcpStream, address: SocketAddr) -> std::io::Result<Answer> {
+    let host = match address.ip() {
+        IpAddr::V4(_) => format!("localhost:{}", address.port()),
+        IpAddr::V6(ip) => format!("[{ip}]:{}", address.port()),
+    };
+    let request = format!(
+        "GET / HTTP/1.1\r\nHost: {host}\r\nUser-Agent: berth-probe\r\nAccept: */*\r\n\
+         Connection: close\r\n\r\n"
+    );
+    let sent = Instant::now();
+    stream.write_all(request.as_bytes()).await?;
+    let mut head = Vec::with_capacity(256);
+    let mut buf = [0u8; 256];
+    loop {
+        let n = match stream.read(&mut buf).await {
+            Ok(n) => n,
+            // Reset before a byte: as good as closed.
+            Err(e) if head.is_empty() && e.kind() == std::io::ErrorKind::ConnectionReset => 0,
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            break;
+        }
+        head.extend_from_slice(&buf[..n]);
+        if head.contains(&b'\n') || head.len() >= 1024 {
+            break;
+        }
+    }
+    if head.is_empty() {
+        return Ok(Answer::Nothing);
+    }
+    let latency_ms = millis(sent.elapsed());
+    let line = head.split(|b| *b == b'\n').next().unwrap_or_default();
+    Ok(
+        parse_status_line(line).map_or(Answer::Other, |(status, reason)| {
+            Answer::Http(HttpAnswer {
+                status,
+                reason,
+                latency_ms,
+            })
+        }),
+    )
+}
+
+/// `HTTP/1.1 200 OK` → (200, "OK").
+fn parse_status_line(line: &[u8]) -> Option<(u16, String)> {
+    let line = std::str::from_utf8(line).ok()?.trim_end();
+    let rest = line.strip_prefix("HTTP/")?;
+    let (_version, rest) = rest.split_once(' ')?;
+    let (code, reason) = rest.split_once(' ').unwrap_or((rest, ""));
+    let status: u16 = code.parse().ok().filter(|c| (100..600).contains(c))?;
+    Some((status, reason.to_owned()))
+}
+
+/// One published port of one container, probed.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct PortProbe {
+    pub service: String,
+    /// The container's name.
+    pub container: String,
+    pub result: ProbeResult,
+}
+
+/// Probes every published TCP port of the running containers in `containers`, concurrently.
+pub async fn check_all<'a>(containers: impl IntoIterator<Item = &'a Container>) -> Vec<PortProbe> {
+    let checks = containers
+        .into_iter()
+        .filter(|c| c.running())
+        .flat_map(|c| {
+            c.ports
+                .iter()
+                .filter(|p| p.host_port != 0)
+                .map(move |p| async move {
+                    PortProbe {
+                        service: c.service.clone(),
+                        container: c.name.clone(),
+                        result: check(p).await,
+                    }
+                })
+        });
+    futures_util::future::join_all(checks).await
+}
+
+/// How often a subscribed prober probes again when nothing changes.
+pub const INTERVAL: Duration = Duration::from_secs(5);
+/// Changes are gathered this long before a probe round, so a burst of events makes one round.
+const SETTLE: Duration = Duration::from_millis(250);
+
+/// Keeps probing a project's published ports while someone is subscribed: at once, after every
+/// change of the state model, and every [`INTERVAL`].
+pub struct Prober;
+
+/// A running prober; dropping the last handle stops it.
+#[derive(Debug, Clone)]
+pub struct ProberHandle {
+    shared: Arc<Shared>,
+    demand: Demand,
+    _task: Arc<AbortOnDrop>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    latest: Mutex<Vec<PortProbe>>,
+    tx: broadcast::Sender<Vec<PortProbe>>,
+}
+
+impl Prober {
+    pub fn spawn(state: StateHandle) -> ProberHandle {
+        let shared = Arc::new(Shared {
+            latest: Mutex::new(Vec::new()),
+            tx: broadcast::channel(16).0,
+        });
+        let demand = Demand::new();
+        let task = tokio::spawn(run(state, shared.clone(), demand.clone()));
+        ProberHandle {
+            shared,
+            demand,
+            _task: Arc::new(AbortOnDrop(task)),
+        }
+    }
+}
+
+impl ProberHandle {
+    /// The last round's results (empty before the first) and every round after, each the
+    /// complete set of published ports of running containers.
+    pub fn subscribe(&self) -> (Vec<PortProbe>, Subscription<Vec<PortProbe>>) {
+        let interest = self.demand.interest();
+        let latest = self.shared.latest.lock().expect("not poisoned");
+        let rx = self.shared.tx.subscribe();
+        (latest.clone(), Subscription::new(rx, interest))
+    }
+}
+
+async fn run(state: StateHandle, shared: Arc<Shared>, demand: Demand) {
+    loop {
+        demand.wanted().await;
+        tokio::select! {
+            () = demand.unwanted() => {}
+            () = probe_while_wanted(&state, &shared) => {}
+        }
+    }
+}
+
+async fn probe_while_wanted(state: &StateHandle, shared: &Shared) {
+    let (_, mut changes) = state.subscribe();
+    let mut tick = tokio::time::interval(INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let snapshot = state.snapshot();
+        let probes = check_all(snapshot.services.values().flat_map(|s| &s.containers)).await;
+        {
+            // Sent under the lock, so a new subscriber's results and its feed leave no gap.
+            let mut latest = shared.latest.lock().expect("not poisoned");
+            *latest = probes.clone();
+            let _ = shared.tx.send(probes);
+        }
+        tick.reset();
+        tokio::select! {
+            _ = tick.tick() => {}
+            change = changes.recv() => {
+                if let Err(broadcast::error::RecvError::Closed) = change {
+                    return;
+                }
+                tokio::time::sleep(SETTLE).await;
+                // Everything that came meanwhile is covered by the next round.
+                while changes.try_recv().is_ok() {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_lines_are_read_and_anything_else_is_not_http() {
+        assert_eq!(
+            parse_status_line(b"HTTP/1.1 200 OK\r"),
+            Some((200, "OK".to_owned()))
+        );
+        assert_eq!(
+            parse_status_line(b"HTTP/1.0 404 Not Found"),
+            Some((404, "Not Found".to_owned()))
+        );
+        assert_eq!(parse_status_line(b"HTTP/2 204"), Some((204, String::new())));
+        assert_eq!(parse_status_line(b"-ERR unknown command 'GET'\r"), None);
+        assert_eq!(parse_status_line(b"HTTP/1.1 999 What"), None);
+        assert_eq!(parse_status_line(b"GET / HTTP/1.1\r"), None);
+    }
+
+    #[test]
+    fn wildcards_are_probed_on_loopback() {
+        assert_eq!(target_ip(""), Some(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+        assert_eq!(target_ip("0.0.0.0"), Some(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+        assert_eq!(target_ip("::"), Some(IpAddr::V6(Ipv6Addr::LOCALHOST)));
+        assert_eq!(target_ip("192.168.1.4"), "192.168.1.4".parse().ok());
+        assert_eq!(target_ip("nonsense"), None);
+    }
+}
