@@ -1,0 +1,469 @@
+// @vitest-environment happy-dom
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { MAX_SCROLL_HEIGHT } from './geometry';
+import { ROW, VIEWPORT, choose, render, settle, wait, type Viewer } from './testing/dom';
+import { MemorySource, type Seed } from './testing/memory-source';
+
+const SERVICES = ['db', 'api', 'web'];
+const numbered = (pos: number): Seed => ({ service: SERVICES[pos % 3], text: `line ${pos}` });
+const VISIBLE = VIEWPORT / ROW;
+
+let viewer: Viewer | undefined;
+afterEach(() => {
+  viewer?.close();
+  viewer = undefined;
+});
+
+async function open(source: MemorySource, services = SERVICES): Promise<Viewer> {
+  viewer = await render(source, services);
+  return viewer;
+}
+
+/** The position of the row at the top edge of an unscaled viewport. */
+function topPos(v: Viewer): number {
+  const row = Math.floor(v.list().scrollTop / ROW);
+  return Number(v.rows().find((r) => Number(r.dataset.row) === row)!.dataset.pos);
+}
+
+const range = (from: number, to: number) =>
+  Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+describe('virtualization', () => {
+  it('holds a million lines with only the visible rows in the DOM', async () => {
+    const source = new MemorySource(numbered, 1_000_000);
+    const v = await open(source);
+
+    // Following: the last lines show.
+    expect(v.rows().length).toBeLessThan(100);
+    expect(v.positions()).toEqual(expect.arrayContaining(range(999_970, 999_999)));
+    expect(v.row(999_999)!.textContent).toContain('line 999999');
+
+    // 20M px of rows do not fit in a browser: the scroll range is scaled.
+    expect(v.maxScroll() + VIEWPORT).toBe(MAX_SCROLL_HEIGHT);
+
+    // Dragging the scrollbar to the middle shows the middle rows, and pauses.
+    await v.scrollTo(v.maxScroll() / 2);
+    const middle = Math.floor((1_000_000 * ROW - VIEWPORT) / 2 / ROW);
+    expect(v.rows().length).toBeLessThan(100);
+    expect(v.positions()).toEqual(expect.arrayContaining(range(middle, middle + VISIBLE - 1)));
+    expect(v.get('log-follow').getAttribute('aria-pressed')).toBe('false');
+
+    // The top.
+    await v.scrollTo(0);
+    expect(v.positions().slice(0, VISIBLE)).toEqual(range(0, VISIBLE - 1));
+
+    // The end again: the last rows, and following resumes.
+    await v.scrollTo(v.maxScroll());
+    expect(v.rows().length).toBeLessThan(100);
+    expect(v.positions()).toEqual(expect.arrayContaining(range(999_970, 999_999)));
+    expect(v.get('log-follow').getAttribute('aria-pressed')).toBe('true');
+
+    // The viewer never asked for more than a few screens of rows at once.
+    expect(Math.max(...source.windows.map((w) => w.count))).toBeLessThan(4 * VISIBLE);
+  });
+
+  it('wheels by content pixels when the range is scaled', async () => {
+    const v = await open(new MemorySource(numbered, 1_000_000));
+    await v.scrollTo(v.maxScroll() / 2);
+    const before = v.positions()[8];
+    v.list().dispatchEvent(
+      new WheelEvent('wheel', { deltaY: 3 * ROW, bubbles: true, cancelable: true }),
+    );
+    await settle();
+    expect(v.positions()[8]).toBe(before + 3);
+  });
+
+  it('expands JSON rows pretty-printed and keeps the rows below them in place', async () => {
+    const source = new MemorySource(
+      (pos) =>
+        pos === 3
+          ? { service: 'api', text: '{"msg":"ready","port":8080}', json: true }
+          : numbered(pos),
+      200,
+    );
+    const v = await open(source);
+    await v.scrollTo(0);
+    const spacer = v.root.querySelector<HTMLElement>('.spacer')!;
+    expect(spacer.style.height).toBe(`${200 * ROW}px`);
+
+    await v.click(v.row(3)!.querySelector('[data-testid="log-expand"]')!);
+    const json = v.row(3)!.querySelector('[data-testid="log-json"]')!;
+    expect(json.textContent).toBe('{\n  "msg": "ready",\n  "port": 8080\n}');
+    expect(v.row(3)!.querySelector('button')!.getAttribute('aria-expanded')).toBe('true');
+    // Four more lines of height; the rows after it still draw, fewer of them.
+    expect(spacer.style.height).toBe(`${(200 + 4) * ROW}px`);
+    expect(v.positions()).toEqual(range(0, VISIBLE - 4 - 1 + 8));
+
+    await v.click(v.row(3)!.querySelector('[data-testid="log-expand"]')!);
+    expect(v.row(3)!.querySelector('[data-testid="log-json"]')).toBeNull();
+    expect(spacer.style.height).toBe(`${200 * ROW}px`);
+  });
+});
+
+describe('follow and pause', () => {
+  it('follows growth, pauses on scrolling up, counts new lines and jumps back', async () => {
+    const source = new MemorySource(numbered, 1000);
+    const v = await open(source);
+    expect(Math.max(...v.positions())).toBe(999);
+
+    source.append(50);
+    await settle();
+    expect(Math.max(...v.positions())).toBe(1049);
+    expect(v.list().scrollTop).toBe(v.maxScroll());
+
+    await v.scrollTo(v.list().scrollTop - 10 * ROW);
+    expect(v.get('log-follow').getAttribute('aria-pressed')).toBe('false');
+    const shown = topPos(v);
+    source.append(30);
+    await settle();
+    expect(topPos(v)).toBe(shown);
+    expect(v.get('log-new-lines').textContent).toContain('30 new lines');
+
+    await v.click(v.get('log-new-lines'));
+    expect(v.get('log-follow').getAttribute('aria-pressed')).toBe('true');
+    expect(Math.max(...v.positions())).toBe(1079);
+    expect(v.list().scrollTop).toBe(v.maxScroll());
+    expect(v.query('log-new-lines')).toBeNull();
+  });
+
+  it('keeps a paused viewport on the same lines as old ones are evicted, and says so', async () => {
+    const source = new MemorySource(numbered, 1000);
+    const v = await open(source);
+    expect(v.query('log-dropped')).toBeNull();
+    await v.scrollTo(100 * ROW);
+    expect(topPos(v)).toBe(100);
+
+    source.evict(40);
+    await settle();
+    expect(topPos(v)).toBe(100);
+    expect(v.list().scrollTop).toBe(60 * ROW);
+    expect(v.get('log-dropped').textContent).toContain('40 older lines were dropped');
+
+    // Lines evicted past the viewport: it shows the oldest line still kept.
+    source.evict(100);
+    await settle();
+    expect(topPos(v)).toBe(140);
+    expect(v.get('log-dropped').textContent).toContain('140 older lines');
+  });
+
+  it('stays at the bottom while following through eviction', async () => {
+    const source = new MemorySource(numbered, 1000);
+    const v = await open(source);
+    source.append(100);
+    source.evict(100);
+    await settle();
+    expect(Math.max(...v.positions())).toBe(1099);
+    expect(Math.min(...v.positions())).toBeGreaterThan(1099 - VISIBLE - 10);
+  });
+
+  it('f and the follow button toggle following', async () => {
+    const source = new MemorySource(numbered, 1000);
+    const v = await open(source);
+    const shown = topPos(v);
+    await v.key('f');
+    expect(v.get('log-follow').getAttribute('aria-pressed')).toBe('false');
+    source.append(5);
+    await settle();
+    expect(topPos(v)).toBe(shown);
+    expect(v.get('log-new-lines').textContent).toContain('5 new lines');
+    await v.click(v.get('log-follow'));
+    expect(v.get('log-follow').getAttribute('aria-pressed')).toBe('true');
+    expect(Math.max(...v.positions())).toBe(1004);
+  });
+});
+
+describe('filters', () => {
+  const seeded = (pos: number): Seed => ({
+    service: SERVICES[pos % 3],
+    text: `line ${pos}`,
+    stream: pos % 2 ? 'stderr' : 'stdout',
+    level: (['info', 'warn', 'error', 'unknown'] as const)[pos % 4],
+  });
+
+  it('call setView with the filter chosen, and show only those lines', async () => {
+    const source = new MemorySource(seeded, 600);
+    const v = await open(source);
+    const last = () => source.views[source.views.length - 1];
+    expect(last()).toEqual({
+      filter: { services: [], stream: null, min_level: null, since: null, until: null },
+      search: null,
+    });
+
+    const chip = (name: string) =>
+      v.get('log-service-filter').querySelector<HTMLElement>(`[data-service="${name}"]`)!;
+    await v.click(chip('web'));
+    await v.click(chip('db'));
+    expect(last().filter.services).toEqual(['db', 'web']);
+    expect(v.chosen()).toEqual(['web', 'db']);
+    expect(chip('db').getAttribute('aria-pressed')).toBe('true');
+    expect(chip('api').getAttribute('aria-pressed')).toBe('false');
+    const shownServices = new Set(v.rows().map((r) => r.querySelector('.svc')!.textContent));
+    expect(shownServices).toEqual(new Set(['db-1', 'web-1']));
+
+    choose(v.get('log-stream'), 'stderr');
+    await settle();
+    expect(last().filter.stream).toBe('stderr');
+
+    choose(v.get('log-level'), 'warn+');
+    await settle();
+    expect(last().filter).toEqual({
+      services: ['db', 'web'],
+      stream: 'stderr',
+      min_level: 'warn',
+      since: null,
+      until: null,
+    });
+    for (const pos of v.positions()) expect(seeded(pos).level).toMatch(/warn|error/);
+
+    await v.click(v.get('log-service-filter').querySelector('button')!); // All
+    expect(last().filter.services).toEqual([]);
+    expect(v.chosen()).toEqual([]);
+  });
+
+  it('can be focused on a service from outside (the services table)', async () => {
+    const source = new MemorySource(seeded, 300);
+    const v = await open(source);
+    v.focus(['api']);
+    await settle();
+    expect(source.views[source.views.length - 1].filter.services).toEqual(['api']);
+    expect(new Set(v.rows().map((r) => r.querySelector('.svc')!.textContent))).toEqual(
+      new Set(['api-1']),
+    );
+  });
+
+  it('toggles timestamps', async () => {
+    const v = await open(new MemorySource(numbered, 10));
+    expect(v.row(0)!.querySelector('.time')).toBeNull();
+    await v.click(v.get('log-timestamps'));
+    const time = v.row(0)!.querySelector('.time')!;
+    expect(time.getAttribute('title')).toBe('2025-01-01T00:00:00.000000000Z');
+    expect(time.textContent).toMatch(/^\d\d:\d\d:00\.000$/);
+  });
+});
+
+describe('search', () => {
+  // Rows 50, 150, … 950 hold the needle.
+  const needles = (pos: number): Seed => ({
+    service: SERVICES[pos % 3],
+    text: pos % 100 === 50 ? `found the Needle at ${pos}` : `line ${pos}`,
+  });
+
+  it('counts, highlights, and goes to next/previous matches, wrapping', async () => {
+    const source = new MemorySource(needles, 1000);
+    const v = await open(source);
+    await v.type('Needle');
+    await v.key('Enter', v.get('log-search'));
+    expect(source.views[source.views.length - 1].search).toEqual({
+      pattern: 'Needle',
+      mode: 'substring',
+    });
+    expect(v.get('log-match-count').textContent!.trim()).toBe('10 matching lines');
+
+    // From the bottom (following), the next match wraps to the first.
+    const current = () => Number(v.root.querySelector<HTMLElement>('.row.current')?.dataset.pos);
+    expect(current()).toBe(50);
+    const mark = v.row(50)!.querySelector('.match')!;
+    expect(mark.textContent).toBe('Needle');
+    expect(v.get('log-follow').getAttribute('aria-pressed')).toBe('false');
+
+    await v.click(v.get('log-next'));
+    expect(current()).toBe(150);
+    await v.click(v.get('log-prev'));
+    expect(current()).toBe(50);
+    await v.click(v.get('log-prev'));
+    expect(current()).toBe(950);
+    await v.key('n');
+    expect(current()).toBe(50);
+    await v.key('N');
+    expect(current()).toBe(950);
+  });
+
+  it('passes the mode, and shows an invalid regex without breaking the view', async () => {
+    const source = new MemorySource(needles, 1000);
+    const v = await open(source);
+    choose(v.get('log-search-mode'), 'Ignore case');
+    await v.type('needle');
+    await v.key('Enter', v.get('log-search'));
+    expect(source.views[source.views.length - 1].search).toEqual({
+      pattern: 'needle',
+      mode: 'case_insensitive',
+    });
+    expect(v.get('log-match-count').textContent!.trim()).toBe('10 matching lines');
+
+    choose(v.get('log-search-mode'), 'Regex');
+    await v.type('needle(');
+    await wait(300); // the typing pause
+    expect(v.get('log-search-error').textContent).toContain('invalid regex');
+    expect(v.get('log-search').getAttribute('aria-invalid')).toBe('true');
+    expect(v.get('log-match-count').textContent!.trim()).toBe('');
+    // The view still shows its lines, without the broken search.
+    expect(v.rows().length).toBeGreaterThan(VISIBLE);
+    expect(source.views[source.views.length - 1].search).toBeNull();
+
+    await v.type('Needle|line 7');
+    await wait(300);
+    expect(v.query('log-search-error')).toBeNull();
+    expect(source.views[source.views.length - 1].search).toEqual({
+      pattern: 'Needle|line 7',
+      mode: 'regex',
+    });
+  });
+});
+
+describe('hostile text', () => {
+  it('renders markup and control characters as inert text', async () => {
+    const lines = [
+      '<img src=x onerror=alert(1)>',
+      '<script>alert(2)</script>',
+      'bell\u0007 esc\u001b[31m cr\r nul\u0000 \u202eevil',
+    ];
+    const alert = vi.fn();
+    vi.stubGlobal('alert', alert);
+    const v = await open(new MemorySource((pos) => ({ service: 'web', text: lines[pos] }), 3));
+    expect(v.row(0)!.querySelector('.text')!.textContent).toBe('<img src=x onerror=alert(1)>');
+    expect(v.row(1)!.querySelector('.text')!.textContent).toBe('<script>alert(2)</script>');
+    expect(document.querySelector('img')).toBeNull();
+    expect(v.root.querySelector('script')).toBeNull();
+    expect(v.row(2)!.querySelector('.text')!.textContent).toBe(
+      'bell\u2407 esc\u241b[31m cr\u240d nul\u2400 \ufffdevil',
+    );
+    await settle();
+    expect(alert).not.toHaveBeenCalled();
+    vi.unstubAllGlobals();
+  });
+});
+
+describe('ANSI styles', () => {
+  it('become classes for base colours and attributes, inline CSSOM colours for the rest', async () => {
+    const style = {
+      fg: null,
+      bg: null,
+      bold: false,
+      dim: false,
+      italic: false,
+      underline: false,
+      inverse: false,
+      strike: false,
+    };
+    const text = 'RED 208 RGB INV US';
+    const v = await open(
+      new MemorySource(
+        () => ({
+          service: 'web',
+          text,
+          spans: [
+            { start: 0, end: 3, style: { ...style, fg: { palette: 1 }, bold: true } },
+            { start: 4, end: 7, style: { ...style, fg: { palette: 208 }, bg: { palette: 4 } } },
+            { start: 8, end: 11, style: { ...style, bg: { rgb: [1, 2, 3] }, italic: true } },
+            { start: 12, end: 15, style: { ...style, inverse: true, dim: true } },
+            { start: 16, end: 18, style: { ...style, underline: true, strike: true } },
+          ],
+        }),
+        1,
+      ),
+    );
+    const runs = [...v.row(0)!.querySelectorAll<HTMLElement>('.text > span')];
+    const byText = (t: string) => runs.find((r) => r.textContent === t)!;
+    expect(byText('RED').className).toBe('fg-1 b');
+    expect(byText('208').className).toBe('bg-4');
+    expect(byText('208').style.color).toBe('rgb(255, 135, 0)');
+    expect(byText('RGB').className).toBe('i');
+    expect(byText('RGB').style.backgroundColor).toBe('rgb(1, 2, 3)');
+    expect(byText('INV').className).toBe('fg-bg bg-fg d');
+    expect(byText('US').className).toBe('u s');
+    expect(runs.map((r) => r.textContent).join('')).toBe(text);
+    // No style attribute written as markup: colours go through CSSOM only.
+    expect(byText('RED').style.color).toBe('');
+  });
+});
+
+describe('selection, copy and export', () => {
+  it('copies the clicked through shift-clicked rows with their prefixes', async () => {
+    const writeText = vi.fn(async (_text: string) => {});
+    vi.stubGlobal('navigator', { ...navigator, clipboard: { writeText } });
+    const v = await open(new MemorySource(numbered, 20));
+    await v.click(v.row(3)!.querySelector('.text')!);
+    await v.click(v.row(5)!, { shiftKey: true });
+    expect(
+      v
+        .rows()
+        .filter((r) => r.classList.contains('selected'))
+        .map((r) => r.dataset.pos),
+    ).toEqual(['3', '4', '5']);
+    expect(v.row(4)!.getAttribute('aria-selected')).toBe('true');
+
+    await v.key('c', document.body, { ctrlKey: true });
+    expect(writeText).toHaveBeenCalledWith('db-1  | line 3\napi-1 | line 4\nweb-1 | line 5\n');
+    expect(v.get('log-notice').textContent).toBe('Copied 3 lines');
+    vi.unstubAllGlobals();
+  });
+
+  it('exports the view and shows where it went', async () => {
+    const source = new MemorySource(numbered, 20);
+    const v = await open(source);
+    await v.click(v.get('log-export'));
+    expect(v.get('log-export-path').textContent).toBe('Exported to /tmp/berth-logs.txt');
+    source.exportPath = null; // the user cancelled the dialog
+    await v.click(v.get('log-export'));
+    expect(v.query('log-export-path')).toBeNull();
+  });
+});
+
+describe('keyboard', () => {
+  it('/ focuses search, keys typed there stay there, Esc clears it and leaves', async () => {
+    const source = new MemorySource(numbered, 100);
+    const v = await open(source);
+    const search = v.get('log-search') as HTMLInputElement;
+    await v.key('/');
+    expect(document.activeElement).toBe(search);
+
+    await v.key('f', search);
+    expect(v.get('log-follow').getAttribute('aria-pressed')).toBe('true');
+
+    await v.type('line 4');
+    await v.key('Enter', search);
+    expect(source.views[source.views.length - 1].search?.pattern).toBe('line 4');
+    await v.key('Escape', search);
+    expect(search.value).toBe('');
+    expect(document.activeElement).toBe(v.list());
+    expect(source.views[source.views.length - 1].search).toBeNull();
+  });
+
+  it('Esc outside the search box clears the search and the selection', async () => {
+    const source = new MemorySource(numbered, 100);
+    const v = await open(source);
+    await v.type('line 9');
+    await v.key('Enter', v.get('log-search'));
+    await v.click(v.row(95)!);
+    expect(v.row(95)!.classList.contains('selected')).toBe(true);
+    await v.key('Escape');
+    expect((v.get('log-search') as HTMLInputElement).value).toBe('');
+    expect(source.views[source.views.length - 1].search).toBeNull();
+    expect(v.root.querySelector('.row.selected')).toBeNull();
+  });
+
+  it('scrolls the list with the keyboard', async () => {
+    const v = await open(new MemorySource(numbered, 1000));
+    await v.key('Home', v.list());
+    expect(topPos(v)).toBe(0);
+    expect(v.get('log-follow').getAttribute('aria-pressed')).toBe('false');
+    await v.key('PageDown', v.list());
+    expect(topPos(v)).toBe(VISIBLE - 1);
+    await v.key('ArrowDown', v.list());
+    expect(topPos(v)).toBe(VISIBLE);
+    await v.key('End', v.list());
+    expect(Math.max(...v.positions())).toBe(999);
+    expect(v.get('log-follow').getAttribute('aria-pressed')).toBe('true');
+  });
+});
+
+describe('lifecycle', () => {
+  it('unsubscribes when unmounted', async () => {
+    const source = new MemorySource(numbered, 10);
+    const v = await open(source);
+    expect(source.subscribers).toBe(1);
+    v.close();
+    viewer = undefined;
+    expect(source.subscribers).toBe(0);
+  });
+});

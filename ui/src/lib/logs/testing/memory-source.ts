@@ -1,0 +1,176 @@
+// An in-memory LogSource for the viewer's tests: the same contract as the shell's (rows of the
+// filtered view, eviction from the front, search marks and wrapping find), over lines made on
+// demand from their position so a million of them cost nothing until drawn.
+import type { Filter } from '../../../bindings/Filter';
+import type { Level } from '../../../bindings/Level';
+import type { Line } from '../../../bindings/Line';
+import type { Search } from '../../../bindings/Search';
+import type { Span } from '../../../bindings/Span';
+import type { Stream } from '../../../bindings/Stream';
+import type { LogSource, ViewStats } from '../source';
+
+export interface Seed {
+  service: string;
+  text: string;
+  stream?: Stream;
+  level?: Level;
+  spans?: Span[];
+  json?: boolean;
+}
+
+const ORDER: Level[] = ['unknown', 'trace', 'debug', 'info', 'notice', 'warn', 'error', 'fatal'];
+const EPOCH = Date.UTC(2025, 0, 1);
+
+export class MemorySource implements LogSource {
+  /** Every setView call, in order. */
+  readonly views: { filter: Filter; search: Search | null }[] = [];
+  /** Every window call, in order. */
+  readonly windows: { start: number; count: number }[] = [];
+  exportPath: string | null = '/tmp/berth-logs.txt';
+  private first = 0;
+  private end: number;
+  private dropped = 0;
+  private filter: Filter | null = null;
+  private pattern: RegExp | null = null;
+  /** Store positions of the view's rows; null while the filter selects everything. */
+  private rows: number[] | null = null;
+  private readonly listeners = new Set<(stats: ViewStats) => void>();
+
+  constructor(
+    private readonly seed: (pos: number) => Seed,
+    count: number,
+  ) {
+    this.end = count;
+  }
+
+  line(pos: number): Line {
+    const s = this.seed(pos);
+    const matches: [number, number][] = [];
+    if (this.pattern) {
+      this.pattern.lastIndex = 0;
+      for (const m of s.text.matchAll(this.pattern)) {
+        if (m[0].length > 0) matches.push([m.index, m.index + m[0].length]);
+      }
+    }
+    return {
+      pos,
+      time: new Date(EPOCH + pos * 1000).toISOString().replace('Z', '000000Z'),
+      service: s.service,
+      container: `shop-${s.service}-1`,
+      stream: s.stream ?? 'stdout',
+      level: s.level ?? 'unknown',
+      text: s.text,
+      spans: s.spans ?? [],
+      json: s.json ?? false,
+      matches,
+    };
+  }
+
+  /** Adds `count` lines to the store, as containers writing would. */
+  append(count: number): void {
+    const from = this.end;
+    this.end += count;
+    if (this.rows) for (let p = from; p < this.end; p++) if (this.passes(p)) this.rows.push(p);
+    this.report(0);
+  }
+
+  /** Drops the `count` oldest lines, as the bounded buffer does. */
+  evict(count: number): void {
+    this.first += count;
+    this.dropped += count;
+    let evicted = count;
+    if (this.rows) {
+      const keep = this.rows.findIndex((p) => p >= this.first);
+      evicted = keep < 0 ? this.rows.length : keep;
+      this.rows.splice(0, evicted);
+    }
+    this.report(evicted);
+  }
+
+  async setView(filter: Filter, search: Search | null): Promise<ViewStats> {
+    this.views.push({ filter, search });
+    let pattern: RegExp | null = null;
+    if (search) {
+      try {
+        pattern =
+          search.mode === 'regex'
+            ? new RegExp(search.pattern, 'g')
+            : new RegExp(
+                search.pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+                search.mode === 'case_insensitive' ? 'gi' : 'g',
+              );
+      } catch (e) {
+        throw `invalid regex: ${(e as Error).message}`;
+      }
+    }
+    this.filter = filter;
+    this.pattern = pattern;
+    const everything =
+      filter.services.length === 0 && filter.stream === null && filter.min_level === null;
+    this.rows = everything ? null : [];
+    if (this.rows)
+      for (let p = this.first; p < this.end; p++) if (this.passes(p)) this.rows.push(p);
+    return this.stats(0);
+  }
+
+  async window(start: number, count: number): Promise<Line[]> {
+    this.windows.push({ start, count });
+    const out: Line[] = [];
+    for (let r = start; r < Math.min(start + count, this.length); r++)
+      out.push(this.line(this.posAt(r)));
+    return out;
+  }
+
+  async find(from: number, forward: boolean): Promise<number | null> {
+    const n = this.length;
+    for (let step = 1; step <= n; step++) {
+      const row = (((forward ? from + step : from - step) % n) + n) % n;
+      if (this.line(this.posAt(row)).matches.length > 0) return row;
+    }
+    return null;
+  }
+
+  subscribe(listener: (stats: ViewStats) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async exportView(): Promise<string | null> {
+    return this.exportPath;
+  }
+
+  get subscribers(): number {
+    return this.listeners.size;
+  }
+
+  get length(): number {
+    return this.rows ? this.rows.length : this.end - this.first;
+  }
+
+  private posAt(row: number): number {
+    return this.rows ? this.rows[row] : this.first + row;
+  }
+
+  private passes(pos: number): boolean {
+    const f = this.filter;
+    if (!f) return true;
+    const s = this.seed(pos);
+    if (f.services.length > 0 && !f.services.includes(s.service)) return false;
+    if (f.stream !== null && (s.stream ?? 'stdout') !== f.stream) return false;
+    const level = ORDER.indexOf(s.level ?? 'unknown');
+    return f.min_level === null || (level > 0 && level >= ORDER.indexOf(f.min_level));
+  }
+
+  private stats(evicted: number): ViewStats {
+    let matches = 0;
+    if (this.pattern) {
+      for (let r = 0; r < this.length; r++) if (this.line(this.posAt(r)).matches.length) matches++;
+    }
+    return { length: this.length, matches, evicted, dropped: this.dropped };
+  }
+
+  private report(evicted: number): void {
+    const stats = this.stats(evicted);
+    for (const l of this.listeners) l(stats);
+  }
+}
