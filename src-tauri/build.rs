@@ -4,7 +4,16 @@ fn main() {
     println!("cargo:rerun-if-changed=../ui/dist");
     // Listing the app's commands makes Tauri generate a permission for each, so a window can only
     // call the commands its capability grants (capabilities/main.json).
-    let manifest = tauri_build::AppManifest::new().commands(&["engine_status", "project"]);
+    let manifest = tauri_build::AppManifest::new().commands(&[
+        "watch_stack",
+        "run_action",
+        "cancel_action",
+        "logs_set_view",
+        "logs_watch",
+        "logs_window",
+        "logs_find",
+        "logs_export",
+    ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("failed to run tauri-build");
 }

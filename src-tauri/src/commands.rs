@@ -1,34 +1,205 @@
-//! The IPC commands the UI may call. Each is thin: it asks the engine and returns typed data.
+//! The IPC commands the UI may call. Each is thin: it hands typed data to the session or the log
+//! view and returns typed data; live updates go through `Channel`s.
 
-use berth_engine::{Engine, EngineVersion};
-use tauri::State;
+use std::sync::{Arc, Mutex, RwLock};
 
-use crate::project::{OpenProject, ProjectStatus};
-use serde::Serialize;
-use ts_rs::TS;
+use berth_engine::logs::{Delivery, ExportOptions, Filter, Line, Search};
+use berth_engine::{Progress, ProgressEvent};
+use tauri::async_runtime::JoinHandle;
+use tauri::ipc::Channel;
+use tauri::{AppHandle, Runtime, State};
+use tokio::sync::watch;
 
-/// Whether a Docker engine answers, and what it is.
-#[derive(Debug, Serialize, TS)]
-#[ts(export)]
-#[serde(tag = "state", rename_all = "camelCase")]
-pub enum EngineStatus {
-    Connected(EngineVersion),
-    Unavailable { reason: String },
+use crate::logview::{LogView, ViewStats};
+use crate::project::OpenProject;
+use crate::session::Session;
+use crate::view::{ActionRequest, StackView};
+
+/// The app's state: the open project's session, and what the window is subscribed to.
+pub struct Berth {
+    session: RwLock<Arc<Session>>,
+    view: watch::Sender<StackView>,
+    logs: Arc<Mutex<LogView>>,
+    /// The forwarding tasks of the window's subscriptions; a new subscription (a reload of the
+    /// page) replaces the old one.
+    stack_feed: Mutex<Option<JoinHandle<()>>>,
+    log_feed: Mutex<Option<JoinHandle<()>>>,
+    log_listener: Arc<Mutex<Option<Channel<ViewStats>>>>,
 }
 
-#[tauri::command]
-pub async fn engine_status() -> EngineStatus {
-    let connected = async { Engine::connect().await?.version().await };
-    match connected.await {
-        Ok(version) => EngineStatus::Connected(version),
-        Err(err) => EngineStatus::Unavailable {
-            reason: err.to_string(),
-        },
+impl Berth {
+    pub fn open(project: OpenProject) -> Berth {
+        let view = watch::Sender::new(StackView::new(crate::project::ProjectStatus::Invalid {
+            files: Vec::new(),
+            message: String::new(),
+        }));
+        Berth {
+            session: RwLock::new(Session::open(project, view.clone())),
+            view,
+            logs: Arc::default(),
+            stack_feed: Mutex::default(),
+            log_feed: Mutex::default(),
+            log_listener: Arc::default(),
+        }
+    }
+
+    pub fn session(&self) -> Arc<Session> {
+        self.session.read().expect("session lock").clone()
+    }
+
+    /// The view, for the tray.
+    pub fn watch(&self) -> watch::Receiver<StackView> {
+        self.view.subscribe()
+    }
+
+    /// Runs `request`, for the window and the tray alike.
+    pub async fn run(&self, request: ActionRequest, progress: Progress) -> Result<(), String> {
+        self.session().run(request, progress).await
     }
 }
 
-/// The open project as the window lists it, or why its files could not be loaded.
+fn replace(slot: &Mutex<Option<JoinHandle<()>>>, task: JoinHandle<()>) {
+    if let Some(old) = slot.lock().expect("feed lock").replace(task) {
+        old.abort();
+    }
+}
+
+/// Sends the stack's view now and after every change.
 #[tauri::command]
-pub fn project(open: State<'_, OpenProject>) -> ProjectStatus {
-    open.status()
+pub fn watch_stack(berth: State<'_, Berth>, on_view: Channel<StackView>) {
+    let mut rx = berth.watch();
+    let task = tauri::async_runtime::spawn(async move {
+        loop {
+            let view = rx.borrow_and_update().clone();
+            if on_view.send(view).is_err() || rx.changed().await.is_err() {
+                return;
+            }
+        }
+    });
+    replace(&berth.stack_feed, task);
+}
+
+/// Starts, stops, restarts or takes down the stack or some of its services. Progress streams to
+/// `on_progress`; the result says what failed and what to do.
+#[tauri::command]
+pub async fn run_action(
+    berth: State<'_, Berth>,
+    request: ActionRequest,
+    on_progress: Channel<ProgressEvent>,
+) -> Result<(), String> {
+    let (progress, mut rx) = Progress::channel();
+    let forward = tauri::async_runtime::spawn(async move {
+        while let Some(event) = rx.recv().await {
+            let _ = on_progress.send(event);
+        }
+    });
+    let result = berth.run(request, progress).await;
+    // The sink is gone with `run`: the forwarder drains what is left and ends.
+    let _ = forward.await;
+    result
+}
+
+#[tauri::command]
+pub fn cancel_action(berth: State<'_, Berth>) {
+    berth.session().cancel();
+}
+
+/// Sets the log view's filter and search and (re)subscribes its live feed.
+#[tauri::command]
+pub fn logs_set_view(
+    berth: State<'_, Berth>,
+    filter: Filter,
+    search: Option<Search>,
+) -> Result<ViewStats, String> {
+    let session = berth.session();
+    let hub = session.hub().clone();
+    // Subscribe before selecting, so no line falls between; the view drops the repeats.
+    let mut deliveries = hub.subscribe(filter.clone());
+    let stats = hub.read(|store| {
+        berth
+            .logs
+            .lock()
+            .expect("log view")
+            .set(store, filter, search.as_ref())
+    })?;
+    let (logs, listener) = (berth.logs.clone(), berth.log_listener.clone());
+    let task = tauri::async_runtime::spawn(async move {
+        while let Some(delivery) = deliveries.recv().await {
+            let stats = apply(&hub, &logs, delivery);
+            if let Some(l) = &*listener.lock().expect("listener") {
+                let _ = l.send(stats);
+            }
+        }
+    });
+    replace(&berth.log_feed, task);
+    Ok(stats)
+}
+
+fn apply(hub: &berth_engine::logs::Hub, logs: &Mutex<LogView>, delivery: Delivery) -> ViewStats {
+    hub.read(|store| {
+        let mut view = logs.lock().expect("log view");
+        view.apply(store, delivery);
+        view.stats(store)
+    })
+}
+
+/// Where the log view's live stats go (the viewer's `subscribe`).
+#[tauri::command]
+pub fn logs_watch(berth: State<'_, Berth>, on_stats: Channel<ViewStats>) {
+    *berth.log_listener.lock().expect("listener") = Some(on_stats);
+}
+
+#[tauri::command]
+pub fn logs_window(berth: State<'_, Berth>, start: u32, count: u32) -> Vec<Line> {
+    let count = count.min(1000);
+    let hub = berth.session().hub().clone();
+    hub.read(|store| {
+        berth
+            .logs
+            .lock()
+            .expect("log view")
+            .window(store, start, count)
+    })
+}
+
+#[tauri::command]
+pub fn logs_find(berth: State<'_, Berth>, from: u32, forward: bool) -> Option<u32> {
+    let hub = berth.session().hub().clone();
+    hub.read(|store| {
+        berth
+            .logs
+            .lock()
+            .expect("log view")
+            .find(store, from, forward)
+    })
+}
+
+/// Writes the view to a file the user picks in a save dialog; `None` when they cancel.
+#[tauri::command]
+pub async fn logs_export<R: Runtime>(
+    app: AppHandle<R>,
+    berth: State<'_, Berth>,
+) -> Result<Option<String>, String> {
+    use tauri_plugin_dialog::DialogExt;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    app.dialog()
+        .file()
+        .set_file_name("berth-logs.txt")
+        .add_filter("Text", &["txt", "log"])
+        .save_file(move |path| {
+            let _ = tx.send(path);
+        });
+    let Some(path) = rx.await.ok().flatten() else {
+        return Ok(None);
+    };
+    let path = path.into_path().map_err(|e| e.to_string())?;
+    let hub = berth.session().hub().clone();
+    let positions = berth.logs.lock().expect("log view").positions();
+    let options = ExportOptions {
+        prefix: true,
+        ..ExportOptions::default()
+    };
+    hub.read(|store| berth_engine::logs::export::to_file(store, &positions, options, &path))
+        .map_err(|e| format!("Could not write {}: {e}", path.display()))?;
+    Ok(Some(path.display().to_string()))
 }

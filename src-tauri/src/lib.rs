@@ -4,8 +4,11 @@
 //! logic lives here.
 
 mod commands;
+mod logview;
 mod project;
+mod session;
 mod tray;
+mod view;
 
 use berth_engine::ProjectArgs;
 use clap::Parser;
@@ -50,9 +53,17 @@ pub fn run() {
         }))
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_shell::init())
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_notification::init())
         .invoke_handler(tauri::generate_handler![
-            commands::engine_status,
-            commands::project
+            commands::watch_stack,
+            commands::run_action,
+            commands::cancel_action,
+            commands::logs_set_view,
+            commands::logs_watch,
+            commands::logs_window,
+            commands::logs_find,
+            commands::logs_export,
         ])
         .setup(move |app| {
             // Opening a project never starts it: that is the user's Start.
@@ -61,7 +72,7 @@ pub fn run() {
             } else {
                 project::OpenProject::new(launch.project.load_options()?)
             };
-            app.manage(open);
+            app.manage(commands::Berth::open(open));
             tray::create(app.handle())?;
             Ok(())
         })

@@ -1,5 +1,5 @@
 //! The project the window shows: which compose files it comes from, and the view the UI renders
-//! of it before anything runs.
+//! of its files.
 
 use std::path::{Path, PathBuf};
 
@@ -8,8 +8,8 @@ use serde::Serialize;
 use tauri::{AppHandle, Manager, Runtime};
 use ts_rs::TS;
 
-/// The compose files the window was opened on. Loaded again on each request, so an edit to the
-/// files shows without a restart.
+/// The compose files the window was opened on. Loaded again before each action, so an edit to
+/// the files takes effect without a restart.
 pub struct OpenProject {
     options: LoadOptions,
 }
@@ -27,13 +27,20 @@ impl OpenProject {
         Ok(OpenProject::new(options))
     }
 
-    pub fn status(&self) -> ProjectStatus {
+    /// Loads the files as they are now: the view the window shows, and the project if valid.
+    pub fn load(&self) -> (ProjectStatus, Option<Project>) {
         match berth_compose::load(&self.options) {
-            Ok(project) => ProjectStatus::Loaded(ProjectView::from(&project)),
-            Err(err) => ProjectStatus::Invalid {
-                files: self.options.files.iter().map(display).collect(),
-                message: err.render(),
-            },
+            Ok(project) => (
+                ProjectStatus::Loaded(ProjectView::from(&project)),
+                Some(project),
+            ),
+            Err(err) => (
+                ProjectStatus::Invalid {
+                    files: self.options.files.iter().map(display).collect(),
+                    message: err.render(),
+                },
+                None,
+            ),
         }
     }
 }
@@ -53,7 +60,7 @@ fn demo_dir<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<PathBuf> {
 }
 
 /// The open project, or why its files could not be loaded (rendered like the CLI's errors).
-#[derive(Debug, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(tag = "state", rename_all = "camelCase")]
 #[ts(export)]
 pub enum ProjectStatus {
@@ -61,16 +68,19 @@ pub enum ProjectStatus {
     Invalid { files: Vec<String>, message: String },
 }
 
-#[derive(Debug, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct ProjectView {
     pub name: String,
     pub files: Vec<String>,
+    /// Every profile the file's services name, and which of them are active.
+    pub profiles: Vec<String>,
+    pub active_profiles: Vec<String>,
     /// In start order: each service after the services it depends on.
     pub services: Vec<ServiceView>,
 }
 
-#[derive(Debug, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct ServiceView {
     pub name: String,
@@ -78,6 +88,7 @@ pub struct ServiceView {
     /// Published ports as compose's short syntax writes them: `[IP:]HOST:CONTAINER/PROTOCOL`.
     pub ports: Vec<String>,
     pub depends_on: Vec<String>,
+    pub replicas: u32,
 }
 
 impl From<&Project> for ProjectView {
@@ -91,16 +102,36 @@ impl From<&Project> for ProjectView {
                     image: service.image.clone(),
                     ports: service.ports.iter().map(short_port).collect(),
                     depends_on: service.depends_on.keys().cloned().collect(),
+                    replicas: replicas(service),
                     name,
                 })
             })
             .collect();
+        let mut profiles: Vec<String> = project
+            .services
+            .values()
+            .chain(project.disabled_services.values())
+            .flat_map(|s| s.profiles.iter().cloned())
+            .collect();
+        profiles.sort();
+        profiles.dedup();
         ProjectView {
             name: project.name.clone(),
             files: project.compose_files.iter().map(display).collect(),
+            profiles,
+            active_profiles: project.active_profiles.clone(),
             services,
         }
     }
+}
+
+/// Replicas the file asks for (compose's default: one).
+pub fn replicas(service: &berth_compose::Service) -> u32 {
+    service
+        .deploy
+        .as_ref()
+        .and_then(|d| d.replicas)
+        .map_or(1, |n| n as u32)
 }
 
 fn short_port(port: &Port) -> String {

@@ -94,6 +94,37 @@ impl App {
         table
     }
 
+    /// Clicks the first element matching a CSS selector, waiting up to 10 s for it to exist and
+    /// be enabled.
+    pub async fn click(&self, css: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(element) = self.client.find(Locator::Css(css)).await
+                && element.is_enabled().await.unwrap_or(false)
+            {
+                element
+                    .click()
+                    .await
+                    .unwrap_or_else(|err| panic!("cannot click `{css}`: {err}"));
+                return;
+            }
+            assert!(Instant::now() < deadline, "`{css}` is not there to click");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The services table's cell `col` (`state`, `health`, `ports`…) of `service`, once `ready`.
+    pub async fn cell_when(
+        &self,
+        service: &str,
+        col: &str,
+        timeout: Duration,
+        ready: impl Fn(&str) -> bool,
+    ) -> String {
+        let css = format!("[data-testid=services] tr[data-service={service}] [data-col={col}]");
+        self.text_when(&css, timeout, ready).await
+    }
+
     /// Ends the WebDriver session, then stops the driver and the app.
     pub async fn quit(self) {
         if let Err(err) = self.client.clone().close().await {

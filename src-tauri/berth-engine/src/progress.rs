@@ -20,7 +20,9 @@ pub enum ProgressEvent {
         image: String,
         layer: String,
         status: String,
+        #[ts(type = "number | null")]
         current: Option<i64>,
+        #[ts(type = "number | null")]
         total: Option<i64>,
     },
     /// A line of a build's output.

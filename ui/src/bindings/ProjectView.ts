@@ -3,6 +3,10 @@ import type { ServiceView } from "./ServiceView";
 
 export type ProjectView = { name: string, files: Array<string>, 
 /**
+ * Every profile the file's services name, and which of them are active.
+ */
+profiles: Array<string>, active_profiles: Array<string>, 
+/**
  * In start order: each service after the services it depends on.
  */
 services: Array<ServiceView>, };

@@ -1,0 +1,248 @@
+//! The log viewer's view, kept here so the webview holds only the rows it draws: the positions
+//! of the buffered lines that pass the filter, and of those that match the search. Rows are
+//! indexes into `rows`; lines that fall off the store's front leave the view from its front.
+
+use std::collections::VecDeque;
+
+use berth_engine::logs::{self, Delivery, Filter, Line, Matcher, Search, Store};
+use serde::Serialize;
+use ts_rs::TS;
+
+/// What the viewer is told after each change (ui/src/lib/logs/source.ts).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct ViewStats {
+    pub length: u32,
+    pub matches: u32,
+    /// Rows that left the front since the previous report.
+    pub evicted: u32,
+    /// Lines the store has dropped since it started.
+    #[ts(type = "number")]
+    pub dropped: u64,
+}
+
+#[derive(Default)]
+pub struct LogView {
+    filter: Filter,
+    matcher: Option<Matcher>,
+    rows: VecDeque<u64>,
+    /// Positions (not rows) of the rows that match the search.
+    matches: VecDeque<u64>,
+    /// Rows evicted and not yet reported.
+    evicted: u32,
+}
+
+impl LogView {
+    /// Replaces filter and search and selects anew from the store.
+    pub fn set(
+        &mut self,
+        store: &Store,
+        filter: Filter,
+        search: Option<&Search>,
+    ) -> Result<ViewStats, String> {
+        let matcher = match search.filter(|s| !s.pattern.is_empty()) {
+            Some(s) => Some(Matcher::new(s).map_err(|e| format!("Invalid search: {e}"))?),
+            None => None,
+        };
+        self.rows = logs::select(store, &filter, None).into();
+        self.matches = match &matcher {
+            Some(m) => logs::select(store, &filter, Some(m)).into(),
+            None => VecDeque::new(),
+        };
+        self.filter = filter;
+        self.matcher = matcher;
+        self.evicted = 0;
+        Ok(self.stats(store))
+    }
+
+    /// Takes in a live delivery (for this view's filter).
+    pub fn apply(&mut self, store: &Store, delivery: Delivery) {
+        let positions: Vec<u64> = match delivery {
+            Delivery::Lines { lines, .. } => lines.iter().map(|l| l.pos).collect(),
+            Delivery::Missed { from, to, .. } => logs::select_range(store, &self.filter, from..to),
+        };
+        let last = self.rows.back().copied();
+        for pos in positions {
+            // A subscription opened before the view's select delivers some rows twice.
+            if last.is_some_and(|l| pos <= l) {
+                continue;
+            }
+            self.rows.push_back(pos);
+            if let (Some(m), Some(text)) = (&self.matcher, store.text(pos))
+                && !m.find_all(text).is_empty()
+            {
+                self.matches.push_back(pos);
+            }
+        }
+    }
+
+    /// Drops rows whose lines fell off the store, and reports the view.
+    pub fn stats(&mut self, store: &Store) -> ViewStats {
+        self.evict(store);
+        let evicted = std::mem::take(&mut self.evicted);
+        ViewStats {
+            length: self.rows.len() as u32,
+            matches: self.matches.len() as u32,
+            evicted,
+            dropped: store.first(),
+        }
+    }
+
+    fn evict(&mut self, store: &Store) {
+        let first = store.first();
+        let gone = self.rows.partition_point(|&p| p < first);
+        self.rows.drain(..gone);
+        self.evicted += gone as u32;
+        let gone = self.matches.partition_point(|&p| p < first);
+        self.matches.drain(..gone);
+    }
+
+    /// Rows `start..start + count`, ready to draw.
+    pub fn window(&mut self, store: &Store, start: u32, count: u32) -> Vec<Line> {
+        self.evict(store);
+        let start = (start as usize).min(self.rows.len());
+        let end = start.saturating_add(count as usize).min(self.rows.len());
+        let positions: Vec<u64> = self.rows.range(start..end).copied().collect();
+        logs::lines(store, &positions, self.matcher.as_ref())
+    }
+
+    /// The nearest matching row after (or before) row `from`, wrapping around.
+    pub fn find(&mut self, store: &Store, from: u32, forward: bool) -> Option<u32> {
+        self.evict(store);
+        if self.matches.is_empty() {
+            return None;
+        }
+        let at = self.rows.get(from as usize).copied();
+        let target = match (at, forward) {
+            (Some(pos), true) => {
+                let i = self.matches.partition_point(|&m| m <= pos);
+                self.matches.get(i).or(self.matches.front())
+            }
+            (Some(pos), false) => {
+                let i = self.matches.partition_point(|&m| m < pos);
+                i.checked_sub(1)
+                    .and_then(|i| self.matches.get(i))
+                    .or(self.matches.back())
+            }
+            // Past the end: the first match forward, the last backward.
+            (None, true) => self.matches.front(),
+            (None, false) => self.matches.back(),
+        }?;
+        self.rows.binary_search(target).ok().map(|r| r as u32)
+    }
+
+    /// The positions of the whole view, for export.
+    pub fn positions(&self) -> Vec<u64> {
+        self.rows.iter().copied().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use berth_engine::logs::{SearchMode, Stream};
+
+    use super::*;
+
+    fn store(lines: &[(&str, &str)], budget: usize) -> Store {
+        let mut store = Store::new(budget);
+        for (i, (service, text)) in lines.iter().enumerate() {
+            let source = store.source(service, &format!("p-{service}-1"));
+            store.push(source, Stream::Stdout, i as i64, text.as_bytes());
+        }
+        store
+    }
+
+    fn search(pattern: &str) -> Search {
+        Search {
+            pattern: pattern.into(),
+            mode: SearchMode::CaseInsensitive,
+        }
+    }
+
+    #[test]
+    fn a_filtered_view_windows_and_finds_by_row() {
+        let s = store(
+            &[
+                ("web", "GET / 200"),
+                ("db", "ready"),
+                ("web", "GET /x 404"),
+                ("web", "get /y 200"),
+            ],
+            1 << 20,
+        );
+        let mut v = LogView::default();
+        let filter = Filter {
+            services: vec!["web".into()],
+            ..Filter::default()
+        };
+        let stats = v.set(&s, filter, Some(&search("get"))).unwrap();
+        assert_eq!((stats.length, stats.matches), (3, 3));
+        let rows = v.window(&s, 1, 10);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].text, "GET /x 404");
+        assert_eq!(rows[0].matches, [(0, 3)]);
+        assert_eq!(v.find(&s, 0, true), Some(1));
+        assert_eq!(v.find(&s, 2, true), Some(0), "wraps forward");
+        assert_eq!(v.find(&s, 0, false), Some(2), "wraps backward");
+        let stats = v.set(&s, Filter::default(), Some(&search("404"))).unwrap();
+        assert_eq!((stats.length, stats.matches), (4, 1));
+        assert_eq!(v.find(&s, 3, true), Some(2));
+    }
+
+    #[test]
+    fn an_invalid_regex_is_an_error_that_names_it() {
+        let s = store(&[("web", "x")], 1 << 20);
+        let mut v = LogView::default();
+        let bad = Search {
+            pattern: "(".into(),
+            mode: SearchMode::Regex,
+        };
+        let err = v.set(&s, Filter::default(), Some(&bad)).unwrap_err();
+        assert!(err.starts_with("Invalid search"), "{err}");
+    }
+
+    #[test]
+    fn live_lines_append_once_and_evicted_rows_are_reported() {
+        let mut s = store(&[("web", "one"), ("web", "two")], 4096);
+        let mut v = LogView::default();
+        v.set(&s, Filter::default(), Some(&search("needle")))
+            .unwrap();
+        // The subscription repeats a line the select already had, then brings a new one.
+        let source = s.source("web", "p-web-1");
+        s.push(source, Stream::Stdout, 2, b"a needle");
+        let lines = logs::lines(&s, &[1, 2], None);
+        v.apply(
+            &s,
+            Delivery::Lines {
+                first: s.first(),
+                lines,
+            },
+        );
+        let stats = v.stats(&s);
+        assert_eq!((stats.length, stats.matches, stats.evicted), (3, 1, 0));
+        // Fill the small store until the front falls off.
+        for i in 3..200 {
+            s.push(
+                source,
+                Stream::Stdout,
+                i,
+                format!("line {i:040}").as_bytes(),
+            );
+        }
+        v.apply(
+            &s,
+            Delivery::Missed {
+                from: 3,
+                to: s.end(),
+                count: 197,
+            },
+        );
+        let stats = v.stats(&s);
+        assert!(stats.dropped > 3);
+        // Of the rows the viewer had, all three left; the rest it never saw.
+        assert_eq!(stats.evicted, 3);
+        assert_eq!(stats.length as u64, s.end() - s.first());
+        assert_eq!(stats.matches, 0, "the matching line fell off too");
+        assert_eq!(v.window(&s, 0, 1)[0].pos, s.first());
+    }
+}

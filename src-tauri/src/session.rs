@@ -1,0 +1,231 @@
+//! The open project's live side: the engine connection (retried until it answers), the state
+//! model, the log hub and the stack action underway. The window and the tray see it only as a
+//! [`StackView`] in a watch channel, rebuilt on every change of the state model.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use berth_compose::Project;
+use berth_engine::logs::{FollowOptions, Hub, HubOptions};
+use berth_engine::{
+    CancellationToken, DownOptions, Engine, EngineVersion, Progress, Stack, StateHandle, UpOptions,
+};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::project::OpenProject;
+use crate::view::{Action, ActionRequest, EngineView, StackView};
+
+const FIRST_RETRY: Duration = Duration::from_millis(250);
+const MAX_RETRY: Duration = Duration::from_secs(5);
+/// Lines per container read back when the project opens; older ones stay in Docker.
+const TAIL: u64 = 10_000;
+
+pub struct Session {
+    open: OpenProject,
+    view: watch::Sender<StackView>,
+    hub: Hub,
+    live: Mutex<Live>,
+    /// The action underway, cancellable.
+    action: Mutex<Option<CancellationToken>>,
+    task: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
+}
+
+#[derive(Default)]
+struct Live {
+    engine: Option<Engine>,
+    version: Option<EngineVersion>,
+    state: Option<StateHandle>,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // The state model and the log followers end with the task.
+        if let Some(task) = self.task.lock().expect("task lock").take() {
+            task.abort();
+        }
+    }
+}
+
+impl Session {
+    /// Opens `open`: loads its files, shows them, and connects in the background. Opening never
+    /// starts anything.
+    pub fn open(open: OpenProject, view: watch::Sender<StackView>) -> Arc<Session> {
+        let (status, project) = open.load();
+        view.send_replace(StackView::new(status));
+        let session = Arc::new(Session {
+            open,
+            view,
+            hub: Hub::new(HubOptions::default()),
+            live: Mutex::new(Live::default()),
+            action: Mutex::new(None),
+            task: Mutex::new(None),
+        });
+        let task =
+            tauri::async_runtime::spawn(connect_and_watch(Arc::downgrade(&session), project));
+        *session.task.lock().expect("task lock") = Some(task);
+        session
+    }
+
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    /// Rebuilds the view from what is known now.
+    fn publish(&self, change: impl FnOnce(&mut StackView)) {
+        let live = self.live.lock().expect("live lock");
+        let snapshot = live.state.as_ref().map(StateHandle::snapshot);
+        self.view.send_modify(|v| {
+            change(v);
+            v.refresh(live.version.as_ref(), snapshot.as_ref());
+        });
+    }
+
+    /// Runs `request` on the project as its files say now, reporting progress; one at a time.
+    pub async fn run(&self, request: ActionRequest, progress: Progress) -> Result<(), String> {
+        let engine = self.live.lock().expect("live lock").engine.clone();
+        let Some(engine) = engine else {
+            return Err(
+                "Berth is not connected to a Docker engine yet; it keeps trying, \
+                        and the header says why it cannot connect."
+                    .to_owned(),
+            );
+        };
+        let (status, project) = self.open.load();
+        self.publish(|v| v.project = status.clone());
+        let Some(project) = project else {
+            return Err(
+                "The compose file has errors (shown in the window); fix them first.".into(),
+            );
+        };
+        check_services(&project, &request)?;
+        let cancel = {
+            let mut action = self.action.lock().expect("action lock");
+            if action.is_some() {
+                return Err("Another action is still running; wait for it or cancel it.".into());
+            }
+            action.insert(CancellationToken::new()).clone()
+        };
+        self.publish(|v| v.action = Some(request.clone()));
+        let stack = Stack::new(engine, project);
+        let services = &request.services;
+        let result = match request.action {
+            Action::Up => {
+                let options = UpOptions {
+                    services: services.clone(),
+                    ..UpOptions::default()
+                };
+                stack.up_cancellable(&options, &progress, &cancel).await
+            }
+            Action::Stop => stack.stop(services, &progress).await,
+            Action::Restart => stack.restart(services, &progress).await,
+            Action::Down => stack.down(&DownOptions::default(), &progress).await,
+        };
+        *self.action.lock().expect("action lock") = None;
+        self.publish(|v| v.action = None);
+        result.map_err(|e| e.to_string())
+    }
+
+    /// Cancels the action underway, if it can be (an `up`).
+    pub fn cancel(&self) {
+        if let Some(token) = &*self.action.lock().expect("action lock") {
+            token.cancel();
+        }
+    }
+}
+
+/// Refuses services the project does not have: the IPC acts on the loaded project only.
+fn check_services(project: &Project, request: &ActionRequest) -> Result<(), String> {
+    for s in &request.services {
+        if !project.services.contains_key(s) && !project.disabled_services.contains_key(s) {
+            return Err(format!("{s} is not a service of {}.", project.name));
+        }
+    }
+    if request.action == Action::Down && !request.services.is_empty() {
+        return Err("Down applies to the whole stack; stop single services instead.".into());
+    }
+    Ok(())
+}
+
+/// Connects (retrying with backoff while the engine is away), then keeps the view current from
+/// the state model and feeds the log hub, until the session is dropped.
+async fn connect_and_watch(session: std::sync::Weak<Session>, project: Option<Project>) {
+    let mut retry = FIRST_RETRY;
+    let (engine, version) = loop {
+        let attempt = async {
+            let engine = Engine::connect().await?;
+            let version = engine.version().await?;
+            Ok::<_, berth_engine::Error>((engine, version))
+        };
+        match attempt.await {
+            Ok(connected) => break connected,
+            Err(err) => {
+                let Some(s) = session.upgrade() else { return };
+                s.publish(|v| {
+                    v.engine = EngineView::Unavailable {
+                        reason: err.to_string(),
+                        retry_in_ms: retry.as_millis() as u64,
+                    }
+                });
+                drop(s);
+                tokio::time::sleep(retry).await;
+                retry = (retry * 2).min(MAX_RETRY);
+            }
+        }
+    };
+    let Some(s) = session.upgrade() else { return };
+    {
+        let mut live = s.live.lock().expect("live lock");
+        live.engine = Some(engine.clone());
+        live.version = Some(version.clone());
+    }
+    s.publish(|v| v.engine = EngineView::Connected(version));
+    let Some(project) = project else { return };
+    let state = StateHandle::spawn(engine.clone(), project.clone());
+    let (_, mut changes) = state.subscribe();
+    s.live.lock().expect("live lock").state = Some(state);
+    s.publish(|_| {});
+    let hub = s.hub.clone();
+    drop(s);
+    let _logs = AbortOnDrop(tokio::spawn(follow_logs(engine, project.name, hub)));
+    loop {
+        match changes.recv().await {
+            // A lagged receiver rebuilds from the snapshot all the same.
+            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        }
+        let Some(s) = session.upgrade() else { return };
+        s.publish(|_| {});
+    }
+}
+
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Follows every container's logs into the hub; after the engine goes away, resumes from the
+/// last stored timestamp.
+async fn follow_logs(engine: Engine, project: String, hub: Hub) {
+    let mut options = FollowOptions {
+        tail: Some(TAIL),
+        follow: true,
+        ..FollowOptions::default()
+    };
+    loop {
+        let (tx, rx) = tokio::sync::mpsc::channel(256);
+        let reading =
+            berth_engine::logs::follow(&engine, &project, options.clone(), tx, Default::default());
+        let (result, ()) = tokio::join!(reading, hub.pump(rx));
+        if let Err(err) = result {
+            tracing::warn!("following the logs stopped: {err}");
+        }
+        tokio::time::sleep(MAX_RETRY).await;
+        let last = hub.read(|s| s.end().checked_sub(1).and_then(|p| s.timestamp(p)));
+        options.tail = None;
+        options.since = last.map(|ts| ts + 1);
+    }
+}

@@ -1,0 +1,66 @@
+// What the header and the services table say, from the view the shell pushes.
+import type { EngineView } from '../bindings/EngineView';
+import type { ProjectStatus } from '../bindings/ProjectStatus';
+import type { ServiceRow } from '../bindings/ServiceRow';
+
+/** What the header says about the engine, and whether that is good news. */
+export interface EngineBadge {
+  text: string;
+  detail: string;
+  ok: boolean;
+}
+
+export function engineBadge(engine: EngineView | undefined): EngineBadge {
+  if (engine === undefined || engine.state === 'connecting') {
+    return { text: 'Connecting…', detail: 'Looking for a Docker engine', ok: false };
+  }
+  if (engine.state === 'connected') {
+    return {
+      text: `Docker ${engine.version}`,
+      detail: `API ${engine.api_version} at ${engine.endpoint}`,
+      ok: true,
+    };
+  }
+  const retry = Math.max(1, Math.round(engine.retry_in_ms / 1000));
+  return {
+    text: 'Engine unavailable',
+    detail: `${engine.reason} (retrying in ${retry} s)`,
+    ok: false,
+  };
+}
+
+/** The header's title and subtitle for the open project. */
+export function projectHeading(status: ProjectStatus | undefined): { title: string; files: string } {
+  if (status === undefined) return { title: 'Loading project…', files: '' };
+  if (status.state === 'loaded') return { title: status.name, files: status.files.join(' + ') };
+  return { title: 'Invalid compose file', files: status.files.join(' + ') };
+}
+
+/** The state cell: the state, the replica count when it matters, the exit code of a crash. */
+export function stateText(row: ServiceRow): string {
+  if (row.desired.kind === 'disabled') return 'disabled (profile)';
+  if (row.state === 'exited' && row.exit_code !== null) {
+    return row.desired.kind === 'stopped' ? 'stopped' : `exited (${row.exit_code})`;
+  }
+  if (row.state === 'running' && row.replicas > 1) return `running ${row.running}/${row.replicas}`;
+  return row.state;
+}
+
+/** `45s`, `12m 5s`, `3h 2m`, `4d 1h`: how long since `startedAt`, or empty. */
+export function uptime(startedAt: string, now: number): string {
+  if (!startedAt) return '';
+  const since = Date.parse(startedAt);
+  if (Number.isNaN(since)) return '';
+  const s = Math.max(0, Math.floor((now - since) / 1000));
+  const [d, h, m] = [Math.floor(s / 86400), Math.floor(s / 3600) % 24, Math.floor(s / 60) % 60];
+  if (d > 0) return `${d}d ${h}h`;
+  if (h > 0) return `${h}h ${m}m`;
+  if (m > 0) return `${m}m ${s % 60}s`;
+  return `${s}s`;
+}
+
+/** The health badge's tooltip: the latest health check output. */
+export function healthDetail(row: ServiceRow): string {
+  const last = row.health_log.at(-1)?.trim();
+  return last ? `Last check: ${last}` : row.health;
+}
