@@ -104,7 +104,8 @@ pub async fn run(project: &ProjectArgs, args: LogsArgs) -> anyhow::Result<()> {
     });
     let color = !args.no_color && std::io::stdout().is_terminal();
     let mut printer = Printer {
-        args: &args,
+        prefix: !args.no_log_prefix,
+        timestamps: args.timestamps,
         color,
         grep,
         level,
@@ -133,18 +134,43 @@ pub async fn run(project: &ProjectArgs, args: LogsArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-struct Printer<'a, W: Write> {
-    args: &'a LogsArgs,
-    color: bool,
-    grep: Option<Matcher>,
-    level: Option<Level>,
-    width: usize,
-    services: HashMap<String, &'static str>,
-    out: W,
+/// Log lines as compose prints them: `<service>-<n>  | ` prefixes padded to the longest name so
+/// far, coloured per service on a terminal. `berthctl up` prints its attached logs with it too.
+pub struct Printer<W: Write> {
+    pub prefix: bool,
+    pub timestamps: bool,
+    pub color: bool,
+    pub grep: Option<Matcher>,
+    pub level: Option<Level>,
+    pub width: usize,
+    pub services: HashMap<String, &'static str>,
+    pub out: W,
 }
 
-impl<W: Write> Printer<'_, W> {
-    fn print(&mut self, batch: &[Record]) -> std::io::Result<()> {
+impl<W: Write> Printer<W> {
+    /// The colour of a service's prefix: the next in compose's cycle when first seen.
+    fn color_of(&mut self, service: &str) -> &'static str {
+        let n = self.services.len();
+        self.services
+            .entry(service.to_owned())
+            .or_insert(COLORS[n % COLORS.len()])
+    }
+
+    /// Compose's line when an attached container exits.
+    pub fn exited(&mut self, name: &str, service: &str, code: i64) -> std::io::Result<()> {
+        let name = short_name(name, service);
+        if self.color {
+            let c = self.color_of(service);
+            write!(
+                self.out,
+                "\x1b[{c}m\r\x1b[K{name} exited with code {code}\n\x1b[0m"
+            )
+        } else {
+            write!(self.out, "\r\x1b[K{name} exited with code {code}\n")
+        }
+    }
+
+    pub fn print(&mut self, batch: &[Record]) -> std::io::Result<()> {
         // Pad to the longest name seen so far, as compose does; a batch's names count at once.
         for r in batch {
             self.width = self
@@ -155,21 +181,17 @@ impl<W: Write> Printer<'_, W> {
             if (self.grep.is_some() || self.level.is_some()) && !self.wanted(&r.text) {
                 continue;
             }
-            if !self.args.no_log_prefix {
+            if self.prefix {
                 let name = short_name(&r.origin.name, &r.origin.service);
                 let w = self.width + 1;
                 if self.color {
-                    let n = self.services.len();
-                    let c = *self
-                        .services
-                        .entry(r.origin.service.clone())
-                        .or_insert(COLORS[n % COLORS.len()]);
+                    let c = self.color_of(&r.origin.service);
                     write!(self.out, "\x1b[{c}m{name:<w$} |\x1b[0m ")?;
                 } else {
                     write!(self.out, "{name:<w$} | ")?;
                 }
             }
-            if self.args.timestamps {
+            if self.timestamps {
                 write!(self.out, "{} ", format_rfc3339(r.ts))?;
             }
             self.out.write_all(&r.text)?;
@@ -198,7 +220,7 @@ impl<W: Write> Printer<'_, W> {
 }
 
 /// `<service>-<n>`, as compose prefixes lines: the container name without the project.
-fn short_name<'a>(container: &'a str, service: &str) -> &'a str {
+pub fn short_name<'a>(container: &'a str, service: &str) -> &'a str {
     container
         .rfind(&format!("-{service}-"))
         .map_or(container, |i| &container[i + 1..])

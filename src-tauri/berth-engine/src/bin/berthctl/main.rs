@@ -1,5 +1,6 @@
 //! `berthctl`: Berth's engine from the command line, with `docker compose`'s flags and formats.
 
+mod attach;
 mod config;
 mod down;
 mod events;
@@ -71,12 +72,27 @@ async fn main() -> ExitCode {
     }
     match run(cli.command, &cli.project).await {
         Ok(()) => ExitCode::SUCCESS,
+        Err(err) if err.is::<Exit>() => {
+            ExitCode::from(err.downcast_ref::<Exit>().map_or(1, |e| e.0))
+        }
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE
         }
     }
 }
+
+/// Ends the command with this exit status and nothing more to say (130: interrupted by Ctrl-C).
+#[derive(Debug)]
+pub struct Exit(pub u8);
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit status {}", self.0)
+    }
+}
+
+impl std::error::Error for Exit {}
 
 async fn run(command: Command, project: &ProjectArgs) -> anyhow::Result<()> {
     match command {

@@ -6,14 +6,27 @@ use berth_engine::{PullPolicy, UpOptions};
 use clap::{Args, ValueEnum};
 use tokio_util::sync::CancellationToken;
 
-use crate::{render, stack_args};
+use std::collections::BTreeSet;
+
+use anyhow::Context;
+
+use crate::{attach, render, stack_args};
 use berth_engine::ProjectArgs;
 
 #[derive(Args, Debug)]
 pub struct UpArgs {
-    /// Detached mode: return once the containers run (berthctl never attaches to logs).
+    /// Detached mode: return once the containers run, without printing their logs.
     #[arg(short = 'd', long = "detach")]
-    _detach: bool,
+    detach: bool,
+    /// Attach to the logs of the named services' dependencies too.
+    #[arg(long)]
+    attach_dependencies: bool,
+    /// Don't print a prefix in logs.
+    #[arg(long)]
+    no_log_prefix: bool,
+    /// Produce monochrome output.
+    #[arg(long)]
+    no_color: bool,
     /// Wait for services to be running and healthy.
     #[arg(long)]
     wait: bool,
@@ -45,6 +58,26 @@ enum Pull {
 
 pub async fn run(project: &ProjectArgs, args: UpArgs) -> anyhow::Result<()> {
     let stack = stack_args::stack(project).await?;
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .context("the system clock is before 1970")?
+        .as_nanos() as i64;
+    // Attached to the services named (all when none are), as compose; their dependencies too
+    // with --attach-dependencies, and Ctrl-C stops everything this up brought up.
+    let selected: BTreeSet<String> = if args.services.is_empty() {
+        stack.project().services.keys().cloned().collect()
+    } else {
+        stack
+            .project()
+            .with_dependencies(args.services.iter().map(String::as_str))
+            .into_iter()
+            .collect()
+    };
+    let attached = if args.services.is_empty() || args.attach_dependencies {
+        selected.clone()
+    } else {
+        args.services.iter().cloned().collect()
+    };
     let options = UpOptions {
         services: args.services,
         wait: args.wait,
@@ -69,5 +102,16 @@ pub async fn run(project: &ProjectArgs, args: UpArgs) -> anyhow::Result<()> {
     let result = stack.up_cancellable(&options, &progress, &cancel).await;
     drop(progress);
     let _ = drawn.await;
-    Ok(result?)
+    result?;
+    if args.detach || args.wait {
+        return Ok(());
+    }
+    let attach = attach::Attach {
+        services: attached,
+        stop: selected.into_iter().collect(),
+        since: started,
+        prefix: !args.no_log_prefix,
+        color: !args.no_color,
+    };
+    attach::run(&stack, attach).await
 }

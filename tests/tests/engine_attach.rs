@@ -1,0 +1,160 @@
+//! `berthctl up` without `-d`: it prints the services' logs exactly as `docker compose up` does,
+//! returns when every container has exited, and on Ctrl-C stops the stack (a second Ctrl-C
+//! kills it).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use berth_tests::compose::ComposeProject;
+use berth_tests::stacks::{Cleanup, TestStack};
+use berth_tests::{unique_project, workspace_binary};
+
+#[tokio::test]
+async fn up_prints_logs_like_compose_and_returns_when_every_container_has_exited() {
+    // alpha writes first, b a second later then exits 2, alpha last: one order for both tools.
+    let yaml = r#"
+services:
+  alpha:
+    image: berth-test/busybox:1
+    command: ["sh", "-c", "echo hello; sleep 2; echo bye"]
+  b:
+    image: berth-test/busybox:1
+    command: ["sh", "-c", "sleep 1; echo b; exit 2"]
+"#;
+    let t = TestStack::new("attach", yaml).await;
+    let berth = berth_tests::berthctl(&t.name, &t.file(), &["up"]);
+    assert!(
+        berth.status.success(),
+        "{}",
+        String::from_utf8_lossy(&berth.stderr)
+    );
+    let compose = ComposeProject::new(unique_project("attach-compose"), t.file());
+    let reference = compose.run(&["up"]);
+    let (ours, theirs) = (
+        String::from_utf8_lossy(&berth.stdout),
+        String::from_utf8_lossy(&reference.stdout),
+    );
+    assert!(
+        ours.contains("b-1      | b\n") && ours.contains("\r\x1b[Kb-1 exited with code 2\n"),
+        "{ours}"
+    );
+    assert_eq!(
+        ours, theirs,
+        "berthctl up and docker compose up print alike"
+    );
+}
+
+/// Reads a child's pipe line by line into a channel, so the test can wait for a line.
+fn lines(pipe: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// Every line until one contains `what`; panics with what came if none does within 30 s.
+fn until(rx: &mpsc::Receiver<String>, what: &str) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                let found = line.contains(what);
+                seen.push(line);
+                if found {
+                    return seen;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    panic!("no line with {what:?}; got {seen:#?}");
+}
+
+fn interrupt(pid: u32) {
+    let sent = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(sent.success());
+}
+
+#[tokio::test]
+async fn ctrl_c_stops_the_stack_gracefully_and_a_second_ctrl_c_kills_it() {
+    // stubborn ignores SIGTERM and may take a minute to stop: only a kill ends it quickly.
+    let yaml = r#"
+services:
+  alpha:
+    image: berth-test/busybox:1
+    command: ["sh", "-c", "echo hello; sleep 600"]
+  stubborn:
+    image: berth-test/busybox:1
+    stop_grace_period: 60s
+    command: ["sh", "-c", "trap 'echo ignoring TERM' TERM; echo up; while :; do sleep 0.1; done"]
+"#;
+    let name = unique_project("attach-int");
+    let dir = std::env::temp_dir().join(&name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("compose.yaml"), yaml).unwrap();
+    let _cleanup = Cleanup(name.clone());
+    let mut child = Command::new(workspace_binary("berthctl"))
+        .args(["-p", &name, "-f"])
+        .arg(dir.join("compose.yaml"))
+        .arg("up")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start berthctl up");
+    let stdout = lines(child.stdout.take().unwrap());
+    let stderr = lines(child.stderr.take().unwrap());
+    let mut seen = until(&stdout, "Attaching to");
+    while !(seen.iter().any(|l| l.ends_with("| hello")) && seen.iter().any(|l| l.ends_with("| up")))
+    {
+        seen.extend(until(&stdout, "|"));
+    }
+
+    interrupt(child.id());
+    until(
+        &stdout,
+        "Gracefully Stopping... press Ctrl+C again to force",
+    );
+    until(&stderr, &format!("Container {name}-alpha-1  Stopped"));
+    let interrupted = Instant::now();
+    interrupt(child.id());
+    until(&stderr, &format!("Container {name}-stubborn-1  Killed"));
+    let status = child.wait().expect("berthctl exits");
+    assert_eq!(status.code(), Some(130), "interrupted, as compose exits");
+    assert!(
+        interrupted.elapsed() < Duration::from_secs(30),
+        "the second Ctrl-C did not wait out the grace period"
+    );
+    let states = Command::new("docker")
+        .args(["ps", "-a", "--format", "{{.Names}} {{.State}}"])
+        .args([
+            "--filter",
+            &format!("label=com.docker.compose.project={name}"),
+        ])
+        .output()
+        .unwrap();
+    let mut states: Vec<String> = String::from_utf8_lossy(&states.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    states.sort();
+    assert_eq!(
+        states,
+        [
+            format!("{name}-alpha-1 exited"),
+            format!("{name}-stubborn-1 exited")
+        ]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
