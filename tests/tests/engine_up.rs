@@ -291,20 +291,23 @@ services:
     holder.up_wait().await;
     let t = TestStack::new("port-taker", &yaml).await;
     let err = t.up(UpOptions::default()).await.unwrap_err();
+    // Found before anything is created (berth_engine::ports; tests/tests/observe_ports.rs).
     match &err {
-        StackError::PortAllocated {
-            service,
-            port: p,
-            holder: h,
-        } => {
-            assert_eq!(service, "web");
-            assert_eq!(p, &port.to_string());
+        StackError::PortsInUse(found) => {
+            let [c] = &found.0[..] else {
+                panic!("one conflict: {found:?}")
+            };
+            assert_eq!((c.service.as_str(), c.host_port), ("web", port));
             assert_eq!(
-                h.as_deref(),
-                Some(format!("{}-web-1", holder.name).as_str())
+                c.holder,
+                berth_engine::ports::Holder::Container {
+                    name: format!("{}-web-1", holder.name),
+                    project: Some(holder.name.clone()),
+                    service: Some("web".into()),
+                }
             );
         }
-        other => panic!("expected PortAllocated, got {other:?}"),
+        other => panic!("expected PortsInUse, got {other:?}"),
     }
     assert!(err.to_string().contains(&port.to_string()));
 }

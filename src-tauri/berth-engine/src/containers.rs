@@ -160,7 +160,12 @@ impl Container {
     }
 }
 
-fn publisher(host_ip: String, host_port: u16, container_port: u16, protocol: &str) -> Publisher {
+pub(crate) fn publisher(
+    host_ip: String,
+    host_port: u16,
+    container_port: u16,
+    protocol: &str,
+) -> Publisher {
     let http = protocol == "tcp" && host_port != 0 && HTTP_PORTS.contains(&container_port);
     let url = http.then(|| {
         let scheme = if matches!(container_port, 443 | 8443) {

@@ -50,6 +50,8 @@ pub enum StackError {
         port: String,
         holder: Option<String>,
     },
+    #[error(transparent)]
+    PortsInUse(#[from] crate::ports::PortsInUse),
     #[error(
         "service {service}: image {image} is not on this engine and pulling it failed: {cause}\n\
          Check the image name and your registry access, or build the image locally."

@@ -15,6 +15,7 @@ pub mod labels;
 pub mod logs;
 pub mod names;
 mod plan;
+pub mod ports;
 pub mod probe;
 mod progress;
 mod project_args;

@@ -109,6 +109,8 @@ impl Stack {
         cancel: &CancellationToken,
     ) -> Result<()> {
         let project = self.selection(&opts.services)?;
+        // Before anything is created: a taken host port would fail halfway through.
+        crate::ports::ensure_free(&self.engine, &project).await?;
         let before = self.inventory().await?;
         tokio::select! {
             result = converge::up(&self.engine, &project, &self.project, opts, progress) => result,
