@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use berth_compose::Project;
 use bollard::query_parameters::{
-    CreateContainerOptions, RemoveContainerOptions, StopContainerOptions,
+    CreateContainerOptions, RemoveContainerOptions, RenameContainerOptions, StopContainerOptions,
 };
 use futures_util::future::{self, BoxFuture, FutureExt, Shared};
 
@@ -310,13 +310,15 @@ async fn converge_containers(
             }
             Step::Recreate { old } => {
                 progress.container(&old.name, "Recreate");
-                remove_container(engine, name, &old.id, &old.name, timeout, progress).await?;
                 let spec = create::container_spec(project, name, old.number, image_id);
-                to_start.push(create_container(engine, name, spec, progress).await?);
+                to_start.push(recreate(engine, name, spec, &old, timeout, progress).await?);
+                progress.container(&old.name, "Recreated");
             }
             Step::Create { number } => {
                 let spec = create::container_spec(project, name, number, image_id);
-                to_start.push(create_container(engine, name, spec, progress).await?);
+                progress.container(&spec.name, "Creating");
+                to_start.push(create_container(engine, name, spec).await?);
+                progress.container(&to_start[to_start.len() - 1].1, "Created");
             }
         }
     }
@@ -327,14 +329,90 @@ async fn converge_containers(
     })
 }
 
+/// Replaces `old` as compose does: the new container is created under a temporary name
+/// (`<old id[:12]>_<name>`) while the old one still exists, so a create that fails leaves the
+/// service as it was; then the old one is stopped and removed and the new one takes its name.
+/// Like compose, the new container keeps the old one's anonymous volumes (its image's
+/// `VOLUME`s) and records the old ID in `com.docker.compose.replace`.
+async fn recreate(
+    engine: &Engine,
+    service: &str,
+    mut spec: ContainerSpec,
+    old: &Existing,
+    timeout: Option<i64>,
+    progress: &Progress,
+) -> Result<(String, String), StackError> {
+    let name = std::mem::take(&mut spec.name);
+    spec.name = format!("{}_{name}", &old.id[..old.id.len().min(12)]);
+    spec.body
+        .labels
+        .get_or_insert_default()
+        .insert(labels::REPLACE.to_owned(), old.id.clone());
+    inherit_anonymous_volumes(engine, &old.id, &mut spec).await;
+    let (id, temporary) = create_container(engine, service, spec).await?;
+    remove_container(engine, service, &old.id, &old.name, timeout, progress).await?;
+    engine
+        .docker()
+        .rename_container(&id, RenameContainerOptions { name: name.clone() })
+        .await
+        .map_err(|e| StackError::docker(service, format!("rename {temporary} to {name}"), e))?;
+    Ok((id, name))
+}
+
+/// Mounts the old container's volumes at its image's `VOLUME` paths in the new one, unless the
+/// service mounts something there itself. What cannot be inspected is not inherited: the new
+/// container then gets fresh anonymous volumes, as a first `up` would.
+async fn inherit_anonymous_volumes(engine: &Engine, old: &str, spec: &mut ContainerSpec) {
+    let docker = engine.docker();
+    let Ok(old) = docker.inspect_container(old, None).await else {
+        return;
+    };
+    let image = spec.body.image.clone().unwrap_or_default();
+    let Ok(image) = docker.inspect_image(&image).await else {
+        return;
+    };
+    let declared = image.config.and_then(|c| c.volumes).unwrap_or_default();
+    let host = spec.body.host_config.get_or_insert_default();
+    let mut taken: BTreeSet<String> = host
+        .binds
+        .iter()
+        .flatten()
+        .filter_map(|b| b.split(':').nth(1).map(str::to_owned))
+        .collect();
+    taken.extend(
+        host.mounts
+            .iter()
+            .flatten()
+            .filter_map(|m| m.target.clone()),
+    );
+    for m in old.mounts.unwrap_or_default() {
+        let (Some(target), Some(source)) = (m.destination, m.name) else {
+            continue;
+        };
+        let volume = m.typ.as_deref() == Some("volume");
+        if volume
+            && declared.iter().any(|v| v.trim_end_matches('/') == target)
+            && !taken.contains(&target)
+        {
+            host.mounts
+                .get_or_insert_default()
+                .push(bollard::models::Mount {
+                    typ: Some(bollard::models::MountType::VOLUME),
+                    source: Some(source),
+                    target: Some(target),
+                    read_only: Some(m.rw == Some(false)),
+                    ..Default::default()
+                });
+        }
+    }
+}
+
 async fn create_container(
     engine: &Engine,
     service: &str,
     spec: ContainerSpec,
-    progress: &Progress,
 ) -> Result<(String, String), StackError> {
     let docker = engine.docker();
-    progress.container(&spec.name, "Creating");
     let created = docker
         .create_container(
             Some(CreateContainerOptions {
@@ -359,7 +437,6 @@ async fn create_container(
                 StackError::docker(service, format!("connect {} to {network}", spec.name), e)
             })?;
     }
-    progress.container(&spec.name, "Created");
     Ok((created.id, spec.name))
 }
 

@@ -1,0 +1,153 @@
+//! Recreating a changed service the way docker compose does: the new container is created under
+//! a temporary name while the old one still exists, then the old one goes and the new one takes
+//! its name; anonymous volumes carry over; `docker compose` sees the result as its own.
+
+use std::process::Command;
+
+use berth_tests::compose::ComposeProject;
+use berth_tests::stacks::TestStack;
+
+fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "docker {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// An image with a `VOLUME`, so its containers get an anonymous volume.
+struct VolumeImage(String);
+
+impl VolumeImage {
+    fn build(tag: &str) -> VolumeImage {
+        let dir = std::env::temp_dir().join(format!("{}-context", tag.replace(['/', ':'], "-")));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("Dockerfile"),
+            "FROM berth-test/busybox:1\nVOLUME /data\n",
+        )
+        .unwrap();
+        docker(&["build", "-q", "-t", tag, dir.to_str().unwrap()]);
+        let _ = std::fs::remove_dir_all(&dir);
+        VolumeImage(tag.to_owned())
+    }
+}
+
+impl Drop for VolumeImage {
+    fn drop(&mut self) {
+        let _ = Command::new("docker").args(["rmi", &self.0]).output();
+    }
+}
+
+#[tokio::test]
+async fn a_changed_service_is_replaced_under_a_temporary_name_keeping_its_anonymous_volumes() {
+    let yaml = r#"
+services:
+  db:
+    image: IMAGE
+    command: ["sleep", "600"]
+    environment: { VERSION: "1" }
+  web:
+    image: berth-test/busybox:1
+    command: ["sleep", "600"]
+"#;
+    let mut t = TestStack::new("recreate-like-compose", "services: {}\n").await;
+    let image = VolumeImage::build(&format!("{}-vol:1", t.name));
+    let yaml = yaml.replace("IMAGE", &image.0);
+    t.rewrite(&yaml);
+    // docker compose starts the stack; Berth recreates what changed.
+    let compose = ComposeProject::new(t.name.clone(), t.file());
+    compose.run(&["up", "-d", "--wait"]);
+    let db = format!("{}-db-1", t.name);
+    let before = t.ids().await;
+    docker(&["exec", &db, "sh", "-c", "echo kept > /data/mark"]);
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+
+    t.rewrite(&yaml.replace("VERSION: \"1\"", "VERSION: \"2\""));
+    t.up_wait().await;
+
+    let after = t.ids().await;
+    let web = format!("{}-web-1", t.name);
+    assert_eq!(after.keys().collect::<Vec<_>>(), [&db, &web], "same names");
+    assert_ne!(after[&db], before[&db], "db was recreated");
+    assert_eq!(after[&web], before[&web], "web was left alone");
+    let replaced = docker(&[
+        "inspect",
+        "--format",
+        "{{index .Config.Labels \"com.docker.compose.replace\"}}",
+        &db,
+    ]);
+    assert_eq!(
+        replaced, before[&db],
+        "the new container names the one it replaced"
+    );
+    assert_eq!(
+        docker(&["exec", &db, "cat", "/data/mark"]),
+        "kept",
+        "the anonymous volume carried over"
+    );
+
+    // The engine's own record of the order: the new container existed before the old one went.
+    let until = (started + 60).min(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 1,
+    );
+    let events = docker(&[
+        "events",
+        "--since",
+        &started.saturating_sub(1).to_string(),
+        "--until",
+        &until.to_string(),
+        "--filter",
+        &format!("label=com.docker.compose.project={}", t.name),
+        "--filter",
+        "type=container",
+        "--format",
+        "{{.Action}} {{.Actor.Attributes.name}}",
+    ]);
+    let events: Vec<&str> = events
+        .lines()
+        .filter(|l| {
+            ["create ", "destroy ", "rename ", "start "]
+                .iter()
+                .any(|a| l.starts_with(a))
+        })
+        .collect();
+    let temporary = format!("{}_{db}", &before[&db][..12]);
+    let position = |line: &str| {
+        events
+            .iter()
+            .position(|e| *e == line)
+            .unwrap_or_else(|| panic!("no {line:?} in {events:#?}"))
+    };
+    assert!(position(&format!("create {temporary}")) < position(&format!("destroy {db}")));
+    assert!(position(&format!("destroy {db}")) < position(&format!("rename {db}")));
+    let last_start = events.iter().rposition(|e| *e == format!("start {db}"));
+    assert!(
+        Some(position(&format!("rename {db}"))) < last_start,
+        "{events:#?}"
+    );
+
+    // docker compose sees the replaced container as its own, running and up to date.
+    let ps = compose.stdout(&["ps", "--format", "{{.Name}} {{.Service}} {{.State}}"]);
+    assert_eq!(
+        ps.lines().collect::<Vec<_>>(),
+        [format!("{db} db running"), format!("{web} web running")]
+    );
+    let up = compose.run(&["up", "-d"]);
+    let progress = String::from_utf8_lossy(&up.stderr);
+    assert!(
+        !progress.contains("Recreate"),
+        "compose recreated again after Berth:\n{progress}"
+    );
+    assert_eq!(t.ids().await, after);
+}
