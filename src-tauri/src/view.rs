@@ -226,12 +226,20 @@ fn row(name: &str, image: Option<String>, desired: Desired, cs: &[&Container]) -
         .find(|c| c.health == health)
         .map(|c| c.health_log.clone())
         .unwrap_or_default();
+    // One entry per published port: the engine lists IPv4 and IPv6 bindings of the same port.
     let mut ports: Vec<Publisher> = running
         .iter()
         .flat_map(|c| c.ports.iter().filter(|p| p.host_port != 0).cloned())
         .collect();
-    ports.sort();
-    ports.dedup();
+    ports.sort_by_key(|p| {
+        (
+            p.host_port,
+            p.container_port,
+            p.protocol.clone(),
+            p.host_ip.contains(':'),
+        )
+    });
+    ports.dedup_by_key(|p| (p.host_port, p.container_port, p.protocol.clone()));
     let problem = match desired {
         Desired::Running { .. } if !cs.is_empty() => {
             health == "unhealthy"
@@ -332,13 +340,15 @@ mod tests {
             image: "img".into(),
             image_id: "sha256:1".into(),
             command: String::new(),
-            ports: vec![Publisher {
-                host_ip: "0.0.0.0".into(),
-                host_port: 8080,
-                container_port: 80,
-                protocol: "tcp".into(),
-                url: Some("http://localhost:8080".into()),
-            }],
+            ports: ["::", "0.0.0.0"]
+                .map(|ip| Publisher {
+                    host_ip: ip.into(),
+                    host_port: 8080,
+                    container_port: 80,
+                    protocol: "tcp".into(),
+                    url: Some("http://localhost:8080".into()),
+                })
+                .to_vec(),
             labels: Default::default(),
             stop_requested: false,
             oom_killed: false,
@@ -432,6 +442,11 @@ mod tests {
         assert_eq!(v.services[0].health, "healthy");
         assert_eq!(v.services[0].health_log, ["db says healthy"]);
         assert_eq!(v.services[1].ports[0].host_port, 8080);
+        assert_eq!(
+            v.services[1].ports.len(),
+            1,
+            "IPv4 and IPv6 bindings are one port"
+        );
         assert_eq!(v.services[1].started_at, "2026-11-22T10:00:00Z");
     }
 

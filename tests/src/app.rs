@@ -125,6 +125,50 @@ impl App {
         self.text_when(&css, timeout, ready).await
     }
 
+    /// Saves a PNG of the window to `$BERTH_SCREENSHOT` when that is set (how the README's
+    /// screenshot is made: `BERTH_SCREENSHOT=docs/screenshot.png ./test.sh`).
+    pub async fn screenshot_if_asked(&self) {
+        if let Some(path) = std::env::var_os("BERTH_SCREENSHOT") {
+            let png = self.client.screenshot().await.expect("a screenshot");
+            std::fs::write(&path, png).expect("write the screenshot");
+        }
+    }
+
+    /// The text content of every element matching a CSS selector, once `ready` accepts them
+    /// (waiting up to `timeout`).
+    pub async fn texts_when(
+        &self,
+        css: &str,
+        timeout: Duration,
+        ready: impl Fn(&[String]) -> bool,
+    ) -> Vec<String> {
+        let script = format!(
+            "return [...document.querySelectorAll({})].map(e => e.textContent.trim())",
+            serde_json::Value::from(css)
+        );
+        let deadline = Instant::now() + timeout;
+        loop {
+            let texts: Vec<String> =
+                serde_json::from_value(self.eval(&script).await).expect("a list of strings");
+            if ready(&texts) {
+                return texts;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "`{css}` did not become ready within {timeout:?}; its texts were {texts:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Runs `script` in the webview and returns its result.
+    pub async fn eval(&self, script: &str) -> serde_json::Value {
+        self.client
+            .execute(script, Vec::new())
+            .await
+            .unwrap_or_else(|err| panic!("script failed: {err}\n{script}"))
+    }
+
     /// Ends the WebDriver session, then stops the driver and the app.
     pub async fn quit(self) {
         if let Err(err) = self.client.clone().close().await {

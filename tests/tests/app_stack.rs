@@ -1,6 +1,6 @@
 //! The desktop app runs a real stack: Start, every service running and healthy with its ports,
-//! one service stopped from its row, then the whole stack stopped. Real app, real webview, real
-//! engine.
+//! its logs read and searched (hostile ones inert), one service stopped from its row, then the
+//! whole stack stopped. Real app, real webview, real engine.
 
 use std::time::Duration;
 
@@ -8,16 +8,23 @@ use berth_tests::app::App;
 use berth_tests::stacks::Cleanup;
 use berth_tests::{fixture, unique_project, workspace_binary};
 
-const SERVICES: [&str; 4] = ["mongodb", "redis", "backend", "frontend"];
+const SERVICES: [&str; 5] = ["mongodb", "redis", "backend", "frontend", "hostile"];
 
 #[tokio::test]
 async fn start_the_fixture_stack_see_it_healthy_stop_a_service_then_the_stack() {
     let name = unique_project("app");
     let _cleanup = Cleanup(name.clone());
-    let file = fixture("stack/compose.yaml");
+    let (file, hostile) = (fixture("stack/compose.yaml"), fixture("stack/hostile.yaml"));
     let app = App::launch(
         &workspace_binary("berth"),
-        &["-f", file.to_str().expect("UTF-8 path"), "-p", &name],
+        &[
+            "-f",
+            file.to_str().expect("UTF-8 path"),
+            "-f",
+            hostile.to_str().expect("UTF-8 path"),
+            "-p",
+            &name,
+        ],
     )
     .await;
     let long = Duration::from_secs(90);
@@ -36,8 +43,10 @@ async fn start_the_fixture_stack_see_it_healthy_stop_a_service_then_the_stack() 
     for service in SERVICES {
         app.cell_when(service, "state", long, |t| t == "running")
             .await;
-        app.cell_when(service, "health", long, |t| t == "healthy")
-            .await;
+        if service != "hostile" {
+            app.cell_when(service, "health", long, |t| t == "healthy")
+                .await;
+        }
     }
     app.text_when("[data-testid=stack-status]", long, |t| t == "healthy")
         .await;
@@ -57,6 +66,9 @@ async fn start_the_fixture_stack_see_it_healthy_stop_a_service_then_the_stack() 
     assert!(url.starts_with("http://localhost:"), "{url}");
     let health = http_get(&format!("{url}/api/health")).await;
     assert!(health.contains("\"status\":\"ok\""), "{health}");
+
+    logs_are_live_searchable_and_inert(&app).await;
+    app.screenshot_if_asked().await;
 
     // Stopping one service from its row: it stops, and since the user asked, nothing is wrong.
     app.click("[data-testid=services] tr[data-service=backend] [data-action=stop]")
@@ -84,6 +96,64 @@ async fn start_the_fixture_stack_see_it_healthy_stop_a_service_then_the_stack() 
     }
 
     app.quit().await;
+}
+
+async fn logs_are_live_searchable_and_inert(app: &App) {
+    let wait = Duration::from_secs(30);
+    let rows = "[data-testid=log-row]";
+    // The request above went through the frontend, which logs each one: a live line.
+    app.texts_when(rows, wait, |rows| {
+        rows.iter()
+            .any(|r| r.starts_with("frontend") && r.ends_with("GET /api/health"))
+    })
+    .await;
+
+    // Search: the match is counted and highlighted, and next goes to it.
+    let search = app
+        .client
+        .find(fantoccini::Locator::Css("[data-testid=log-search]"))
+        .await
+        .expect("the search box");
+    search.send_keys("/api/health\u{E007}").await.expect("type");
+    app.text_when("[data-testid=log-match-count]", wait, |t| {
+        t.ends_with("matching line") || t.ends_with("matching lines")
+    })
+    .await;
+    app.click("[data-testid=log-next]").await;
+    let marked = app
+        .texts_when(&format!("{rows} .match"), wait, |m| !m.is_empty())
+        .await;
+    assert!(marked.iter().all(|m| m == "/api/health"), "{marked:?}");
+    search.clear().await.expect("clear the search");
+    search
+        .send_keys("\u{E007}")
+        .await
+        .expect("run the empty search");
+
+    // Hostile content is text: the markup shows literally, no element is made of it, the escape
+    // sequences are gone (the colour kept as a style), and the window title is Berth's.
+    let hostile = app
+        .texts_when(rows, wait, |rows| {
+            rows.iter().any(|r| r.starts_with("hostile"))
+        })
+        .await;
+    let text = hostile.iter().find(|r| r.starts_with("hostile")).unwrap();
+    assert!(text.contains("<img src=x onerror=alert(1)>"), "{text}");
+    assert!(text.ends_with("red  end"), "{text:?}");
+    assert!(!text.contains("pwned"), "{text:?}");
+    let images = app
+        .eval("return document.querySelectorAll('[data-testid=log-viewer] img').length")
+        .await;
+    assert_eq!(images, 0);
+    assert_eq!(app.client.title().await.expect("title"), "Berth");
+
+    // The backend row's Logs button narrows the viewer to the backend.
+    app.click("[data-testid=services] tr[data-service=backend] [data-action=logs]")
+        .await;
+    app.texts_when(&format!("{rows} .svc"), wait, |prefixes| {
+        !prefixes.is_empty() && prefixes.iter().all(|p| p.starts_with("backend-1"))
+    })
+    .await;
 }
 
 /// A GET through a plain TCP stream: the test needs no HTTP client beyond this.
