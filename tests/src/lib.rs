@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod compose;
+pub mod daemon;
 pub mod registry;
 pub mod stacks;
 

@@ -2,79 +2,16 @@
 //! retries with backoff, and resyncs when it is back. The test restarts a daemon of its own (its
 //! own socket, data and exec roots, and its own network namespace), never the shared one.
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use berth_engine::berth_compose::{self, LoadOptions};
-use berth_engine::{ChangeKind, DownOptions, Engine, EngineState, Progress, Stack, UpOptions};
+use berth_engine::{ChangeKind, DownOptions, EngineState, Progress, Stack, UpOptions};
+use berth_tests::daemon::Daemon;
 use berth_tests::stacks::next_change;
 use berth_tests::unique_project;
 
 /// How long the model may take to report each step.
 const LIMIT: Duration = Duration::from_secs(60);
-
-/// A dockerd this test started, stopped (SIGTERM, by its pid) when dropped.
-struct Daemon {
-    child: Option<Child>,
-}
-
-impl Daemon {
-    fn host(dir: &Path) -> String {
-        format!("unix://{}", dir.join("docker.sock").display())
-    }
-
-    async fn start(dir: &Path) -> (Daemon, Engine) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join("dockerd.log"))
-            .unwrap();
-        // Its own network namespace: a second daemon must not touch the host's interfaces
-        // (with `--bridge=none` dockerd deletes docker0, the shared daemon's bridge).
-        let child = Command::new("unshare")
-            .args(["--net", "dockerd"])
-            .arg("-H")
-            .arg(Daemon::host(dir))
-            .arg("--data-root")
-            .arg(dir.join("data"))
-            .arg("--exec-root")
-            .arg(dir.join("exec"))
-            .arg("--pidfile")
-            .arg(dir.join("docker.pid"))
-            .args(["--iptables=false", "--ip-masq=false"])
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start a dockerd of the test's own (the test bed installs docker.io)");
-        let daemon = Daemon { child: Some(child) };
-        for _ in 0..120 {
-            if let Ok(engine) = Engine::connect_to(&Daemon::host(dir)).await {
-                return (daemon, engine);
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-        panic!(
-            "the test's dockerd did not answer; see {}",
-            dir.join("dockerd.log").display()
-        );
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_daemon_restart_is_reported_retried_and_resynced() {
@@ -82,19 +19,7 @@ async fn a_daemon_restart_is_reported_retried_and_resynced() {
     let dir = std::env::temp_dir().join(&name);
     std::fs::create_dir_all(&dir).unwrap();
     let (mut daemon, engine) = Daemon::start(&dir).await;
-    let loaded = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "docker save berth-test/busybox:1 | docker -H {} load -q",
-            Daemon::host(&dir)
-        ))
-        .output()
-        .unwrap();
-    assert!(
-        loaded.status.success(),
-        "{}",
-        String::from_utf8_lossy(&loaded.stderr)
-    );
+    daemon.load("berth-test/busybox:1");
 
     let yaml = "services:\n  app:\n    image: berth-test/busybox:1\n    command: [sleep, '600']\n    \
                 network_mode: none\n    restart: always\n";

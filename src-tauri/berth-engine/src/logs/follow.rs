@@ -1,5 +1,6 @@
 //! Reading a project's logs from the engine: every container's stdout and stderr with the
-//! engine's timestamps, re-attached across restarts, recreates and scale changes.
+//! engine's timestamps, re-attached across restarts, recreates and scale changes, and across
+//! the engine's own restarts.
 //!
 //! Resuming uses the engine's timestamps: the API's `since` only has whole seconds, so a
 //! re-attach asks from the second of the last line read (and at most [`RESUME_TAIL`] lines
@@ -12,6 +13,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bollard::container::LogOutput;
 use bollard::models::EventMessage;
@@ -72,7 +74,8 @@ pub struct Record {
 
 /// Reads the logs of `project`'s containers into `sink`, in batches. Without `follow` it returns
 /// once every container's lines so far are sent (ordered by timestamp across containers);
-/// with it, it keeps going until `cancel` fires or the engine's events stream fails.
+/// with it, it keeps going until `cancel` fires, through engine restarts: when the engine goes
+/// away it retries with backoff, and every container resumes after its last line.
 pub async fn follow(
     engine: &Engine,
     project: &str,
@@ -82,7 +85,6 @@ pub async fn follow(
 ) -> crate::Result<()> {
     // Our own token, so ending the readers below does not cancel the caller's.
     let cancel = cancel.child_token();
-    let docker = engine.docker();
     let request = |action: &'static str| {
         let endpoint = Endpoint(engine.endpoint().to_owned());
         move |cause| Error::Request {
@@ -92,43 +94,10 @@ pub async fn follow(
         }
     };
     // Events from before the listing replay, so a container started in between is not missed.
-    let started = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let list = docker
-        .list_containers(Some(
-            ListContainersOptionsBuilder::new()
-                .all(true)
-                .filters(&labels::filters(project))
-                .build(),
-        ))
+    let started = now_secs();
+    let origins = listed(engine, project, &options.services)
         .await
         .map_err(request("list the project's containers"))?;
-    let mut origins: Vec<(Arc<Origin>, u32)> = list
-        .into_iter()
-        .filter_map(|c| {
-            let labels_map = c.labels.unwrap_or_default();
-            if labels::is_oneoff(&labels_map) {
-                return None;
-            }
-            let service = labels_map.get(labels::SERVICE)?.clone();
-            let number = labels::container_number(&labels_map).unwrap_or(0);
-            let name = c
-                .names
-                .and_then(|n| n.first().map(|n| n.trim_start_matches('/').to_owned()))
-                .unwrap_or_default();
-            Some((
-                Arc::new(Origin {
-                    id: c.id?,
-                    service,
-                    name,
-                }),
-                number,
-            ))
-        })
-        .filter(|(o, _)| options.services.is_empty() || options.services.contains(&o.service))
-        .collect();
-    origins.sort_by(|a, b| (&a.0.service, a.1).cmp(&(&b.0.service, b.1)));
 
     // The backlog first, from every container, merged by timestamp: collected, then sorted. A
     // single container's needs no merging and streams straight through.
@@ -183,7 +152,119 @@ pub async fn follow(
         return Ok(());
     }
 
-    let events_filters = HashMap::from([
+    let mut followers = Followers {
+        engine,
+        options: &options,
+        sink: &sink,
+        cancel: &cancel,
+        wakers: HashMap::new(),
+        tasks: tokio::task::JoinSet::new(),
+    };
+    for reader in readers {
+        followers.spawn(reader);
+    }
+    let mut events = container_events(engine, project, started);
+    let mut retry = FIRST_RETRY;
+    'events: loop {
+        let event = tokio::select! {
+            () = cancel.cancelled() => break,
+            event = events.next() => event,
+        };
+        let failure = match event {
+            Some(Ok(event)) => {
+                retry = FIRST_RETRY;
+                followers.apply(event);
+                continue;
+            }
+            Some(Err(cause)) => cause.to_string(),
+            None => "the engine closed the event stream".to_owned(),
+        };
+        // The engine went away (a restart, an upgrade): once it answers again, every known
+        // container resumes from its last line, and those created meanwhile are read from
+        // their first.
+        tracing::debug!(%failure, %project, "log follower lost the engine; retrying");
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => break 'events,
+                () = tokio::time::sleep(retry) => {}
+            }
+            retry = (retry * 2).min(MAX_RETRY);
+            let since = now_secs().saturating_sub(1);
+            match listed(engine, project, &options.services).await {
+                Ok(origins) => {
+                    followers.resync(origins);
+                    events = container_events(engine, project, since);
+                    break;
+                }
+                Err(err) => tracing::debug!(%err, %project, "the engine is still away"),
+            }
+        }
+    }
+    cancel.cancel();
+    followers.tasks.join_all().await;
+    Ok(())
+}
+
+const FIRST_RETRY: Duration = Duration::from_millis(200);
+const MAX_RETRY: Duration = Duration::from_secs(5);
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The project's containers (one-offs aside) of `services` (all when empty), with their
+/// numbers, by service and number.
+async fn listed(
+    engine: &Engine,
+    project: &str,
+    services: &[String],
+) -> Result<Vec<(Arc<Origin>, u32)>, bollard::errors::Error> {
+    let list = engine
+        .docker()
+        .list_containers(Some(
+            ListContainersOptionsBuilder::new()
+                .all(true)
+                .filters(&labels::filters(project))
+                .build(),
+        ))
+        .await?;
+    let mut origins: Vec<(Arc<Origin>, u32)> = list
+        .into_iter()
+        .filter_map(|c| {
+            let labels_map = c.labels.unwrap_or_default();
+            if labels::is_oneoff(&labels_map) {
+                return None;
+            }
+            let service = labels_map.get(labels::SERVICE)?.clone();
+            let number = labels::container_number(&labels_map).unwrap_or(0);
+            let name = c
+                .names
+                .and_then(|n| n.first().map(|n| n.trim_start_matches('/').to_owned()))
+                .unwrap_or_default();
+            Some((
+                Arc::new(Origin {
+                    id: c.id?,
+                    service,
+                    name,
+                }),
+                number,
+            ))
+        })
+        .filter(|(o, _)| services.is_empty() || services.contains(&o.service))
+        .collect();
+    origins.sort_by(|a, b| (&a.0.service, a.1).cmp(&(&b.0.service, b.1)));
+    Ok(origins)
+}
+
+/// The project's container starts and removals from `since` (seconds since the epoch) on.
+fn container_events(
+    engine: &Engine,
+    project: &str,
+    since: u64,
+) -> impl futures_util::Stream<Item = Result<EventMessage, bollard::errors::Error>> + use<> {
+    let filters = HashMap::from([
         ("label".to_owned(), vec![labels::project_filter(project)]),
         ("type".to_owned(), vec!["container".to_owned()]),
         (
@@ -191,67 +272,88 @@ pub async fn follow(
             vec!["start".to_owned(), "destroy".to_owned()],
         ),
     ]);
-    let mut events = docker.events(Some(
+    engine.docker().events(Some(
         EventsOptionsBuilder::new()
-            .since(&started.to_string())
-            .filters(&events_filters)
+            .since(&since.to_string())
+            .filters(&filters)
             .build(),
-    ));
-    let mut wakers: HashMap<String, mpsc::UnboundedSender<()>> = HashMap::new();
-    let mut tasks = tokio::task::JoinSet::new();
-    for reader in readers {
+    ))
+}
+
+/// The readers of a following `follow`, one per container, each woken when its container
+/// starts again.
+struct Followers<'a> {
+    engine: &'a Engine,
+    options: &'a FollowOptions,
+    sink: &'a mpsc::Sender<Vec<Record>>,
+    cancel: &'a CancellationToken,
+    wakers: HashMap<String, mpsc::UnboundedSender<()>>,
+    tasks: tokio::task::JoinSet<()>,
+}
+
+impl Followers<'_> {
+    fn spawn(&mut self, reader: Reader) {
         let (tx, rx) = mpsc::unbounded_channel();
-        wakers.insert(reader.origin.id.clone(), tx);
-        tasks.spawn(reader.run(engine.clone(), sink.clone(), rx, cancel.clone()));
+        self.wakers.insert(reader.origin.id.clone(), tx);
+        let run = reader.run(
+            self.engine.clone(),
+            self.sink.clone(),
+            rx,
+            self.cancel.clone(),
+        );
+        self.tasks.spawn(run);
     }
-    let result = loop {
-        let event = tokio::select! {
-            () = cancel.cancelled() => break Ok(()),
-            event = events.next() => event,
-        };
-        let event: EventMessage = match event {
-            Some(Ok(e)) => e,
-            Some(Err(cause)) => break Err(request("stream events")(cause)),
-            None => break Ok(()),
-        };
-        let Some(actor) = event.actor else { continue };
+
+    fn wanted(&self, service: &str) -> bool {
+        self.options.services.is_empty() || self.options.services.iter().any(|s| s == service)
+    }
+
+    fn apply(&mut self, event: EventMessage) {
+        let Some(actor) = event.actor else { return };
         let (Some(id), attributes) = (actor.id, actor.attributes.unwrap_or_default()) else {
-            continue;
+            return;
         };
         match event.action.as_deref() {
             Some("start") => {
-                if let Some(waker) = wakers.get(&id) {
+                if let Some(waker) = self.wakers.get(&id) {
                     let _ = waker.send(());
-                    continue;
+                    return;
                 }
                 let Some(service) = attributes.get(labels::SERVICE) else {
-                    continue;
+                    return;
                 };
-                if labels::is_oneoff(&attributes)
-                    || !(options.services.is_empty() || options.services.contains(service))
-                {
-                    continue;
+                if labels::is_oneoff(&attributes) || !self.wanted(service) {
+                    return;
                 }
                 let origin = Arc::new(Origin {
-                    id: id.clone(),
+                    id,
                     service: service.clone(),
                     name: attributes.get("name").cloned().unwrap_or_default(),
                 });
-                let (tx, rx) = mpsc::unbounded_channel();
-                wakers.insert(id, tx);
-                let reader = Reader::new(origin, &options);
-                tasks.spawn(reader.run(engine.clone(), sink.clone(), rx, cancel.clone()));
+                self.spawn(Reader::new(origin, self.options));
             }
             Some("destroy") => {
                 // Dropping the waker ends the reader once its stream has ended.
-                wakers.remove(&id);
+                self.wakers.remove(&id);
             }
             _ => {}
         }
-    };
-    cancel.cancel();
-    tasks.join_all().await;
-    result
+    }
+
+    /// After an outage: wakes the readers of containers still there, lets those of removed
+    /// ones end, and reads new ones from their first line.
+    fn resync(&mut self, origins: Vec<(Arc<Origin>, u32)>) {
+        self.wakers
+            .retain(|id, _| origins.iter().any(|(o, _)| &o.id == id));
+        for (origin, _) in origins {
+            match self.wakers.get(&origin.id) {
+                Some(waker) => {
+                    let _ = waker.send(());
+                }
+                None => self.spawn(Reader::new(origin, self.options)),
+            }
+        }
+    }
 }
 
 /// One container's reader: its resume point and the parts of a line split by the engine.
