@@ -25,6 +25,13 @@ pub enum ProgressEvent {
         #[ts(type = "number | null")]
         total: Option<i64>,
     },
+    /// `service` waits for `dependency` to meet its `depends_on` condition
+    /// (`service_healthy`, `service_completed_successfully`).
+    Waiting {
+        service: String,
+        dependency: String,
+        condition: String,
+    },
     /// A line of a build's output.
     BuildOutput { service: String, line: String },
     /// Something the user should know that does not stop the operation.

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use crate::containers::{self, Container};
 use crate::error::StackError;
-use crate::progress::Progress;
+use crate::progress::{Progress, ProgressEvent};
 use crate::{Engine, labels};
 
 /// What a look at the containers decided.
@@ -108,6 +108,11 @@ pub(crate) async fn dependency(
     if condition == "service_started" {
         return Ok(());
     }
+    progress.send(ProgressEvent::Waiting {
+        service: service.to_owned(),
+        dependency: dep.to_owned(),
+        condition: condition.to_owned(),
+    });
     let healthy = condition == "service_healthy";
     let mut first = None;
     let judge = |containers: &[Container]| {

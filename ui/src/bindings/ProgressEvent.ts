@@ -4,4 +4,4 @@ import type { Resource } from "./Resource";
 /**
  * One step of an operation.
  */
-export type ProgressEvent = { "kind": "resource", resource: Resource, name: string, status: string, } | { "kind": "layer", image: string, layer: string, status: string, current: number | null, total: number | null, } | { "kind": "build_output", service: string, line: string, } | { "kind": "warning", message: string, };
+export type ProgressEvent = { "kind": "resource", resource: Resource, name: string, status: string, } | { "kind": "layer", image: string, layer: string, status: string, current: number | null, total: number | null, } | { "kind": "waiting", service: string, dependency: string, condition: string, } | { "kind": "build_output", service: string, line: string, } | { "kind": "warning", message: string, };

@@ -14,11 +14,24 @@ describe('ProgressBoard', () => {
     ]);
   });
 
-  it('says what is underway: the newest unfinished line', () => {
+  it('says what is underway: the newest unfinished line, dependency waits in words', () => {
     const board = new ProgressBoard();
-    board.apply({ kind: 'resource', resource: 'Container', name: 'p-db-1', status: 'Waiting' });
+    board.apply({ kind: 'resource', resource: 'Container', name: 'p-db-1', status: 'Started' });
+    board.apply({
+      kind: 'waiting',
+      service: 'backend',
+      dependency: 'mongodb',
+      condition: 'service_healthy',
+    });
     board.apply({ kind: 'resource', resource: 'Container', name: 'p-web-1', status: 'Created' });
-    expect(board.current).toBe('Container p-db-1 Waiting');
+    expect(board.current).toBe('backend waiting for mongodb to be healthy');
+    board.apply({
+      kind: 'waiting',
+      service: 'api',
+      dependency: 'migrate',
+      condition: 'service_completed_successfully',
+    });
+    expect(board.current).toBe('api waiting for migrate to complete');
   });
 
   it('shows pull progress per image and keeps warnings', () => {

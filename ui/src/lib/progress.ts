@@ -8,6 +8,12 @@ export interface ProgressLine {
   status: string;
 }
 
+/** What a `depends_on` condition waits for, in words. */
+const GOALS: Record<string, string> = {
+  service_healthy: 'to be healthy',
+  service_completed_successfully: 'to complete',
+};
+
 export class ProgressBoard {
   private lines = new Map<string, ProgressLine>();
   warnings: string[] = [];
@@ -23,6 +29,11 @@ export class ProgressBoard {
             ? ` ${mb(event.current)}/${mb(event.total)} MB`
             : '';
         this.set(`Image ${event.image}`, `Image ${event.image}`, `${event.layer} ${event.status}${amount}`);
+        break;
+      }
+      case 'waiting': {
+        const goal = GOALS[event.condition] ?? 'to start';
+        this.set(`Service ${event.service}`, event.service, `waiting for ${event.dependency} ${goal}`);
         break;
       }
       case 'build_output':
@@ -45,7 +56,7 @@ export class ProgressBoard {
 
   /** The line that says what the action is doing now: the newest one not yet finished. */
   get current(): string {
-    const busy = this.list.filter((l) => /ing$|Waiting/.test(l.status));
+    const busy = this.list.filter((l) => /ing$|^waiting/.test(l.status));
     const line = busy.at(-1) ?? this.list.at(-1);
     return line ? `${line.text} ${line.status}` : '';
   }

@@ -54,6 +54,24 @@ async fn draw(mut rx: UnboundedReceiver<ProgressEvent>, live: bool) {
                     let _ = writeln!(err, " {image} {layer} {status}");
                 }
             }
+            ProgressEvent::Waiting {
+                service,
+                dependency,
+                condition,
+            } => {
+                let goal = match condition.as_str() {
+                    "service_healthy" => "to be healthy",
+                    "service_completed_successfully" => "to complete",
+                    _ => "to start",
+                };
+                let line = format!(" Service {service}  Waiting for {dependency} {goal}");
+                if live {
+                    board.set(format!("Service {service}"), line);
+                    board.draw(&mut err);
+                } else {
+                    let _ = writeln!(err, "{line}");
+                }
+            }
             ProgressEvent::BuildOutput { service, line } => {
                 board.above(&mut err, &format!(" {service} | {line}"));
             }
