@@ -94,9 +94,16 @@ describe('virtualization', () => {
     expect(spacer.style.height).toBe(`${(200 + 4) * ROW}px`);
     expect(v.positions()).toEqual(range(0, VISIBLE - 4 - 1 + 8));
 
+    // Evicting rows before it keeps it expanded, on the same line.
+    source.evict(2);
+    await settle();
+    expect(v.row(3)!.dataset.row).toBe('1');
+    expect(v.row(3)!.querySelector('[data-testid="log-json"]')).not.toBeNull();
+    expect(spacer.style.height).toBe(`${(198 + 4) * ROW}px`);
+
     await v.click(v.row(3)!.querySelector('[data-testid="log-expand"]')!);
     expect(v.row(3)!.querySelector('[data-testid="log-json"]')).toBeNull();
-    expect(spacer.style.height).toBe(`${200 * ROW}px`);
+    expect(spacer.style.height).toBe(`${198 * ROW}px`);
   });
 });
 
@@ -110,6 +117,8 @@ describe('follow and pause', () => {
     await settle();
     expect(Math.max(...v.positions())).toBe(1049);
     expect(v.list().scrollTop).toBe(v.maxScroll());
+    // Only the new lines were asked for.
+    expect(source.windows[source.windows.length - 1]).toEqual({ start: 1000, count: 50 });
 
     await v.scrollTo(v.list().scrollTop - 10 * ROW);
     expect(v.get('log-follow').getAttribute('aria-pressed')).toBe('false');
@@ -453,6 +462,10 @@ describe('keyboard', () => {
     expect(topPos(v)).toBe(VISIBLE);
     await v.key('End', v.list());
     expect(Math.max(...v.positions())).toBe(999);
+    expect(v.get('log-follow').getAttribute('aria-pressed')).toBe('true');
+    // Paused at the bottom, End follows again.
+    await v.key('f');
+    await v.key('End', v.list());
     expect(v.get('log-follow').getAttribute('aria-pressed')).toBe('true');
   });
 });
