@@ -407,6 +407,25 @@ describe('selection, copy and export', () => {
     vi.unstubAllGlobals();
   });
 
+  it('copies a selection longer than the rows held, fetching it', async () => {
+    const writeText = vi.fn(async (_text: string) => {});
+    vi.stubGlobal('navigator', { ...navigator, clipboard: { writeText } });
+    vi.stubGlobal('ClipboardItem', undefined);
+    const source = new MemorySource(numbered, 1000);
+    const v = await open(source);
+    await v.click(v.row(999)!);
+    await v.key('Home', v.list());
+    await v.click(v.row(0)!, { shiftKey: true });
+    await v.click(v.get('log-copy'));
+    const text = writeText.mock.calls[0][0];
+    expect(text.split('\n').length).toBe(1001);
+    expect(text.startsWith('db-1  | line 0\n')).toBe(true);
+    expect(text.endsWith('db-1  | line 999\n')).toBe(true);
+    expect(source.windows[source.windows.length - 1]).toEqual({ start: 0, count: 1000 });
+    expect(v.get('log-notice').textContent).toBe('Copied 1000 lines');
+    vi.unstubAllGlobals();
+  });
+
   it('exports the view and shows where it went', async () => {
     const source = new MemorySource(numbered, 20);
     const v = await open(source);
