@@ -13,6 +13,11 @@ fn main() {
         "logs_window",
         "logs_find",
         "logs_export",
+        "settings",
+        "save_settings",
+        "open_project_dialog",
+        "open_recent",
+        "set_profiles",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("failed to run tauri-build");

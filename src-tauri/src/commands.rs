@@ -1,10 +1,11 @@
 //! The IPC commands the UI may call. Each is thin: it hands typed data to the session or the log
 //! view and returns typed data; live updates go through `Channel`s.
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 
 use berth_engine::logs::{Delivery, ExportOptions, Filter, Line, Search};
-use berth_engine::{Progress, ProgressEvent};
+use berth_engine::{Progress, ProgressEvent, ProjectArgs};
 use tauri::async_runtime::JoinHandle;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Runtime, State};
@@ -13,11 +14,15 @@ use tokio::sync::watch;
 use crate::logview::{LogView, ViewStats};
 use crate::project::OpenProject;
 use crate::session::Session;
+use crate::settings::Settings;
 use crate::view::{ActionRequest, StackView};
 
-/// The app's state: the open project's session, and what the window is subscribed to.
+/// The app's state: the open project's session, the settings, and what the window is
+/// subscribed to.
 pub struct Berth {
     session: RwLock<Arc<Session>>,
+    settings: Mutex<Settings>,
+    config_dir: PathBuf,
     view: watch::Sender<StackView>,
     logs: Arc<Mutex<LogView>>,
     /// The forwarding tasks of the window's subscriptions; a new subscription (a reload of the
@@ -28,19 +33,24 @@ pub struct Berth {
 }
 
 impl Berth {
-    pub fn open(project: OpenProject) -> Berth {
+    /// Opens `project` and remembers it first among the recent projects.
+    pub fn open(project: OpenProject, settings: Settings, config_dir: PathBuf) -> Berth {
         let view = watch::Sender::new(StackView::new(crate::project::ProjectStatus::Invalid {
             files: Vec::new(),
             message: String::new(),
         }));
-        Berth {
-            session: RwLock::new(Session::open(project, view.clone())),
+        let berth = Berth {
+            session: RwLock::new(Session::open(project, view.clone(), &settings)),
+            settings: Mutex::new(settings),
+            config_dir,
             view,
             logs: Arc::default(),
             stack_feed: Mutex::default(),
             log_feed: Mutex::default(),
             log_listener: Arc::default(),
-        }
+        };
+        berth.remember();
+        berth
     }
 
     pub fn session(&self) -> Arc<Session> {
@@ -55,6 +65,26 @@ impl Berth {
     /// Runs `request`, for the window and the tray alike.
     pub async fn run(&self, request: ActionRequest, progress: Progress) -> Result<(), String> {
         self.session().run(request, progress).await
+    }
+
+    /// Replaces the open project (the old session's tasks end with it).
+    fn switch(&self, args: ProjectArgs) -> Result<(), String> {
+        let project = OpenProject::new(args).map_err(|e| e.to_string())?;
+        let settings = self.settings.lock().expect("settings lock").clone();
+        let session = Session::open(project, self.view.clone(), &settings);
+        *self.session.write().expect("session lock") = session;
+        *self.logs.lock().expect("log view") = LogView::default();
+        self.remember();
+        Ok(())
+    }
+
+    fn remember(&self) {
+        let args = self.session().project().args().clone();
+        let mut settings = self.settings.lock().expect("settings lock");
+        settings.remember(&args);
+        if let Err(err) = settings.save(&self.config_dir) {
+            tracing::warn!("{err}");
+        }
     }
 }
 
@@ -202,4 +232,74 @@ pub async fn logs_export<R: Runtime>(
     hub.read(|store| berth_engine::logs::export::to_file(store, &positions, options, &path))
         .map_err(|e| format!("Could not write {}: {e}", path.display()))?;
     Ok(Some(path.display().to_string()))
+}
+
+#[tauri::command]
+pub fn settings(berth: State<'_, Berth>) -> Settings {
+    berth.settings.lock().expect("settings lock").clone()
+}
+
+/// Saves the settings and reopens the project with them (buffer size, engine endpoint).
+#[tauri::command]
+pub fn save_settings(berth: State<'_, Berth>, settings: Settings) -> Result<(), String> {
+    settings.check()?;
+    settings.save(&berth.config_dir)?;
+    *berth.settings.lock().expect("settings lock") = settings;
+    berth.switch(berth.session().project().args().clone())
+}
+
+/// Opens compose files the user picks (the first is the project's file, the others override
+/// it, as with `-f`); `false` when they cancel.
+#[tauri::command]
+pub async fn open_project_dialog<R: Runtime>(
+    app: AppHandle<R>,
+    berth: State<'_, Berth>,
+) -> Result<bool, String> {
+    use tauri_plugin_dialog::DialogExt;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    app.dialog()
+        .file()
+        .set_title("Open a compose file (and its override files)")
+        .add_filter("Compose files", &["yaml", "yml"])
+        .pick_files(move |paths| {
+            let _ = tx.send(paths);
+        });
+    let Some(paths) = rx.await.ok().flatten() else {
+        return Ok(false);
+    };
+    let files = paths
+        .into_iter()
+        .map(|p| p.into_path().map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    berth.switch(ProjectArgs {
+        files,
+        ..ProjectArgs::default()
+    })?;
+    Ok(true)
+}
+
+/// Reopens the recent project at `index` (as `settings().recent` lists them).
+#[tauri::command]
+pub fn open_recent(berth: State<'_, Berth>, index: u32) -> Result<(), String> {
+    let recent = berth.settings.lock().expect("settings lock").recent.clone();
+    let args = recent
+        .get(index as usize)
+        .cloned()
+        .ok_or_else(|| format!("There is no recent project number {index}."))?;
+    berth.switch(args)
+}
+
+/// Reopens the project with these profiles active; only profiles its services name.
+#[tauri::command]
+pub fn set_profiles(berth: State<'_, Berth>, profiles: Vec<String>) -> Result<(), String> {
+    let known = match &berth.view.borrow().project {
+        crate::project::ProjectStatus::Loaded(p) => p.profiles.clone(),
+        crate::project::ProjectStatus::Invalid { .. } => Vec::new(),
+    };
+    if let Some(unknown) = profiles.iter().find(|p| !known.contains(p)) {
+        return Err(format!("The project has no profile {unknown:?}."));
+    }
+    let mut args = berth.session().project().args().clone();
+    args.profiles = profiles;
+    berth.switch(args)
 }

@@ -5,8 +5,10 @@
 
 mod commands;
 mod logview;
+mod notify;
 mod project;
 mod session;
+mod settings;
 mod tray;
 mod view;
 
@@ -64,16 +66,32 @@ pub fn run() {
             commands::logs_window,
             commands::logs_find,
             commands::logs_export,
+            commands::settings,
+            commands::save_settings,
+            commands::open_project_dialog,
+            commands::open_recent,
+            commands::set_profiles,
         ])
         .setup(move |app| {
-            // Opening a project never starts it: that is the user's Start.
-            let open = if launch.project == ProjectArgs::default() {
-                project::OpenProject::bundled_demo(app.handle())?
+            // Opening a project never starts it: that is the user's Start. Without flags, the
+            // last project opened (whose files still exist), else the bundled demo.
+            let config_dir = app.path().app_config_dir()?;
+            let settings = settings::Settings::load(&config_dir);
+            let open = if launch.project != ProjectArgs::default() {
+                project::OpenProject::new(launch.project)?
             } else {
-                project::OpenProject::new(launch.project.load_options()?)
+                match settings
+                    .recent
+                    .first()
+                    .filter(|p| p.files.iter().all(|f| f.exists()))
+                {
+                    Some(last) => project::OpenProject::new(last.clone())?,
+                    None => project::OpenProject::bundled_demo(app.handle())?,
+                }
             };
-            app.manage(commands::Berth::open(open));
+            app.manage(commands::Berth::open(open, settings, config_dir));
             tray::create(app.handle())?;
+            notify::watch(app.handle());
             Ok(())
         })
         .on_window_event(|window, event| {

@@ -4,27 +4,37 @@
 use std::path::{Path, PathBuf};
 
 use berth_compose::{LoadOptions, Port, Project};
+use berth_engine::ProjectArgs;
 use serde::Serialize;
 use tauri::{AppHandle, Manager, Runtime};
 use ts_rs::TS;
 
-/// The compose files the window was opened on. Loaded again before each action, so an edit to
-/// the files takes effect without a restart.
+/// The compose files the window was opened on, with berthctl's flags. Loaded again before each
+/// action, so an edit to the files takes effect without a restart.
 pub struct OpenProject {
+    args: ProjectArgs,
     options: LoadOptions,
 }
 
 impl OpenProject {
-    pub fn new(options: LoadOptions) -> OpenProject {
-        OpenProject { options }
+    /// `args` with absolute paths (they are remembered among the recent projects).
+    pub fn new(args: ProjectArgs) -> std::io::Result<OpenProject> {
+        let args = args.absolute()?;
+        let options = args.load_options()?;
+        Ok(OpenProject { args, options })
     }
 
-    /// The demo stack bundled with the app (`resources/demo`), which `berth` opens by default.
+    /// The demo stack bundled with the app (`resources/demo`), which `berth` opens on first run.
     pub fn bundled_demo<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<OpenProject> {
-        let dir = demo_dir(app)?;
-        let mut options = LoadOptions::new(&dir, std::env::vars().collect());
-        options.files = vec![dir.join("compose.yaml")];
-        Ok(OpenProject::new(options))
+        let args = ProjectArgs {
+            files: vec![demo_dir(app)?.join("compose.yaml")],
+            ..ProjectArgs::default()
+        };
+        Ok(OpenProject::new(args)?)
+    }
+
+    pub fn args(&self) -> &ProjectArgs {
+        &self.args
     }
 
     /// Loads the files as they are now: the view the window shows, and the project if valid.

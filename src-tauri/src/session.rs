@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::project::OpenProject;
+use crate::settings::Settings;
 use crate::view::{Action, ActionRequest, EngineView, StackView};
 
 const FIRST_RETRY: Duration = Duration::from_millis(250);
@@ -50,21 +51,36 @@ impl Drop for Session {
 impl Session {
     /// Opens `open`: loads its files, shows them, and connects in the background. Opening never
     /// starts anything.
-    pub fn open(open: OpenProject, view: watch::Sender<StackView>) -> Arc<Session> {
+    pub fn open(
+        open: OpenProject,
+        view: watch::Sender<StackView>,
+        settings: &Settings,
+    ) -> Arc<Session> {
         let (status, project) = open.load();
         view.send_replace(StackView::new(status));
         let session = Arc::new(Session {
             open,
             view,
-            hub: Hub::new(HubOptions::default()),
+            hub: Hub::new(HubOptions {
+                budget: (settings.log_buffer_mib as usize) << 20,
+                ..HubOptions::default()
+            }),
             live: Mutex::new(Live::default()),
             action: Mutex::new(None),
             task: Mutex::new(None),
         });
-        let task =
-            tauri::async_runtime::spawn(connect_and_watch(Arc::downgrade(&session), project));
+        let endpoint = settings.engine_endpoint.clone();
+        let task = tauri::async_runtime::spawn(connect_and_watch(
+            Arc::downgrade(&session),
+            project,
+            endpoint,
+        ));
         *session.task.lock().expect("task lock") = Some(task);
         session
+    }
+
+    pub fn project(&self) -> &OpenProject {
+        &self.open
     }
 
     pub fn hub(&self) -> &Hub {
@@ -149,11 +165,19 @@ fn check_services(project: &Project, request: &ActionRequest) -> Result<(), Stri
 
 /// Connects (retrying with backoff while the engine is away), then keeps the view current from
 /// the state model and feeds the log hub, until the session is dropped.
-async fn connect_and_watch(session: std::sync::Weak<Session>, project: Option<Project>) {
+async fn connect_and_watch(
+    session: std::sync::Weak<Session>,
+    project: Option<Project>,
+    endpoint: String,
+) {
     let mut retry = FIRST_RETRY;
     let (engine, version) = loop {
         let attempt = async {
-            let engine = Engine::connect().await?;
+            let engine = if endpoint.is_empty() {
+                Engine::connect().await?
+            } else {
+                Engine::connect_to(&endpoint).await?
+            };
             let version = engine.version().await?;
             Ok::<_, berth_engine::Error>((engine, version))
         };

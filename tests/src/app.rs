@@ -23,8 +23,20 @@ pub struct App {
 struct Driver(Child);
 
 impl App {
-    /// Starts `binary` with `args` under tauri-driver and opens a WebDriver session on it.
+    /// Starts `binary` with `args` under tauri-driver and opens a WebDriver session on it, with
+    /// fresh settings (its own empty config directory).
     pub async fn launch(binary: &Path, args: &[&str]) -> App {
+        let config = std::env::temp_dir().join(format!(
+            "berth-test-config-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
+        App::launch_with_config(binary, args, &config).await
+    }
+
+    /// [`App::launch`] with the settings in `config` (XDG_CONFIG_HOME), to test what Berth
+    /// remembers between runs.
+    pub async fn launch_with_config(binary: &Path, args: &[&str], config: &Path) -> App {
         assert!(
             std::env::var_os("DISPLAY").is_some(),
             "the app needs a display: run the tests under xvfb-run (./test.sh does)"
@@ -38,6 +50,7 @@ impl App {
                     "--native-port",
                     &native_port.to_string(),
                 ])
+                .env("XDG_CONFIG_HOME", config)
                 .stdout(Stdio::null())
                 .stderr(Stdio::inherit())
                 .spawn()

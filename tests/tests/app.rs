@@ -124,6 +124,37 @@ async fn it_opens_the_compose_files_named_on_its_command_line_like_berthctl() {
 }
 
 #[tokio::test]
+async fn without_flags_it_reopens_the_last_project_opened() {
+    let config = std::env::temp_dir().join(format!("berth-test-recent-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&config);
+    let file = fixture("stack/compose.yaml");
+    let binary = workspace_binary("berth");
+    let args = [
+        "-f",
+        file.to_str().expect("UTF-8 path"),
+        "-p",
+        "berth-test-recent",
+    ];
+    let app = App::launch_with_config(&binary, &args, &config).await;
+    app.text_when("[data-testid=project-name]", Duration::from_secs(20), |t| {
+        t == "berth-test-recent"
+    })
+    .await;
+    app.quit().await;
+
+    let app = App::launch_with_config(&binary, &[], &config).await;
+    app.text_when("[data-testid=project-name]", Duration::from_secs(20), |t| {
+        t == "berth-test-recent"
+    })
+    .await;
+    app.quit().await;
+    let settings = std::fs::read_to_string(config.join("dev.berth.desktop/settings.json"))
+        .expect("the settings file");
+    assert!(settings.contains(file.to_str().unwrap()), "{settings}");
+    std::fs::remove_dir_all(&config).ok();
+}
+
+#[tokio::test]
 async fn a_broken_compose_file_shows_where_and_how_to_fix_it() {
     let dir = std::env::temp_dir().join(format!("berth-test-broken-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");

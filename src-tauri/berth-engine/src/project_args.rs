@@ -6,8 +6,13 @@ use std::path::PathBuf;
 
 use berth_compose::LoadOptions;
 use clap::Args;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
-#[derive(Args, Debug, Clone, Default, PartialEq, Eq)]
+/// Also what the app remembers of a project it opened (its recent projects), so serializable.
+#[derive(Args, Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(default)]
+#[ts(export)]
 pub struct ProjectArgs {
     /// Compose configuration files (repeatable; later files merge over earlier ones).
     #[arg(short = 'f', long = "file", value_name = "FILE")]
@@ -36,5 +41,17 @@ impl ProjectArgs {
         o.env_files = self.env_files.clone();
         o.profiles = self.profiles.clone();
         Ok(o)
+    }
+
+    /// The same flags with every path made absolute against the current directory, so they
+    /// mean the same from anywhere later.
+    pub fn absolute(&self) -> std::io::Result<ProjectArgs> {
+        let abs = |p: &PathBuf| std::path::absolute(p);
+        Ok(ProjectArgs {
+            files: self.files.iter().map(abs).collect::<Result<_, _>>()?,
+            project_directory: self.project_directory.as_ref().map(abs).transpose()?,
+            env_files: self.env_files.iter().map(abs).collect::<Result<_, _>>()?,
+            ..self.clone()
+        })
     }
 }
