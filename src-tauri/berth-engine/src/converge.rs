@@ -3,7 +3,7 @@
 //! starts them once its dependencies meet their `depends_on` conditions, so independent services
 //! proceed in parallel and dependents wait only for what they need.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -166,6 +166,23 @@ async fn service_up(
     errors: Arc<Mutex<Vec<StackError>>>,
 ) -> Result<bool, String> {
     let result = async {
+        // Containers that this one names at creation (links, volumes_from, service:NAME
+        // modes) must exist first.
+        let referenced = create::referenced_services(&project.services[&name]);
+        for (dep, dependency, outcome) in &deps {
+            if !referenced.contains(dep) {
+                continue;
+            }
+            if let Err(cause) = outcome.clone().await
+                && dependency.required
+            {
+                return Err(StackError::DependencyNotStarted {
+                    service: name.clone(),
+                    dependency: dep.clone(),
+                    cause,
+                });
+            }
+        }
         let converged = converge_containers(
             &engine,
             &project,
@@ -237,6 +254,27 @@ struct Converged {
     replaced: bool,
 }
 
+/// The names of the current containers of `services`, by service, in number order.
+async fn linked_containers(
+    engine: &Engine,
+    project: &str,
+    services: &BTreeSet<String>,
+) -> Result<BTreeMap<String, Vec<String>>, StackError> {
+    let mut listed: Vec<Listed> = containers::list(engine, project)
+        .await
+        .map_err(|e| StackError::docker(project, "list the project's containers", e))?
+        .into_iter()
+        .map(Listed::from_summary)
+        .filter(|c| !c.oneoff && services.contains(&c.service))
+        .collect();
+    listed.sort_by_key(|c| c.number);
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for c in listed {
+        out.entry(c.service).or_default().push(c.name);
+    }
+    Ok(out)
+}
+
 /// Creates, recreates and removes the service's containers as the plan says.
 async fn converge_containers(
     engine: &Engine,
@@ -248,6 +286,13 @@ async fn converge_containers(
     progress: &Progress,
 ) -> Result<Converged, StackError> {
     let service = &project.services[name];
+    let referenced = create::referenced_services(service);
+    let linked = if referenced.is_empty() {
+        BTreeMap::new()
+    } else {
+        linked_containers(engine, &project.name, &referenced).await?
+    };
+    let linked = &linked;
     let replicas = service
         .deploy
         .as_ref()
@@ -262,7 +307,7 @@ async fn converge_containers(
             image_ok
         } else {
             // Another hash (another compose version wrote it): compare what the container has.
-            let spec = create::container_spec(project, name, c.number, image_id);
+            let spec = create::container_spec(project, name, c.number, image_id, linked);
             match engine.docker().inspect_container(&c.id, None).await {
                 Ok(actual) => match plan::config_difference(&spec, &actual) {
                     None => image_ok,
@@ -283,6 +328,13 @@ async fn converge_containers(
         });
     }
     let timeout = create::stop_timeout(service);
+    if existing.iter().any(|e| force_recreate || !e.up_to_date)
+        || existing.len() < replicas as usize
+    {
+        for warning in create::warnings(project, service) {
+            progress.warn(format!("service {name}: {warning}"));
+        }
+    }
     let mut to_start = Vec::new();
     let mut kept = Vec::new();
     let mut replaced = false;
@@ -310,12 +362,12 @@ async fn converge_containers(
             }
             Step::Recreate { old } => {
                 progress.container(&old.name, "Recreate");
-                let spec = create::container_spec(project, name, old.number, image_id);
+                let spec = create::container_spec(project, name, old.number, image_id, linked);
                 to_start.push(recreate(engine, name, spec, &old, timeout, progress).await?);
                 progress.container(&old.name, "Recreated");
             }
             Step::Create { number } => {
-                let spec = create::container_spec(project, name, number, image_id);
+                let spec = create::container_spec(project, name, number, image_id, linked);
                 progress.container(&spec.name, "Creating");
                 to_start.push(create_container(engine, name, spec).await?);
                 progress.container(&to_start[to_start.len() - 1].1, "Created");
@@ -435,6 +487,32 @@ async fn create_container(
             .await
             .map_err(|e| {
                 StackError::docker(service, format!("connect {} to {network}", spec.name), e)
+            })?;
+    }
+    if !spec.files.is_empty() {
+        let tar = create::archive(&spec.files).map_err(|err| {
+            let err = bollard::errors::Error::IOError { err };
+            StackError::docker(
+                service,
+                format!("archive the secrets of {}", spec.name),
+                err,
+            )
+        })?;
+        let options = bollard::query_parameters::UploadToContainerOptions {
+            path: "/".to_owned(),
+            // Only then does the engine keep the archive's owners.
+            copy_uidgid: spec
+                .files
+                .iter()
+                .any(|f| f.uid.is_some() || f.gid.is_some())
+                .then(|| "true".to_owned()),
+            ..Default::default()
+        };
+        docker
+            .upload_to_container(&created.id, Some(options), bollard::body_full(tar.into()))
+            .await
+            .map_err(|e| {
+                StackError::docker(service, format!("copy secrets into {}", spec.name), e)
             })?;
     }
     Ok((created.id, spec.name))

@@ -1,6 +1,6 @@
 //! A compose service as the Engine API's container create body, with the labels compose writes.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use berth_compose::units::{parse_bytes, parse_duration};
 use berth_compose::{Project, Service};
@@ -11,7 +11,7 @@ use bollard::models::{
 };
 use serde_json::Value as Json;
 
-use crate::{hash, labels, names};
+use crate::{hash, labels, limits, names};
 
 /// Everything needed to create one container of a service.
 #[derive(Debug, Clone)]
@@ -20,20 +20,31 @@ pub struct ContainerSpec {
     pub body: ContainerCreateBody,
     /// Networks to connect after creating: API 1.41 takes only one network at creation.
     pub more_networks: Vec<(String, EndpointSettings)>,
+    /// Files to copy in before it starts.
+    pub files: Vec<Injected>,
 }
 
 /// The container spec for the `number`th container of `service_name`. `image_id` is the
 /// image's ID, recorded in `com.docker.compose.image` as compose does.
+///
+/// `linked` holds the names of the containers of the services it links to (see
+/// [`referenced_services`]), which must exist by now.
 pub fn container_spec(
     project: &Project,
     service_name: &str,
     number: u32,
     image_id: Option<&str>,
+    linked: &BTreeMap<String, Vec<String>>,
 ) -> ContainerSpec {
     let service = &project.services[service_name];
     let name = names::container_name(&project.name, service_name, service, number);
     let mut networks = service_networks(project, service_name, service);
-    let first = (!networks.is_empty()).then(|| networks.remove(0));
+    let mut first = (!networks.is_empty()).then(|| networks.remove(0));
+    // Links live on the endpoint of the network the container is created on, as compose puts
+    // them.
+    if let Some((_, endpoint)) = &mut first {
+        endpoint.links = links(project, service, number, linked);
+    }
     let host_config = host_config(project, service, first.as_ref());
 
     let body = ContainerCreateBody {
@@ -62,6 +73,7 @@ pub fn container_spec(
         name,
         body,
         more_networks: networks,
+        files: injected(project, service),
     }
 }
 
@@ -282,10 +294,92 @@ fn host_config(
             config: l.get("options").and_then(string_map),
         }),
         ulimits: service.extra.get("ulimits").map(ulimits),
+        volumes_from: volumes_from(project, service),
+        dns_options: extra_strings(service, "dns_opt"),
+        cgroup_parent: extra_str(service, "cgroup_parent"),
+        userns_mode: extra_str(service, "userns_mode"),
+        uts_mode: extra_str(service, "uts"),
+        runtime: extra_str(service, "runtime"),
+        storage_opt: service.extra.get("storage_opt").and_then(string_map),
+        oom_score_adj: service.extra.get("oom_score_adj").and_then(Json::as_i64),
         ..Default::default()
     };
-    resources(service, &mut host);
+    limits::apply(service, &mut host);
     host
+}
+
+/// `volumes_from` in the engine's `name[:ro|rw]` form: a service stands for its first
+/// container, `container:NAME` for that container.
+fn volumes_from(project: &Project, service: &Service) -> Option<Vec<String>> {
+    let from = extra_strings(service, "volumes_from")?;
+    Some(
+        from.into_iter()
+            .map(|v| match v.strip_prefix("container:") {
+                Some(container) => container.to_owned(),
+                None => {
+                    let (name, mode) = match v.split_once(':') {
+                        Some((name, mode)) => (name, format!(":{mode}")),
+                        None => (v.as_str(), String::new()),
+                    };
+                    let other = project.services.get(name).cloned().unwrap_or_default();
+                    format!(
+                        "{}{mode}",
+                        names::container_name(&project.name, name, &other, 1)
+                    )
+                }
+            })
+            .collect(),
+    )
+}
+
+/// The legacy links of container `number` to the linked services' containers (`linked`: their
+/// names by service), as compose writes them: each under the link's alias, `<service>-<number>`
+/// and `<project>-<service>-<number>`, then `external_links` as given.
+fn links(
+    project: &Project,
+    service: &Service,
+    number: u32,
+    linked: &BTreeMap<String, Vec<String>>,
+) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    for link in extra_strings(service, "links").unwrap_or_default() {
+        let (target, alias) = link.split_once(':').unwrap_or((&link, &link));
+        for container in linked.get(target).into_iter().flatten() {
+            out.push(format!("{container}:{alias}"));
+            out.push(format!("{container}:{target}-{number}"));
+            out.push(format!("{container}:{}-{target}-{number}", project.name));
+        }
+    }
+    for link in extra_strings(service, "external_links").unwrap_or_default() {
+        let (target, alias) = link.split_once(':').unwrap_or((&link, &link));
+        out.push(format!("{target}:{alias}"));
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// The services whose containers `service` names when created (links, `volumes_from`, and
+/// `network_mode`/`ipc`/`pid` of `service:NAME`): they must exist first.
+pub fn referenced_services(service: &Service) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for link in extra_strings(service, "links").unwrap_or_default() {
+        out.insert(link.split(':').next().unwrap_or_default().to_owned());
+    }
+    for from in extra_strings(service, "volumes_from").unwrap_or_default() {
+        if !from.starts_with("container:") {
+            out.insert(from.split(':').next().unwrap_or_default().to_owned());
+        }
+    }
+    let modes = [
+        service.network_mode.clone(),
+        extra_str(service, "ipc"),
+        extra_str(service, "pid"),
+    ];
+    for mode in modes.into_iter().flatten() {
+        if let Some(other) = mode.strip_prefix("service:") {
+            out.insert(other.to_owned());
+        }
+    }
+    out
 }
 
 /// Bind mounts as `Binds` (Docker creates missing host paths for them, as compose's
@@ -322,64 +416,131 @@ fn mounts(project: &Project, service: &Service) -> (Vec<String>, Vec<Mount>) {
             _ => {}
         }
     }
-    let files = |refs: &[berth_compose::FileMount],
-                 objects: &std::collections::BTreeMap<String, berth_compose::FileObject>,
-                 dir: &str| {
-        refs.iter()
-            .filter_map(|r| {
-                let file = objects.get(&r.source)?.file.clone()?;
-                let target = r
-                    .target
-                    .clone()
-                    .unwrap_or_else(|| format!("{dir}{}", r.source));
-                let target = if target.starts_with('/') {
-                    target
-                } else {
-                    format!("{dir}{target}")
-                };
-                Some(format!("{file}:{target}:ro"))
-            })
-            .collect::<Vec<_>>()
-    };
-    binds.extend(files(&service.secrets, &project.secrets, "/run/secrets/"));
-    binds.extend(files(&service.configs, &project.configs, "/"));
+    binds.extend(
+        file_refs(project, service)
+            .filter_map(|f| Some(format!("{}:{}:ro", f.object.file.as_ref()?, f.target))),
+    );
     (binds, mounts)
 }
 
-/// `deploy.resources` (and the older `mem_limit`/`cpus`) as cgroup limits.
-fn resources(service: &Service, host: &mut HostConfig) {
-    let resources = service.deploy.as_ref().and_then(|d| d.resources.as_ref());
-    let limit = |key: &str| {
-        resources
-            .and_then(|r| r.get("limits"))
-            .and_then(|l| l.get(key))
+/// A secret or config a service uses, with the path it appears at in the container.
+struct FileRef<'a> {
+    object: &'a berth_compose::FileObject,
+    used: &'a berth_compose::FileMount,
+    target: String,
+}
+
+/// The service's secrets (under `/run/secrets/` unless the target is absolute) and configs
+/// (under `/`).
+fn file_refs<'a>(project: &'a Project, service: &'a Service) -> impl Iterator<Item = FileRef<'a>> {
+    let refs = |used: &'a [berth_compose::FileMount],
+                objects: &'a BTreeMap<String, berth_compose::FileObject>,
+                dir: &'static str| {
+        used.iter().filter_map(move |used| {
+            let object = objects.get(&used.source)?;
+            let target = used.target.clone().unwrap_or_else(|| used.source.clone());
+            let target = if target.starts_with('/') {
+                target
+            } else {
+                format!("{dir}{target}")
+            };
+            Some(FileRef {
+                object,
+                used,
+                target,
+            })
+        })
     };
-    let reservation = |key: &str| {
-        resources
-            .and_then(|r| r.get("reservations"))
-            .and_then(|l| l.get(key))
-    };
-    let bytes = |v: &Json| match v {
-        Json::Number(n) => n.as_i64(),
-        Json::String(s) => parse_bytes(s),
-        _ => None,
-    };
-    let cpus = |v: &Json| match v {
-        Json::Number(n) => n.as_f64(),
-        Json::String(s) => s.parse().ok(),
-        _ => None,
-    };
-    host.memory = limit("memory")
-        .or(service.extra.get("mem_limit"))
-        .and_then(bytes);
-    host.memory_reservation = reservation("memory")
-        .or(service.extra.get("mem_reservation"))
-        .and_then(bytes);
-    host.nano_cpus = limit("cpus")
-        .or(service.extra.get("cpus"))
-        .and_then(cpus)
-        .map(|c| (c * 1e9) as i64);
-    host.pids_limit = limit("pids").and_then(Json::as_i64);
+    refs(&service.secrets, &project.secrets, "/run/secrets/").chain(refs(
+        &service.configs,
+        &project.configs,
+        "/",
+    ))
+}
+
+/// A file copied into a container before it starts: a secret or config whose value comes from
+/// an environment variable (or, for configs, `content`), owned and moded as the service asks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Injected {
+    pub target: String,
+    pub content: Vec<u8>,
+    pub uid: Option<u64>,
+    pub gid: Option<u64>,
+    pub mode: u32,
+}
+
+/// The service's secrets and configs that are not files: compose copies them in.
+fn injected(project: &Project, service: &Service) -> Vec<Injected> {
+    file_refs(project, service)
+        .filter_map(|f| {
+            let content = match (&f.object.environment, f.object.extra.get("content")) {
+                (Some(var), _) => project.environment.get(var).cloned().unwrap_or_default(),
+                (None, Some(Json::String(content))) => content.clone(),
+                _ => return None,
+            };
+            let id = |key: &str| match f.used.extra.get(key)? {
+                Json::String(s) => s.parse().ok(),
+                v => v.as_u64(),
+            };
+            Some(Injected {
+                target: f.target,
+                content: content.into_bytes(),
+                uid: id("uid"),
+                gid: id("gid"),
+                mode: file_mode(f.used.extra.get("mode")).unwrap_or(0o444),
+            })
+        })
+        .collect()
+}
+
+/// `files` as a tar archive to extract at `/`, each with its owner (root when not given), mode
+/// and the current time.
+pub fn archive(files: &[Injected]) -> std::io::Result<Vec<u8>> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut tar = tar::Builder::new(Vec::new());
+    for f in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(f.content.len() as u64);
+        header.set_mode(f.mode);
+        header.set_uid(f.uid.unwrap_or(0));
+        header.set_gid(f.gid.unwrap_or(0));
+        header.set_mtime(now);
+        header.set_entry_type(tar::EntryType::Regular);
+        tar.append_data(
+            &mut header,
+            f.target.trim_start_matches('/'),
+            &f.content[..],
+        )?;
+    }
+    tar.into_inner()
+}
+
+/// A file mode as compose writes it: a number, or an octal string (`"0400"`).
+fn file_mode(v: Option<&Json>) -> Option<u32> {
+    match v? {
+        Json::String(s) => u32::from_str_radix(s.trim_start_matches("0o"), 8).ok(),
+        v => v.as_u64().map(|m| m as u32),
+    }
+}
+
+/// What the service asks that the engine cannot do, in compose's words.
+pub fn warnings(project: &Project, service: &Service) -> Vec<String> {
+    let bound_with_owner = file_refs(project, service).any(|f| {
+        f.object.file.is_some()
+            && ["uid", "gid", "mode"]
+                .iter()
+                .any(|k| f.used.extra.contains_key(*k))
+    });
+    let mut out = Vec::new();
+    if bound_with_owner {
+        // A file secret is bind-mounted: it keeps the host file's owner and mode.
+        out.push(
+            "secrets `uid`, `gid` and `mode` are not supported, they will be ignored".to_owned(),
+        );
+    }
+    out
 }
 
 fn extra_str(service: &Service, key: &str) -> Option<String> {
@@ -513,7 +674,7 @@ mod tests {
 
     #[test]
     fn a_service_becomes_a_labelled_container() {
-        let spec = container_spec(&project(), "web", 2, Some("sha256:abc"));
+        let spec = container_spec(&project(), "web", 2, Some("sha256:abc"), &BTreeMap::new());
         assert_eq!(spec.name, "shop-web-2");
         let body = &spec.body;
         let labels = body.labels.as_ref().unwrap();

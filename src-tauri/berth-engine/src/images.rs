@@ -2,17 +2,16 @@
 //! through the Engine API's build endpoint with its output streamed.
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use berth_compose::Project;
 use bollard::query_parameters::{BuildImageOptions, CreateImageOptions};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use crate::Engine;
 use crate::error::StackError;
 use crate::names;
 use crate::progress::{Progress, ProgressEvent, Resource};
+use crate::{Engine, context};
 
 /// When to pull, as `docker compose up --pull` takes it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,16 +151,56 @@ pub(crate) async fn build_image(
         .working_dir
         .join(build.context.as_deref().unwrap_or("."));
     progress.resource(Resource::Image, &image, "Building");
-    let tar = tokio::task::spawn_blocking(move || context_tar(&context))
+    for key in ["secrets", "ssh"] {
+        if build.extra.contains_key(key) {
+            progress.warn(format!(
+                "service {service_name}: build `{key}` needs BuildKit, which this engine's classic \
+                 builder (API 1.41) lacks: they are not passed to the build; pass what the build \
+                 needs as build args or in the context instead"
+            ));
+        }
+    }
+    let dockerfile = build
+        .dockerfile
+        .clone()
+        .unwrap_or_else(|| "Dockerfile".into());
+    let kept = dockerfile.clone();
+    let tar = tokio::task::spawn_blocking(move || context::archive(&context, &kept))
         .await
         .map_err(|e| failed(e.to_string()))?
         .map_err(|e| failed(format!("cannot read the build context: {e}")))?;
+    let extra = |key: &str| build.extra.get(key);
+    let strings = |key: &str| -> Option<Vec<String>> {
+        Some(
+            extra(key)?
+                .as_array()?
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+        )
+    };
     let options = BuildImageOptions {
-        dockerfile: build
-            .dockerfile
-            .clone()
-            .unwrap_or_else(|| "Dockerfile".into()),
+        dockerfile,
         t: Some(image.clone()),
+        cachefrom: strings("cache_from"),
+        labels: extra("labels").and_then(|l| {
+            Some(
+                l.as_object()?
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                    .collect(),
+            )
+        }),
+        networkmode: extra("network").and_then(|n| n.as_str()).map(str::to_owned),
+        extrahosts: strings("extra_hosts").map(|h| h.join(",")),
+        nocache: extra("no_cache").and_then(|n| n.as_bool()).unwrap_or(false),
+        pull: extra("pull")
+            .and_then(|p| p.as_bool())
+            .filter(|p| *p)
+            .map(|_| "1".to_owned()),
+        shmsize: extra("shm_size")
+            .and_then(crate::limits::bytes)
+            .map(|b| b as i32),
         rm: true,
         // A failed step's container goes too, not only those of successful steps.
         forcerm: true,
@@ -193,14 +232,6 @@ pub(crate) async fn build_image(
     }
     progress.resource(Resource::Image, &image, "Built");
     Ok(())
-}
-
-/// The build context as the tar archive the build endpoint takes.
-fn context_tar(dir: &Path) -> std::io::Result<Vec<u8>> {
-    let mut archive = tar::Builder::new(Vec::new());
-    archive.follow_symlinks(false);
-    archive.append_dir_all(".", dir)?;
-    archive.into_inner()
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! the live state of its services ([`StateHandle`]). It knows nothing of how any of it is drawn.
 
 mod containers;
+mod context;
 mod converge;
 mod create;
 mod endpoint;
@@ -12,6 +13,7 @@ mod error;
 mod hash;
 mod images;
 pub mod labels;
+mod limits;
 pub mod logs;
 pub mod names;
 mod plan;
