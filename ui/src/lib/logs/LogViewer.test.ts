@@ -135,6 +135,25 @@ describe('follow and pause', () => {
     expect(v.query('log-new-lines')).toBeNull();
   });
 
+  it('moves to new lines only once it has them, so the bottom is never blank', async () => {
+    const source = new MemorySource(numbered, 1000);
+    const v = await open(source);
+    // Hold the next window back, as a slow IPC round trip would.
+    const window = source.window.bind(source);
+    let release = () => {};
+    source.window = (start, count) =>
+      new Promise((resolve) => (release = () => resolve(window(start, count))));
+    source.append(50);
+    await settle();
+    const bottomRow = Math.floor((v.list().scrollTop + VIEWPORT - 1) / ROW);
+    expect(v.rows().map((r) => Number(r.dataset.row))).toContain(bottomRow);
+    expect(Math.max(...v.positions())).toBe(999);
+    release();
+    await settle();
+    expect(Math.max(...v.positions())).toBe(1049);
+    expect(v.list().scrollTop).toBe(v.maxScroll());
+  });
+
   it('keeps a paused viewport on the same lines as old ones are evicted, and says so', async () => {
     const source = new MemorySource(numbered, 1000);
     const v = await open(source);
@@ -238,6 +257,19 @@ describe('filters', () => {
     expect(new Set(v.rows().map((r) => r.querySelector('.svc')!.textContent))).toEqual(
       new Set(['api-1']),
     );
+  });
+
+  it('say when there are no lines, and when the filters leave none', async () => {
+    const source = new MemorySource(seeded, 0);
+    const v = await open(source);
+    expect(v.get('log-empty').textContent!.trim()).toBe('No log lines yet');
+    source.append(3);
+    await settle();
+    expect(v.query('log-empty')).toBeNull();
+    choose(v.get('log-level'), 'fatal+');
+    await settle();
+    expect(v.rows()).toEqual([]);
+    expect(v.get('log-empty').textContent!.trim()).toBe('No lines match these filters');
   });
 
   it('toggles timestamps', async () => {
