@@ -74,7 +74,8 @@ pub(crate) async fn up(
             }
         })
         .collect();
-    resources::ensure_networks(
+    // Services whose network was recreated with a new configuration get new containers on it.
+    let displaced = resources::ensure_networks(
         engine,
         project,
         &networks.into_iter().collect::<Vec<_>>(),
@@ -132,7 +133,7 @@ pub(crate) async fn up(
             image_ids.get(name).cloned(),
             listed.clone(),
             deps,
-            opts.force_recreate,
+            opts.force_recreate || displaced.contains(name),
             deadline,
             progress.clone(),
             errors.clone(),

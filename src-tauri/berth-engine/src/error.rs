@@ -138,6 +138,23 @@ pub enum StackError {
         "{kind} {name} is declared external but does not exist\nCreate it first (docker {kind} create {name})."
     )]
     ExternalMissing { kind: &'static str, name: String },
+    #[error(
+        "network {name} was found but has incorrect label com.docker.compose.network set to \
+         \"{label}\" (expected: \"{key}\")\n\
+         It was not created for this project: remove it (docker network rm {name}), or set \
+         `external: true` on network {key} to use it as it is."
+    )]
+    NetworkNotOurs {
+        name: String,
+        label: String,
+        key: String,
+    },
+    #[error(
+        "network {name} must be recreated because its configuration changed, but container \
+         {container} of another project is connected to it\n\
+         Disconnect it (docker network disconnect {name} {container}) and run again."
+    )]
+    NetworkInUse { name: String, container: String },
     #[error("no such service: {0}")]
     NoSuchService(String),
     #[error(

@@ -154,6 +154,22 @@ const NETWORK: &[&str] = &[
     "mac_address",
     "priority",
 ];
+/// compose-go `NetworkConfig`, `IPAMConfig` and `IPAMPool`; `VolumeConfig`.
+const NETWORK_CONFIG: &[&str] = &[
+    "name",
+    "driver",
+    "driver_opts",
+    "ipam",
+    "external",
+    "internal",
+    "attachable",
+    "labels",
+    "enable_ipv4",
+    "enable_ipv6",
+];
+const IPAM: &[&str] = &["driver", "config"];
+const IPAM_POOL: &[&str] = &["subnet", "gateway", "ip_range", "aux_addresses"];
+const VOLUME_CONFIG: &[&str] = &["name", "driver", "driver_opts", "external", "labels"];
 const FILE_REFERENCE: &[&str] = &["source", "target", "uid", "gid", "mode"];
 const DEPLOY: &[&str] = &[
     "mode",
@@ -194,6 +210,32 @@ pub fn service_hash(service: &Service) -> String {
     }
     let mut out = String::new();
     write_struct(&json, SERVICE, &mut out);
+    hex::encode(Sha256::digest(out.as_bytes()))
+}
+
+/// The hash compose writes in a network's `com.docker.compose.config-hash`: of compose-go's
+/// `NetworkConfig`, whose `ipam` struct is always written.
+pub fn network_hash(network: &berth_compose::Network) -> String {
+    let mut json = serde_json::to_value(network).expect("a network always serializes");
+    if let Json::Object(m) = &mut json {
+        m.retain(|k, v| !k.starts_with("x-") && *v != Json::Bool(false));
+        m.entry("ipam").or_insert_with(|| Json::Object(Map::new()));
+    }
+    let mut out = String::new();
+    write_struct(&json, NETWORK_CONFIG, &mut out);
+    hex::encode(Sha256::digest(out.as_bytes()))
+}
+
+/// The hash compose writes in a volume's `com.docker.compose.config-hash`: of compose-go's
+/// `VolumeConfig`, with the driver `local` when none is named.
+pub fn volume_hash(volume: &berth_compose::Volume) -> String {
+    let mut json = serde_json::to_value(volume).expect("a volume always serializes");
+    if let Json::Object(m) = &mut json {
+        m.retain(|k, v| !k.starts_with("x-") && *v != Json::Bool(false));
+        m.entry("driver").or_insert_with(|| Json::from("local"));
+    }
+    let mut out = String::new();
+    write_struct(&json, VOLUME_CONFIG, &mut out);
     hex::encode(Sha256::digest(out.as_bytes()))
 }
 
@@ -238,6 +280,8 @@ fn field_order(parent: &[&str], key: &str) -> Option<&'static [&'static str]> {
         (Some("type"), "tmpfs") => TMPFS,
         (Some("mode"), "resources") => RESOURCES,
         (Some("limits"), "limits" | "reservations") => RESOURCE,
+        (Some("name"), "ipam") => IPAM,
+        (Some("driver"), "config") => IPAM_POOL,
         _ => return None,
     })
 }

@@ -33,7 +33,7 @@ pub use containers::{Container, Publisher};
 pub use converge::UpOptions;
 pub use endpoint::{Engine, EngineVersion};
 pub use error::{Error, Result, StackError};
-pub use hash::service_hash;
+pub use hash::{network_hash, service_hash, volume_hash};
 pub use images::PullPolicy;
 pub use probe::{PortProbe, ProbeResult, Prober, ProberHandle};
 pub use progress::{Progress, ProgressEvent, Resource};

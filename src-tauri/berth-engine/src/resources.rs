@@ -1,10 +1,10 @@
 //! The project's networks and volumes: created with compose's names and labels, found again by
 //! them, removed by `down`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use berth_compose::Project;
-use bollard::models::{NetworkCreateRequest, VolumeCreateRequest};
+use bollard::models::{Ipam, IpamConfig, NetworkCreateRequest, VolumeCreateRequest};
 use bollard::query_parameters::{ListNetworksOptions, ListVolumesOptions};
 use serde_json::Value as Json;
 
@@ -33,19 +33,24 @@ fn string_map(v: Option<&Json>) -> Option<HashMap<String, String>> {
     )
 }
 
-/// Creates the networks `keys` name that do not exist yet; external ones must exist.
+/// Creates the networks `keys` name that do not exist yet; external ones must exist. A network
+/// whose configuration changed (its config hash label differs) is recreated, as compose does:
+/// the containers on it are stopped first, and their services returned, to be recreated on the
+/// new network. A network of that name that is not this project's is an error.
 pub(crate) async fn ensure_networks(
     engine: &Engine,
     project: &Project,
     keys: &[String],
     progress: &Progress,
-) -> Result<(), StackError> {
+) -> Result<BTreeSet<String>, StackError> {
     let docker = engine.docker();
+    let mut displaced = BTreeSet::new();
     for key in keys {
         let Some(network) = project.networks.get(key) else {
             continue;
         };
         let name = &network.name;
+        let hash = crate::hash::network_hash(network);
         match docker
             .inspect_network(
                 name,
@@ -53,21 +58,45 @@ pub(crate) async fn ensure_networks(
             )
             .await
         {
-            Ok(_) => continue,
-            Err(e) if not_found(&e) => {}
+            Ok(_) if network.external == Some(true) => continue,
+            Ok(found) => {
+                let found_labels = found.labels.clone().unwrap_or_default();
+                let label = found_labels
+                    .get(labels::NETWORK)
+                    .cloned()
+                    .unwrap_or_default();
+                if label != *key {
+                    return Err(StackError::NetworkNotOurs {
+                        name: name.clone(),
+                        label,
+                        key: key.clone(),
+                    });
+                }
+                match found_labels.get(labels::CONFIG_HASH) {
+                    Some(found_hash) if *found_hash != hash => {
+                        displaced.extend(
+                            remove_diverged_network(engine, project, name, found, progress).await?,
+                        );
+                    }
+                    _ => continue,
+                }
+            }
+            Err(e) if not_found(&e) => {
+                if network.external == Some(true) {
+                    return Err(StackError::ExternalMissing {
+                        kind: "network",
+                        name: name.clone(),
+                    });
+                }
+            }
             Err(e) => return Err(docker_error(name, "inspect the network", e)),
-        }
-        if network.external == Some(true) {
-            return Err(StackError::ExternalMissing {
-                kind: "network",
-                name: name.clone(),
-            });
         }
         progress.resource(Resource::Network, name, "Creating");
         let mut network_labels = string_map(network.extra.get("labels")).unwrap_or_default();
         network_labels.insert(labels::PROJECT.into(), project.name.clone());
         network_labels.insert(labels::NETWORK.into(), key.clone());
         network_labels.insert(labels::VERSION.into(), labels::COMPOSE_VERSION.into());
+        network_labels.insert(labels::CONFIG_HASH.into(), hash);
         let request = NetworkCreateRequest {
             name: name.clone(),
             driver: network.driver.clone(),
@@ -75,6 +104,7 @@ pub(crate) async fn ensure_networks(
             attachable: network.extra.get("attachable").and_then(Json::as_bool),
             enable_ipv6: network.extra.get("enable_ipv6").and_then(Json::as_bool),
             options: string_map(network.extra.get("driver_opts")),
+            ipam: network.extra.get("ipam").map(ipam),
             labels: Some(network_labels),
             ..Default::default()
         };
@@ -85,10 +115,75 @@ pub(crate) async fn ensure_networks(
             Err(e) => return Err(docker_error(name, "create the network", e)),
         }
     }
-    Ok(())
+    Ok(displaced)
 }
 
-/// Creates the named volumes that do not exist yet; external ones must exist.
+/// `ipam:` as the engine takes it.
+fn ipam(v: &Json) -> Ipam {
+    Ipam {
+        driver: v.get("driver").and_then(Json::as_str).map(str::to_owned),
+        config: v.get("config").and_then(Json::as_array).map(|pools| {
+            pools
+                .iter()
+                .map(|p| {
+                    let field = |k: &str| p.get(k).and_then(Json::as_str).map(str::to_owned);
+                    IpamConfig {
+                        subnet: field("subnet"),
+                        ip_range: field("ip_range"),
+                        gateway: field("gateway"),
+                        auxiliary_addresses: string_map(p.get("aux_addresses")),
+                    }
+                })
+                .collect()
+        }),
+        options: string_map(v.get("options")),
+    }
+}
+
+/// Stops the project's containers on `network` and removes it, so it can be created with its
+/// new configuration; returns those containers' services.
+async fn remove_diverged_network(
+    engine: &Engine,
+    project: &Project,
+    name: &str,
+    found: bollard::models::NetworkInspect,
+    progress: &Progress,
+) -> Result<BTreeSet<String>, StackError> {
+    let docker = engine.docker();
+    let attached: Vec<String> = found.containers.unwrap_or_default().into_keys().collect();
+    let mut services = BTreeSet::new();
+    for id in &attached {
+        let Ok(c) = docker.inspect_container(id, None).await else {
+            continue;
+        };
+        let c = crate::containers::Container::from_inspect(&c);
+        if c.labels.get(labels::PROJECT) != Some(&project.name) {
+            return Err(StackError::NetworkInUse {
+                name: name.to_owned(),
+                container: c.name,
+            });
+        }
+        let timeout = project
+            .services
+            .get(&c.service)
+            .and_then(crate::create::stop_timeout);
+        crate::converge::stop_container(engine, &c.service, &c.id, &c.name, timeout, progress)
+            .await?;
+        services.insert(c.service);
+    }
+    progress.resource(Resource::Network, name, "Removing");
+    docker
+        .remove_network(name)
+        .await
+        .map_err(|e| docker_error(name, "remove the network to recreate it", e))?;
+    progress.resource(Resource::Network, name, "Removed");
+    Ok(services)
+}
+
+/// Creates the named volumes that do not exist yet; external ones must exist. As compose
+/// without a terminal to ask on, a volume whose configuration changed is kept (recreating it
+/// would lose its data), with a warning that says how to apply the change; one made outside the
+/// project is used with a warning.
 pub(crate) async fn ensure_volumes(
     engine: &Engine,
     project: &Project,
@@ -97,8 +192,37 @@ pub(crate) async fn ensure_volumes(
     let docker = engine.docker();
     for (key, volume) in &project.volumes {
         let name = &volume.name;
+        let hash = crate::hash::volume_hash(volume);
         match docker.inspect_volume(name).await {
-            Ok(_) => continue,
+            Ok(_) if volume.external == Some(true) => continue,
+            Ok(found) => {
+                let found_labels = found.labels;
+                match found_labels.get(labels::PROJECT) {
+                    None => progress.warn(format!(
+                        "volume \"{name}\" already exists but was not created by Docker Compose. \
+                         Use `external: true` to use an existing volume"
+                    )),
+                    Some(other) if *other != project.name => progress.warn(format!(
+                        "volume \"{name}\" already exists but was created for project \"{other}\" \
+                         (expected \"{}\"). Use `external: true` to use an existing volume",
+                        project.name
+                    )),
+                    Some(_) => {
+                        if found_labels
+                            .get(labels::CONFIG_HASH)
+                            .is_some_and(|h| *h != hash)
+                        {
+                            progress.warn(format!(
+                                "volume \"{name}\" exists but doesn't match configuration in \
+                                 compose file; it is kept as it is, since recreating it would \
+                                 lose its data. To apply the change, remove it (berthctl down -v, \
+                                 or docker volume rm {name}) and run up again"
+                            ));
+                        }
+                    }
+                }
+                continue;
+            }
             Err(e) if not_found(&e) => {}
             Err(e) => return Err(docker_error(name, "inspect the volume", e)),
         }
@@ -113,6 +237,7 @@ pub(crate) async fn ensure_volumes(
         volume_labels.insert(labels::PROJECT.into(), project.name.clone());
         volume_labels.insert(labels::VOLUME.into(), key.clone());
         volume_labels.insert(labels::VERSION.into(), labels::COMPOSE_VERSION.into());
+        volume_labels.insert(labels::CONFIG_HASH.into(), hash);
         let request = VolumeCreateRequest {
             name: Some(name.clone()),
             driver: volume.driver.clone(),
