@@ -502,6 +502,18 @@ describe('keyboard', () => {
     expect(v.root.querySelector('.row.selected')).toBeNull();
   });
 
+  it('leaves keys another part of the app handled', async () => {
+    const v = await open(new MemorySource(numbered, 100));
+    const menu = document.createElement('div');
+    menu.addEventListener('keydown', (e) => e.preventDefault());
+    document.body.append(menu);
+    await v.key('f', menu);
+    expect(v.get('log-follow').getAttribute('aria-pressed')).toBe('true');
+    await v.key('f');
+    expect(v.get('log-follow').getAttribute('aria-pressed')).toBe('false');
+    menu.remove();
+  });
+
   it('scrolls the list with the keyboard', async () => {
     const v = await open(new MemorySource(numbered, 1000));
     await v.key('Home', v.list());
