@@ -18,6 +18,8 @@ fn main() {
         "open_project_dialog",
         "open_recent",
         "set_profiles",
+        "watch_metrics",
+        "unwatch_metrics",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("failed to run tauri-build");

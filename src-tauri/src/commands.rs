@@ -5,11 +5,13 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 
 use berth_engine::logs::{Delivery, ExportOptions, Filter, Line, Search};
-use berth_engine::{Progress, ProgressEvent, ProjectArgs};
+use berth_engine::{PortProbe, Progress, ProgressEvent, ProjectArgs, StatsHistory, StatsSample};
+use serde::Serialize;
 use tauri::async_runtime::JoinHandle;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Runtime, State};
 use tokio::sync::watch;
+use ts_rs::TS;
 
 use crate::logview::{LogView, ViewStats};
 use crate::project::OpenProject;
@@ -30,6 +32,7 @@ pub struct Berth {
     stack_feed: Mutex<Option<JoinHandle<()>>>,
     log_feed: Mutex<Option<JoinHandle<()>>>,
     log_listener: Arc<Mutex<Option<Channel<ViewStats>>>>,
+    metrics_feed: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Berth {
@@ -48,6 +51,7 @@ impl Berth {
             stack_feed: Mutex::default(),
             log_feed: Mutex::default(),
             log_listener: Arc::default(),
+            metrics_feed: Mutex::default(),
         };
         berth.remember();
         berth
@@ -107,6 +111,74 @@ pub fn watch_stack(berth: State<'_, Berth>, on_view: Channel<StackView>) {
         }
     });
     replace(&berth.stack_feed, task);
+}
+
+/// What the services table draws beside the state: resource use and port probes.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[ts(export)]
+pub enum Metrics {
+    /// Each container's recent samples, first.
+    History { histories: Vec<StatsHistory> },
+    /// New samples, batched.
+    Samples { samples: Vec<StatsSample> },
+    /// The latest round of probes of every published port.
+    Probes { probes: Vec<PortProbe> },
+}
+
+/// How long samples are gathered before they go to the window.
+const METRICS_BATCH: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Streams stats and probes while the window wants them (it stops when hidden): the engine's
+/// stats streams and the probes run only meanwhile.
+#[tauri::command]
+pub fn watch_metrics(berth: State<'_, Berth>, on_metrics: Channel<Metrics>) {
+    let session = berth.session();
+    let task = tauri::async_runtime::spawn(async move {
+        // Connected a moment after the project opens: wait for it.
+        let (stats, prober) = loop {
+            if let Some(handles) = session.metrics() {
+                break handles;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        };
+        drop(session);
+        let (histories, mut samples) = stats.subscribe();
+        let (probes, mut rounds) = prober.subscribe();
+        let _ = on_metrics.send(Metrics::History { histories });
+        if !probes.is_empty() {
+            let _ = on_metrics.send(Metrics::Probes { probes });
+        }
+        let mut batch = Vec::new();
+        let mut tick = tokio::time::interval(METRICS_BATCH);
+        loop {
+            tokio::select! {
+                sample = samples.recv() => match sample {
+                    Ok(sample) => batch.push(sample),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                },
+                round = rounds.recv() => match round {
+                    Ok(probes) => { let _ = on_metrics.send(Metrics::Probes { probes }); }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                },
+                _ = tick.tick() => if !batch.is_empty() {
+                    let samples = std::mem::take(&mut batch);
+                    let _ = on_metrics.send(Metrics::Samples { samples });
+                },
+            }
+        }
+    });
+    replace(&berth.metrics_feed, task);
+}
+
+/// Stops the metrics stream (the window is hidden).
+#[tauri::command]
+pub fn unwatch_metrics(berth: State<'_, Berth>) {
+    if let Some(task) = berth.metrics_feed.lock().expect("feed lock").take() {
+        task.abort();
+    }
 }
 
 /// Starts, stops, restarts or takes down the stack or some of its services. Progress streams to

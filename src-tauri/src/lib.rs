@@ -71,6 +71,8 @@ pub fn run() {
             commands::open_project_dialog,
             commands::open_recent,
             commands::set_profiles,
+            commands::watch_metrics,
+            commands::unwatch_metrics,
         ])
         .setup(move |app| {
             // Opening a project never starts it: that is the user's Start. Without flags, the

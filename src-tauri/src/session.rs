@@ -8,7 +8,8 @@ use std::time::Duration;
 use berth_compose::Project;
 use berth_engine::logs::{FollowOptions, Hub, HubOptions};
 use berth_engine::{
-    CancellationToken, DownOptions, Engine, EngineVersion, Progress, Stack, StateHandle, UpOptions,
+    CancellationToken, DownOptions, Engine, EngineVersion, Prober, ProberHandle, Progress, Stack,
+    StateHandle, Stats, StatsHandle, UpOptions,
 };
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -37,6 +38,9 @@ struct Live {
     engine: Option<Engine>,
     version: Option<EngineVersion>,
     state: Option<StateHandle>,
+    /// Read from the engine only while the window subscribes (see `metrics`).
+    stats: Option<StatsHandle>,
+    prober: Option<ProberHandle>,
 }
 
 impl Drop for Session {
@@ -142,6 +146,12 @@ impl Session {
         result.map_err(|e| e.to_string())
     }
 
+    /// The live stats and port probes, once connected.
+    pub fn metrics(&self) -> Option<(StatsHandle, ProberHandle)> {
+        let live = self.live.lock().expect("live lock");
+        Some((live.stats.clone()?, live.prober.clone()?))
+    }
+
     /// Cancels the action underway, if it can be (an `up`).
     pub fn cancel(&self) {
         if let Some(token) = &*self.action.lock().expect("action lock") {
@@ -207,7 +217,12 @@ async fn connect_and_watch(
     let Some(project) = project else { return };
     let state = StateHandle::spawn(engine.clone(), project.clone());
     let (_, mut changes) = state.subscribe();
-    s.live.lock().expect("live lock").state = Some(state);
+    {
+        let mut live = s.live.lock().expect("live lock");
+        live.stats = Some(Stats::spawn(engine.clone(), project.name.clone()));
+        live.prober = Some(Prober::spawn(state.clone()));
+        live.state = Some(state);
+    }
     s.publish(|_| {});
     let hub = s.hub.clone();
     drop(s);

@@ -40,6 +40,12 @@ async fn start_the_fixture_stack_see_it_healthy_stop_a_service_then_the_stack() 
     }
 
     app.click("[data-testid=start]").await;
+    // The header tells what the start waits for.
+    app.texts_when("[data-testid=progress-current]", long, |t| {
+        t.iter()
+            .any(|t| t == "frontend waiting for backend to be healthy")
+    })
+    .await;
     for service in SERVICES {
         app.cell_when(service, "state", long, |t| t == "running")
             .await;
@@ -50,6 +56,19 @@ async fn start_the_fixture_stack_see_it_healthy_stop_a_service_then_the_stack() 
     }
     app.text_when("[data-testid=stack-status]", long, |t| t == "healthy")
         .await;
+
+    // Resource use and port probes come in while the window shows.
+    for service in SERVICES {
+        app.cell_when(service, "cpu", long, |t| t.ends_with('%'))
+            .await;
+        app.cell_when(service, "memory", long, |t| t.ends_with("iB"))
+            .await;
+    }
+    for service in ["frontend", "backend"] {
+        let css = format!("[data-testid=services] tr[data-service={service}] [data-probe=ok]");
+        app.texts_when(&css, long, |probes| !probes.is_empty())
+            .await;
+    }
 
     // The frontend's published port is a link, and the stack answers through it.
     let url = app
@@ -132,9 +151,11 @@ async fn logs_are_live_searchable_and_inert(app: &App) {
 
     // Hostile content is text: the markup shows literally, no element is made of it, the escape
     // sequences are gone (the colour kept as a style), and the window title is Berth's.
+    app.click("[data-testid=services] tr[data-service=hostile] [data-action=logs]")
+        .await;
     let hostile = app
         .texts_when(rows, wait, |rows| {
-            rows.iter().any(|r| r.starts_with("hostile"))
+            !rows.is_empty() && rows.iter().all(|r| r.starts_with("hostile"))
         })
         .await;
     let text = hostile.iter().find(|r| r.starts_with("hostile")).unwrap();

@@ -249,22 +249,24 @@ pub async fn check_all<'a>(containers: impl IntoIterator<Item = &'a Container>) 
         .into_iter()
         .filter(|c| c.running())
         .flat_map(|c| {
-            c.ports
-                .iter()
-                .filter(|p| p.host_port != 0)
-                .map(move |p| async move {
-                    PortProbe {
-                        service: c.service.clone(),
-                        container: c.name.clone(),
-                        result: check(p).await,
-                    }
-                })
+            // The engine lists a port's IPv4 and IPv6 bindings apart: probe the port once.
+            let mut ports: Vec<&Publisher> = c.ports.iter().filter(|p| p.host_port != 0).collect();
+            ports.sort_by_key(|p| (p.host_port, p.protocol.clone(), p.host_ip.contains(':')));
+            ports.dedup_by_key(|p| (p.host_port, p.protocol.clone()));
+            ports.into_iter().map(move |p| async move {
+                PortProbe {
+                    service: c.service.clone(),
+                    container: c.name.clone(),
+                    result: check(p).await,
+                }
+            })
         });
     futures_util::future::join_all(checks).await
 }
 
-/// How often a subscribed prober probes again when nothing changes.
-pub const INTERVAL: Duration = Duration::from_secs(5);
+/// How often a subscribed prober probes again when nothing changes. Each HTTP probe is a line in
+/// the service's own access log, so not often: changes trigger a round at once anyway.
+pub const INTERVAL: Duration = Duration::from_secs(30);
 /// Changes are gathered this long before a probe round, so a burst of events makes one round.
 const SETTLE: Duration = Duration::from_millis(250);
 

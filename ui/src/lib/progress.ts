@@ -18,6 +18,15 @@ export class ProgressBoard {
   private lines = new Map<string, ProgressLine>();
   warnings: string[] = [];
 
+  /** A new board with `event` applied: Svelte redraws on a new value, not on a mutation. */
+  with(event: ProgressEvent): ProgressBoard {
+    const next = new ProgressBoard();
+    next.lines = new Map(this.lines);
+    next.warnings = [...this.warnings];
+    next.apply(event);
+    return next;
+  }
+
   apply(event: ProgressEvent): void {
     switch (event.kind) {
       case 'resource':
