@@ -1,13 +1,14 @@
-//! The tray icon: the stack's state at a glance (tooltip and a line per service) and its
-//! Start/Stop/Restart, with the window hidden.
+//! The tray icon: the stack's state at a glance (a coloured dot on the icon, the tooltip, a line
+//! per service) and its Start/Stop/Restart, with the window hidden.
 
 use berth_engine::Progress;
+use tauri::image::Image;
 use tauri::menu::{IsMenuItem, Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
 use tauri::{AppHandle, Manager, Runtime};
 
 use crate::commands::Berth;
-use crate::view::{Action, ActionRequest, ServiceRow, StackView};
+use crate::view::{Action, ActionRequest, ServiceRow, StackStatus, StackView};
 
 pub const ID: &str = "berth";
 
@@ -33,7 +34,8 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
                 toggle_window(tray.app_handle());
             }
         });
-    if let Some(icon) = app.default_window_icon() {
+    let base = app.default_window_icon().map(|i| i.clone().to_owned());
+    if let Some(icon) = &base {
         tray = tray.icon(icon.clone());
     }
     let tray = tray.build(app)?;
@@ -48,7 +50,11 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
             if shown.as_ref() != Some(&lines) {
                 let update = menu(&app, &view, &lines).and_then(|menu| {
                     tray.set_menu(Some(menu))?;
-                    tray.set_tooltip(Some(&lines[0]))
+                    tray.set_tooltip(Some(&lines[0]))?;
+                    match &base {
+                        Some(base) => tray.set_icon(Some(badged(base, view.status))),
+                        None => Ok(()),
+                    }
                 });
                 if let Err(err) = update {
                     tracing::warn!("could not update the tray: {err}");
@@ -116,6 +122,36 @@ fn menu<R: Runtime>(
     Menu::with_items(app, &refs)
 }
 
+/// The app icon with a dot in its lower right corner in the status's colour: none when stopped
+/// or unknown, amber while starting or stopping, green when healthy, red when degraded.
+fn badged(base: &Image<'_>, status: StackStatus) -> Image<'static> {
+    let (w, h) = (base.width(), base.height());
+    let mut rgba = base.rgba().to_vec();
+    let colour = match status {
+        StackStatus::Unknown | StackStatus::Stopped => None,
+        StackStatus::Starting | StackStatus::Stopping => Some([0xf0, 0xa0, 0x20]),
+        StackStatus::Healthy => Some([0x2e, 0xb8, 0x5c]),
+        StackStatus::Degraded => Some([0xe0, 0x3e, 0x2f]),
+    };
+    if let Some([r, g, b]) = colour {
+        let radius = w.min(h) as f32 * 0.22;
+        let (cx, cy) = (w as f32 - radius - 1.0, h as f32 - radius - 1.0);
+        for y in 0..h {
+            for x in 0..w {
+                let d = ((x as f32 + 0.5 - cx).powi(2) + (y as f32 + 0.5 - cy).powi(2)).sqrt();
+                let i = ((y * w + x) * 4) as usize;
+                if d <= radius {
+                    rgba[i..i + 4].copy_from_slice(&[r, g, b, 0xff]);
+                } else if d <= radius + 1.5 {
+                    // A light ring keeps the dot apart from the icon.
+                    rgba[i..i + 4].copy_from_slice(&[0xff, 0xff, 0xff, 0xff]);
+                }
+            }
+        }
+    }
+    Image::new_owned(rgba, w, h)
+}
+
 fn run<R: Runtime>(app: &AppHandle<R>, action: Action) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
@@ -165,6 +201,23 @@ fn with_window<R: Runtime>(
 mod tests {
     use super::*;
     use crate::project::{ProjectStatus, ProjectView};
+
+    #[test]
+    fn the_icon_gets_a_dot_in_the_status_colour() {
+        let base = Image::new_owned(vec![0; 32 * 32 * 4], 32, 32);
+        let pixel = |img: &Image<'_>, x: u32, y: u32| {
+            let i = ((y * 32 + x) * 4) as usize;
+            img.rgba()[i..i + 4].to_vec()
+        };
+        let healthy = badged(&base, StackStatus::Healthy);
+        assert_eq!(pixel(&healthy, 24, 24), [0x2e, 0xb8, 0x5c, 0xff]);
+        assert_eq!(pixel(&healthy, 4, 4), [0, 0, 0, 0], "the rest is the icon");
+        assert_eq!(
+            pixel(&badged(&base, StackStatus::Degraded), 24, 24)[0],
+            0xe0
+        );
+        assert_eq!(badged(&base, StackStatus::Stopped).rgba(), base.rgba());
+    }
 
     #[test]
     fn the_tooltip_names_the_project_and_status_and_each_service_gets_a_line() {
