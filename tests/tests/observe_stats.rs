@@ -1,6 +1,6 @@
-//! Stats against a real engine: a container burning CPU, compared with `docker stats` on the same
-//! container; the live handle following containers as they start and stop, and releasing the
-//! engine's streams when the last subscriber goes.
+//! Stats against a real engine: a container burning CPU, compared with `docker stats` and with
+//! the kernel's own account of the same container; the live handle following containers as they
+//! start and stop, and releasing the engine's streams when the last subscriber goes.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

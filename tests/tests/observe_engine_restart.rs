@@ -1,17 +1,22 @@
-//! `logs::follow` across an engine restart: the follower retries until the engine answers again
-//! and every container resumes after its last line, so what it read is exactly the engine's own
-//! log, no line lost, none repeated. The test restarts a dockerd of its own (see
-//! berth_tests::daemon), never the shared one.
+//! Log following and stats across an engine restart. The log follower retries until the engine
+//! answers again and every container resumes after its last line, so what it read is exactly the
+//! engine's own log, no line lost, none repeated; the stats handle finds the containers again.
+//! Each test restarts a dockerd of its own (see berth_tests::daemon), never the shared one.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use berth_engine::berth_compose::{self, LoadOptions};
 use berth_engine::logs::{self, FollowOptions, Record, parse_rfc3339};
-use berth_engine::{CancellationToken, DownOptions, Engine, Progress, Stack, UpOptions};
+use berth_engine::stats::{Stats, StatsSample};
+use berth_engine::{
+    CancellationToken, DownOptions, Engine, Progress, Stack, Subscription, UpOptions,
+};
 use berth_tests::daemon::Daemon;
 use berth_tests::unique_project;
 use bollard::query_parameters::LogsOptionsBuilder;
 use futures_util::StreamExt;
+use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{mpsc, watch};
 
 /// Each line numbered, restarted from 1 when the container restarts: the timestamps tell the
@@ -57,22 +62,37 @@ async fn until(
         .expect("the collector runs");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn follow_resumes_after_the_engine_restarts_without_loss_or_repeats() {
-    let name = unique_project("follow-restart");
+/// The ticker up on a dockerd of the test's own: its directory, the daemon, its engine, the
+/// stack.
+async fn ticker_on_own_daemon(what: &str) -> (PathBuf, Daemon, Engine, Stack) {
+    let name = unique_project(what);
     let dir = std::env::temp_dir().join(&name);
     std::fs::create_dir_all(&dir).unwrap();
-    let (mut daemon, engine) = Daemon::start(&dir).await;
+    let (daemon, engine) = Daemon::start(&dir).await;
     daemon.load("berth-test/busybox:1");
     std::fs::write(dir.join("compose.yaml"), YAML).unwrap();
     let mut options = LoadOptions::new(&dir, std::env::vars().collect());
-    options.project_name = Some(name.clone());
+    options.project_name = Some(name);
     let project = berth_compose::load(&options).unwrap_or_else(|e| panic!("{}", e.render()));
     let stack = Stack::new(engine.clone(), project);
     stack
         .up(&UpOptions::default(), &Progress::default())
         .await
         .expect("up on the test's daemon");
+    (dir, daemon, engine, stack)
+}
+
+fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as i64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follow_resumes_after_the_engine_restarts_without_loss_or_repeats() {
+    let (dir, mut daemon, engine, stack) = ticker_on_own_daemon("follow-restart").await;
+    let name = stack.project().name.clone();
     let id = stack.ps(true).await.unwrap()[0].id.clone();
 
     let (tx, mut rx) = mpsc::channel::<Vec<Record>>(64);
@@ -94,10 +114,7 @@ async fn follow_resumes_after_the_engine_restarts_without_loss_or_repeats() {
     until(&mut lines, "lines before the restart", |l| l.len() >= 20).await;
 
     daemon.stop();
-    let stopped = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as i64;
+    let stopped = now_ns();
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(!follower.is_finished(), "the follower waits for the engine");
     let (mut daemon, _) = Daemon::start(&dir).await;
@@ -123,6 +140,49 @@ async fn follow_resumes_after_the_engine_restarts_without_loss_or_repeats() {
     cancel.cancel();
     follower.await.unwrap().expect("the follower ends cleanly");
     collector.await.unwrap();
+    stack
+        .down(&DownOptions::default(), &Progress::default())
+        .await
+        .unwrap();
+    daemon.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_resume_after_the_engine_restarts() {
+    let (dir, mut daemon, engine, stack) = ticker_on_own_daemon("stats-restart").await;
+    let handle = Stats::spawn(engine, stack.project().name.clone());
+    let (_, mut feed) = handle.subscribe();
+    let next = async |feed: &mut Subscription<StatsSample>| {
+        tokio::time::timeout(LIMIT, async {
+            loop {
+                match feed.recv().await {
+                    Ok(sample) => return sample,
+                    Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => panic!("the stats feed ended"),
+                }
+            }
+        })
+        .await
+        .expect("a sample within the limit")
+    };
+    let before = next(&mut feed).await;
+    assert_eq!(before.service, "ticker");
+
+    daemon.stop();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (mut daemon, _) = Daemon::start(&dir).await;
+    let restarted_ms = now_ns() / 1_000_000;
+    // `restart: always` brings the ticker back; the handle finds it again.
+    loop {
+        let sample = next(&mut feed).await;
+        if sample.at_ms > restarted_ms {
+            assert_eq!(sample.service, "ticker");
+            break;
+        }
+    }
+
+    drop(feed);
     stack
         .down(&DownOptions::default(), &Progress::default())
         .await
