@@ -268,3 +268,42 @@ async fn follow_logs(engine: Engine, project: String, hub: Hub) {
         options.since = last.map(|ts| ts + 1);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project() -> Project {
+        let dir = std::env::temp_dir().join(format!("berth-session-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("compose.yaml");
+        std::fs::write(
+            &file,
+            "name: shop\nservices:\n  web:\n    image: nginx\n  debug:\n    image: busybox\n    profiles: [debug]\n",
+        )
+        .unwrap();
+        let mut options = berth_compose::LoadOptions::new(&dir, Default::default());
+        options.files = vec![file];
+        berth_compose::load(&options).unwrap()
+    }
+
+    fn request(action: Action, services: &[&str]) -> ActionRequest {
+        ActionRequest {
+            action,
+            services: services.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn actions_name_only_the_open_projects_services() {
+        let p = project();
+        assert_eq!(check_services(&p, &request(Action::Up, &["web"])), Ok(()));
+        assert_eq!(check_services(&p, &request(Action::Up, &["debug"])), Ok(()));
+        assert_eq!(
+            check_services(&p, &request(Action::Stop, &["postgres"])),
+            Err("postgres is not a service of shop.".to_owned())
+        );
+        assert!(check_services(&p, &request(Action::Down, &["web"])).is_err());
+        assert_eq!(check_services(&p, &request(Action::Down, &[])), Ok(()));
+    }
+}
