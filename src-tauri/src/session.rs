@@ -60,8 +60,12 @@ impl Session {
         view: watch::Sender<StackView>,
         settings: &Settings,
     ) -> Arc<Session> {
+        static OPENED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let (status, project) = open.load();
-        view.send_replace(StackView::new(status));
+        view.send_replace(StackView {
+            session: OPENED.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+            ..StackView::new(status)
+        });
         let session = Arc::new(Session {
             open,
             view,

@@ -12,6 +12,9 @@ use crate::project::{ProjectStatus, ProjectView};
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct StackView {
+    /// Which opening of a project this is: it changes when a project (or the same one with
+    /// other settings) is opened, and with it the log view starts over.
+    pub session: u32,
     pub project: ProjectStatus,
     pub engine: EngineView,
     pub status: StackStatus,
@@ -122,6 +125,7 @@ impl StackView {
     /// The view before anything is known of the engine.
     pub fn new(project: ProjectStatus) -> StackView {
         StackView {
+            session: 0,
             project,
             engine: EngineView::Connecting,
             status: StackStatus::Unknown,

@@ -8,7 +8,12 @@ import type { StackStatus } from "./StackStatus";
 /**
  * Everything the window renders, pushed whole on every change (it is small).
  */
-export type StackView = { project: ProjectStatus, engine: EngineView, status: StackStatus, 
+export type StackView = { 
+/**
+ * Which opening of a project this is: it changes when a project (or the same one with
+ * other settings) is opened, and with it the log view starts over.
+ */
+session: number, project: ProjectStatus, engine: EngineView, status: StackStatus, 
 /**
  * The stack action underway, if any.
  */
