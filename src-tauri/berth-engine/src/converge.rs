@@ -54,9 +54,16 @@ pub(crate) async fn up(
 ) -> Result<(), StackError> {
     let names: Vec<String> = project.start_order();
 
-    let ids = future::try_join_all(names.iter().map(|name| async move {
-        let id = images::ensure(engine, project, name, opts.pull, opts.build, progress).await?;
-        Ok::<_, StackError>((name.clone(), id))
+    let present = images::present(engine, project).await;
+    let ids = future::try_join_all(names.iter().map(|name| {
+        let present = present.get(&crate::names::image_name(project, name));
+        async move {
+            let id = images::ensure(
+                engine, project, name, present, opts.pull, opts.build, progress,
+            )
+            .await?;
+            Ok::<_, StackError>((name.clone(), id))
+        }
     }))
     .await?;
     let image_ids: HashMap<String, String> = ids.into_iter().collect();

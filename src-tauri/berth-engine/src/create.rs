@@ -38,7 +38,7 @@ pub fn container_spec(
 ) -> ContainerSpec {
     let service = &project.services[service_name];
     let name = names::container_name(&project.name, service_name, service, number);
-    let mut networks = service_networks(project, service_name, service);
+    let mut networks = service_networks(project, service_name, service, &name);
     let mut first = (!networks.is_empty()).then(|| networks.remove(0));
     // Links live on the endpoint of the network the container is created on, as compose puts
     // them.
@@ -202,11 +202,13 @@ fn restart_policy(restart: Option<&str>) -> Option<RestartPolicy> {
 }
 
 /// The service's networks with their endpoint settings, in compose's order: by `priority`
-/// (highest first), then by name. Empty when `network_mode` is set.
+/// (highest first), then by name. Empty when `network_mode` is set. On each, the container is
+/// known by its name, its service's name and the network's aliases, as compose names it.
 fn service_networks(
     project: &Project,
     service_name: &str,
     service: &Service,
+    container: &str,
 ) -> Vec<(String, EndpointSettings)> {
     if service.network_mode.is_some() {
         return Vec::new();
@@ -228,7 +230,7 @@ fn service_networks(
     keys.sort_by(|a, b| priority(b.1).cmp(&priority(a.1)).then(a.0.cmp(b.0)));
     keys.into_iter()
         .map(|(key, n)| {
-            let mut aliases = vec![service_name.to_owned()];
+            let mut aliases = vec![container.to_owned(), service_name.to_owned()];
             if let Some(n) = n {
                 aliases.extend(n.aliases.iter().cloned());
             }
@@ -702,7 +704,7 @@ mod tests {
         let back = &endpoints.endpoints_config.as_ref().unwrap()["shop_back"];
         assert_eq!(
             back.aliases.as_deref(),
-            Some(&["web".to_owned(), "www".to_owned()][..])
+            Some(&["shop-web-2".to_owned(), "web".to_owned(), "www".to_owned()][..])
         );
         assert_eq!(spec.more_networks[0].0, "shop_front");
     }

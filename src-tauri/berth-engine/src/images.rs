@@ -35,12 +35,30 @@ impl PullPolicy {
     }
 }
 
+/// The IDs of the images the services of `project` run, those the engine has, looked up once
+/// per image however many services share it.
+pub(crate) async fn present(engine: &Engine, project: &Project) -> HashMap<String, String> {
+    let images: std::collections::BTreeSet<String> = project
+        .services
+        .keys()
+        .map(|s| names::image_name(project, s))
+        .collect();
+    let found = futures_util::future::join_all(images.into_iter().map(|image| async move {
+        let id = image_id(engine, &image).await;
+        Some((image, id?))
+    }))
+    .await;
+    found.into_iter().flatten().collect()
+}
+
 /// The ID of the image the service's containers run, pulling or building it first as needed.
-/// `pull` overrides the service's `pull_policy` when given; `build` forces a build.
+/// `present` is its ID if the engine already has it. `pull` overrides the service's
+/// `pull_policy` when given; `build` forces a build.
 pub(crate) async fn ensure(
     engine: &Engine,
     project: &Project,
     service_name: &str,
+    present: Option<&String>,
     pull: Option<PullPolicy>,
     build: bool,
     progress: &Progress,
@@ -48,9 +66,10 @@ pub(crate) async fn ensure(
     let service = &project.services[service_name];
     let image = names::image_name(project, service_name);
     let service_policy = service.pull_policy.as_deref();
-    let present = image_id(engine, &image).await;
+    let mut fetched = false;
     if service.build.is_some() && (build || service_policy == Some("build") || present.is_none()) {
         build_image(engine, project, service_name, progress).await?;
+        fetched = true;
     } else if service.build.is_none() || pull == Some(PullPolicy::Always) {
         let policy = pull
             .or_else(|| PullPolicy::of_service(service_policy))
@@ -62,15 +81,18 @@ pub(crate) async fn ensure(
         };
         if must_pull {
             pull_image(engine, service_name, &image, progress).await?;
+            fetched = true;
         }
     }
-    image_id(engine, &image)
-        .await
-        .ok_or_else(|| StackError::ImageMissing {
-            service: service_name.to_owned(),
-            image: image.clone(),
-            cause: "the pull policy is never and the image is not present".into(),
-        })
+    let id = match present {
+        Some(id) if !fetched => Some(id.clone()),
+        _ => image_id(engine, &image).await,
+    };
+    id.ok_or_else(|| StackError::ImageMissing {
+        service: service_name.to_owned(),
+        image: image.clone(),
+        cause: "the pull policy is never and the image is not present".into(),
+    })
 }
 
 async fn image_id(engine: &Engine, image: &str) -> Option<String> {

@@ -43,77 +43,89 @@ pub(crate) async fn ensure_networks(
     keys: &[String],
     progress: &Progress,
 ) -> Result<BTreeSet<String>, StackError> {
+    let each = keys
+        .iter()
+        .map(|key| ensure_network(engine, project, key, progress));
+    let displaced = futures_util::future::try_join_all(each).await?;
+    Ok(displaced.into_iter().flatten().collect())
+}
+
+/// [`ensure_networks`] for one network; returns the services displaced by its recreation.
+async fn ensure_network(
+    engine: &Engine,
+    project: &Project,
+    key: &str,
+    progress: &Progress,
+) -> Result<BTreeSet<String>, StackError> {
     let docker = engine.docker();
     let mut displaced = BTreeSet::new();
-    for key in keys {
-        let Some(network) = project.networks.get(key) else {
-            continue;
-        };
-        let name = &network.name;
-        let hash = crate::hash::network_hash(network);
-        match docker
-            .inspect_network(
-                name,
-                None::<bollard::query_parameters::InspectNetworkOptions>,
-            )
-            .await
-        {
-            Ok(_) if network.external == Some(true) => continue,
-            Ok(found) => {
-                let found_labels = found.labels.clone().unwrap_or_default();
-                let label = found_labels
-                    .get(labels::NETWORK)
-                    .cloned()
-                    .unwrap_or_default();
-                if label != *key {
-                    return Err(StackError::NetworkNotOurs {
-                        name: name.clone(),
-                        label,
-                        key: key.clone(),
-                    });
-                }
-                match found_labels.get(labels::CONFIG_HASH) {
-                    Some(found_hash) if *found_hash != hash => {
-                        displaced.extend(
-                            remove_diverged_network(engine, project, name, found, progress).await?,
-                        );
-                    }
-                    _ => continue,
-                }
+    let Some(network) = project.networks.get(key) else {
+        return Ok(displaced);
+    };
+    let name = &network.name;
+    let hash = crate::hash::network_hash(network);
+    match docker
+        .inspect_network(
+            name,
+            None::<bollard::query_parameters::InspectNetworkOptions>,
+        )
+        .await
+    {
+        Ok(_) if network.external == Some(true) => return Ok(displaced),
+        Ok(found) => {
+            let found_labels = found.labels.clone().unwrap_or_default();
+            let label = found_labels
+                .get(labels::NETWORK)
+                .cloned()
+                .unwrap_or_default();
+            if label != key {
+                return Err(StackError::NetworkNotOurs {
+                    name: name.clone(),
+                    label,
+                    key: key.to_owned(),
+                });
             }
-            Err(e) if not_found(&e) => {
-                if network.external == Some(true) {
-                    return Err(StackError::ExternalMissing {
-                        kind: "network",
-                        name: name.clone(),
-                    });
+            match found_labels.get(labels::CONFIG_HASH) {
+                Some(found_hash) if *found_hash != hash => {
+                    displaced.extend(
+                        remove_diverged_network(engine, project, name, found, progress).await?,
+                    );
                 }
+                _ => return Ok(displaced),
             }
-            Err(e) => return Err(docker_error(name, "inspect the network", e)),
         }
-        progress.resource(Resource::Network, name, "Creating");
-        let mut network_labels = string_map(network.extra.get("labels")).unwrap_or_default();
-        network_labels.insert(labels::PROJECT.into(), project.name.clone());
-        network_labels.insert(labels::NETWORK.into(), key.clone());
-        network_labels.insert(labels::VERSION.into(), labels::COMPOSE_VERSION.into());
-        network_labels.insert(labels::CONFIG_HASH.into(), hash);
-        let request = NetworkCreateRequest {
-            name: name.clone(),
-            driver: network.driver.clone(),
-            internal: network.extra.get("internal").and_then(Json::as_bool),
-            attachable: network.extra.get("attachable").and_then(Json::as_bool),
-            enable_ipv6: network.extra.get("enable_ipv6").and_then(Json::as_bool),
-            options: string_map(network.extra.get("driver_opts")),
-            ipam: network.extra.get("ipam").map(ipam),
-            labels: Some(network_labels),
-            ..Default::default()
-        };
-        match docker.create_network(request).await {
-            Ok(_) => progress.resource(Resource::Network, name, "Created"),
-            // Another `up` (or compose) created it meanwhile.
-            Err(e) if conflict(&e) => {}
-            Err(e) => return Err(docker_error(name, "create the network", e)),
+        Err(e) if not_found(&e) => {
+            if network.external == Some(true) {
+                return Err(StackError::ExternalMissing {
+                    kind: "network",
+                    name: name.clone(),
+                });
+            }
         }
+        Err(e) => return Err(docker_error(name, "inspect the network", e)),
+    }
+    progress.resource(Resource::Network, name, "Creating");
+    let mut network_labels = string_map(network.extra.get("labels")).unwrap_or_default();
+    network_labels.insert(labels::PROJECT.into(), project.name.clone());
+    network_labels.insert(labels::NETWORK.into(), key.to_owned());
+    network_labels.insert(labels::VERSION.into(), labels::COMPOSE_VERSION.into());
+    network_labels.insert(labels::CONFIG_HASH.into(), hash);
+    let request = NetworkCreateRequest {
+        name: name.clone(),
+        driver: network.driver.clone(),
+        internal: network.extra.get("internal").and_then(Json::as_bool),
+        attachable: network.extra.get("attachable").and_then(Json::as_bool),
+        enable_ipv6: network.extra.get("enable_ipv6").and_then(Json::as_bool),
+        options: string_map(network.extra.get("driver_opts")),
+        ipam: network.extra.get("ipam").map(ipam),
+        labels: Some(network_labels),
+        ..Default::default()
+    };
+    match docker.create_network(request).await {
+        Ok(_) => progress.resource(Resource::Network, name, "Created"),
+        // Another `up` (or compose) created it meanwhile.
+        Err(e) if conflict(&e) => {}
+        Err(e) => return Err(docker_error(name, "create the network", e)),
     }
     Ok(displaced)
 }

@@ -129,19 +129,16 @@ impl Stack {
         let name = &self.project.name;
         let fail = |e| StackError::docker(name, "list the project's resources", e);
         let filters = Some(crate::labels::filters(name));
-        let containers = containers::list(&self.engine, name).await.map_err(fail)?;
-        let networks = docker
-            .list_networks(Some(bollard::query_parameters::ListNetworksOptions {
+        let (containers, networks, volumes) = tokio::try_join!(
+            containers::list(&self.engine, name),
+            docker.list_networks(Some(bollard::query_parameters::ListNetworksOptions {
                 filters: filters.clone(),
-            }))
-            .await
-            .map_err(fail)?;
-        let volumes = docker
-            .list_volumes(Some(bollard::query_parameters::ListVolumesOptions {
+            })),
+            docker.list_volumes(Some(bollard::query_parameters::ListVolumesOptions {
                 filters,
-            }))
-            .await
-            .map_err(fail)?;
+            })),
+        )
+        .map_err(fail)?;
         let mut out = BTreeSet::new();
         out.extend(
             containers
