@@ -250,26 +250,19 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Follows every container's logs into the hub; after the engine goes away, resumes from the
-/// last stored timestamp.
+/// Follows every container's logs into the hub, from the last [`TAIL`] lines of each; the
+/// follower itself re-attaches when the engine comes back.
 async fn follow_logs(engine: Engine, project: String, hub: Hub) {
-    let mut options = FollowOptions {
+    let options = FollowOptions {
         tail: Some(TAIL),
         follow: true,
         ..FollowOptions::default()
     };
-    loop {
-        let (tx, rx) = tokio::sync::mpsc::channel(256);
-        let reading =
-            berth_engine::logs::follow(&engine, &project, options.clone(), tx, Default::default());
-        let (result, ()) = tokio::join!(reading, hub.pump(rx));
-        if let Err(err) = result {
-            tracing::warn!("following the logs stopped: {err}");
-        }
-        tokio::time::sleep(MAX_RETRY).await;
-        let last = hub.read(|s| s.end().checked_sub(1).and_then(|p| s.timestamp(p)));
-        options.tail = None;
-        options.since = last.map(|ts| ts + 1);
+    let (tx, rx) = tokio::sync::mpsc::channel(256);
+    let reading = berth_engine::logs::follow(&engine, &project, options, tx, Default::default());
+    let (result, ()) = tokio::join!(reading, hub.pump(rx));
+    if let Err(err) = result {
+        tracing::warn!("following the logs stopped: {err}");
     }
 }
 
