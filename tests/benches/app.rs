@@ -1,0 +1,586 @@
+//! The desktop app's benchmark (issue 6): start to first paint, idle memory of the whole process
+//! tree against a minimal Tauri app measured in the same run, idle CPU over a minute, and the time
+//! from `docker kill` to the row's state cell changing. It drives the release binaries (as
+//! `tauri build` packages them) through WebDriver, so it needs a display and a session bus:
+//!
+//! ```sh
+//! (cd ui && npm run build)
+//! cargo build --release --locked -p berth -p berth-hello --features tauri/custom-protocol
+//! NO_AT_BRIDGE=1 xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- \
+//!   cargo bench -p berth-tests --bench app
+//! ```
+//!
+//! Figures are printed, never asserted; docs/benchmarks.md ("Desktop app") records them.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use berth_tests::app::App;
+use berth_tests::stacks::Cleanup;
+use berth_tests::{engine, fixture, unique_project, workspace_binary};
+use bollard::query_parameters::EventsOptions;
+use futures_util::StreamExt;
+
+/// Launches of each app for the first-paint median.
+const LAUNCHES: usize = 5;
+/// Kills for the kill-to-row percentiles.
+const KILLS: usize = 20;
+/// Quiet time before an idle measurement starts, so start-up work has ended.
+const SETTLE: Duration = Duration::from_secs(10);
+/// The window over which idle CPU is measured; memory is read at its end.
+const IDLE: Duration = Duration::from_secs(60);
+/// The fixture stack plus tests/fixtures/stack/printer.yaml.
+const SERVICES: [&str; 5] = ["mongodb", "redis", "backend", "frontend", "printer"];
+/// The printer's last line: once the viewer shows it, the app holds all 100k.
+const LAST_LINE: &str = "printer line 100000 of 100000";
+/// The service killed for the latency samples: nothing depends on it.
+const KILLED: &str = "frontend";
+const LONG: Duration = Duration::from_secs(180);
+
+#[tokio::main]
+async fn main() {
+    let berth = workspace_binary("berth");
+    let hello = workspace_binary("berth-hello");
+    let name = unique_project("bench");
+    let _cleanup = Cleanup(name.clone());
+    let files = [fixture("stack/compose.yaml"), fixture("stack/printer.yaml")];
+    let mut args = Vec::new();
+    for file in &files {
+        args.extend(["-f", file.to_str().expect("a UTF-8 fixture path")]);
+    }
+    args.extend(["-p", &name]);
+
+    eprintln!("first paint: {LAUNCHES} launches of each app");
+    let hello_paint = first_paints(&hello, &[]).await;
+    let berth_paint = first_paints(&berth, &args).await;
+
+    eprintln!("hello-world idle: {SETTLE:?} to settle, then {IDLE:?}");
+    let app = Running::launch(&hello, &[]).await;
+    let hello_idle = idle(app.pid).await;
+    app.quit().await;
+
+    eprintln!("berth: start the stack and buffer 100k lines");
+    let app = Running::launch(&berth, &args).await;
+    app.text_when("[data-testid=stack-status]", LONG, |t| t == "stopped")
+        .await;
+    app.click("[data-testid=start]").await;
+    for service in SERVICES {
+        app.cell_when(service, "state", LONG, |t| t == "running")
+            .await;
+    }
+    app.text_when("[data-testid=stack-status]", LONG, |t| t == "healthy")
+        .await;
+    app.texts_when("[data-testid=log-row]", LONG, |rows| {
+        rows.iter().any(|row| row.contains(LAST_LINE))
+    })
+    .await;
+    let dropped = app
+        .eval("return document.querySelector('[data-testid=log-dropped]')?.textContent ?? ''")
+        .await;
+    assert_eq!(
+        dropped, "",
+        "the app must hold every line while it is measured"
+    );
+
+    eprintln!("berth idle: {SETTLE:?} to settle, then {IDLE:?}");
+    let berth_idle = idle(app.pid).await;
+
+    eprintln!("kill to row: {KILLS} kills of {KILLED}");
+    let kills = kill_to_row(&app, &format!("{name}-{KILLED}-1")).await;
+    app.quit().await;
+
+    report(&hello_paint, &berth_paint, &hello_idle, &berth_idle, &kills);
+}
+
+/// One app under WebDriver and the pid of its main process (the WebKit processes are its
+/// children).
+struct Running {
+    app: App,
+    pid: u32,
+}
+
+impl std::ops::Deref for Running {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.app
+    }
+}
+
+impl Running {
+    async fn launch(binary: &Path, args: &[&str]) -> Running {
+        let app = App::launch(binary, args).await;
+        let exe = binary.canonicalize().expect("the binary's real path");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let pid = loop {
+            if let Some(pid) = procfs::descendant_running(&exe) {
+                break pid;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} has a window but no process below this benchmark runs it",
+                exe.display()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        Running { app, pid }
+    }
+
+    /// Ends the session and waits for the app to be gone: Berth is single-instance, so a
+    /// survivor would take over the next launch.
+    async fn quit(self) {
+        let pid = self.pid;
+        self.app.quit().await;
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while procfs::alive(pid) {
+            assert!(
+                Instant::now() < deadline,
+                "the app (pid {pid}) outlived its WebDriver session by 15 s"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // The bus drops a dead instance's name a moment after it exits; a launch in between
+        // forwards its arguments to the dead instance and fails.
+        while single_instance_owned() {
+            assert!(
+                Instant::now() < deadline,
+                "{SINGLE_INSTANCE} is still owned 15 s after the app (pid {pid}) exited"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// The session-bus name through which tauri-plugin-single-instance finds a running Berth: the
+/// app's identifier (src-tauri/tauri.conf.json) plus `.SingleInstance`.
+const SINGLE_INSTANCE: &str = "dev.berth.desktop.SingleInstance";
+
+fn single_instance_owned() -> bool {
+    let out = std::process::Command::new("dbus-send")
+        .args([
+            "--session",
+            "--print-reply",
+            "--dest=org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus.NameHasOwner",
+            &format!("string:{SINGLE_INSTANCE}"),
+        ])
+        .output()
+        .unwrap_or_else(|err| panic!("cannot run dbus-send (Debian package dbus-bin): {err}"));
+    assert!(
+        out.status.success(),
+        "dbus-send NameHasOwner failed (no session bus? run under dbus-run-session): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).contains("boolean true")
+}
+
+/// Where a launch's time went, in ms from the process's start.
+struct Paint {
+    /// The page's navigation start (`performance.timeOrigin`).
+    navigation: f64,
+    /// The Paint Timing API's first-contentful-paint.
+    paint: f64,
+}
+
+async fn first_paints(binary: &Path, args: &[&str]) -> Vec<Paint> {
+    let mut paints = Vec::with_capacity(LAUNCHES);
+    for _ in 0..LAUNCHES {
+        let app = Running::launch(binary, args).await;
+        let started = procfs::start_epoch_ms(app.pid);
+        let script = "const p = performance.getEntriesByName('first-contentful-paint')[0];
+            return p ? [performance.timeOrigin, p.startTime] : null";
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let (origin, paint) = loop {
+            let value = app.eval(script).await;
+            if let Some([origin, paint]) = value.as_array().map(Vec::as_slice) {
+                break (origin.as_f64().unwrap(), paint.as_f64().unwrap());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} painted nothing within 30 s",
+                binary.display()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        paints.push(Paint {
+            navigation: origin - started,
+            paint: origin + paint - started,
+        });
+        app.quit().await;
+    }
+    paints
+}
+
+/// An app's tree after it has been left alone: CPU over [`IDLE`], then memory.
+struct Idle {
+    cpu_percent: f64,
+    pss_kib: u64,
+    rss_kib: u64,
+    /// Name, PSS and CPU % of each process, largest PSS first.
+    by_process: Vec<(String, u64, f64)>,
+}
+
+async fn idle(pid: u32) -> Idle {
+    tokio::time::sleep(SETTLE).await;
+    let before: HashMap<u32, u64> = procfs::tree(pid)
+        .into_iter()
+        .filter_map(|p| Some((p, procfs::cpu_ticks(p)?)))
+        .collect();
+    let start = Instant::now();
+    tokio::time::sleep(IDLE).await;
+    let elapsed = start.elapsed().as_secs_f64();
+    let percent = |ticks: u64| 100.0 * ticks as f64 / procfs::clock_ticks() as f64 / elapsed;
+
+    let mut idle = Idle {
+        cpu_percent: 0.0,
+        pss_kib: 0,
+        rss_kib: 0,
+        by_process: Vec::new(),
+    };
+    for p in procfs::tree(pid) {
+        let (Some(ticks), Some(memory)) = (procfs::cpu_ticks(p), procfs::memory(p)) else {
+            continue;
+        };
+        let used = percent(ticks.saturating_sub(before.get(&p).copied().unwrap_or(0)));
+        idle.cpu_percent += used;
+        idle.pss_kib += memory.pss_kib;
+        idle.rss_kib += memory.rss_kib;
+        idle.by_process
+            .push((procfs::name(p), memory.pss_kib, used));
+    }
+    idle.by_process
+        .sort_by_key(|(_, kib, _)| std::cmp::Reverse(*kib));
+    idle
+}
+
+/// Per kill, in ms from the kill call: the row's state cell changing, and the engine's `die`
+/// event reaching a client (the floor any client can reach).
+struct Kills {
+    row: Vec<f64>,
+    die: Vec<f64>,
+    shown: String,
+}
+
+/// Records when the killed service's state cell first shows something else than it does now.
+const OBSERVE: &str = "
+    const css = arguments[0];
+    const before = document.querySelector(css).textContent.trim();
+    window.__berthBenchChanged = null;
+    const observer = new MutationObserver(() => {
+        const text = document.querySelector(css)?.textContent.trim() ?? '';
+        if (text !== before) {
+            window.__berthBenchChanged = [Date.now(), text];
+            observer.disconnect();
+        }
+    });
+    observer.observe(document.querySelector('[data-testid=services]'),
+        { subtree: true, childList: true, characterData: true });
+    return before;";
+
+async fn kill_to_row(app: &Running, container: &str) -> Kills {
+    let docker = engine().await.docker().clone();
+    let filters = HashMap::from([
+        ("type".to_owned(), vec!["container".to_owned()]),
+        ("event".to_owned(), vec!["die".to_owned()]),
+        ("container".to_owned(), vec![container.to_owned()]),
+    ]);
+    let mut events = docker.events(Some(EventsOptions {
+        filters: Some(filters),
+        ..Default::default()
+    }));
+    // Timestamps taken as the events arrive, not when the loop below gets to them.
+    let (die_tx, mut die_rx) = tokio::sync::mpsc::unbounded_channel();
+    let listener = tokio::spawn(async move {
+        while let Some(event) = events.next().await {
+            event.expect("the engine's event stream");
+            if die_tx.send(epoch_ms()).is_err() {
+                break;
+            }
+        }
+    });
+    // The stream is open once the engine answers; a kill before that would go unseen.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let cell = format!("[data-testid=services] tr[data-service={KILLED}] [data-col=state]");
+    let mut kills = Kills {
+        row: Vec::with_capacity(KILLS),
+        die: Vec::with_capacity(KILLS),
+        shown: String::new(),
+    };
+    for i in 1..=KILLS {
+        row_running(app, &cell, &docker, container).await;
+        app.client
+            .execute(OBSERVE, vec![cell.clone().into()])
+            .await
+            .expect("install the observer");
+        let killed = epoch_ms();
+        docker
+            .kill_container(container, None)
+            .await
+            .unwrap_or_else(|err| panic!("docker kill {container}: {err}"));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let (changed, shown) = loop {
+            let value = app.eval("return window.__berthBenchChanged").await;
+            if let Some([at, text]) = value.as_array().map(Vec::as_slice) {
+                break (at.as_f64().unwrap(), text.as_str().unwrap_or("").to_owned());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{KILLED}'s row did not change within 10 s of the kill"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let died = tokio::time::timeout(Duration::from_secs(10), die_rx.recv())
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("no die event for {container} within 10 s"));
+        eprintln!(
+            "kill {i}: row {:.0} ms ({shown}), die event {:.0} ms",
+            changed - killed,
+            died - killed
+        );
+        kills.row.push(changed - killed);
+        kills.die.push(died - killed);
+        kills.shown = shown;
+        docker
+            .start_container(container, None)
+            .await
+            .unwrap_or_else(|err| panic!("docker start {container}: {err}"));
+    }
+    listener.abort();
+    kills
+}
+
+/// Waits for the killed service's row to say `running` again, naming the engine's own view of
+/// the container if it does not.
+async fn row_running(app: &Running, cell: &str, docker: &bollard::Docker, container: &str) {
+    let script = format!(
+        "return document.querySelector({})?.textContent.trim() ?? ''",
+        serde_json::Value::from(cell)
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let text = app.eval(&script).await;
+        if text == "running" {
+            return;
+        }
+        if Instant::now() > deadline {
+            let inspect = docker.inspect_container(container, None).await;
+            let state = inspect.map(|c| c.state.and_then(|s| s.status));
+            panic!(
+                "{KILLED}'s row reads {text} 60 s after `docker start`; the engine says {state:?}"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn report(hello_paint: &[Paint], berth_paint: &[Paint], hello: &Idle, berth: &Idle, kills: &Kills) {
+    let paint = |p: &[Paint]| median(p.iter().map(|p| p.paint).collect());
+    let navigation = |p: &[Paint]| median(p.iter().map(|p| p.navigation).collect());
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    let ratio = mib(berth.pss_kib) / mib(hello.pss_kib);
+    let met = |ok: bool| if ok { "met" } else { "missed" };
+    let (row50, row95) = (percentile(&kills.row, 50), percentile(&kills.row, 95));
+
+    println!();
+    println!("| measure | Berth | hello-world | goal | result |");
+    println!("| --- | --- | --- | --- | --- |");
+    println!(
+        "| start to first paint, median of {LAUNCHES} | {:.0} ms (page load starts at {:.0} ms) | {:.0} ms (at {:.0} ms) | ≤ 1 s | {} |",
+        paint(berth_paint),
+        navigation(berth_paint),
+        paint(hello_paint),
+        navigation(hello_paint),
+        met(paint(berth_paint) <= 1000.0)
+    );
+    println!(
+        "| idle memory, PSS of the process tree | {:.0} MiB (RSS {:.0} MiB) | {:.0} MiB (RSS {:.0} MiB) | ≤ 1.25× hello | {ratio:.2}×: {} |",
+        mib(berth.pss_kib),
+        mib(berth.rss_kib),
+        mib(hello.pss_kib),
+        mib(hello.rss_kib),
+        met(ratio <= 1.25)
+    );
+    println!(
+        "| idle CPU over {} s, % of one core | {:.2} % | {:.2} % | ≈ 0 % | {} |",
+        IDLE.as_secs(),
+        berth.cpu_percent,
+        hello.cpu_percent,
+        met(berth.cpu_percent < 0.5)
+    );
+    println!(
+        "| `docker kill` → row changes, {KILLS} kills | p50 {row50:.0} ms, p95 {row95:.0} ms | — | ≤ 200 ms | {} |",
+        met(row95 <= 200.0)
+    );
+    println!(
+        "| `docker kill` → engine's die event (the floor) | p50 {:.0} ms, p95 {:.0} ms | — | — | — |",
+        percentile(&kills.die, 50),
+        percentile(&kills.die, 95)
+    );
+    println!();
+    println!(
+        "first paints, ms: Berth {:?}, hello-world {:?}",
+        rounded(berth_paint.iter().map(|p| p.paint)),
+        rounded(hello_paint.iter().map(|p| p.paint))
+    );
+    for (who, idle) in [("Berth", berth), ("hello-world", hello)] {
+        let parts: Vec<String> = idle
+            .by_process
+            .iter()
+            .map(|(name, kib, cpu)| format!("{name} {:.0} MiB, {cpu:.2} % CPU", mib(*kib)))
+            .collect();
+        println!("{who} by process: {}", parts.join("; "));
+    }
+    println!(
+        "kill → row, ms: {:?} (the cell then read {:?})",
+        rounded(kills.row.iter().copied()),
+        kills.shown
+    );
+}
+
+fn epoch_ms() -> f64 {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH);
+    now.expect("the clock is after 1970").as_secs_f64() * 1000.0
+}
+
+fn median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+/// Nearest-rank percentile.
+fn percentile(samples: &[f64], p: usize) -> f64 {
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = (p * sorted.len()).div_ceil(100).max(1);
+    sorted[rank - 1]
+}
+
+fn rounded(samples: impl Iterator<Item = f64>) -> Vec<i64> {
+    samples.map(|s| s.round() as i64).collect()
+}
+
+/// What the benchmark reads from /proc: process trees, CPU time, memory, start times.
+mod procfs {
+    use std::path::Path;
+    use std::process::Command;
+    use std::sync::OnceLock;
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    /// `pid` and every process below it.
+    pub fn tree(pid: u32) -> Vec<u32> {
+        let parents = parents();
+        let mut tree = vec![pid];
+        let mut i = 0;
+        while i < tree.len() {
+            let parent = tree[i];
+            tree.extend(
+                parents
+                    .iter()
+                    .filter(|(_, p)| *p == parent)
+                    .map(|(c, _)| *c),
+            );
+            i += 1;
+        }
+        tree
+    }
+
+    /// The live process below this benchmark that runs `exe` (tauri-driver starts
+    /// WebKitWebDriver, which starts the app).
+    pub fn descendant_running(exe: &Path) -> Option<u32> {
+        tree(std::process::id()).into_iter().skip(1).find(|&pid| {
+            alive(pid) && std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|e| e == exe)
+        })
+    }
+
+    /// Whether `pid` runs (a zombie has ended).
+    pub fn alive(pid: u32) -> bool {
+        stat(pid).is_some_and(|fields| fields.first().is_some_and(|s| s != "Z"))
+    }
+
+    /// User plus system CPU time, in clock ticks.
+    pub fn cpu_ticks(pid: u32) -> Option<u64> {
+        let fields = stat(pid)?;
+        let field = |i: usize| fields.get(i)?.parse::<u64>().ok();
+        Some(field(11)? + field(12)?)
+    }
+
+    pub struct Memory {
+        pub pss_kib: u64,
+        pub rss_kib: u64,
+    }
+
+    pub fn memory(pid: u32) -> Option<Memory> {
+        let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+        let kib = |key: &str| {
+            rollup
+                .lines()
+                .find_map(|line| line.strip_prefix(key))?
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse()
+                .ok()
+        };
+        Some(Memory {
+            pss_kib: kib("Pss:")?,
+            rss_kib: kib("Rss:")?,
+        })
+    }
+
+    pub fn name(pid: u32) -> String {
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        comm.trim().to_owned()
+    }
+
+    /// When `pid` started, in ms since the epoch. The kernel counts start times in clock ticks
+    /// since boot, so this is exact to a tick (10 ms) plus /proc/uptime's 10 ms.
+    pub fn start_epoch_ms(pid: u32) -> f64 {
+        let fields = stat(pid).unwrap_or_else(|| panic!("process {pid} is gone"));
+        let ticks: f64 = fields[19].parse().expect("a start time in /proc/PID/stat");
+        let uptime = std::fs::read_to_string("/proc/uptime").expect("read /proc/uptime");
+        let uptime: f64 = uptime
+            .split_whitespace()
+            .next()
+            .and_then(|s| s.parse().ok())
+            .expect("seconds in /proc/uptime");
+        let now = SystemTime::now().duration_since(UNIX_EPOCH);
+        let now_ms = now.expect("the clock is after 1970").as_secs_f64() * 1000.0;
+        now_ms - uptime * 1000.0 + ticks * 1000.0 / clock_ticks() as f64
+    }
+
+    /// The kernel's clock ticks per second (USER_HZ).
+    pub fn clock_ticks() -> u64 {
+        static TICKS: OnceLock<u64> = OnceLock::new();
+        *TICKS.get_or_init(|| {
+            let out = Command::new("getconf").arg("CLK_TCK").output();
+            let out = out.expect("run getconf CLK_TCK");
+            String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .parse()
+                .expect("getconf CLK_TCK prints a number")
+        })
+    }
+
+    /// The fields of /proc/PID/stat after the command name, from the state on (`comm` may hold
+    /// spaces and parentheses, so split after its last `)`).
+    fn stat(pid: u32) -> Option<Vec<String>> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let rest = stat.rsplit_once(')')?.1;
+        Some(rest.split_whitespace().map(str::to_owned).collect())
+    }
+
+    fn parents() -> Vec<(u32, u32)> {
+        let entries = std::fs::read_dir("/proc").into_iter().flatten().flatten();
+        entries
+            .filter_map(|entry| {
+                let pid = entry.file_name().to_str()?.parse().ok()?;
+                let ppid = stat(pid)?.get(1)?.parse().ok()?;
+                Some((pid, ppid))
+            })
+            .collect()
+    }
+}
