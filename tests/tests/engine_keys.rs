@@ -322,3 +322,28 @@ services:
         .args(["rmi", "-f", &format!("{}-app", t.name)])
         .output();
 }
+
+#[tokio::test]
+async fn a_secret_from_an_unset_variable_is_an_error_naming_it() {
+    let yaml = r#"
+services:
+  s:
+    image: berth-test/busybox:1
+    command: ["sleep", "600"]
+    secrets: [tok]
+secrets:
+  tok:
+    environment: BERTH_TEST_UNSET_TOKEN
+"#;
+    let t = TestStack::new("unset-secret", yaml).await;
+    let err = t.up(UpOptions::default()).await.unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.starts_with(&format!(
+            "service s: environment variable \"BERTH_TEST_UNSET_TOKEN\" required by secret \"{}_tok\" is not set",
+            t.name
+        )),
+        "compose's words, with the service: {message}"
+    );
+    assert!(message.contains(".env"), "{message}");
+}

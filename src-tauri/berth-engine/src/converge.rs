@@ -342,6 +342,13 @@ async fn converge_containers(
         for warning in create::warnings(project, service) {
             progress.warn(format!("service {name}: {warning}"));
         }
+        if let Some((variable, file)) = create::unset_variable(project, service) {
+            return Err(StackError::FileVariableUnset {
+                service: name.to_owned(),
+                variable,
+                file,
+            });
+        }
     }
     let mut to_start = Vec::new();
     let mut kept = Vec::new();

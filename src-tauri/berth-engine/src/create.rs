@@ -427,6 +427,8 @@ fn mounts(project: &Project, service: &Service) -> (Vec<String>, Vec<Mount>) {
 
 /// A secret or config a service uses, with the path it appears at in the container.
 struct FileRef<'a> {
+    /// `secret` or `config`.
+    kind: &'static str,
     object: &'a berth_compose::FileObject,
     used: &'a berth_compose::FileMount,
     target: String,
@@ -435,7 +437,8 @@ struct FileRef<'a> {
 /// The service's secrets (under `/run/secrets/` unless the target is absolute) and configs
 /// (under `/`).
 fn file_refs<'a>(project: &'a Project, service: &'a Service) -> impl Iterator<Item = FileRef<'a>> {
-    let refs = |used: &'a [berth_compose::FileMount],
+    let refs = |kind: &'static str,
+                used: &'a [berth_compose::FileMount],
                 objects: &'a BTreeMap<String, berth_compose::FileObject>,
                 dir: &'static str| {
         used.iter().filter_map(move |used| {
@@ -447,17 +450,20 @@ fn file_refs<'a>(project: &'a Project, service: &'a Service) -> impl Iterator<It
                 format!("{dir}{target}")
             };
             Some(FileRef {
+                kind,
                 object,
                 used,
                 target,
             })
         })
     };
-    refs(&service.secrets, &project.secrets, "/run/secrets/").chain(refs(
-        &service.configs,
-        &project.configs,
-        "/",
-    ))
+    refs(
+        "secret",
+        &service.secrets,
+        &project.secrets,
+        "/run/secrets/",
+    )
+    .chain(refs("config", &service.configs, &project.configs, "/"))
 }
 
 /// A file copied into a container before it starts: a secret or config whose value comes from
@@ -525,6 +531,16 @@ fn file_mode(v: Option<&Json>) -> Option<u32> {
         Json::String(s) => u32::from_str_radix(s.trim_start_matches("0o"), 8).ok(),
         v => v.as_u64().map(|m| m as u32),
     }
+}
+
+/// The first environment variable a secret or config of the service takes its value from that
+/// is not set, and what needs it (`secret "NAME"`, as compose says).
+pub fn unset_variable(project: &Project, service: &Service) -> Option<(String, String)> {
+    file_refs(project, service).find_map(|f| {
+        let var = f.object.environment.as_ref()?;
+        (!project.environment.contains_key(var))
+            .then(|| (var.clone(), format!("{} \"{}\"", f.kind, f.object.name)))
+    })
 }
 
 /// What the service asks that the engine cannot do, in compose's words.

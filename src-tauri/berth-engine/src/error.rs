@@ -155,6 +155,15 @@ pub enum StackError {
          Disconnect it (docker network disconnect {name} {container}) and run again."
     )]
     NetworkInUse { name: String, container: String },
+    #[error(
+        "service {service}: environment variable \"{variable}\" required by {file} is not set\n\
+         Set it in the environment or in the project's .env file."
+    )]
+    FileVariableUnset {
+        service: String,
+        variable: String,
+        file: String,
+    },
     #[error("no such service: {0}")]
     NoSuchService(String),
     #[error(
