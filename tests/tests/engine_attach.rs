@@ -158,3 +158,46 @@ services:
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn up_returns_when_its_container_is_removed_under_it() {
+    let yaml = r#"
+services:
+  alpha:
+    image: berth-test/busybox:1
+    command: ["sh", "-c", "echo hello; sleep 600"]
+"#;
+    let name = unique_project("attach-rm");
+    let dir = std::env::temp_dir().join(&name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("compose.yaml"), yaml).unwrap();
+    let _cleanup = Cleanup(name.clone());
+    let mut child = Command::new(workspace_binary("berthctl"))
+        .args(["-p", &name, "-f"])
+        .arg(dir.join("compose.yaml"))
+        .arg("up")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start berthctl up");
+    let stdout = lines(child.stdout.take().unwrap());
+    until(&stdout, "alpha-1  | hello");
+    let removed = Command::new("docker")
+        .args(["rm", "-f", &format!("{name}-alpha-1")])
+        .output()
+        .unwrap();
+    assert!(removed.status.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("berthctl up kept waiting for a removed container");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success());
+    let _ = std::fs::remove_dir_all(&dir);
+}

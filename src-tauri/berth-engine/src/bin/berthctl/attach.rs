@@ -113,6 +113,8 @@ pub async fn run(stack: &Stack, attach: Attach) -> anyhow::Result<()> {
                 if synced && mine.is_empty() {
                     break false;
                 }
+                // A container removed meanwhile (`docker rm`) is no longer waited for.
+                exits.retain(|id, _| mine.iter().any(|c| c.id == *id));
                 for c in mine {
                     let entry = exits.entry(c.id.clone()).or_insert((c.clone(), None));
                     if finished(&c) && !printed.contains(&c.id) && entry.1.is_none() {
@@ -122,6 +124,9 @@ pub async fn run(stack: &Stack, attach: Attach) -> anyhow::Result<()> {
                         printed.remove(&c.id);
                     }
                     entry.0 = c;
+                }
+                if synced && exits.keys().all(|id| printed.contains(id)) {
+                    break false;
                 }
             },
             () = sleep_until(due) => {
