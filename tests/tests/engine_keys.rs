@@ -318,8 +318,14 @@ services:
     assert_eq!(ours, theirs);
     let labels = inspect(&format!("{}-app", t.name))["Config"]["Labels"].clone();
     assert_eq!(labels["berth.test"], "yes", "build labels");
+    // The built image goes once no container uses it.
+    let down = berth_engine::DownOptions {
+        volumes: true,
+        ..Default::default()
+    };
+    t.stack.down(&down, &Progress::default()).await.unwrap();
     let _ = Command::new("docker")
-        .args(["rmi", "-f", &format!("{}-app", t.name)])
+        .args(["rmi", &format!("{}-app", t.name)])
         .output();
 }
 

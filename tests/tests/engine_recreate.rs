@@ -6,6 +6,7 @@ use std::process::Command;
 
 use berth_tests::compose::ComposeProject;
 use berth_tests::stacks::TestStack;
+use berth_tests::unique_project;
 
 fn docker(args: &[&str]) -> String {
     let out = Command::new("docker").args(args).output().unwrap();
@@ -54,10 +55,10 @@ services:
     image: berth-test/busybox:1
     command: ["sleep", "600"]
 "#;
-    let mut t = TestStack::new("recreate-like-compose", "services: {}\n").await;
-    let image = VolumeImage::build(&format!("{}-vol:1", t.name));
+    // Built first, so it is removed after the stack (dropped last), when no container uses it.
+    let image = VolumeImage::build(&format!("{}-vol:1", unique_project("recreate-image")));
     let yaml = yaml.replace("IMAGE", &image.0);
-    t.rewrite(&yaml);
+    let mut t = TestStack::new("recreate-like-compose", &yaml).await;
     // docker compose starts the stack; Berth recreates what changed.
     let compose = ComposeProject::new(t.name.clone(), t.file());
     compose.run(&["up", "-d", "--wait"]);
