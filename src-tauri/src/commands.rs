@@ -10,6 +10,7 @@ use serde::Serialize;
 use tauri::async_runtime::JoinHandle;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Runtime, State};
+use tauri_plugin_dialog::DialogExt;
 use tokio::sync::watch;
 use ts_rs::TS;
 
@@ -282,16 +283,14 @@ pub async fn logs_export<R: Runtime>(
     app: AppHandle<R>,
     berth: State<'_, Berth>,
 ) -> Result<Option<String>, String> {
-    use tauri_plugin_dialog::DialogExt;
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    app.dialog()
-        .file()
-        .set_file_name("berth-logs.txt")
-        .add_filter("Text", &["txt", "log"])
-        .save_file(move |path| {
-            let _ = tx.send(path);
-        });
-    let Some(path) = rx.await.ok().flatten() else {
+    let picked = ask(|done| {
+        app.dialog()
+            .file()
+            .set_file_name("berth-logs.txt")
+            .add_filter("Text", &["txt", "log"])
+            .save_file(done)
+    });
+    let Some(path) = picked.await else {
         return Ok(None);
     };
     let path = path.into_path().map_err(|e| e.to_string())?;
@@ -304,6 +303,15 @@ pub async fn logs_export<R: Runtime>(
     hub.read(|store| berth_engine::logs::export::to_file(store, &positions, options, &path))
         .map_err(|e| format!("Could not write {}: {e}", path.display()))?;
     Ok(Some(path.display().to_string()))
+}
+
+/// Shows a dialog and waits for its answer; `None` when the user cancels.
+async fn ask<T: Send + 'static>(show: impl FnOnce(Box<dyn FnOnce(Option<T>) + Send>)) -> Option<T> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    show(Box::new(move |answer| {
+        let _ = tx.send(answer);
+    }));
+    rx.await.ok().flatten()
 }
 
 #[tauri::command]
@@ -327,16 +335,14 @@ pub async fn open_project_dialog<R: Runtime>(
     app: AppHandle<R>,
     berth: State<'_, Berth>,
 ) -> Result<bool, String> {
-    use tauri_plugin_dialog::DialogExt;
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    app.dialog()
-        .file()
-        .set_title("Open a compose file (and its override files)")
-        .add_filter("Compose files", &["yaml", "yml"])
-        .pick_files(move |paths| {
-            let _ = tx.send(paths);
-        });
-    let Some(paths) = rx.await.ok().flatten() else {
+    let picked = ask(|done| {
+        app.dialog()
+            .file()
+            .set_title("Open a compose file (and its override files)")
+            .add_filter("Compose files", &["yaml", "yml"])
+            .pick_files(done)
+    });
+    let Some(paths) = picked.await else {
         return Ok(false);
     };
     let files = paths

@@ -30,14 +30,7 @@ async fn start_the_fixture_stack_see_it_healthy_stop_a_service_then_the_stack() 
     let long = Duration::from_secs(90);
 
     // Opening a project never starts it.
-    app.text_when("[data-testid=stack-status]", long, |t| t == "stopped")
-        .await;
-    for service in SERVICES {
-        let state = app
-            .cell_when(service, "state", long, |t| !t.is_empty())
-            .await;
-        assert_eq!(state, "not created", "{service}");
-    }
+    every_service_reads(&app, "not created").await;
 
     app.click("[data-testid=start]").await;
     // The header tells what the start waits for.
@@ -105,16 +98,22 @@ async fn start_the_fixture_stack_see_it_healthy_stop_a_service_then_the_stack() 
 
     // The whole stack.
     app.click("[data-testid=stop]").await;
+    every_service_reads(&app, "stopped").await;
+
+    app.quit().await;
+}
+
+/// The stack is stopped, and every service's state cell reads `state`.
+async fn every_service_reads(app: &App, state: &str) {
+    let long = Duration::from_secs(90);
     app.text_when("[data-testid=stack-status]", long, |t| t == "stopped")
         .await;
     for service in SERVICES {
-        let state = app
+        let shown = app
             .cell_when(service, "state", long, |t| !t.is_empty())
             .await;
-        assert_eq!(state, "stopped", "{service}");
+        assert_eq!(shown, state, "{service}");
     }
-
-    app.quit().await;
 }
 
 async fn logs_are_live_searchable_and_inert(app: &App) {
