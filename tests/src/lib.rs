@@ -83,3 +83,19 @@ pub fn berthctl_ok(project: &str, file: &Path, args: &[&str]) -> Vec<u8> {
     );
     output.stdout
 }
+
+/// Runs `docker ARGS…`, asserting it succeeded (its stderr in the failure); returns its stdout,
+/// trimmed. Many tests drive the plain Docker CLI as the reference or to act behind Berth's back.
+pub fn docker(args: &[&str]) -> String {
+    let out = std::process::Command::new("docker")
+        .args(args)
+        .output()
+        .expect("run docker");
+    assert!(
+        out.status.success(),
+        "docker {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}

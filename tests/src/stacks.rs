@@ -136,3 +136,52 @@ pub async fn next_change(
         .await
         .unwrap_or_else(|_| panic!("no {what} within {limit:?}"))
 }
+
+/// Waits for the model to report the engine available (its first listing, or back after an
+/// outage): every state test starts by waiting for it.
+pub async fn engine_available(
+    changes: &mut tokio::sync::broadcast::Receiver<berth_engine::Change>,
+    what: &str,
+    limit: std::time::Duration,
+) {
+    next_change(changes, what, limit, |k| {
+        matches!(
+            k,
+            berth_engine::ChangeKind::Engine {
+                state: berth_engine::EngineState::Available
+            }
+        )
+    })
+    .await;
+}
+
+/// Waits for the model to report the engine unavailable, as the outage tests make it.
+pub async fn engine_unavailable(
+    changes: &mut tokio::sync::broadcast::Receiver<berth_engine::Change>,
+    limit: std::time::Duration,
+) {
+    next_change(changes, "unavailable", limit, |k| {
+        matches!(
+            k,
+            berth_engine::ChangeKind::Engine {
+                state: berth_engine::EngineState::Unavailable { .. }
+            }
+        )
+    })
+    .await;
+}
+
+/// The snapshot of the model's next resync, after the engine came back.
+pub async fn resynced(
+    changes: &mut tokio::sync::broadcast::Receiver<berth_engine::Change>,
+    limit: std::time::Duration,
+) -> berth_engine::Snapshot {
+    let resynced = next_change(changes, "resync", limit, |k| {
+        matches!(k, berth_engine::ChangeKind::Resynced { .. })
+    })
+    .await;
+    let berth_engine::ChangeKind::Resynced { snapshot } = resynced else {
+        unreachable!()
+    };
+    *snapshot
+}

@@ -3,12 +3,12 @@
 //! kills it).
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use berth_tests::compose::ComposeProject;
-use berth_tests::stacks::{Cleanup, TestStack};
+use berth_tests::stacks::TestStack;
 use berth_tests::{unique_project, workspace_binary};
 
 #[tokio::test]
@@ -79,6 +79,18 @@ fn until(rx: &mpsc::Receiver<String>, what: &str) -> Vec<String> {
     panic!("no line with {what:?}; got {seen:#?}");
 }
 
+/// Starts `berthctl up` (attached) on the stack's file, its stdout piped; both tests drive it.
+fn spawn_up(t: &TestStack, stderr: Stdio) -> Child {
+    Command::new(workspace_binary("berthctl"))
+        .args(["-p", &t.name, "-f"])
+        .arg(t.file())
+        .arg("up")
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .expect("start berthctl up")
+}
+
 fn interrupt(pid: u32) {
     let sent = Command::new("kill")
         .args(["-INT", &pid.to_string()])
@@ -100,19 +112,9 @@ services:
     stop_grace_period: 60s
     command: ["sh", "-c", "trap 'echo ignoring TERM' TERM; echo up; while :; do sleep 0.1; done"]
 "#;
-    let name = unique_project("attach-int");
-    let dir = std::env::temp_dir().join(&name);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("compose.yaml"), yaml).unwrap();
-    let _cleanup = Cleanup(name.clone());
-    let mut child = Command::new(workspace_binary("berthctl"))
-        .args(["-p", &name, "-f"])
-        .arg(dir.join("compose.yaml"))
-        .arg("up")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start berthctl up");
+    let t = TestStack::new("attach-int", yaml).await;
+    let name = &t.name;
+    let mut child = spawn_up(&t, Stdio::piped());
     let stdout = lines(child.stdout.take().unwrap());
     let stderr = lines(child.stderr.take().unwrap());
     let mut seen = until(&stdout, "Attaching to");
@@ -156,7 +158,6 @@ services:
             format!("{name}-stubborn-1 exited")
         ]
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
@@ -167,19 +168,9 @@ services:
     image: berth-test/busybox:1
     command: ["sh", "-c", "echo hello; sleep 600"]
 "#;
-    let name = unique_project("attach-rm");
-    let dir = std::env::temp_dir().join(&name);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("compose.yaml"), yaml).unwrap();
-    let _cleanup = Cleanup(name.clone());
-    let mut child = Command::new(workspace_binary("berthctl"))
-        .args(["-p", &name, "-f"])
-        .arg(dir.join("compose.yaml"))
-        .arg("up")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start berthctl up");
+    let t = TestStack::new("attach-rm", yaml).await;
+    let name = &t.name;
+    let mut child = spawn_up(&t, Stdio::null());
     let stdout = lines(child.stdout.take().unwrap());
     until(&stdout, "alpha-1  | hello");
     let removed = Command::new("docker")
@@ -199,5 +190,4 @@ services:
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success());
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -4,10 +4,9 @@
 
 use std::time::Duration;
 
-use berth_engine::berth_compose::{self, LoadOptions};
 use berth_engine::{ChangeKind, DownOptions, EngineState, Progress, Stack, UpOptions};
 use berth_tests::daemon::Daemon;
-use berth_tests::stacks::next_change;
+use berth_tests::stacks::{engine_available, engine_unavailable, load, next_change, resynced};
 use berth_tests::unique_project;
 
 /// How long the model may take to report each step.
@@ -24,10 +23,7 @@ async fn a_daemon_restart_is_reported_retried_and_resynced() {
     let yaml = "services:\n  app:\n    image: berth-test/busybox:1\n    command: [sleep, '600']\n    \
                 network_mode: none\n    restart: always\n";
     std::fs::write(dir.join("compose.yaml"), yaml).unwrap();
-    let mut options = LoadOptions::new(&dir, std::env::vars().collect());
-    options.project_name = Some(name.clone());
-    let project = berth_compose::load(&options).unwrap_or_else(|e| panic!("{}", e.render()));
-    let stack = Stack::new(engine, project);
+    let stack = Stack::new(engine, load(&dir, &name));
     stack
         .up(&UpOptions::default(), &Progress::default())
         .await
@@ -35,35 +31,13 @@ async fn a_daemon_restart_is_reported_retried_and_resynced() {
 
     let state = stack.watch();
     let (_, mut changes) = state.subscribe();
-    next_change(&mut changes, "first sync", LIMIT, |k| {
-        matches!(
-            k,
-            ChangeKind::Engine {
-                state: EngineState::Available
-            }
-        )
-    })
-    .await;
+    engine_available(&mut changes, "first sync", LIMIT).await;
 
     daemon.stop();
-    next_change(&mut changes, "unavailable", LIMIT, |k| {
-        matches!(
-            k,
-            ChangeKind::Engine {
-                state: EngineState::Unavailable { .. }
-            }
-        )
-    })
-    .await;
+    engine_unavailable(&mut changes, LIMIT).await;
 
     let (mut daemon, _) = Daemon::start(&dir).await;
-    let resynced = next_change(&mut changes, "resync", LIMIT, |k| {
-        matches!(k, ChangeKind::Resynced { .. })
-    })
-    .await;
-    let ChangeKind::Resynced { snapshot } = resynced else {
-        unreachable!()
-    };
+    let snapshot = resynced(&mut changes, LIMIT).await;
     assert_eq!(snapshot.engine, EngineState::Available);
     assert_eq!(snapshot.services["app"].containers.len(), 1);
 

@@ -6,20 +6,11 @@ use std::process::Command;
 use berth_engine::{Progress, ProgressEvent, StackError, UpOptions};
 use berth_tests::compose::ComposeProject;
 use berth_tests::stacks::TestStack;
-use berth_tests::unique_project;
+use berth_tests::{docker, unique_project};
 use serde_json::Value;
 
 fn inspect(container: &str) -> Value {
-    let out = Command::new("docker")
-        .args(["inspect", container])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "inspect {container}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice::<Value>(&out.stdout).unwrap()[0].clone()
+    serde_json::from_str::<Value>(&docker(&["inspect", container])).unwrap()[0].clone()
 }
 
 /// A block device of this machine, for the blkio limits (the engine refuses others).

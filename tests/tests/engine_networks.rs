@@ -7,18 +7,8 @@ use std::process::Command;
 
 use berth_engine::{Progress, ProgressEvent, StackError, UpOptions};
 use berth_tests::compose::ComposeProject;
+use berth_tests::docker;
 use berth_tests::stacks::{TestStack, load};
-
-fn docker(args: &[&str]) -> String {
-    let out = Command::new("docker").args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "docker {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
 
 fn label(kind: &str, name: &str, label: &str) -> String {
     docker(&[

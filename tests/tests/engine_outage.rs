@@ -7,7 +7,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use berth_engine::{ChangeKind, Engine, EngineState, Stack, StateHandle};
-use berth_tests::stacks::{TestStack, load, next_change};
+use berth_tests::stacks::{
+    TestStack, engine_available, engine_unavailable, load, next_change, resynced,
+};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::task::JoinSet;
 
@@ -83,27 +85,11 @@ async fn an_engine_outage_is_reported_retried_and_resynced() {
     let stack = Stack::new(engine, load(&t.dir, &t.name));
     let state: StateHandle = stack.watch();
     let (_, mut changes) = state.subscribe();
-    next_change(&mut changes, "first sync", LIMIT, |k| {
-        matches!(
-            k,
-            ChangeKind::Engine {
-                state: EngineState::Available
-            }
-        )
-    })
-    .await;
+    engine_available(&mut changes, "first sync", LIMIT).await;
     assert!(state.snapshot().services["app"].containers[0].running());
 
     proxy.shut();
-    next_change(&mut changes, "unavailable", LIMIT, |k| {
-        matches!(
-            k,
-            ChangeKind::Engine {
-                state: EngineState::Unavailable { .. }
-            }
-        )
-    })
-    .await;
+    engine_unavailable(&mut changes, LIMIT).await;
     assert!(matches!(
         state.snapshot().engine,
         EngineState::Unavailable { .. }
@@ -121,13 +107,7 @@ async fn an_engine_outage_is_reported_retried_and_resynced() {
     );
 
     proxy.open();
-    let resynced = next_change(&mut changes, "resync", LIMIT, |k| {
-        matches!(k, ChangeKind::Resynced { .. })
-    })
-    .await;
-    let ChangeKind::Resynced { snapshot } = resynced else {
-        unreachable!()
-    };
+    let snapshot = resynced(&mut changes, LIMIT).await;
     assert_eq!(snapshot.engine, EngineState::Available);
     let app_state = &snapshot.services["app"].containers[0];
     assert_eq!(

@@ -3,6 +3,7 @@
 use std::process::Command;
 
 use berth_engine::{Progress, ProgressEvent, UpOptions};
+use berth_tests::docker;
 use berth_tests::registry::Registry;
 use berth_tests::stacks::TestStack;
 
@@ -30,28 +31,11 @@ async fn a_missing_image_is_pulled_with_per_layer_progress() {
         "FROM berth-test/busybox:1\nCOPY unique /unique\n",
     )
     .unwrap();
-    let built = Command::new("docker")
-        .args(["build", "-q", "-t", &source])
-        .arg(&context)
-        .output()
-        .unwrap();
-    assert!(
-        built.status.success(),
-        "{}",
-        String::from_utf8_lossy(&built.stderr)
-    );
+    docker(&["build", "-q", "-t", &source, &context.display().to_string()]);
     let _ = std::fs::remove_dir_all(&context);
     let registry = Registry::serving(&source, "berth-test/pulled", "1").await;
     let _pulled = Pulled(registry.image.clone());
-    let removed = Command::new("docker")
-        .args(["rmi", &source])
-        .output()
-        .unwrap();
-    assert!(
-        removed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&removed.stderr)
-    );
+    docker(&["rmi", &source]);
     let yaml = format!(
         "services:\n  app:\n    image: {}\n    command: [sleep, '600']\n",
         registry.image

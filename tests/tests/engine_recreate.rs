@@ -5,19 +5,9 @@
 use std::process::Command;
 
 use berth_tests::compose::ComposeProject;
+use berth_tests::docker;
 use berth_tests::stacks::TestStack;
 use berth_tests::unique_project;
-
-fn docker(args: &[&str]) -> String {
-    let out = Command::new("docker").args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "docker {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
 
 /// An image with a `VOLUME`, so its containers get an anonymous volume.
 struct VolumeImage(String);

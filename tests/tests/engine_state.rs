@@ -4,7 +4,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use berth_engine::{ChangeKind, Desired, EngineState};
-use berth_tests::stacks::{TestStack, next_change};
+use berth_tests::docker;
+use berth_tests::stacks::{TestStack, engine_available, next_change};
 
 const YAML: &str = r#"
 services:
@@ -157,31 +158,13 @@ async fn desired(
 
 const LIMIT: Duration = Duration::from_secs(15);
 
-fn docker(args: &[&str]) {
-    let out = Command::new("docker").args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "docker {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[tokio::test]
 async fn each_exit_says_whether_it_was_asked_for_and_desired_follows_the_user() {
     let t = TestStack::new("intent", INTENT).await;
     t.up_wait().await;
     let state = t.stack.watch();
     let (_, mut changes) = state.subscribe();
-    next_change(&mut changes, "the first listing", LIMIT, |k| {
-        matches!(
-            k,
-            ChangeKind::Engine {
-                state: EngineState::Available
-            }
-        )
-    })
-    .await;
+    engine_available(&mut changes, "the first listing", LIMIT).await;
     let running = Desired::Running { replicas: 1 };
     let stopped = Desired::Stopped { replicas: 1 };
     assert_eq!(state.snapshot().services["web"].desired, running);
@@ -239,15 +222,7 @@ async fn each_exit_says_whether_it_was_asked_for_and_desired_follows_the_user() 
     // A model started now learns who stopped what from the engine's recent events.
     let later = t.stack.watch();
     let (_, mut later_changes) = later.subscribe();
-    next_change(&mut later_changes, "the first listing", LIMIT, |k| {
-        matches!(
-            k,
-            ChangeKind::Engine {
-                state: EngineState::Available
-            }
-        )
-    })
-    .await;
+    engine_available(&mut later_changes, "the first listing", LIMIT).await;
     let snapshot = later.snapshot();
     assert!(snapshot.services["web"].containers[0].stop_requested);
     assert_eq!(snapshot.services["web"].desired, stopped);

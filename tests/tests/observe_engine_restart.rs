@@ -3,16 +3,16 @@
 //! engine's own log, no line lost, none repeated; the stats handle finds the containers again.
 //! Each test restarts a dockerd of its own (see berth_tests::daemon), never the shared one.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use berth_engine::berth_compose::{self, LoadOptions};
 use berth_engine::logs::{self, FollowOptions, Record, parse_rfc3339};
 use berth_engine::stats::{Stats, StatsSample};
 use berth_engine::{
     CancellationToken, DownOptions, Engine, Progress, Stack, Subscription, UpOptions,
 };
 use berth_tests::daemon::Daemon;
+use berth_tests::stacks::load;
 use berth_tests::unique_project;
 use bollard::query_parameters::LogsOptionsBuilder;
 use futures_util::StreamExt;
@@ -71,15 +71,22 @@ async fn ticker_on_own_daemon(what: &str) -> (PathBuf, Daemon, Engine, Stack) {
     let (daemon, engine) = Daemon::start(&dir).await;
     daemon.load("berth-test/busybox:1");
     std::fs::write(dir.join("compose.yaml"), YAML).unwrap();
-    let mut options = LoadOptions::new(&dir, std::env::vars().collect());
-    options.project_name = Some(name);
-    let project = berth_compose::load(&options).unwrap_or_else(|e| panic!("{}", e.render()));
-    let stack = Stack::new(engine.clone(), project);
+    let stack = Stack::new(engine.clone(), load(&dir, &name));
     stack
         .up(&UpOptions::default(), &Progress::default())
         .await
         .expect("up on the test's daemon");
     (dir, daemon, engine, stack)
+}
+
+/// Takes the ticker down, then its daemon and directory: how both tests end.
+async fn take_down(stack: &Stack, mut daemon: Daemon, dir: &Path) {
+    stack
+        .down(&DownOptions::default(), &Progress::default())
+        .await
+        .unwrap();
+    daemon.stop();
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 fn now_ns() -> i64 {
@@ -117,7 +124,7 @@ async fn follow_resumes_after_the_engine_restarts_without_loss_or_repeats() {
     let stopped = now_ns();
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(!follower.is_finished(), "the follower waits for the engine");
-    let (mut daemon, _) = Daemon::start(&dir).await;
+    let (daemon, _) = Daemon::start(&dir).await;
     until(&mut lines, "lines after the restart", |l| {
         l.iter().filter(|(ts, _)| *ts > stopped).count() >= 20
     })
@@ -140,12 +147,7 @@ async fn follow_resumes_after_the_engine_restarts_without_loss_or_repeats() {
     cancel.cancel();
     follower.await.unwrap().expect("the follower ends cleanly");
     collector.await.unwrap();
-    stack
-        .down(&DownOptions::default(), &Progress::default())
-        .await
-        .unwrap();
-    daemon.stop();
-    let _ = std::fs::remove_dir_all(&dir);
+    take_down(&stack, daemon, &dir).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -171,7 +173,7 @@ async fn stats_resume_after_the_engine_restarts() {
 
     daemon.stop();
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let (mut daemon, _) = Daemon::start(&dir).await;
+    let (daemon, _) = Daemon::start(&dir).await;
     let restarted_ms = now_ns() / 1_000_000;
     // `restart: always` brings the ticker back; the handle finds it again.
     loop {
@@ -183,10 +185,5 @@ async fn stats_resume_after_the_engine_restarts() {
     }
 
     drop(feed);
-    stack
-        .down(&DownOptions::default(), &Progress::default())
-        .await
-        .unwrap();
-    daemon.stop();
-    let _ = std::fs::remove_dir_all(&dir);
+    take_down(&stack, daemon, &dir).await;
 }

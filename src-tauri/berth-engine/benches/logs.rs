@@ -16,24 +16,12 @@ use berth_engine::logs::{
 };
 use berth_engine::{CancellationToken, Engine};
 
+mod common;
+use common::{compose, cpu_seconds};
+
 const BUFFERED: usize = 200_000;
 const QUERY_LINES: usize = 1_000_000;
 const INGEST_SECS: u64 = 5;
-
-fn compose(name: &str, file: &Path, args: &[&str]) -> Vec<u8> {
-    let out = Command::new("docker")
-        .args(["compose", "-p", name, "-f"])
-        .arg(file)
-        .args(args)
-        .output()
-        .expect("run docker compose");
-    assert!(
-        out.status.success(),
-        "docker compose {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
 
 fn berthctl(name: &str, file: &Path, args: &[&str]) -> Vec<u8> {
     let out = Command::new(env!("CARGO_BIN_EXE_berthctl"))
@@ -62,18 +50,6 @@ fn percentile(v: &mut [Duration], p: f64) -> Duration {
 
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
-
-/// CPU seconds (user + system) a process has used, from /proc.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
-    let ticks: f64 = fields.get(11..13).map_or(0.0, |f| {
-        f.iter().filter_map(|v| v.parse::<f64>().ok()).sum()
-    });
-    ticks / 100.0
 }
 
 fn buffered_output(dir: &Path) {

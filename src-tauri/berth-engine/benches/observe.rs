@@ -13,36 +13,13 @@ use std::time::{Duration, Instant};
 use berth_engine::Publisher;
 use berth_engine::probe::{self, Reach};
 
+mod common;
+use common::{compose, cpu_seconds};
+
 /// Containers followed by both stats tools.
 const CONTAINERS: usize = 6;
 const WINDOW: Duration = Duration::from_secs(10);
 const PROBES: usize = 200;
-
-fn compose(name: &str, file: &Path, args: &[&str]) {
-    let out = Command::new("docker")
-        .args(["compose", "-p", name, "-f"])
-        .arg(file)
-        .args(args)
-        .output()
-        .expect("run docker compose");
-    assert!(
-        out.status.success(),
-        "docker compose {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// CPU seconds (user + system) a process has used, from /proc.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
-    let ticks: f64 = fields.get(11..13).map_or(0.0, |f| {
-        f.iter().filter_map(|v| v.parse::<f64>().ok()).sum()
-    });
-    ticks / 100.0
-}
 
 /// The shared dockerd's pid.
 fn dockerd() -> u32 {

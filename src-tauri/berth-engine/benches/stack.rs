@@ -8,7 +8,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use berth_compose::LoadOptions;
-use berth_engine::{ChangeKind, DownOptions, Engine, Progress, Stack, UpOptions};
+use berth_engine::{Change, ChangeKind, DownOptions, Engine, Progress, Stack, UpOptions};
+
+mod common;
 
 const SERVICES: usize = 12;
 const KILLS: usize = 20;
@@ -32,21 +34,11 @@ fn compose_file() -> String {
     yaml + "networks:\n  front:\n  back:\n"
 }
 
+/// How long [`common::compose`] took.
 fn compose(name: &str, file: &Path, args: &[&str]) -> Duration {
     let start = Instant::now();
-    let out = Command::new("docker")
-        .args(["compose", "-p", name, "-f"])
-        .arg(file)
-        .args(args)
-        .output()
-        .expect("run docker compose");
-    let took = start.elapsed();
-    assert!(
-        out.status.success(),
-        "docker compose {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    took
+    common::compose(name, file, args);
+    start.elapsed()
 }
 
 async fn timed<F: std::future::Future>(f: F) -> (Duration, F::Output) {
@@ -70,6 +62,18 @@ const ROUNDS: usize = 3;
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
+}
+
+/// Waits for the model's change saying `victim` exited: where both kill measurements end.
+async fn exited(changes: &mut tokio::sync::broadcast::Receiver<Change>, victim: &str) {
+    loop {
+        if let ChangeKind::Container { container, .. } = changes.recv().await.unwrap().kind
+            && container.name == victim
+            && container.state == "exited"
+        {
+            return;
+        }
+    }
 }
 
 #[tokio::main]
@@ -158,15 +162,8 @@ async fn main() {
                 )
                 .await
         });
-        loop {
-            if let ChangeKind::Container { container, .. } = changes.recv().await.unwrap().kind
-                && container.name == victim
-                && container.state == "exited"
-            {
-                latencies.push(start.elapsed());
-                break;
-            }
-        }
+        exited(&mut changes, &victim).await;
+        latencies.push(start.elapsed());
         raw.push(raw_rx.recv().await.unwrap() - start);
         kill.await.unwrap().unwrap();
         engine
@@ -186,15 +183,8 @@ async fn main() {
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("run docker kill");
-        loop {
-            if let ChangeKind::Container { container, .. } = changes.recv().await.unwrap().kind
-                && container.name == victim
-                && container.state == "exited"
-            {
-                from_cli.push(start.elapsed());
-                break;
-            }
-        }
+        exited(&mut changes, &victim).await;
+        from_cli.push(start.elapsed());
         raw_rx.recv().await.unwrap();
         assert!(kill.wait().unwrap().success());
         engine
