@@ -127,8 +127,9 @@ pub enum Metrics {
     Probes { probes: Vec<PortProbe> },
 }
 
-/// How long samples are gathered before they go to the window.
-const METRICS_BATCH: std::time::Duration = std::time::Duration::from_millis(500);
+/// How long samples are gathered before they go to the window: each batch redraws the rows, and
+/// the engine samples once a second, so a few seconds keep an idle window idle.
+const METRICS_BATCH: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Streams stats and probes while the window wants them (it stops when hidden): the engine's
 /// stats streams and the probes run only meanwhile.

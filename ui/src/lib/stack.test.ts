@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ServiceRow } from '../bindings/ServiceRow';
-import { engineBadge, healthDetail, projectHeading, stateText, uptime } from './stack';
+import { engineBadge, healthDetail, projectHeading, stateText, uptime, uptimeTick } from './stack';
 
 function row(over: Partial<ServiceRow>): ServiceRow {
   return {
@@ -101,9 +101,15 @@ describe('uptime', () => {
   const at = (s: number) => Date.parse(start) + s * 1000;
   it('reads at a glance at every scale', () => {
     expect(uptime(start, at(45))).toBe('45s');
-    expect(uptime(start, at(12 * 60 + 5))).toBe('12m 5s');
+    expect(uptime(start, at(12 * 60 + 5))).toBe('12m');
     expect(uptime(start, at(3 * 3600 + 120))).toBe('3h 2m');
     expect(uptime(start, at(4 * 86400 + 3600))).toBe('4d 1h');
+  });
+
+  it('redraws every second only while some uptime shows seconds', () => {
+    expect(uptimeTick([start, ''], at(30))).toBe(1000);
+    expect(uptimeTick([start], at(90))).toBe(30_000);
+    expect(uptimeTick(['', ''], at(90))).toBeNull();
   });
 
   it('is empty for a container that does not run', () => {

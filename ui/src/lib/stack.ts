@@ -46,17 +46,29 @@ export function stateText(row: ServiceRow): string {
   return row.state;
 }
 
-/** `45s`, `12m 5s`, `3h 2m`, `4d 1h`: how long since `startedAt`, or empty. */
+/** `45s`, `12m`, `3h 2m`, `4d 1h`: how long since `startedAt`, or empty. Seconds only in the
+ * first minute, so the table need not redraw every second (see `uptimeTick`). */
 export function uptime(startedAt: string, now: number): string {
-  if (!startedAt) return '';
-  const since = Date.parse(startedAt);
-  if (Number.isNaN(since)) return '';
-  const s = Math.max(0, Math.floor((now - since) / 1000));
+  const s = uptimeSeconds(startedAt, now);
+  if (s === null) return '';
   const [d, h, m] = [Math.floor(s / 86400), Math.floor(s / 3600) % 24, Math.floor(s / 60) % 60];
   if (d > 0) return `${d}d ${h}h`;
   if (h > 0) return `${h}h ${m}m`;
-  if (m > 0) return `${m}m ${s % 60}s`;
+  if (m > 0) return `${m}m`;
   return `${s}s`;
+}
+
+function uptimeSeconds(startedAt: string, now: number): number | null {
+  const since = startedAt ? Date.parse(startedAt) : NaN;
+  return Number.isNaN(since) ? null : Math.max(0, Math.floor((now - since) / 1000));
+}
+
+/** How often the uptimes need redrawing: every second while one shows seconds, every 30 s
+ * otherwise (a minute shown up to 30 s late), never when nothing runs. */
+export function uptimeTick(startedAts: string[], now: number): number | null {
+  const ages = startedAts.map((s) => uptimeSeconds(s, now)).filter((s) => s !== null);
+  if (ages.length === 0) return null;
+  return ages.some((s) => s < 60) ? 1000 : 30_000;
 }
 
 /** The health badge's tooltip: the latest health check output. */
