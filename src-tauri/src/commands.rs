@@ -136,15 +136,18 @@ const METRICS_BATCH: std::time::Duration = std::time::Duration::from_secs(3);
 #[tauri::command]
 pub fn watch_metrics(berth: State<'_, Berth>, on_metrics: Channel<Metrics>) {
     let session = berth.session();
+    let mut views = berth.watch();
     let task = tauri::async_runtime::spawn(async move {
-        // Connected a moment after the project opens: wait for it.
+        // The handles exist once the engine answers, which the view then says.
         let (stats, prober) = loop {
             if let Some(handles) = session.metrics() {
                 break handles;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            if views.changed().await.is_err() {
+                return;
+            }
         };
-        drop(session);
+        drop((session, views));
         let (histories, mut samples) = stats.subscribe();
         let (probes, mut rounds) = prober.subscribe();
         let _ = on_metrics.send(Metrics::History { histories });

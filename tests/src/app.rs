@@ -16,6 +16,20 @@ use crate::SETUP_HINT;
 pub struct App {
     pub client: Client,
     _driver: Driver,
+    /// Dropped after the driver (fields drop in order), so the app is gone first.
+    own_config: OwnDir,
+}
+
+/// A config directory made for one launch alone, removed with it.
+#[derive(Default)]
+struct OwnDir(Option<std::path::PathBuf>);
+
+impl Drop for OwnDir {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.0 {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
 }
 
 /// tauri-driver and everything it starts; stopped when dropped, even if a test panics half-way
@@ -31,7 +45,9 @@ impl App {
             std::process::id(),
             free_port()
         ));
-        App::launch_with_config(binary, args, &config).await
+        let mut app = App::launch_with_config(binary, args, &config).await;
+        app.own_config = OwnDir(Some(config));
+        app
     }
 
     /// [`App::launch`] with the settings in `config` (XDG_CONFIG_HOME), to test what Berth
@@ -60,6 +76,7 @@ impl App {
         let app = App {
             client: connect_when_ready(port, native_port, binary, args).await,
             _driver: driver,
+            own_config: OwnDir::default(),
         };
         app.client.set_window_size(1280, 800).await.ok();
         app
