@@ -472,19 +472,8 @@ mod procfs {
 
     /// `pid` and every process below it.
     pub fn tree(pid: u32) -> Vec<u32> {
-        let parents = parents();
         let mut tree = vec![pid];
-        let mut i = 0;
-        while i < tree.len() {
-            let parent = tree[i];
-            tree.extend(
-                parents
-                    .iter()
-                    .filter(|(_, p)| *p == parent)
-                    .map(|(c, _)| *c),
-            );
-            i += 1;
-        }
+        tree.extend(berth_tests::app::descendants(pid));
         tree
     }
 
@@ -571,16 +560,5 @@ mod procfs {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
         let rest = stat.rsplit_once(')')?.1;
         Some(rest.split_whitespace().map(str::to_owned).collect())
-    }
-
-    fn parents() -> Vec<(u32, u32)> {
-        let entries = std::fs::read_dir("/proc").into_iter().flatten().flatten();
-        entries
-            .filter_map(|entry| {
-                let pid = entry.file_name().to_str()?.parse().ok()?;
-                let ppid = stat(pid)?.get(1)?.parse().ok()?;
-                Some((pid, ppid))
-            })
-            .collect()
     }
 }

@@ -235,7 +235,7 @@ fn terminate(pid: u32) {
 }
 
 /// Every process below `root`, read from /proc (children before they are re-parented).
-fn descendants(root: u32) -> Vec<u32> {
+pub fn descendants(root: u32) -> Vec<u32> {
     let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
         .into_iter()
         .flatten()
