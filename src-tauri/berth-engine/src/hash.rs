@@ -208,9 +208,7 @@ pub fn service_hash(service: &Service) -> String {
                 .or_insert_with(|| Json::Object(Map::new()));
         }
     }
-    let mut out = String::new();
-    write_struct(&json, SERVICE, &mut out);
-    hex::encode(Sha256::digest(out.as_bytes()))
+    digest(&json, SERVICE)
 }
 
 /// The hash compose writes in a network's `com.docker.compose.config-hash`: of compose-go's
@@ -221,9 +219,7 @@ pub fn network_hash(network: &berth_compose::Network) -> String {
         m.retain(|k, v| !k.starts_with("x-") && *v != Json::Bool(false));
         m.entry("ipam").or_insert_with(|| Json::Object(Map::new()));
     }
-    let mut out = String::new();
-    write_struct(&json, NETWORK_CONFIG, &mut out);
-    hex::encode(Sha256::digest(out.as_bytes()))
+    digest(&json, NETWORK_CONFIG)
 }
 
 /// The hash compose writes in a volume's `com.docker.compose.config-hash`: of compose-go's
@@ -234,8 +230,13 @@ pub fn volume_hash(volume: &berth_compose::Volume) -> String {
         m.retain(|k, v| !k.starts_with("x-") && *v != Json::Bool(false));
         m.entry("driver").or_insert_with(|| Json::from("local"));
     }
+    digest(&json, VOLUME_CONFIG)
+}
+
+/// SHA-256 of `json` marshalled as compose-go marshals the struct whose fields come in `order`.
+fn digest(json: &Json, order: &[&str]) -> String {
     let mut out = String::new();
-    write_struct(&json, VOLUME_CONFIG, &mut out);
+    write_struct(json, order, &mut out);
     hex::encode(Sha256::digest(out.as_bytes()))
 }
 
