@@ -374,10 +374,13 @@ pub fn open_recent(berth: State<'_, Berth>, index: u32) -> Result<(), String> {
 /// Reopens the project with these profiles active; only profiles its services name.
 #[tauri::command]
 pub fn set_profiles(berth: State<'_, Berth>, profiles: Vec<String>) -> Result<(), String> {
-    let known = match &berth.view.borrow().project {
-        crate::project::ProjectStatus::Loaded(p) => p.profiles.clone(),
-        crate::project::ProjectStatus::Invalid { .. } => Vec::new(),
-    };
+    let known = berth
+        .view
+        .borrow()
+        .project
+        .loaded()
+        .map(|p| p.profiles.clone())
+        .unwrap_or_default();
     if let Some(unknown) = profiles.iter().find(|p| !known.contains(p)) {
         return Err(format!("The project has no profile {unknown:?}."));
     }

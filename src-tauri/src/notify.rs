@@ -30,15 +30,8 @@ pub fn alerts(before: &StackView, after: &StackView) -> Vec<Alert> {
                 .iter()
                 .any(|b| b.name == row.name && b.problem)
         })
-        .map(|row| alert(row, &project_name(after)))
+        .map(|row| alert(row, after.project.loaded().map_or("", |p| &p.name)))
         .collect()
-}
-
-fn project_name(view: &StackView) -> String {
-    match &view.project {
-        crate::project::ProjectStatus::Loaded(p) => p.name.clone(),
-        crate::project::ProjectStatus::Invalid { .. } => String::new(),
-    }
 }
 
 fn alert(row: &ServiceRow, project: &str) -> Alert {

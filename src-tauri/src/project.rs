@@ -78,6 +78,16 @@ pub enum ProjectStatus {
     Invalid { files: Vec<String>, message: String },
 }
 
+impl ProjectStatus {
+    /// The project, when its files loaded.
+    pub fn loaded(&self) -> Option<&ProjectView> {
+        match self {
+            ProjectStatus::Loaded(p) => Some(p),
+            ProjectStatus::Invalid { .. } => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct ProjectView {

@@ -71,10 +71,10 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
 
 /// The tooltip, then a line per service.
 fn menu_lines(view: &StackView) -> Vec<String> {
-    let name = match &view.project {
-        crate::project::ProjectStatus::Loaded(p) => p.name.as_str(),
-        crate::project::ProjectStatus::Invalid { .. } => "invalid project",
-    };
+    let name = view
+        .project
+        .loaded()
+        .map_or("invalid project", |p| p.name.as_str());
     let mut lines = vec![format!("Berth: {name} {}", view.status.label())];
     lines.extend(view.services.iter().map(service_line));
     lines

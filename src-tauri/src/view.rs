@@ -136,10 +136,11 @@ impl StackView {
 
     /// Rebuilds rows and status from the project, the state model and the action underway.
     pub fn refresh(&mut self, version: Option<&EngineVersion>, snapshot: Option<&Snapshot>) {
-        let services = match &self.project {
-            ProjectStatus::Loaded(view) => rows(view, snapshot),
-            ProjectStatus::Invalid { .. } => Vec::new(),
-        };
+        let services = self
+            .project
+            .loaded()
+            .map(|view| rows(view, snapshot))
+            .unwrap_or_default();
         // Once the state model runs, it says whether the engine answers.
         if let (Some(s), Some(version)) = (snapshot, version) {
             self.engine = match &s.engine {
