@@ -118,28 +118,36 @@ impl Hub {
         (hub, task)
     }
 
-    /// Moves batches from the followers into the store, delivering every `interval`, until the
-    /// channel closes.
+    /// Moves batches from the followers into the store until the channel closes. Lines are
+    /// delivered at most `interval` after the first of them arrived; with none waiting, the pump
+    /// sleeps (an idle stack costs no wake-ups).
     pub async fn pump(&self, mut rx: mpsc::Receiver<Vec<Record>>) {
-        let mut tick = tokio::time::interval(self.inner.options.interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let interval = self.inner.options.interval;
         let mut pending = Vec::new();
+        let mut due = tokio::time::Instant::now();
         loop {
-            tokio::select! {
-                _ = tick.tick() => self.append(&mut pending),
-                batch = rx.recv() => match batch {
-                    Some(batch) => {
-                        pending.extend(batch);
-                        // Bound what waits for the tick when lines pour in.
-                        if pending.len() >= self.inner.options.max_batch {
-                            self.append(&mut pending);
-                        }
-                    }
-                    None => {
+            let batch = if pending.is_empty() {
+                rx.recv().await
+            } else {
+                tokio::select! {
+                    () = tokio::time::sleep_until(due) => {
                         self.append(&mut pending);
-                        return;
+                        continue;
                     }
-                },
+                    batch = rx.recv() => batch,
+                }
+            };
+            let Some(batch) = batch else {
+                self.append(&mut pending);
+                return;
+            };
+            if pending.is_empty() {
+                due = tokio::time::Instant::now() + interval;
+            }
+            pending.extend(batch);
+            // Bound what waits for the deadline when lines pour in.
+            if pending.len() >= self.inner.options.max_batch {
+                self.append(&mut pending);
             }
         }
     }
@@ -277,8 +285,7 @@ mod tests {
             let hub = hub.clone();
             async move { hub.pump(rx).await }
         });
-        // Let the first tick pass, then send 100 single lines, out of order in pairs.
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        // 100 single lines, out of order in pairs.
         for i in 0..50 {
             tx.send(vec![record(2 * i + 1)]).await.unwrap();
             tx.send(vec![record(2 * i)]).await.unwrap();
@@ -293,6 +300,33 @@ mod tests {
         let all: Vec<String> = deliveries.iter().flat_map(texts).collect();
         let want: Vec<String> = (0..100).map(|i| format!("line {i}")).collect();
         assert_eq!(all, want);
+    }
+
+    /// A line after a quiet spell is delivered `interval` after it arrived: the deadline starts
+    /// with the first waiting line, not on a fixed tick the idle pump would have to keep.
+    #[tokio::test(start_paused = true)]
+    async fn a_line_after_a_quiet_spell_waits_exactly_the_interval() {
+        let interval = Duration::from_millis(40);
+        let hub = Hub::new(HubOptions {
+            interval,
+            ..HubOptions::default()
+        });
+        let mut sub = hub.subscribe(Filter::default());
+        let (tx, rx) = mpsc::channel(16);
+        let pump = tokio::spawn({
+            let hub = hub.clone();
+            async move { hub.pump(rx).await }
+        });
+        for n in 0..3 {
+            tokio::time::sleep(Duration::from_millis(1013)).await;
+            let sent = tokio::time::Instant::now();
+            tx.send(vec![record(n)]).await.unwrap();
+            let delivery = sub.recv().await.expect("a delivery");
+            assert_eq!(sent.elapsed(), interval, "line {n}");
+            assert_eq!(texts(&delivery), [format!("line {n}")]);
+        }
+        drop(tx);
+        pump.await.unwrap();
     }
 
     #[tokio::test]
