@@ -17,6 +17,26 @@ use clap::Parser;
 use tauri::{Manager, WindowEvent};
 use tracing_subscriber::EnvFilter;
 
+/// Has WebKitGTK paint the window on the CPU instead of through OpenGL compositing (its
+/// default). Berth's page is text and tables; where no GPU is at hand (VMs, remote desktops,
+/// Xvfb), compositing goes through Mesa's software GL, which took the web process from about 130
+/// to 260 MiB and tripled its CPU while logs scroll (docs/benchmarks.md, "Desktop app").
+/// WebKit's own `WEBKIT_FORCE_COMPOSITING_MODE=1` keeps compositing on.
+fn paint_in_software<R: tauri::Runtime>(window: &tauri::WebviewWindow<R>) -> tauri::Result<()> {
+    #[cfg(target_os = "linux")]
+    if !std::env::var("WEBKIT_FORCE_COMPOSITING_MODE").is_ok_and(|v| !v.is_empty() && v != "0") {
+        window.with_webview(|webview| {
+            use webkit2gtk::{HardwareAccelerationPolicy, SettingsExt, WebViewExt};
+            if let Some(settings) = webview.inner().settings() {
+                settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
+            }
+        })?;
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = window;
+    Ok(())
+}
+
 /// `berth [-f FILE]… [-p NAME] [--project-directory DIR] [--env-file FILE] [--profile P]…`:
 /// berthctl's project flags, with their meaning. None: the bundled demo stack.
 #[derive(Parser)]
@@ -92,6 +112,9 @@ pub fn run() {
                 }
             };
             app.manage(commands::Berth::open(open, settings, config_dir));
+            if let Some(window) = app.get_webview_window("main") {
+                paint_in_software(&window)?;
+            }
             tray::create(app.handle())?;
             notify::watch(app.handle());
             Ok(())

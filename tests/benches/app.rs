@@ -57,7 +57,12 @@ async fn main() {
 
     eprintln!("hello-world idle: {SETTLE:?} to settle, then {IDLE:?}");
     let app = Running::launch(&hello, &[]).await;
-    let hello_idle = idle(app.pid).await;
+    let hello_idle = idle(&app).await;
+    app.quit().await;
+
+    eprintln!("hello-world idle, painting in software as Berth does");
+    let app = Running::launch_with_env(&hello, &[], &[SOFTWARE_PAINT]).await;
+    let hello_soft = idle(&app).await;
     app.quit().await;
 
     eprintln!("berth: start the stack and buffer 100k lines");
@@ -84,13 +89,45 @@ async fn main() {
     );
 
     eprintln!("berth idle: {SETTLE:?} to settle, then {IDLE:?}");
-    let berth_idle = idle(app.pid).await;
+    let berth_idle = idle(&app).await;
 
     eprintln!("kill to row: {KILLS} kills of {KILLED}");
     let kills = kill_to_row(&app, &format!("{name}-{KILLED}-1")).await;
+
+    eprintln!("berth idle with nothing writing logs: {QUIET:?} stopped");
+    let docker = engine().await.docker().clone();
+    for service in QUIET {
+        let container = format!("{name}-{service}-1");
+        docker
+            .stop_container(&container, None)
+            .await
+            .unwrap_or_else(|err| panic!("docker stop {container}: {err}"));
+        app.cell_when(service, "state", LONG, |t| t == "stopped")
+            .await;
+    }
+    let berth_quiet = idle(&app).await;
     app.quit().await;
 
-    report(&hello_paint, &berth_paint, &hello_idle, &berth_idle, &kills);
+    let idles = Idles {
+        hello: hello_idle,
+        hello_soft,
+        berth: berth_idle,
+        berth_quiet,
+    };
+    report(&hello_paint, &berth_paint, &idles, &kills);
+}
+
+/// The environment variable that has WebKitGTK paint on the CPU, as Berth asks it to through
+/// its settings: the hello-world measured that way is the like-for-like floor.
+const SOFTWARE_PAINT: (&str, &str) = ("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
+/// The services that write a line per health check (every second): stopped for the quiet idle.
+const QUIET: [&str; 2] = ["frontend", "backend"];
+
+struct Idles {
+    hello: Idle,
+    hello_soft: Idle,
+    berth: Idle,
+    berth_quiet: Idle,
 }
 
 /// One app under WebDriver and the pid of its main process (the WebKit processes are its
@@ -109,7 +146,11 @@ impl std::ops::Deref for Running {
 
 impl Running {
     async fn launch(binary: &Path, args: &[&str]) -> Running {
-        let app = App::launch(binary, args).await;
+        Running::launch_with_env(binary, args, &[]).await
+    }
+
+    async fn launch_with_env(binary: &Path, args: &[&str], env: &[(&str, &str)]) -> Running {
+        let app = App::launch_with_env(binary, args, env).await;
         let exe = binary.canonicalize().expect("the binary's real path");
         let deadline = Instant::now() + Duration::from_secs(10);
         let pid = loop {
@@ -219,30 +260,60 @@ struct Idle {
     rss_kib: u64,
     /// Name, PSS and CPU % of each process, largest PSS first.
     by_process: Vec<(String, u64, f64)>,
+    /// The threads that used the most CPU ("process/thread", %), busiest first.
+    busiest: Vec<(String, f64)>,
+    /// DOM mutations the page saw over the window.
+    mutations: u64,
 }
 
-async fn idle(pid: u32) -> Idle {
+/// Counts the page's DOM mutations from now on, to say what changed while it was left alone.
+const COUNT_MUTATIONS: &str = "
+    window.__berthBenchMutations = 0;
+    new MutationObserver((records) => { window.__berthBenchMutations += records.length; })
+        .observe(document.documentElement,
+            { subtree: true, childList: true, characterData: true, attributes: true });";
+
+async fn idle(app: &Running) -> Idle {
+    let pid = app.pid;
     tokio::time::sleep(SETTLE).await;
-    let before: HashMap<u32, u64> = procfs::tree(pid)
+    app.eval(COUNT_MUTATIONS).await;
+    let before: HashMap<(u32, u32), u64> = procfs::threads(pid)
         .into_iter()
-        .filter_map(|p| Some((p, procfs::cpu_ticks(p)?)))
+        .map(|t| ((t.pid, t.tid), t.ticks))
         .collect();
     let start = Instant::now();
     tokio::time::sleep(IDLE).await;
     let elapsed = start.elapsed().as_secs_f64();
     let percent = |ticks: u64| 100.0 * ticks as f64 / procfs::clock_ticks() as f64 / elapsed;
+    let mutations = app.eval("return window.__berthBenchMutations").await;
 
     let mut idle = Idle {
         cpu_percent: 0.0,
         pss_kib: 0,
         rss_kib: 0,
         by_process: Vec::new(),
+        busiest: Vec::new(),
+        mutations: mutations.as_u64().unwrap_or(0),
     };
+    let mut by_pid: HashMap<u32, f64> = HashMap::new();
+    for t in procfs::threads(pid) {
+        let used = percent(
+            t.ticks
+                .saturating_sub(before.get(&(t.pid, t.tid)).copied().unwrap_or(0)),
+        );
+        *by_pid.entry(t.pid).or_default() += used;
+        if used > 0.0 {
+            idle.busiest
+                .push((format!("{}/{}", procfs::name(t.pid), t.name), used));
+        }
+    }
+    idle.busiest.sort_by(|a, b| b.1.total_cmp(&a.1));
+    idle.busiest.truncate(5);
     for p in procfs::tree(pid) {
-        let (Some(ticks), Some(memory)) = (procfs::cpu_ticks(p), procfs::memory(p)) else {
+        let Some(memory) = procfs::memory(p) else {
             continue;
         };
-        let used = percent(ticks.saturating_sub(before.get(&p).copied().unwrap_or(0)));
+        let used = by_pid.get(&p).copied().unwrap_or(0.0);
         idle.cpu_percent += used;
         idle.pss_kib += memory.pss_kib;
         idle.rss_kib += memory.rss_kib;
@@ -377,11 +448,18 @@ async fn row_running(app: &Running, cell: &str, docker: &bollard::Docker, contai
     }
 }
 
-fn report(hello_paint: &[Paint], berth_paint: &[Paint], hello: &Idle, berth: &Idle, kills: &Kills) {
+fn report(hello_paint: &[Paint], berth_paint: &[Paint], idles: &Idles, kills: &Kills) {
+    let Idles {
+        hello,
+        hello_soft,
+        berth,
+        berth_quiet,
+    } = idles;
     let paint = |p: &[Paint]| median(p.iter().map(|p| p.paint).collect());
     let navigation = |p: &[Paint]| median(p.iter().map(|p| p.navigation).collect());
     let mib = |kib: u64| kib as f64 / 1024.0;
     let ratio = mib(berth.pss_kib) / mib(hello.pss_kib);
+    let soft_ratio = mib(berth.pss_kib) / mib(hello_soft.pss_kib);
     let met = |ok: bool| if ok { "met" } else { "missed" };
     let (row50, row95) = (percentile(&kills.row, 50), percentile(&kills.row, 95));
 
@@ -405,11 +483,23 @@ fn report(hello_paint: &[Paint], berth_paint: &[Paint], hello: &Idle, berth: &Id
         met(ratio <= 1.25)
     );
     println!(
-        "| idle CPU over {} s, % of one core | {:.2} % | {:.2} % | ≈ 0 % | {} |",
+        "| the same, against the hello-world painting in software too | {:.0} MiB | {:.0} MiB | — | {soft_ratio:.2}× |",
+        mib(berth.pss_kib),
+        mib(hello_soft.pss_kib),
+    );
+    println!(
+        "| idle CPU over {} s, % of one core (two services log every second) | {:.2} % | {:.2} % ({:.2} % in software) | ≈ 0 % | {} |",
         IDLE.as_secs(),
         berth.cpu_percent,
         hello.cpu_percent,
+        hello_soft.cpu_percent,
         met(berth.cpu_percent < 0.5)
+    );
+    println!(
+        "| idle CPU with {} stopped (nothing logging) | {:.2} % | — | ≈ 0 % | {} |",
+        QUIET.join(" and "),
+        berth_quiet.cpu_percent,
+        met(berth_quiet.cpu_percent < 0.5)
     );
     println!(
         "| `docker kill` → row changes, {KILLS} kills | p50 {row50:.0} ms, p95 {row95:.0} ms | — | ≤ 200 ms | {} |",
@@ -426,13 +516,28 @@ fn report(hello_paint: &[Paint], berth_paint: &[Paint], hello: &Idle, berth: &Id
         rounded(berth_paint.iter().map(|p| p.paint)),
         rounded(hello_paint.iter().map(|p| p.paint))
     );
-    for (who, idle) in [("Berth", berth), ("hello-world", hello)] {
+    for (who, idle) in [
+        ("Berth", berth),
+        ("Berth, nothing logging", berth_quiet),
+        ("hello-world", hello),
+        ("hello-world in software", hello_soft),
+    ] {
         let parts: Vec<String> = idle
             .by_process
             .iter()
             .map(|(name, kib, cpu)| format!("{name} {:.0} MiB, {cpu:.2} % CPU", mib(*kib)))
             .collect();
         println!("{who} by process: {}", parts.join("; "));
+        let threads: Vec<String> = idle
+            .busiest
+            .iter()
+            .map(|(name, cpu)| format!("{name} {cpu:.2} %"))
+            .collect();
+        println!(
+            "  {} DOM mutations; busiest threads: {}",
+            idle.mutations,
+            threads.join(", ")
+        );
     }
     println!(
         "kill → row, ms: {:?} (the cell then read {:?})",
@@ -487,12 +592,45 @@ mod procfs {
 
     /// Whether `pid` runs (a zombie has ended).
     pub fn alive(pid: u32) -> bool {
-        stat(pid).is_some_and(|fields| fields.first().is_some_and(|s| s != "Z"))
+        stat(&format!("/proc/{pid}")).is_some_and(|fields| fields.first().is_some_and(|s| s != "Z"))
     }
 
-    /// User plus system CPU time, in clock ticks.
-    pub fn cpu_ticks(pid: u32) -> Option<u64> {
-        let fields = stat(pid)?;
+    pub struct Thread {
+        pub pid: u32,
+        pub tid: u32,
+        pub name: String,
+        /// User plus system CPU time, in clock ticks.
+        pub ticks: u64,
+    }
+
+    /// Every thread of `pid`'s tree.
+    pub fn threads(pid: u32) -> Vec<Thread> {
+        let mut threads = Vec::new();
+        for p in tree(pid) {
+            let Ok(tasks) = std::fs::read_dir(format!("/proc/{p}/task")) else {
+                continue;
+            };
+            for task in tasks.flatten() {
+                let Some(tid) = task.file_name().to_str().and_then(|t| t.parse().ok()) else {
+                    continue;
+                };
+                let path = format!("/proc/{p}/task/{tid}");
+                let Some(ticks) = stat(&path).and_then(|f| cpu_ticks(&f)) else {
+                    continue;
+                };
+                let name = std::fs::read_to_string(format!("{path}/comm")).unwrap_or_default();
+                threads.push(Thread {
+                    pid: p,
+                    tid,
+                    name: name.trim().to_owned(),
+                    ticks,
+                });
+            }
+        }
+        threads
+    }
+
+    fn cpu_ticks(fields: &[String]) -> Option<u64> {
         let field = |i: usize| fields.get(i)?.parse::<u64>().ok();
         Some(field(11)? + field(12)?)
     }
@@ -528,7 +666,8 @@ mod procfs {
     /// When `pid` started, in ms since the epoch. The kernel counts start times in clock ticks
     /// since boot, so this is exact to a tick (10 ms) plus /proc/uptime's 10 ms.
     pub fn start_epoch_ms(pid: u32) -> f64 {
-        let fields = stat(pid).unwrap_or_else(|| panic!("process {pid} is gone"));
+        let fields =
+            stat(&format!("/proc/{pid}")).unwrap_or_else(|| panic!("process {pid} is gone"));
         let ticks: f64 = fields[19].parse().expect("a start time in /proc/PID/stat");
         let uptime = std::fs::read_to_string("/proc/uptime").expect("read /proc/uptime");
         let uptime: f64 = uptime
@@ -554,10 +693,10 @@ mod procfs {
         })
     }
 
-    /// The fields of /proc/PID/stat after the command name, from the state on (`comm` may hold
-    /// spaces and parentheses, so split after its last `)`).
-    fn stat(pid: u32) -> Option<Vec<String>> {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    /// The fields of `dir`/stat (a process's or a thread's) after the command name, from the
+    /// state on (`comm` may hold spaces and parentheses, so split after its last `)`).
+    fn stat(dir: &str) -> Option<Vec<String>> {
+        let stat = std::fs::read_to_string(format!("{dir}/stat")).ok()?;
         let rest = stat.rsplit_once(')')?.1;
         Some(rest.split_whitespace().map(str::to_owned).collect())
     }

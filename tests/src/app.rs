@@ -40,12 +40,17 @@ impl App {
     /// Starts `binary` with `args` under tauri-driver and opens a WebDriver session on it, with
     /// fresh settings (its own empty config directory).
     pub async fn launch(binary: &Path, args: &[&str]) -> App {
+        App::launch_with_env(binary, args, &[]).await
+    }
+
+    /// [`App::launch`] with these environment variables set for the app.
+    pub async fn launch_with_env(binary: &Path, args: &[&str], env: &[(&str, &str)]) -> App {
         let config = std::env::temp_dir().join(format!(
             "berth-test-config-{}-{}",
             std::process::id(),
             free_port()
         ));
-        let mut app = App::launch_with_config(binary, args, &config).await;
+        let mut app = App::start(binary, args, &config, env).await;
         app.own_config = OwnDir(Some(config));
         app
     }
@@ -53,6 +58,10 @@ impl App {
     /// [`App::launch`] with the settings in `config` (XDG_CONFIG_HOME), to test what Berth
     /// remembers between runs.
     pub async fn launch_with_config(binary: &Path, args: &[&str], config: &Path) -> App {
+        App::start(binary, args, config, &[]).await
+    }
+
+    async fn start(binary: &Path, args: &[&str], config: &Path, env: &[(&str, &str)]) -> App {
         assert!(
             std::env::var_os("DISPLAY").is_some(),
             "the app needs a display: run the tests under xvfb-run (./test.sh does)"
@@ -67,6 +76,7 @@ impl App {
                     &native_port.to_string(),
                 ])
                 .env("XDG_CONFIG_HOME", config)
+                .envs(env.iter().copied())
                 .stdout(Stdio::null())
                 .stderr(Stdio::inherit())
                 .spawn()
