@@ -273,18 +273,28 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn appends_are_coalesced_and_sorted() {
+    /// A hub delivering every `interval`, its pump running on what the sender sends, and a
+    /// subscriber to every line.
+    fn pumping(
+        interval: Duration,
+    ) -> (
+        mpsc::Sender<Vec<Record>>,
+        mpsc::Receiver<Delivery>,
+        tokio::task::JoinHandle<()>,
+    ) {
         let hub = Hub::new(HubOptions {
-            interval: Duration::from_millis(40),
+            interval,
             ..HubOptions::default()
         });
-        let mut sub = hub.subscribe(Filter::default());
+        let sub = hub.subscribe(Filter::default());
         let (tx, rx) = mpsc::channel(1024);
-        let pump = tokio::spawn({
-            let hub = hub.clone();
-            async move { hub.pump(rx).await }
-        });
+        let pump = tokio::spawn(async move { hub.pump(rx).await });
+        (tx, sub, pump)
+    }
+
+    #[tokio::test]
+    async fn appends_are_coalesced_and_sorted() {
+        let (tx, mut sub, pump) = pumping(Duration::from_millis(40));
         // 100 single lines, out of order in pairs.
         for i in 0..50 {
             tx.send(vec![record(2 * i + 1)]).await.unwrap();
@@ -307,16 +317,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_line_after_a_quiet_spell_waits_exactly_the_interval() {
         let interval = Duration::from_millis(40);
-        let hub = Hub::new(HubOptions {
-            interval,
-            ..HubOptions::default()
-        });
-        let mut sub = hub.subscribe(Filter::default());
-        let (tx, rx) = mpsc::channel(16);
-        let pump = tokio::spawn({
-            let hub = hub.clone();
-            async move { hub.pump(rx).await }
-        });
+        let (tx, mut sub, pump) = pumping(interval);
         for n in 0..3 {
             tokio::time::sleep(Duration::from_millis(1013)).await;
             let sent = tokio::time::Instant::now();
