@@ -24,7 +24,12 @@ use tracing_subscriber::EnvFilter;
 /// WebKit's own `WEBKIT_FORCE_COMPOSITING_MODE=1` keeps compositing on.
 fn paint_in_software<R: tauri::Runtime>(window: &tauri::WebviewWindow<R>) -> tauri::Result<()> {
     #[cfg(target_os = "linux")]
-    if !std::env::var("WEBKIT_FORCE_COMPOSITING_MODE").is_ok_and(|v| !v.is_empty() && v != "0") {
+    {
+        let forced =
+            std::env::var("WEBKIT_FORCE_COMPOSITING_MODE").is_ok_and(|v| !v.is_empty() && v != "0");
+        if forced {
+            return Ok(());
+        }
         window.with_webview(|webview| {
             use webkit2gtk::{HardwareAccelerationPolicy, SettingsExt, WebViewExt};
             if let Some(settings) = webview.inner().settings() {
