@@ -8,8 +8,11 @@ use berth_engine::logs::{self, Delivery, Filter, Line, Matcher, Search, Store};
 use serde::Serialize;
 use ts_rs::TS;
 
+/// Most rows a report carries: a screenful on a tall screen, plus the viewer's overscan.
+const TAIL: usize = 200;
+
 /// What the viewer is told after each change (ui/src/lib/logs/source.ts).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct ViewStats {
     pub length: u32,
@@ -19,6 +22,10 @@ pub struct ViewStats {
     /// Lines the store has dropped since it started.
     #[ts(type = "number")]
     pub dropped: u64,
+    /// The newest rows that arrived since the previous report (at most `TAIL`), ending at row
+    /// `length`: a following viewer draws them without asking for a window, so a new line is
+    /// one change on screen instead of two.
+    pub tail: Vec<Line>,
 }
 
 #[derive(Default)]
@@ -30,6 +37,8 @@ pub struct LogView {
     matches: VecDeque<u64>,
     /// Rows evicted and not yet reported.
     evicted: u32,
+    /// Rows appended and not yet reported.
+    fresh: usize,
 }
 
 impl LogView {
@@ -52,6 +61,7 @@ impl LogView {
         self.filter = filter;
         self.matcher = matcher;
         self.evicted = 0;
+        self.fresh = 0;
         Ok(self.stats(store))
     }
 
@@ -68,6 +78,7 @@ impl LogView {
                 continue;
             }
             self.rows.push_back(pos);
+            self.fresh += 1;
             if let (Some(m), Some(text)) = (&self.matcher, store.text(pos))
                 && !m.find_all(text).is_empty()
             {
@@ -80,11 +91,14 @@ impl LogView {
     pub fn stats(&mut self, store: &Store) -> ViewStats {
         self.evict(store);
         let evicted = std::mem::take(&mut self.evicted);
+        let fresh = std::mem::take(&mut self.fresh).min(TAIL);
+        let length = self.rows.len();
         ViewStats {
-            length: self.rows.len() as u32,
+            length: length as u32,
             matches: self.matches.len() as u32,
             evicted,
             dropped: store.first(),
+            tail: self.window(store, (length - fresh.min(length)) as u32, fresh as u32),
         }
     }
 
@@ -220,6 +234,10 @@ mod tests {
         );
         let stats = v.stats(&s);
         assert_eq!((stats.length, stats.matches, stats.evicted), (3, 1, 0));
+        // The report carries the one new row, its match marked; the next carries none.
+        assert_eq!(stats.tail.len(), 1);
+        assert_eq!((stats.tail[0].pos, stats.tail[0].matches.len()), (2, 1));
+        assert!(v.stats(&s).tail.is_empty());
         // Fill the small store until the front falls off.
         for i in 3..200 {
             s.push(
@@ -243,6 +261,9 @@ mod tests {
         assert_eq!(stats.evicted, 3);
         assert_eq!(stats.length as u64, s.end() - s.first());
         assert_eq!(stats.matches, 0, "the matching line fell off too");
+        // Of the new rows, those still buffered came with the report, ending at the view's end.
+        assert_eq!(stats.tail.len() as u32, stats.length);
+        assert_eq!(stats.tail.last().map(|l| l.pos), Some(s.end() - 1));
         assert_eq!(v.window(&s, 0, 1)[0].pos, s.first());
     }
 }

@@ -113,12 +113,13 @@ describe('follow and pause', () => {
     const v = await open(source);
     expect(Math.max(...v.positions())).toBe(999);
 
+    const asked = source.windows.length;
     source.append(50);
     await settle();
     expect(Math.max(...v.positions())).toBe(1049);
     expect(v.list().scrollTop).toBe(v.maxScroll());
-    // Only the new lines were asked for.
-    expect(source.windows[source.windows.length - 1]).toEqual({ start: 1000, count: 50 });
+    // The new lines came with the report: no window was asked for.
+    expect(source.windows.length).toBe(asked);
 
     await v.scrollTo(v.list().scrollTop - 10 * ROW);
     expect(v.get('log-follow').getAttribute('aria-pressed')).toBe('false');
@@ -135,8 +136,38 @@ describe('follow and pause', () => {
     expect(v.query('log-new-lines')).toBeNull();
   });
 
+  it("draws a report's new length and its rows in one change", async () => {
+    const source = new MemorySource(numbered, 1000);
+    const v = await open(source);
+    const frames: { height: string; last: number }[] = [];
+    const spacer = v.list().querySelector<HTMLElement>('.spacer')!;
+    const observer = new MutationObserver(() =>
+      frames.push({ height: spacer.style.height, last: Math.max(...v.positions()) }),
+    );
+    observer.observe(v.list(), { subtree: true, childList: true, attributes: true });
+    source.append(1);
+    await settle();
+    observer.disconnect();
+    // Every change the report made shows the new line: none shows the taller spacer first.
+    expect(frames.length).toBeGreaterThan(0);
+    expect(frames.every((f) => f.last === 1000)).toBe(true);
+    expect(spacer.style.height).toBe(`${1001 * ROW}px`);
+  });
+
+  it('takes the newest of a burst from the report and fetches nothing', async () => {
+    const source = new MemorySource(numbered, 1000);
+    const v = await open(source);
+    const asked = source.windows.length;
+    source.append(5000); // more than a report carries: only the newest rows come
+    await settle();
+    expect(Math.max(...v.positions())).toBe(5999);
+    expect(v.positions()).toEqual(expect.arrayContaining(range(6000 - VISIBLE, 5999)));
+    expect(source.windows.length).toBe(asked);
+  });
+
   it('moves to new lines only once it has them, so the bottom is never blank', async () => {
     const source = new MemorySource(numbered, 1000);
+    source.tailLimit = 0; // reports bring no rows: the viewer fetches them
     const v = await open(source);
     // Hold the next window back, as a slow IPC round trip would.
     const window = source.window.bind(source);

@@ -16,6 +16,10 @@ export interface ViewStats {
   /** Lines dropped from the front of the buffer since the project was opened, all filters aside:
    * lets the viewer say that older lines are no longer kept. */
   dropped: number;
+  /** The newest rows that arrived since the previous report (a bounded number), ending at row
+   * `length`, search matches marked: a viewer following the end draws them without asking for a
+   * window. Empty from `setView`. */
+  tail: Line[];
 }
 
 export interface LogSource {

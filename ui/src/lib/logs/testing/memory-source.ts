@@ -27,6 +27,8 @@ export class MemorySource implements LogSource {
   /** Every window call, in order. */
   readonly windows: { start: number; count: number }[] = [];
   exportPath: string | null = '/tmp/berth-logs.txt';
+  /** Most rows a report carries in its tail (the shell sends up to 200). */
+  tailLimit = 200;
   private first = 0;
   private end: number;
   private dropped = 0;
@@ -68,10 +70,10 @@ export class MemorySource implements LogSource {
 
   /** Adds `count` lines to the store, as containers writing would. */
   append(count: number): void {
-    const from = this.end;
+    const [from, before] = [this.end, this.length];
     this.end += count;
     if (this.rows) for (let p = from; p < this.end; p++) if (this.passes(p)) this.rows.push(p);
-    this.report(0);
+    this.report(0, this.length - before);
   }
 
   /** Drops the `count` oldest lines, as the bounded buffer does. */
@@ -161,16 +163,19 @@ export class MemorySource implements LogSource {
     return f.min_level === null || (level > 0 && level >= ORDER.indexOf(f.min_level));
   }
 
-  private stats(evicted: number): ViewStats {
+  private stats(evicted: number, fresh = 0): ViewStats {
     let matches = 0;
     if (this.pattern) {
       for (let r = 0; r < this.length; r++) if (this.line(this.posAt(r)).matches.length) matches++;
     }
-    return { length: this.length, matches, evicted, dropped: this.dropped };
+    const tail: Line[] = [];
+    for (let r = this.length - Math.min(fresh, this.tailLimit); r < this.length; r++)
+      tail.push(this.line(this.posAt(r)));
+    return { length: this.length, matches, evicted, dropped: this.dropped, tail };
   }
 
-  private report(evicted: number): void {
-    const stats = this.stats(evicted);
+  private report(evicted: number, fresh = 0): void {
+    const stats = this.stats(evicted, fresh);
     for (const l of this.listeners) l(stats);
   }
 }
