@@ -10,6 +10,7 @@ fn main() {
         "cancel_action",
         "logs_set_view",
         "logs_watch",
+        "logs_unwatch",
         "logs_window",
         "logs_find",
         "logs_export",

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 
-use berth_engine::logs::{Delivery, ExportOptions, Filter, Line, Search};
+use berth_engine::logs::{ExportOptions, Filter, Line, Search};
 use berth_engine::{PortProbe, Progress, ProgressEvent, ProjectArgs, StatsHistory, StatsSample};
 use serde::Serialize;
 use tauri::async_runtime::JoinHandle;
@@ -232,28 +232,39 @@ pub fn logs_set_view(
     let (logs, listener) = (berth.logs.clone(), berth.log_listener.clone());
     let task = tauri::async_runtime::spawn(async move {
         while let Some(delivery) = deliveries.recv().await {
-            let stats = apply(&hub, &logs, delivery);
-            if let Some(l) = &*listener.lock().expect("listener") {
-                let _ = l.send(stats);
-            }
+            hub.read(|store| logs.lock().expect("log view").apply(store, delivery));
+            report(&hub, &logs, &listener);
         }
     });
     replace(&berth.log_feed, task);
     Ok(stats)
 }
 
-fn apply(hub: &berth_engine::logs::Hub, logs: &Mutex<LogView>, delivery: Delivery) -> ViewStats {
-    hub.read(|store| {
-        let mut view = logs.lock().expect("log view");
-        view.apply(store, delivery);
-        view.stats(store)
-    })
+/// Tells the window what changed in the log view since the last report, if it is watching;
+/// otherwise the changes add up in the view for the report that `logs_watch` sends.
+fn report(
+    hub: &berth_engine::logs::Hub,
+    logs: &Mutex<LogView>,
+    listener: &Mutex<Option<Channel<ViewStats>>>,
+) {
+    if let Some(l) = &*listener.lock().expect("listener") {
+        let _ = l.send(hub.read(|store| logs.lock().expect("log view").stats(store)));
+    }
 }
 
-/// Where the log view's live stats go (the viewer's `subscribe`).
+/// Where the log view's live reports go (the viewer's `subscribe`), starting with one that
+/// catches up on what changed while nobody watched.
 #[tauri::command]
 pub fn logs_watch(berth: State<'_, Berth>, on_stats: Channel<ViewStats>) {
     *berth.log_listener.lock().expect("listener") = Some(on_stats);
+    report(berth.session().hub(), &berth.logs, &berth.log_listener);
+}
+
+/// Stops the live reports (the window is hidden): lines still reach the view, and the next
+/// `logs_watch` reports them at once instead of a repaint for each batch nobody sees.
+#[tauri::command]
+pub fn logs_unwatch(berth: State<'_, Berth>) {
+    *berth.log_listener.lock().expect("listener") = None;
 }
 
 #[tauri::command]

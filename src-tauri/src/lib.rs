@@ -88,6 +88,7 @@ pub fn run() {
             commands::cancel_action,
             commands::logs_set_view,
             commands::logs_watch,
+            commands::logs_unwatch,
             commands::logs_window,
             commands::logs_find,
             commands::logs_export,

@@ -573,4 +573,51 @@ describe('lifecycle', () => {
     viewer = undefined;
     expect(source.subscribers).toBe(0);
   });
+
+  /** Hides or shows the window, as minimizing it or closing it to the tray does. */
+  async function setWindow(state: 'hidden' | 'visible') {
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => state });
+    document.dispatchEvent(new Event('visibilitychange'));
+    await settle();
+  }
+
+  it('takes no reports while the window is hidden, and catches up in one when it shows', async () => {
+    const source = new MemorySource(numbered, 1000);
+    const v = await open(source);
+    try {
+      await setWindow('hidden');
+      expect(source.subscribers).toBe(0);
+      source.append(30);
+      source.evict(10);
+      source.append(20);
+      await settle();
+      expect(Math.max(...v.positions())).toBe(999);
+
+      const asked = source.windows.length;
+      await setWindow('visible');
+      expect(source.subscribers).toBe(1);
+      expect(Math.max(...v.positions())).toBe(1049);
+      expect(v.list().scrollTop).toBe(v.maxScroll());
+      expect(v.list().querySelector<HTMLElement>('.spacer')!.style.height).toBe(`${1040 * ROW}px`);
+      expect(source.windows.length).toBe(asked);
+    } finally {
+      await setWindow('visible');
+    }
+  });
+
+  it('keeps a paused viewport on its lines across a hidden spell, and counts what came', async () => {
+    const source = new MemorySource(numbered, 1000);
+    const v = await open(source);
+    try {
+      await v.scrollTo(100 * ROW);
+      await setWindow('hidden');
+      source.evict(40);
+      source.append(25);
+      await setWindow('visible');
+      expect(topPos(v)).toBe(100);
+      expect(v.get('log-new-lines').textContent).toContain('25 new lines');
+    } finally {
+      await setWindow('visible');
+    }
+  });
 });

@@ -37,6 +37,8 @@ export class MemorySource implements LogSource {
   /** Store positions of the view's rows; null while the filter selects everything. */
   private rows: number[] | null = null;
   private readonly listeners = new Set<(stats: ViewStats) => void>();
+  /** Evicted and appended rows not yet reported (to a listener). */
+  private unreported = { evicted: 0, fresh: 0 };
 
   constructor(
     private readonly seed: (pos: number) => Seed,
@@ -112,6 +114,7 @@ export class MemorySource implements LogSource {
     this.rows = everything ? null : [];
     if (this.rows)
       for (let p = this.first; p < this.end; p++) if (this.passes(p)) this.rows.push(p);
+    this.unreported = { evicted: 0, fresh: 0 };
     return this.stats(0);
   }
 
@@ -134,6 +137,7 @@ export class MemorySource implements LogSource {
 
   subscribe(listener: (stats: ViewStats) => void): () => void {
     this.listeners.add(listener);
+    this.report(0);
     return () => this.listeners.delete(listener);
   }
 
@@ -175,7 +179,11 @@ export class MemorySource implements LogSource {
   }
 
   private report(evicted: number, fresh = 0): void {
-    const stats = this.stats(evicted, fresh);
+    this.unreported.evicted += evicted;
+    this.unreported.fresh += fresh;
+    if (this.listeners.size === 0) return;
+    const stats = this.stats(this.unreported.evicted, this.unreported.fresh);
+    this.unreported = { evicted: 0, fresh: 0 };
     for (const l of this.listeners) l(stats);
   }
 }
