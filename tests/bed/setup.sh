@@ -22,6 +22,8 @@ packages=(
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   # a display and a session bus for the app and its WebDriver tests (not dbus-x11)
   xvfb xauth dbus webkit2gtk-driver
+  # hides the app's window for the benchmark's tray-idle measure
+  xdotool
   # the engine, and host binaries that become the stand-in images
   docker.io busybox-static redis-server redis-tools
 )

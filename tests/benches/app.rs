@@ -91,6 +91,11 @@ async fn main() {
     eprintln!("berth idle: {SETTLE:?} to settle, then {IDLE:?}");
     let berth_idle = idle(&app).await;
 
+    eprintln!("berth idle with its window hidden, as in the tray");
+    let shown = hide(&app).await;
+    let berth_hidden = idle(&app).await;
+    show(&app, &shown).await;
+
     eprintln!("kill to row: {KILLS} kills of {KILLED}");
     let kills = kill_to_row(&app, &format!("{name}-{KILLED}-1")).await;
 
@@ -112,6 +117,7 @@ async fn main() {
         hello: hello_idle,
         hello_soft,
         berth: berth_idle,
+        berth_hidden,
         berth_quiet,
     };
     report(&hello_paint, &berth_paint, &idles, &kills);
@@ -127,7 +133,60 @@ struct Idles {
     hello: Idle,
     hello_soft: Idle,
     berth: Idle,
+    berth_hidden: Idle,
     berth_quiet: Idle,
+}
+
+/// Hides the app's window as closing it to the tray does (unmapped, so the page is hidden), and
+/// returns the X windows it unmapped.
+async fn hide(app: &Running) -> Vec<String> {
+    let found = xdotool(&["search", "--onlyvisible", "--pid", &app.pid.to_string()]);
+    let windows: Vec<String> = found.split_whitespace().map(str::to_owned).collect();
+    for window in &windows {
+        xdotool(&["windowunmap", window]);
+    }
+    visibility_when(app, "hidden").await;
+    windows
+}
+
+async fn show(app: &Running, windows: &[String]) {
+    for window in windows {
+        xdotool(&["windowmap", window]);
+    }
+    visibility_when(app, "visible").await;
+}
+
+async fn visibility_when(app: &Running, state: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.eval("return document.visibilityState").await != state {
+        assert!(
+            Instant::now() < deadline,
+            "the page did not become {state} within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn xdotool(args: &[&str]) -> String {
+    tool(
+        "xdotool",
+        args,
+        "Debian package xdotool; a search fails when it finds nothing",
+    )
+}
+
+/// Runs a helper program and returns its output, panicking with `hint` if it fails.
+fn tool(program: &str, args: &[&str], hint: &str) -> String {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|err| panic!("cannot run {program} ({hint}): {err}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed ({hint}): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// One app under WebDriver and the pid of its main process (the WebKit processes are its
@@ -197,23 +256,21 @@ impl Running {
 const SINGLE_INSTANCE: &str = "dev.berth.desktop.SingleInstance";
 
 fn single_instance_owned() -> bool {
-    let out = std::process::Command::new("dbus-send")
-        .args([
-            "--session",
-            "--print-reply",
-            "--dest=org.freedesktop.DBus",
-            "/org/freedesktop/DBus",
-            "org.freedesktop.DBus.NameHasOwner",
-            &format!("string:{SINGLE_INSTANCE}"),
-        ])
-        .output()
-        .unwrap_or_else(|err| panic!("cannot run dbus-send (Debian package dbus-bin): {err}"));
-    assert!(
-        out.status.success(),
-        "dbus-send NameHasOwner failed (no session bus? run under dbus-run-session): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).contains("boolean true")
+    let name = format!("string:{SINGLE_INSTANCE}");
+    let args = [
+        "--session",
+        "--print-reply",
+        "--dest=org.freedesktop.DBus",
+        "/org/freedesktop/DBus",
+        "org.freedesktop.DBus.NameHasOwner",
+        &name,
+    ];
+    tool(
+        "dbus-send",
+        &args,
+        "Debian package dbus-bin, under dbus-run-session",
+    )
+    .contains("boolean true")
 }
 
 /// Where a launch's time went, in ms from the process's start.
@@ -453,6 +510,7 @@ fn report(hello_paint: &[Paint], berth_paint: &[Paint], idles: &Idles, kills: &K
         hello,
         hello_soft,
         berth,
+        berth_hidden,
         berth_quiet,
     } = idles;
     let paint = |p: &[Paint]| median(p.iter().map(|p| p.paint).collect());
@@ -496,6 +554,11 @@ fn report(hello_paint: &[Paint], berth_paint: &[Paint], idles: &Idles, kills: &K
         met(berth.cpu_percent < 0.5)
     );
     println!(
+        "| the same with the window hidden (in the tray) | {:.2} % | — | ≈ 0 % | {} |",
+        berth_hidden.cpu_percent,
+        met(berth_hidden.cpu_percent < 0.5)
+    );
+    println!(
         "| idle CPU with {} stopped (nothing logging) | {:.2} % | — | ≈ 0 % | {} |",
         QUIET.join(" and "),
         berth_quiet.cpu_percent,
@@ -518,6 +581,7 @@ fn report(hello_paint: &[Paint], berth_paint: &[Paint], idles: &Idles, kills: &K
     );
     for (who, idle) in [
         ("Berth", berth),
+        ("Berth, window hidden", berth_hidden),
         ("Berth, nothing logging", berth_quiet),
         ("hello-world", hello),
         ("hello-world in software", hello_soft),
