@@ -231,20 +231,8 @@ fn row(name: &str, image: Option<String>, desired: Desired, cs: &[&Container]) -
         .find(|c| c.health == health)
         .map(|c| c.health_log.clone())
         .unwrap_or_default();
-    // One entry per published port: the engine lists IPv4 and IPv6 bindings of the same port.
-    let mut ports: Vec<Publisher> = running
-        .iter()
-        .flat_map(|c| c.ports.iter().filter(|p| p.host_port != 0).cloned())
-        .collect();
-    ports.sort_by_key(|p| {
-        (
-            p.host_port,
-            p.container_port,
-            p.protocol.clone(),
-            p.host_ip.contains(':'),
-        )
-    });
-    ports.dedup_by_key(|p| (p.host_port, p.container_port, p.protocol.clone()));
+    let mut ports: Vec<Publisher> = running.iter().flat_map(|c| published(c)).collect();
+    ports.sort_by_key(|p| (p.host_port, p.container_port, p.protocol.clone()));
     let problem = match desired {
         Desired::Running { .. } if !cs.is_empty() => {
             health == "unhealthy"
@@ -277,6 +265,32 @@ fn row(name: &str, image: Option<String>, desired: Desired, cs: &[&Container]) -
         ports,
         problem,
     }
+}
+
+/// A container's published ports, one entry each. The engine lists a port's IPv4 and IPv6
+/// bindings apart, and Docker 20.10 may give them different host ports (so the IPv6 one's number
+/// can be another service's IPv4 port): the IPv4 binding stands for both, as in `docker compose
+/// port`, and a port bound on IPv6 alone stays.
+fn published(c: &Container) -> Vec<Publisher> {
+    let bound = |p: &&Publisher| p.host_port != 0;
+    let v4 = |p: &&Publisher| !p.host_ip.contains(':');
+    let mut ports: Vec<Publisher> = c
+        .ports
+        .iter()
+        .filter(bound)
+        .filter(|p| {
+            v4(p)
+                || !c
+                    .ports
+                    .iter()
+                    .filter(bound)
+                    .filter(v4)
+                    .any(|q| (q.container_port, &q.protocol) == (p.container_port, &p.protocol))
+        })
+        .cloned()
+        .collect();
+    ports.dedup_by_key(|p| (p.host_port, p.container_port, p.protocol.clone()));
+    ports
 }
 
 fn status(
@@ -453,6 +467,40 @@ mod tests {
             "IPv4 and IPv6 bindings are one port"
         );
         assert_eq!(v.services[1].started_at, "2026-11-22T10:00:00Z");
+    }
+
+    #[test]
+    fn a_port_is_its_ipv4_binding_even_when_the_ipv6_one_has_another_host_port() {
+        let publisher = |ip: &str, host_port: u16, container_port: u16| Publisher {
+            host_ip: ip.into(),
+            host_port,
+            container_port,
+            protocol: "tcp".into(),
+            url: None,
+        };
+        let mut web = container("web", "running", "", 0);
+        // As Docker 20.10 publishes `80` and `443`, and `53` on IPv6 alone.
+        web.ports = vec![
+            publisher("0.0.0.0", 32919, 80),
+            publisher("::", 32918, 80),
+            publisher("::", 32920, 443),
+            publisher("0.0.0.0", 32921, 443),
+            publisher("::", 32922, 53),
+        ];
+        let v = view(vec![web]);
+        let ports: Vec<(&str, u16, u16)> = v.services[1]
+            .ports
+            .iter()
+            .map(|p| (p.host_ip.as_str(), p.host_port, p.container_port))
+            .collect();
+        assert_eq!(
+            ports,
+            [
+                ("0.0.0.0", 32919, 80),
+                ("0.0.0.0", 32921, 443),
+                ("::", 32922, 53)
+            ]
+        );
     }
 
     #[test]
