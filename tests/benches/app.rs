@@ -92,9 +92,9 @@ async fn main() {
     let berth_idle = idle(&app).await;
 
     eprintln!("berth idle with its window hidden, as in the tray");
-    let shown = hide(&app).await;
+    let windows = app.hide_window().await;
     let berth_hidden = idle(&app).await;
-    show(&app, &shown).await;
+    app.show_window(&windows).await;
 
     eprintln!("kill to row: {KILLS} kills of {KILLED}");
     let kills = kill_to_row(&app, &format!("{name}-{KILLED}-1")).await;
@@ -135,58 +135,6 @@ struct Idles {
     berth: Idle,
     berth_hidden: Idle,
     berth_quiet: Idle,
-}
-
-/// Hides the app's window as closing it to the tray does (unmapped, so the page is hidden), and
-/// returns the X windows it unmapped.
-async fn hide(app: &Running) -> Vec<String> {
-    let found = xdotool(&["search", "--onlyvisible", "--pid", &app.pid.to_string()]);
-    let windows: Vec<String> = found.split_whitespace().map(str::to_owned).collect();
-    for window in &windows {
-        xdotool(&["windowunmap", window]);
-    }
-    visibility_when(app, "hidden").await;
-    windows
-}
-
-async fn show(app: &Running, windows: &[String]) {
-    for window in windows {
-        xdotool(&["windowmap", window]);
-    }
-    visibility_when(app, "visible").await;
-}
-
-async fn visibility_when(app: &Running, state: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while app.eval("return document.visibilityState").await != state {
-        assert!(
-            Instant::now() < deadline,
-            "the page did not become {state} within 10 s"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-fn xdotool(args: &[&str]) -> String {
-    tool(
-        "xdotool",
-        args,
-        "Debian package xdotool; a search fails when it finds nothing",
-    )
-}
-
-/// Runs a helper program and returns its output, panicking with `hint` if it fails.
-fn tool(program: &str, args: &[&str], hint: &str) -> String {
-    let out = std::process::Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|err| panic!("cannot run {program} ({hint}): {err}"));
-    assert!(
-        out.status.success(),
-        "{program} {args:?} failed ({hint}): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// One app under WebDriver and the pid of its main process (the WebKit processes are its
@@ -256,21 +204,23 @@ impl Running {
 const SINGLE_INSTANCE: &str = "dev.berth.desktop.SingleInstance";
 
 fn single_instance_owned() -> bool {
-    let name = format!("string:{SINGLE_INSTANCE}");
-    let args = [
-        "--session",
-        "--print-reply",
-        "--dest=org.freedesktop.DBus",
-        "/org/freedesktop/DBus",
-        "org.freedesktop.DBus.NameHasOwner",
-        &name,
-    ];
-    tool(
-        "dbus-send",
-        &args,
-        "Debian package dbus-bin, under dbus-run-session",
-    )
-    .contains("boolean true")
+    let out = std::process::Command::new("dbus-send")
+        .args([
+            "--session",
+            "--print-reply",
+            "--dest=org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus.NameHasOwner",
+            &format!("string:{SINGLE_INSTANCE}"),
+        ])
+        .output()
+        .unwrap_or_else(|err| panic!("cannot run dbus-send (Debian package dbus-bin): {err}"));
+    assert!(
+        out.status.success(),
+        "dbus-send NameHasOwner failed (no session bus? run under dbus-run-session): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).contains("boolean true")
 }
 
 /// Where a launch's time went, in ms from the process's start.

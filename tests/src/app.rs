@@ -15,7 +15,7 @@ use crate::SETUP_HINT;
 /// test panics first, dropping the App still stops the driver (and with it the app).
 pub struct App {
     pub client: Client,
-    _driver: Driver,
+    driver: Driver,
     /// Dropped after the driver (fields drop in order), so the app is gone first.
     own_config: OwnDir,
 }
@@ -85,7 +85,7 @@ impl App {
         // tauri-driver listens before WebKitWebDriver does: a session made in between fails.
         let app = App {
             client: connect_when_ready(port, native_port, binary, args).await,
-            _driver: driver,
+            driver,
             own_config: OwnDir::default(),
         };
         app.client.set_window_size(1280, 800).await.ok();
@@ -201,6 +201,47 @@ impl App {
         }
     }
 
+    /// Hides the window as closing it to the tray does: the app's X windows are unmapped, so
+    /// the page is hidden (`document.visibilityState`). Returns the windows for
+    /// [`App::show_window`].
+    pub async fn hide_window(&self) -> Vec<String> {
+        let windows: Vec<String> = descendants(self.driver.0.id())
+            .into_iter()
+            .filter_map(|pid| xdotool(&["search", "--onlyvisible", "--pid", &pid.to_string()]))
+            .flat_map(|found| {
+                found
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert!(!windows.is_empty(), "xdotool finds no window of the app");
+        for window in &windows {
+            xdotool(&["windowunmap", window]).expect("xdotool windowunmap");
+        }
+        self.visibility_when("hidden").await;
+        windows
+    }
+
+    /// Shows the windows [`App::hide_window`] hid, as the tray's Show does.
+    pub async fn show_window(&self, windows: &[String]) {
+        for window in windows {
+            xdotool(&["windowmap", window]).expect("xdotool windowmap");
+        }
+        self.visibility_when("visible").await;
+    }
+
+    async fn visibility_when(&self, state: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.eval("return document.visibilityState").await != state {
+            assert!(
+                Instant::now() < deadline,
+                "the page did not become {state} within 10 s"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Runs `script` in the webview and returns its result.
     pub async fn eval(&self, script: &str) -> serde_json::Value {
         self.client
@@ -235,6 +276,17 @@ impl Drop for Driver {
 async fn text_content(element: &Element) -> String {
     let text = element.prop("textContent").await.ok().flatten();
     text.unwrap_or_default().trim().to_owned()
+}
+
+/// Runs xdotool; its output, or None when it fails (a search that finds nothing fails).
+fn xdotool(args: &[&str]) -> Option<String> {
+    let out = Command::new("xdotool")
+        .args(args)
+        .output()
+        .unwrap_or_else(|err| panic!("cannot run xdotool: {err}\n{SETUP_HINT}"));
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 fn terminate(pid: u32) {

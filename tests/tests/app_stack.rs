@@ -80,6 +80,7 @@ async fn start_the_fixture_stack_see_it_healthy_stop_a_service_then_the_stack() 
     assert!(health.contains("\"status\":\"ok\""), "{health}");
 
     logs_are_live_searchable_and_inert(&app).await;
+    hidden_logs_catch_up_when_shown(&app, &url).await;
     app.screenshot_if_asked().await;
 
     // Stopping one service from its row: it stops, and since the user asked, nothing is wrong.
@@ -172,6 +173,37 @@ async fn logs_are_live_searchable_and_inert(app: &App) {
         .await;
     app.texts_when(&format!("{rows} .svc"), wait, |prefixes| {
         !prefixes.is_empty() && prefixes.iter().all(|p| p.starts_with("backend-1"))
+    })
+    .await;
+}
+
+/// Hidden in the tray, the window takes no log reports (no repaint for lines nobody sees); shown
+/// again, it gets what came meanwhile in one report.
+async fn hidden_logs_catch_up_when_shown(app: &App, url: &str) {
+    app.click("[data-testid=log-service-filter] .chip").await; // All services again
+    let follow = "[data-testid=log-follow]";
+    let pressed = format!("return document.querySelector('{follow}').getAttribute('aria-pressed')");
+    if app.eval(&pressed).await == "false" {
+        app.click(follow).await; // next (above) paused the viewer on its match
+    }
+    assert_eq!(app.eval(&pressed).await, "true");
+    let windows = app.hide_window().await;
+    let line = "GET /api/health?while=hidden";
+    http_get(&format!("{url}/api/health?while=hidden")).await;
+    // Reports come within a few tens of ms while the window shows; a second later the line has
+    // still not reached the page.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rows = app
+        .eval("return [...document.querySelectorAll('[data-testid=log-row]')].map(r => r.textContent)")
+        .await;
+    assert!(
+        !rows.to_string().contains(line),
+        "a hidden window took a log report: {rows}"
+    );
+    app.show_window(&windows).await;
+    app.texts_when("[data-testid=log-row]", Duration::from_secs(10), |rows| {
+        rows.iter()
+            .any(|r| r.starts_with("frontend") && r.ends_with(line))
     })
     .await;
 }

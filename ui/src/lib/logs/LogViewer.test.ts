@@ -586,7 +586,7 @@ describe('lifecycle', () => {
     const v = await open(source);
     try {
       await setWindow('hidden');
-      expect(source.subscribers).toBe(0);
+      expect(source.live).toBe(false);
       source.append(30);
       source.evict(10);
       source.append(20);
@@ -595,7 +595,7 @@ describe('lifecycle', () => {
 
       const asked = source.windows.length;
       await setWindow('visible');
-      expect(source.subscribers).toBe(1);
+      expect(source.live).toBe(true);
       expect(Math.max(...v.positions())).toBe(1049);
       expect(v.list().scrollTop).toBe(v.maxScroll());
       expect(v.list().querySelector<HTMLElement>('.spacer')!.style.height).toBe(`${1040 * ROW}px`);

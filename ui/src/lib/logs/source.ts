@@ -31,10 +31,12 @@ export interface LogSource {
   /** The nearest row after `from` (forward) or before it with a search match, wrapping around;
    * null when nothing matches. */
   find(from: number, forward: boolean): Promise<number | null>;
-  /** Calls `listener` as lines arrive or fall off (batched, at most every ~25 ms), first with a
-   * report of what changed while nobody listened; returns the unsubscribe function. Reports are
-   * deltas (`evicted`, `tail`): with no listener they add up for the next one. */
+  /** Calls `listener` as lines arrive or fall off (batched, at most every ~25 ms); returns the
+   * unsubscribe function. */
   subscribe(listener: (stats: ViewStats) => void): () => void;
+  /** Pauses the reports (false) while nobody can see them, or resumes them (true, the start):
+   * what changed meanwhile adds up and comes as one report on resuming. */
+  setLive(on: boolean): void;
   /** Writes the current view as plain text (like `docker compose logs`) to a file the user
    * picks; resolves with its path, or null when the user cancels. */
   exportView(): Promise<string | null>;

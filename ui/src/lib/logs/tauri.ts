@@ -7,30 +7,31 @@ import type { LogSource, ViewStats } from './source';
 
 export function tauriLogSource(): LogSource {
   const listeners = new Set<(stats: ViewStats) => void>();
-  /** The channel of the current watch: a report still on its way through an older one is
-   * dropped, as the catch-up report of the new watch already counts it. */
-  let feed: Channel<ViewStats> | null = null;
+  // A channel's messages are numbered by the Rust side that holds it, so each watch needs a new
+  // one. Reports still on their way through an older channel are delivered too: each counts
+  // changes that no later report repeats.
+  const watch = () => {
+    const feed = new Channel<ViewStats>();
+    feed.onmessage = (stats) => listeners.forEach((l) => l(stats));
+    return invoke<void>('logs_watch', { onStats: feed });
+  };
+  let live = true;
+  let watching = watch();
   return {
-    setView: (filter: Filter, search: Search | null) =>
-      invoke<ViewStats>('logs_set_view', { filter, search }),
+    async setView(filter: Filter, search: Search | null) {
+      await watching;
+      return invoke<ViewStats>('logs_set_view', { filter, search });
+    },
     window: (start, count) => invoke<Line[]>('logs_window', { start, count }),
     find: (from, forward) => invoke<number | null>('logs_find', { from, forward }),
     subscribe(listener) {
       listeners.add(listener);
-      if (listeners.size === 1) {
-        const mine = new Channel<ViewStats>();
-        mine.onmessage = (stats) => {
-          if (feed === mine) listeners.forEach((l) => l(stats));
-        };
-        feed = mine;
-        invoke('logs_watch', { onStats: mine });
-      }
-      return () => {
-        if (listeners.delete(listener) && listeners.size === 0) {
-          feed = null;
-          invoke('logs_unwatch');
-        }
-      };
+      return () => listeners.delete(listener);
+    },
+    setLive(on) {
+      if (on === live) return;
+      live = on;
+      watching = on ? watch() : invoke<void>('logs_unwatch');
     },
     exportView: () => invoke<string | null>('logs_export'),
   };

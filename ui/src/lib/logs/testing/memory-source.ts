@@ -37,8 +37,9 @@ export class MemorySource implements LogSource {
   /** Store positions of the view's rows; null while the filter selects everything. */
   private rows: number[] | null = null;
   private readonly listeners = new Set<(stats: ViewStats) => void>();
-  /** Evicted and appended rows not yet reported (to a listener). */
+  /** Evicted and appended rows not yet reported (reports wait while not live). */
   private unreported = { evicted: 0, fresh: 0 };
+  private isLive = true;
 
   constructor(
     private readonly seed: (pos: number) => Seed,
@@ -137,8 +138,16 @@ export class MemorySource implements LogSource {
 
   subscribe(listener: (stats: ViewStats) => void): () => void {
     this.listeners.add(listener);
-    this.report(0);
     return () => this.listeners.delete(listener);
+  }
+
+  setLive(on: boolean): void {
+    this.isLive = on;
+    if (on) this.report(0);
+  }
+
+  get live(): boolean {
+    return this.isLive;
   }
 
   async exportView(): Promise<string | null> {
@@ -181,7 +190,7 @@ export class MemorySource implements LogSource {
   private report(evicted: number, fresh = 0): void {
     this.unreported.evicted += evicted;
     this.unreported.fresh += fresh;
-    if (this.listeners.size === 0) return;
+    if (!this.isLive) return;
     const stats = this.stats(this.unreported.evicted, this.unreported.fresh);
     this.unreported = { evicted: 0, fresh: 0 };
     for (const l of this.listeners) l(stats);
