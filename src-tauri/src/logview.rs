@@ -11,14 +11,21 @@ use ts_rs::TS;
 /// Most rows a report carries: a screenful on a tall screen, plus the viewer's overscan.
 const TAIL: usize = 200;
 
-/// What the viewer is told after each change (ui/src/lib/logs/source.ts).
+/// What the viewer is told after each change (ui/src/lib/logs/source.ts). Reports can reach it
+/// late or out of order (each watch has its own channel), so every figure in one is absolute:
+/// a viewer may skip any report and lose nothing.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct ViewStats {
+    /// Which view this describes: each `set` makes a new one.
+    pub view: u32,
+    /// This view's report count, to skip a report older than one already taken.
+    pub seq: u32,
     pub length: u32,
     pub matches: u32,
-    /// Rows that left the front since the previous report.
-    pub evicted: u32,
+    /// Rows that left the front since the view was set.
+    #[ts(type = "number")]
+    pub evicted: u64,
     /// Lines the store has dropped since it started.
     #[ts(type = "number")]
     pub dropped: u64,
@@ -35,8 +42,11 @@ pub struct LogView {
     rows: VecDeque<u64>,
     /// Positions (not rows) of the rows that match the search.
     matches: VecDeque<u64>,
-    /// Rows evicted and not yet reported.
-    evicted: u32,
+    /// Counts `set`s and this view's reports (see `ViewStats`).
+    view: u32,
+    seq: u32,
+    /// Rows evicted since the view was set.
+    evicted: u64,
     /// Rows appended and not yet reported.
     fresh: usize,
 }
@@ -60,6 +70,8 @@ impl LogView {
         };
         self.filter = filter;
         self.matcher = matcher;
+        self.view = self.view.wrapping_add(1);
+        self.seq = 0;
         self.evicted = 0;
         self.fresh = 0;
         Ok(self.stats(store))
@@ -85,18 +97,22 @@ impl LogView {
                 self.matches.push_back(pos);
             }
         }
+        // Unreported (the window is hidden), rows of lines the store dropped must still go.
+        self.evict(store);
     }
 
     /// Drops rows whose lines fell off the store, and reports the view.
     pub fn stats(&mut self, store: &Store) -> ViewStats {
         self.evict(store);
-        let evicted = std::mem::take(&mut self.evicted);
+        self.seq += 1;
         let fresh = std::mem::take(&mut self.fresh).min(TAIL);
         let length = self.rows.len();
         ViewStats {
+            view: self.view,
+            seq: self.seq,
             length: length as u32,
             matches: self.matches.len() as u32,
-            evicted,
+            evicted: self.evicted,
             dropped: store.first(),
             tail: self.window(store, (length - fresh.min(length)) as u32, fresh as u32),
         }
@@ -106,7 +122,7 @@ impl LogView {
         let first = store.first();
         let gone = self.rows.partition_point(|&p| p < first);
         self.rows.drain(..gone);
-        self.evicted += gone as u32;
+        self.evicted += gone as u64;
         let gone = self.matches.partition_point(|&p| p < first);
         self.matches.drain(..gone);
     }
@@ -255,6 +271,8 @@ mod tests {
                 count: 197,
             },
         );
+        // Unreported, the view still lets go of what the store dropped.
+        assert_eq!(v.rows.len() as u64, s.end() - s.first());
         let stats = v.stats(&s);
         assert!(stats.dropped > 3);
         // Of the rows the viewer had, all three left; the rest it never saw.
@@ -264,6 +282,12 @@ mod tests {
         // Of the new rows, those still buffered came with the report, ending at the view's end.
         assert_eq!(stats.tail.len() as u32, stats.length);
         assert_eq!(stats.tail.last().map(|l| l.pos), Some(s.end() - 1));
+        // Figures are absolute: the next report repeats the evictions, one count further.
+        let next = v.stats(&s);
+        assert_eq!((next.evicted, next.seq), (3, stats.seq + 1));
+        // A new view starts its counts again.
+        let set = v.set(&s, Filter::default(), None).unwrap();
+        assert_eq!((set.view, set.seq, set.evicted), (stats.view + 1, 1, 0));
         assert_eq!(v.window(&s, 0, 1)[0].pos, s.first());
     }
 }

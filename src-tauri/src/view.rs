@@ -233,6 +233,7 @@ fn row(name: &str, image: Option<String>, desired: Desired, cs: &[&Container]) -
         .unwrap_or_default();
     let mut ports: Vec<Publisher> = running.iter().flat_map(|c| published(c)).collect();
     ports.sort_by_key(|p| (p.host_port, p.container_port, p.protocol.clone()));
+    ports.dedup_by_key(|p| (p.host_port, p.container_port, p.protocol.clone()));
     let problem = match desired {
         Desired::Running { .. } if !cs.is_empty() => {
             health == "unhealthy"
@@ -267,30 +268,22 @@ fn row(name: &str, image: Option<String>, desired: Desired, cs: &[&Container]) -
     }
 }
 
-/// A container's published ports, one entry each. The engine lists a port's IPv4 and IPv6
-/// bindings apart, and Docker 20.10 may give them different host ports (so the IPv6 one's number
-/// can be another service's IPv4 port): the IPv4 binding stands for both, as in `docker compose
-/// port`, and a port bound on IPv6 alone stays.
-fn published(c: &Container) -> Vec<Publisher> {
-    let bound = |p: &&Publisher| p.host_port != 0;
-    let v4 = |p: &&Publisher| !p.host_ip.contains(':');
-    let mut ports: Vec<Publisher> = c
-        .ports
-        .iter()
-        .filter(bound)
-        .filter(|p| {
-            v4(p)
-                || !c
-                    .ports
-                    .iter()
-                    .filter(bound)
-                    .filter(v4)
-                    .any(|q| (q.container_port, &q.protocol) == (p.container_port, &p.protocol))
+/// A container's published ports. A port published on all addresses is listed by the engine
+/// twice, on `0.0.0.0` and on `::`, and Docker 20.10 may give the two different host ports (so
+/// the IPv6 one's number can be another service's IPv4 port): the IPv4 binding stands for both,
+/// as in `docker compose port`. Bindings to a given address stay as they are.
+fn published(c: &Container) -> impl Iterator<Item = Publisher> + '_ {
+    let twin = |p: &Publisher| {
+        c.ports.iter().any(|q| {
+            q.host_ip == "0.0.0.0"
+                && q.host_port != 0
+                && (q.container_port, &q.protocol) == (p.container_port, &p.protocol)
         })
+    };
+    c.ports
+        .iter()
+        .filter(move |p| p.host_port != 0 && !(p.host_ip == "::" && twin(p)))
         .cloned()
-        .collect();
-    ports.dedup_by_key(|p| (p.host_port, p.container_port, p.protocol.clone()));
-    ports
 }
 
 fn status(
@@ -479,13 +472,16 @@ mod tests {
             url: None,
         };
         let mut web = container("web", "running", "", 0);
-        // As Docker 20.10 publishes `80` and `443`, and `53` on IPv6 alone.
+        // As Docker 20.10 publishes `80` and `443`, `[::]:53:53` and `[::1]:9000:8080` next to
+        // `127.0.0.1:8000:8080`.
         web.ports = vec![
             publisher("0.0.0.0", 32919, 80),
             publisher("::", 32918, 80),
             publisher("::", 32920, 443),
             publisher("0.0.0.0", 32921, 443),
-            publisher("::", 32922, 53),
+            publisher("::", 53, 53),
+            publisher("127.0.0.1", 8000, 8080),
+            publisher("::1", 9000, 8080),
         ];
         let v = view(vec![web]);
         let ports: Vec<(&str, u16, u16)> = v.services[1]
@@ -496,9 +492,11 @@ mod tests {
         assert_eq!(
             ports,
             [
+                ("::", 53, 53),
+                ("127.0.0.1", 8000, 8080),
+                ("::1", 9000, 8080),
                 ("0.0.0.0", 32919, 80),
-                ("0.0.0.0", 32921, 443),
-                ("::", 32922, 53)
+                ("0.0.0.0", 32921, 443)
             ]
         );
     }

@@ -7,6 +7,9 @@ use std::time::Duration;
 use berth_tests::app::App;
 use berth_tests::stacks::Cleanup;
 use berth_tests::{fixture, unique_project, workspace_binary};
+use bollard::container::LogOutput;
+use bollard::query_parameters::LogsOptionsBuilder;
+use futures_util::TryStreamExt;
 
 const SERVICES: [&str; 5] = ["mongodb", "redis", "backend", "frontend", "hostile"];
 
@@ -80,7 +83,7 @@ async fn start_the_fixture_stack_see_it_healthy_stop_a_service_then_the_stack() 
     assert!(health.contains("\"status\":\"ok\""), "{health}");
 
     logs_are_live_searchable_and_inert(&app).await;
-    hidden_logs_catch_up_when_shown(&app, &url).await;
+    hidden_logs_catch_up_when_shown(&app, &url, &format!("{name}-frontend-1")).await;
     app.screenshot_if_asked().await;
 
     // Stopping one service from its row: it stops, and since the user asked, nothing is wrong.
@@ -179,7 +182,7 @@ async fn logs_are_live_searchable_and_inert(app: &App) {
 
 /// Hidden in the tray, the window takes no log reports (no repaint for lines nobody sees); shown
 /// again, it gets what came meanwhile in one report.
-async fn hidden_logs_catch_up_when_shown(app: &App, url: &str) {
+async fn hidden_logs_catch_up_when_shown(app: &App, url: &str, frontend: &str) {
     app.click("[data-testid=log-service-filter] .chip").await; // All services again
     let follow = "[data-testid=log-follow]";
     let pressed = format!("return document.querySelector('{follow}').getAttribute('aria-pressed')");
@@ -190,8 +193,26 @@ async fn hidden_logs_catch_up_when_shown(app: &App, url: &str) {
     let windows = app.hide_window().await;
     let line = "GET /api/health?while=hidden";
     http_get(&format!("{url}/api/health?while=hidden")).await;
-    // Reports come within a few tens of ms while the window shows; a second later the line has
-    // still not reached the page.
+    // The engine has the line, so the app's log stream has it within milliseconds; reports come
+    // within a few tens of ms while the window shows, and a second later the page has none.
+    let docker = berth_tests::engine().await.docker().clone();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let options = LogsOptionsBuilder::default().stdout(true).build();
+        let logged: Vec<LogOutput> = docker
+            .logs(frontend, Some(options))
+            .try_collect()
+            .await
+            .expect("the frontend's log");
+        if logged.iter().any(|l| l.to_string().trim_end() == line) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the frontend did not log {line:?} within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rows = app
         .eval("return [...document.querySelectorAll('[data-testid=log-row]')].map(r => r.textContent)")

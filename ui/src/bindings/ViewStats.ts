@@ -2,11 +2,21 @@
 import type { Line } from "./Line";
 
 /**
- * What the viewer is told after each change (ui/src/lib/logs/source.ts).
+ * What the viewer is told after each change (ui/src/lib/logs/source.ts). Reports can reach it
+ * late or out of order (each watch has its own channel), so every figure in one is absolute:
+ * a viewer may skip any report and lose nothing.
  */
-export type ViewStats = { length: number, matches: number, 
+export type ViewStats = { 
 /**
- * Rows that left the front since the previous report.
+ * Which view this describes: each `set` makes a new one.
+ */
+view: number, 
+/**
+ * This view's report count, to skip a report older than one already taken.
+ */
+seq: number, length: number, matches: number, 
+/**
+ * Rows that left the front since the view was set.
  */
 evicted: number, 
 /**

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MAX_SCROLL_HEIGHT } from './geometry';
 import { ROW, VIEWPORT, choose, render, settle, wait, type Viewer } from './testing/dom';
 import { MemorySource, type Seed } from './testing/memory-source';
+import type { ViewStats } from './source';
 
 const SERVICES = ['db', 'api', 'web'];
 const numbered = (pos: number): Seed => ({ service: SERVICES[pos % 3], text: `line ${pos}` });
@@ -183,6 +184,21 @@ describe('follow and pause', () => {
     await settle();
     expect(Math.max(...v.positions())).toBe(1049);
     expect(v.list().scrollTop).toBe(v.maxScroll());
+  });
+
+  it('skips a report older than one it took: a late one cannot take the view back', async () => {
+    const source = new MemorySource(numbered, 1000);
+    const v = await open(source);
+    const reports: ViewStats[] = [];
+    source.subscribe((s) => reports.push(s));
+    source.evict(5);
+    source.append(10);
+    await settle();
+    const shown = v.positions();
+    expect(Math.max(...shown)).toBe(1009);
+    source.redeliver(reports[0]); // the eviction's report, late through an older channel
+    await settle();
+    expect(v.positions()).toEqual(shown);
   });
 
   it('keeps a paused viewport on the same lines as old ones are evicted, and says so', async () => {

@@ -6,12 +6,17 @@ import type { Line } from '../../bindings/Line';
 import type { Search } from '../../bindings/Search';
 
 export interface ViewStats {
+  /** Which view this describes: each setView makes a new one. */
+  view: number;
+  /** This view's report count. Reports can arrive late or out of order, and every figure in one
+   * is absolute, so a viewer skips a report older than one it took and loses nothing. */
+  seq: number;
   /** Rows in the view now. */
   length: number;
   /** Rows with at least one match of the current search (0 without a search). */
   matches: number;
-  /** Rows that fell off the front since the previous report (the buffer is bounded): every row
-   * index the viewer holds shifts down by this many. */
+  /** Rows that fell off the front since the view was set (the buffer is bounded): every row
+   * index the viewer holds shifts down by the growth since the last report it took. */
   evicted: number;
   /** Lines dropped from the front of the buffer since the project was opened, all filters aside:
    * lets the viewer say that older lines are no longer kept. */

@@ -8,8 +8,8 @@ import type { LogSource, ViewStats } from './source';
 export function tauriLogSource(): LogSource {
   const listeners = new Set<(stats: ViewStats) => void>();
   // A channel's messages are numbered by the Rust side that holds it, so each watch needs a new
-  // one. Reports still on their way through an older channel are delivered too: each counts
-  // changes that no later report repeats.
+  // one. Reports still on their way through an older channel are delivered too: the viewer skips
+  // those older than one it took (ViewStats.seq).
   const watch = () => {
     const feed = new Channel<ViewStats>();
     feed.onmessage = (stats) => listeners.forEach((l) => l(stats));
@@ -31,7 +31,8 @@ export function tauriLogSource(): LogSource {
     setLive(on) {
       if (on === live) return;
       live = on;
-      watching = on ? watch() : invoke<void>('logs_unwatch');
+      // In order: a watch overtaken by the unwatch before it would leave nobody watching.
+      watching = watching.then(on ? watch : () => invoke<void>('logs_unwatch'));
     },
     exportView: () => invoke<string | null>('logs_export'),
   };

@@ -37,8 +37,12 @@ export class MemorySource implements LogSource {
   /** Store positions of the view's rows; null while the filter selects everything. */
   private rows: number[] | null = null;
   private readonly listeners = new Set<(stats: ViewStats) => void>();
-  /** Evicted and appended rows not yet reported (reports wait while not live). */
-  private unreported = { evicted: 0, fresh: 0 };
+  /** As the shell counts them: views set, this view's reports, rows evicted since it was set. */
+  private view = 0;
+  private seq = 0;
+  private evicted = 0;
+  /** Rows appended and not yet reported (reports wait while not live). */
+  private fresh = 0;
   private isLive = true;
 
   constructor(
@@ -76,7 +80,8 @@ export class MemorySource implements LogSource {
     const [from, before] = [this.end, this.length];
     this.end += count;
     if (this.rows) for (let p = from; p < this.end; p++) if (this.passes(p)) this.rows.push(p);
-    this.report(0, this.length - before);
+    this.fresh += this.length - before;
+    this.report();
   }
 
   /** Drops the `count` oldest lines, as the bounded buffer does. */
@@ -89,7 +94,8 @@ export class MemorySource implements LogSource {
       evicted = keep < 0 ? this.rows.length : keep;
       this.rows.splice(0, evicted);
     }
-    this.report(evicted);
+    this.evicted += evicted;
+    this.report();
   }
 
   async setView(filter: Filter, search: Search | null): Promise<ViewStats> {
@@ -115,8 +121,9 @@ export class MemorySource implements LogSource {
     this.rows = everything ? null : [];
     if (this.rows)
       for (let p = this.first; p < this.end; p++) if (this.passes(p)) this.rows.push(p);
-    this.unreported = { evicted: 0, fresh: 0 };
-    return this.stats(0);
+    this.view++;
+    [this.seq, this.evicted, this.fresh] = [0, 0, 0];
+    return this.stats();
   }
 
   async window(start: number, count: number): Promise<Line[]> {
@@ -141,9 +148,15 @@ export class MemorySource implements LogSource {
     return () => this.listeners.delete(listener);
   }
 
+  /** Hands `stats` to the listeners again, as a report arriving late would be. */
+  redeliver(stats: ViewStats): void {
+    for (const l of this.listeners) l(stats);
+  }
+
   setLive(on: boolean): void {
+    if (on === this.isLive) return;
     this.isLive = on;
-    if (on) this.report(0);
+    if (on) this.report();
   }
 
   get live(): boolean {
@@ -176,23 +189,23 @@ export class MemorySource implements LogSource {
     return f.min_level === null || (level > 0 && level >= ORDER.indexOf(f.min_level));
   }
 
-  private stats(evicted: number, fresh = 0): ViewStats {
+  private stats(): ViewStats {
     let matches = 0;
     if (this.pattern) {
       for (let r = 0; r < this.length; r++) if (this.line(this.posAt(r)).matches.length) matches++;
     }
     const tail: Line[] = [];
-    for (let r = this.length - Math.min(fresh, this.tailLimit); r < this.length; r++)
-      tail.push(this.line(this.posAt(r)));
-    return { length: this.length, matches, evicted, dropped: this.dropped, tail };
+    const fresh = Math.min(this.fresh, this.tailLimit, this.length);
+    for (let r = this.length - fresh; r < this.length; r++) tail.push(this.line(this.posAt(r)));
+    this.fresh = 0;
+    this.seq++;
+    const { view, seq, evicted, dropped } = this;
+    return { view, seq, length: this.length, matches, evicted, dropped, tail };
   }
 
-  private report(evicted: number, fresh = 0): void {
-    this.unreported.evicted += evicted;
-    this.unreported.fresh += fresh;
+  private report(): void {
     if (!this.isLive) return;
-    const stats = this.stats(this.unreported.evicted, this.unreported.fresh);
-    this.unreported = { evicted: 0, fresh: 0 };
+    const stats = this.stats();
     for (const l of this.listeners) l(stats);
   }
 }
