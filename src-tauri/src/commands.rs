@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 
-use berth_engine::logs::{ExportOptions, Filter, Line, Search};
+use berth_engine::logs::{ExportOptions, Filter, Search};
 use berth_engine::{PortProbe, Progress, ProgressEvent, ProjectArgs, StatsHistory, StatsSample};
 use serde::Serialize;
 use tauri::async_runtime::JoinHandle;
@@ -14,7 +14,7 @@ use tauri_plugin_dialog::DialogExt;
 use tokio::sync::watch;
 use ts_rs::TS;
 
-use crate::logview::{LogView, ViewStats};
+use crate::logview::{LogView, Rows, ViewStats};
 use crate::project::OpenProject;
 use crate::session::Session;
 use crate::settings::Settings;
@@ -268,7 +268,7 @@ pub fn logs_unwatch(berth: State<'_, Berth>) {
 }
 
 #[tauri::command]
-pub fn logs_window(berth: State<'_, Berth>, start: u32, count: u32) -> Vec<Line> {
+pub fn logs_window(berth: State<'_, Berth>, start: u32, count: u32, evicted: u64) -> Rows {
     let count = count.min(1000);
     let hub = berth.session().hub().clone();
     hub.read(|store| {
@@ -276,19 +276,19 @@ pub fn logs_window(berth: State<'_, Berth>, start: u32, count: u32) -> Vec<Line>
             .logs
             .lock()
             .expect("log view")
-            .window(store, start, count)
+            .window(store, start, count, evicted)
     })
 }
 
 #[tauri::command]
-pub fn logs_find(berth: State<'_, Berth>, from: u32, forward: bool) -> Option<u32> {
+pub fn logs_find(berth: State<'_, Berth>, from: u32, forward: bool, evicted: u64) -> Option<u32> {
     let hub = berth.session().hub().clone();
     hub.read(|store| {
         berth
             .logs
             .lock()
             .expect("log view")
-            .find(store, from, forward)
+            .find(store, from, forward, evicted)
     })
 }
 

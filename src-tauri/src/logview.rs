@@ -35,6 +35,16 @@ pub struct ViewStats {
     pub tail: Vec<Line>,
 }
 
+/// Rows of the view, as `window` reads them (ui/src/lib/logs/source.ts).
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct Rows {
+    /// The row of `lines[0]`, as the asker numbers rows: later than asked when the first rows
+    /// asked for have left the view.
+    pub start: u32,
+    pub lines: Vec<Line>,
+}
+
 #[derive(Default)]
 pub struct LogView {
     filter: Filter,
@@ -105,8 +115,8 @@ impl LogView {
     pub fn stats(&mut self, store: &Store) -> ViewStats {
         self.evict(store);
         self.seq += 1;
-        let fresh = std::mem::take(&mut self.fresh).min(TAIL);
         let length = self.rows.len();
+        let fresh = std::mem::take(&mut self.fresh).min(TAIL).min(length);
         ViewStats {
             view: self.view,
             seq: self.seq,
@@ -114,7 +124,9 @@ impl LogView {
             matches: self.matches.len() as u32,
             evicted: self.evicted,
             dropped: store.first(),
-            tail: self.window(store, (length - fresh.min(length)) as u32, fresh as u32),
+            tail: self
+                .window(store, (length - fresh) as u32, fresh as u32, self.evicted)
+                .lines,
         }
     }
 
@@ -127,22 +139,32 @@ impl LogView {
         self.matches.drain(..gone);
     }
 
-    /// Rows `start..start + count`, ready to draw.
-    pub fn window(&mut self, store: &Store, start: u32, count: u32) -> Vec<Line> {
+    /// Rows `start..start + count`, ready to draw, numbered as a viewer numbers them after the
+    /// `evicted` evictions it has been told of: its reports can lag behind the view.
+    pub fn window(&mut self, store: &Store, start: u32, count: u32, evicted: u64) -> Rows {
         self.evict(store);
-        let start = (start as usize).min(self.rows.len());
-        let end = start.saturating_add(count as usize).min(self.rows.len());
-        let positions: Vec<u64> = self.rows.range(start..end).copied().collect();
-        logs::lines(store, &positions, self.matcher.as_ref())
+        let behind = self.evicted.saturating_sub(evicted);
+        let ours = |row: u32| (u64::from(row).saturating_sub(behind) as usize).min(self.rows.len());
+        let (first, end) = (ours(start), ours(start.saturating_add(count)));
+        let positions: Vec<u64> = self.rows.range(first..end).copied().collect();
+        Rows {
+            start: (first as u64 + behind) as u32,
+            lines: logs::lines(store, &positions, self.matcher.as_ref()),
+        }
     }
 
-    /// The nearest matching row after (or before) row `from`, wrapping around.
-    pub fn find(&mut self, store: &Store, from: u32, forward: bool) -> Option<u32> {
+    /// The nearest matching row after (or before) row `from`, wrapping around; rows numbered as
+    /// in [`LogView::window`].
+    pub fn find(&mut self, store: &Store, from: u32, forward: bool, evicted: u64) -> Option<u32> {
         self.evict(store);
         if self.matches.is_empty() {
             return None;
         }
-        let at = self.rows.get(from as usize).copied();
+        let behind = self.evicted.saturating_sub(evicted);
+        let at = u64::from(from)
+            .checked_sub(behind)
+            .and_then(|row| self.rows.get(row as usize))
+            .copied();
         let target = match (at, forward) {
             (Some(pos), true) => {
                 let i = self.matches.partition_point(|&m| m <= pos);
@@ -158,7 +180,8 @@ impl LogView {
             (None, true) => self.matches.front(),
             (None, false) => self.matches.back(),
         }?;
-        self.rows.binary_search(target).ok().map(|r| r as u32)
+        let row = self.rows.binary_search(target).ok()?;
+        Some((row as u64 + behind) as u32)
     }
 
     /// The positions of the whole view, for export.
@@ -207,16 +230,16 @@ mod tests {
         };
         let stats = v.set(&s, filter, Some(&search("get"))).unwrap();
         assert_eq!((stats.length, stats.matches), (3, 3));
-        let rows = v.window(&s, 1, 10);
+        let rows = v.window(&s, 1, 10, 0).lines;
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].text, "GET /x 404");
         assert_eq!(rows[0].matches, [(0, 3)]);
-        assert_eq!(v.find(&s, 0, true), Some(1));
-        assert_eq!(v.find(&s, 2, true), Some(0), "wraps forward");
-        assert_eq!(v.find(&s, 0, false), Some(2), "wraps backward");
+        assert_eq!(v.find(&s, 0, true, 0), Some(1));
+        assert_eq!(v.find(&s, 2, true, 0), Some(0), "wraps forward");
+        assert_eq!(v.find(&s, 0, false, 0), Some(2), "wraps backward");
         let stats = v.set(&s, Filter::default(), Some(&search("404"))).unwrap();
         assert_eq!((stats.length, stats.matches), (4, 1));
-        assert_eq!(v.find(&s, 3, true), Some(2));
+        assert_eq!(v.find(&s, 3, true, 0), Some(2));
     }
 
     #[test]
@@ -282,12 +305,16 @@ mod tests {
         // Of the new rows, those still buffered came with the report, ending at the view's end.
         assert_eq!(stats.tail.len() as u32, stats.length);
         assert_eq!(stats.tail.last().map(|l| l.pos), Some(s.end() - 1));
+        assert_eq!(v.window(&s, 0, 1, 3).lines[0].pos, s.first());
+        // A viewer told of no eviction yet numbers the first kept line 3, the rows before gone.
+        let rows = v.window(&s, 0, 5, 0);
+        assert_eq!((rows.start, rows.lines.len()), (3, 2));
+        assert_eq!(rows.lines[0].pos, s.first());
         // Figures are absolute: the next report repeats the evictions, one count further.
         let next = v.stats(&s);
         assert_eq!((next.evicted, next.seq), (3, stats.seq + 1));
         // A new view starts its counts again.
         let set = v.set(&s, Filter::default(), None).unwrap();
         assert_eq!((set.view, set.seq, set.evicted), (stats.view + 1, 1, 0));
-        assert_eq!(v.window(&s, 0, 1)[0].pos, s.first());
     }
 }

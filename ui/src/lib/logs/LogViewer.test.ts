@@ -173,8 +173,8 @@ describe('follow and pause', () => {
     // Hold the next window back, as a slow IPC round trip would.
     const window = source.window.bind(source);
     let release = () => {};
-    source.window = (start, count) =>
-      new Promise((resolve) => (release = () => resolve(window(start, count))));
+    source.window = (start, count, evicted) =>
+      new Promise((resolve) => (release = () => resolve(window(start, count, evicted))));
     source.append(50);
     await settle();
     const bottomRow = Math.floor((v.list().scrollTop + VIEWPORT - 1) / ROW);
@@ -199,6 +199,25 @@ describe('follow and pause', () => {
     source.redeliver(reports[0]); // the eviction's report, late through an older channel
     await settle();
     expect(v.positions()).toEqual(shown);
+  });
+
+  it('numbers fetched rows as its own while evictions are still unreported', async () => {
+    const source = new MemorySource(numbered, 1000);
+    const v = await open(source);
+    const aligned = (shift: number) =>
+      v.rows().every((r) => Number(r.dataset.pos) === Number(r.dataset.row) + shift);
+    await v.scrollTo(100 * ROW);
+    source.evict(10); // reported: row r now shows line r + 10
+    await settle();
+    source.setLive(false); // reports held back, as while hidden or still on their way
+    source.evict(40);
+    await v.scrollTo(300 * ROW); // rows it has not got: fetched while the source counts 50
+    expect(v.positions()).toContain(310);
+    expect(aligned(10)).toBe(true);
+    source.setLive(true);
+    await settle();
+    expect(aligned(50)).toBe(true);
+    expect(topPos(v)).toBe(310);
   });
 
   it('keeps a paused viewport on the same lines as old ones are evicted, and says so', async () => {

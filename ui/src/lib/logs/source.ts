@@ -3,6 +3,7 @@
 // filter, addressed by row: 0 is the oldest line still buffered.
 import type { Filter } from '../../bindings/Filter';
 import type { Line } from '../../bindings/Line';
+import type { Rows } from '../../bindings/Rows';
 import type { Search } from '../../bindings/Search';
 
 export interface ViewStats {
@@ -31,11 +32,13 @@ export interface LogSource {
   /** Replaces the view's filter and search and resolves with the new view. Rejects with a
    * readable message for a search it cannot run (an invalid regex). */
   setView(filter: Filter, search: Search | null): Promise<ViewStats>;
-  /** Rows `start .. start + count` of the view (fewer at the end), search matches marked. */
-  window(start: number, count: number): Promise<Line[]>;
+  /** Rows `start .. start + count` of the view (fewer at the end), search matches marked. Rows
+   * are numbered as the caller numbers them after the `evicted` evictions (ViewStats.evicted)
+   * it has taken; rows that left the view since are skipped (Rows.start tells). */
+  window(start: number, count: number, evicted: number): Promise<Rows>;
   /** The nearest row after `from` (forward) or before it with a search match, wrapping around;
-   * null when nothing matches. */
-  find(from: number, forward: boolean): Promise<number | null>;
+   * null when nothing matches. Rows are numbered as in `window`. */
+  find(from: number, forward: boolean, evicted: number): Promise<number | null>;
   /** Calls `listener` as lines arrive or fall off (batched, at most every ~25 ms); returns the
    * unsubscribe function. */
   subscribe(listener: (stats: ViewStats) => void): () => void;

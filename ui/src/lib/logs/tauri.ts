@@ -1,7 +1,7 @@
 // The shell's implementation of LogSource: the view lives in Rust (src-tauri/src/logview.rs).
 import { Channel, invoke } from '@tauri-apps/api/core';
 import type { Filter } from '../../bindings/Filter';
-import type { Line } from '../../bindings/Line';
+import type { Rows } from '../../bindings/Rows';
 import type { Search } from '../../bindings/Search';
 import type { LogSource, ViewStats } from './source';
 
@@ -22,8 +22,9 @@ export function tauriLogSource(): LogSource {
       await watching;
       return invoke<ViewStats>('logs_set_view', { filter, search });
     },
-    window: (start, count) => invoke<Line[]>('logs_window', { start, count }),
-    find: (from, forward) => invoke<number | null>('logs_find', { from, forward }),
+    window: (start, count, evicted) => invoke<Rows>('logs_window', { start, count, evicted }),
+    find: (from, forward, evicted) =>
+      invoke<number | null>('logs_find', { from, forward, evicted }),
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

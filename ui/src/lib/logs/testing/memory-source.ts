@@ -4,6 +4,7 @@
 import type { Filter } from '../../../bindings/Filter';
 import type { Level } from '../../../bindings/Level';
 import type { Line } from '../../../bindings/Line';
+import type { Rows } from '../../../bindings/Rows';
 import type { Search } from '../../../bindings/Search';
 import type { Span } from '../../../bindings/Span';
 import type { Stream } from '../../../bindings/Stream';
@@ -126,19 +127,21 @@ export class MemorySource implements LogSource {
     return this.stats();
   }
 
-  async window(start: number, count: number): Promise<Line[]> {
+  async window(start: number, count: number, evicted: number): Promise<Rows> {
     this.windows.push({ start, count });
-    const out: Line[] = [];
-    for (let r = start; r < Math.min(start + count, this.length); r++)
-      out.push(this.line(this.posAt(r)));
-    return out;
+    const behind = this.evicted - evicted;
+    const ours = (row: number) => Math.min(Math.max(0, row - behind), this.length);
+    const lines: Line[] = [];
+    for (let r = ours(start); r < ours(start + count); r++) lines.push(this.line(this.posAt(r)));
+    return { start: ours(start) + behind, lines };
   }
 
-  async find(from: number, forward: boolean): Promise<number | null> {
+  async find(from: number, forward: boolean, evicted: number): Promise<number | null> {
+    const behind = this.evicted - evicted;
     const n = this.length;
     for (let step = 1; step <= n; step++) {
-      const row = (((forward ? from + step : from - step) % n) + n) % n;
-      if (this.line(this.posAt(row)).matches.length > 0) return row;
+      const row = (((forward ? from - behind + step : from - behind - step) % n) + n) % n;
+      if (this.line(this.posAt(row)).matches.length > 0) return row + behind;
     }
     return null;
   }
