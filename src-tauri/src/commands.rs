@@ -240,8 +240,8 @@ pub fn logs_set_view(
     Ok(stats)
 }
 
-/// Tells the window what changed in the log view since the last report, if it is watching;
-/// otherwise the changes add up in the view for the report that `logs_watch` sends.
+/// Sends the window a report of the log view if it is watching; otherwise the new rows wait in
+/// the view for the report that `logs_watch` sends.
 fn report(
     hub: &berth_engine::logs::Hub,
     logs: &Mutex<LogView>,
