@@ -131,9 +131,7 @@ export class MemorySource implements LogSource {
     this.windows.push({ start, count });
     const behind = this.evicted - evicted;
     const ours = (row: number) => Math.min(Math.max(0, row - behind), this.length);
-    const lines: Line[] = [];
-    for (let r = ours(start); r < ours(start + count); r++) lines.push(this.line(this.posAt(r)));
-    return { start: ours(start) + behind, lines };
+    return { start: ours(start) + behind, lines: this.rowsOf(ours(start), ours(start + count)) };
   }
 
   async find(from: number, forward: boolean, evicted: number): Promise<number | null> {
@@ -192,14 +190,20 @@ export class MemorySource implements LogSource {
     return f.min_level === null || (level > 0 && level >= ORDER.indexOf(f.min_level));
   }
 
+  /** Rows `from .. to` of the view, as this source numbers them. */
+  private rowsOf(from: number, to: number): Line[] {
+    const lines: Line[] = [];
+    for (let r = from; r < to; r++) lines.push(this.line(this.posAt(r)));
+    return lines;
+  }
+
   private stats(): ViewStats {
     let matches = 0;
     if (this.pattern) {
       for (let r = 0; r < this.length; r++) if (this.line(this.posAt(r)).matches.length) matches++;
     }
-    const tail: Line[] = [];
     const fresh = Math.min(this.fresh, this.tailLimit, this.length);
-    for (let r = this.length - fresh; r < this.length; r++) tail.push(this.line(this.posAt(r)));
+    const tail = this.rowsOf(this.length - fresh, this.length);
     this.fresh = 0;
     this.seq++;
     const { view, seq, evicted, dropped } = this;
