@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
 
 use berth_engine::logs::{ExportOptions, Filter, Search};
 use berth_engine::{PortProbe, Progress, ProgressEvent, ProjectArgs, StatsHistory, StatsSample};
@@ -15,6 +16,7 @@ use tokio::sync::watch;
 use ts_rs::TS;
 
 use crate::logview::{LogView, Rows, ViewStats};
+use crate::metrics::{self, Batcher};
 use crate::project::OpenProject;
 use crate::session::Session;
 use crate::settings::Settings;
@@ -121,15 +123,11 @@ pub fn watch_stack(berth: State<'_, Berth>, on_view: Channel<StackView>) {
 pub enum Metrics {
     /// Each container's recent samples, first.
     History { histories: Vec<StatsHistory> },
-    /// New samples, batched.
+    /// New samples, batched when they are worth a redraw (`metrics::Batcher`).
     Samples { samples: Vec<StatsSample> },
     /// The latest round of probes of every published port.
     Probes { probes: Vec<PortProbe> },
 }
-
-/// How long samples are gathered before they go to the window: each batch redraws the rows, and
-/// the engine samples once a second, so a few seconds keep an idle window idle.
-const METRICS_BATCH: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Streams stats and probes while the window wants them (it stops when hidden): the engine's
 /// stats streams and the probes run only meanwhile.
@@ -150,12 +148,12 @@ pub fn watch_metrics(berth: State<'_, Berth>, on_metrics: Channel<Metrics>) {
         drop((session, views));
         let (histories, mut samples) = stats.subscribe();
         let (probes, mut rounds) = prober.subscribe();
+        let mut batch = Batcher::new(&histories, Instant::now());
         let _ = on_metrics.send(Metrics::History { histories });
         if !probes.is_empty() {
             let _ = on_metrics.send(Metrics::Probes { probes });
         }
-        let mut batch = Vec::new();
-        let mut tick = tokio::time::interval(METRICS_BATCH);
+        let mut tick = tokio::time::interval(metrics::CHECK);
         loop {
             tokio::select! {
                 sample = samples.recv() => match sample {
@@ -168,8 +166,7 @@ pub fn watch_metrics(berth: State<'_, Berth>, on_metrics: Channel<Metrics>) {
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
                 },
-                _ = tick.tick() => if !batch.is_empty() {
-                    let samples = std::mem::take(&mut batch);
+                now = tick.tick() => if let Some(samples) = batch.take(now.into_std()) {
                     let _ = on_metrics.send(Metrics::Samples { samples });
                 },
             }

@@ -5,6 +5,7 @@
 
 mod commands;
 mod logview;
+mod metrics;
 mod notify;
 mod project;
 mod session;

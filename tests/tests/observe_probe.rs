@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use berth_engine::probe::{self, PortProbe, Prober, Reach};
 use berth_engine::{Progress, Publisher, Subscription, UpOptions};
+use berth_tests::engine;
 use berth_tests::stacks::{TestStack, free_port};
+use bollard::query_parameters::LogsOptionsBuilder;
+use futures_util::StreamExt;
 
 const YAML: &str = "services:
   web:
@@ -33,6 +36,29 @@ async fn publisher(stack: &TestStack, service: &str) -> Publisher {
         .find(|p| p.host_port != 0)
         .unwrap_or_else(|| panic!("{service} publishes no port: {:?}", c.ports))
         .clone()
+}
+
+/// Everything `service`'s container has logged so far.
+async fn container_log(stack: &TestStack, service: &str) -> String {
+    let containers = stack.containers().await;
+    let c = containers
+        .iter()
+        .find(|c| c.service == service)
+        .expect("a container");
+    let options = LogsOptionsBuilder::new().stdout(true).stderr(true).build();
+    let frames: Vec<_> = engine()
+        .await
+        .docker()
+        .logs(&c.id, Some(options))
+        .collect()
+        .await;
+    frames
+        .into_iter()
+        .map(|f| {
+            f.expect("the engine reads the container's logs")
+                .to_string()
+        })
+        .collect()
 }
 
 /// Checks until `wanted` accepts the result (a server may take a moment to listen).
@@ -70,11 +96,19 @@ async fn probes_tell_http_from_tcp_from_nothing() {
     );
     assert!(result.connect_ms.is_some_and(|ms| ms > 0.0));
 
-    // Redis answers a GET with an error of its own: open, but not HTTP.
+    // Redis is open, not HTTP, and is never sent an HTTP request: it would log each one as a
+    // "Possible SECURITY ATTACK" among the user's logs.
     let cache = publisher(&stack, "cache").await;
     assert_eq!(cache.url, None);
     let result = check_until(&cache, |r| r.reach == Reach::Open).await;
     assert_eq!(result.http, None, "{result:?}");
+    for _ in 0..3 {
+        assert_eq!(probe::check(&cache).await.reach, Reach::Open);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let log = container_log(&stack, "cache").await;
+    assert!(log.contains("Ready to accept connections"), "{log}");
+    assert!(!log.contains("SECURITY ATTACK"), "{log}");
 
     // Docker's proxy accepts on the host port, but nothing in the container listens.
     let mute = publisher(&stack, "mute").await;

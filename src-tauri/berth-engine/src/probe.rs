@@ -1,5 +1,6 @@
 //! Berth's own readiness probes for published ports, so a service without a HEALTHCHECK still
-//! shows whether it answers: a TCP connect, then an HTTP GET to see whether the port speaks HTTP.
+//! shows whether it answers: a TCP connect, then (except on well-known ports of servers that are
+//! not HTTP) an HTTP GET to see whether the port speaks HTTP.
 //!
 //! With Docker's userland proxy (the default), a published port accepts connections even when
 //! nothing in the container listens: the proxy accepts, fails to reach the container and closes
@@ -27,6 +28,13 @@ const HTTP_TIMEOUT: Duration = Duration::from_secs(5);
 const TRY_HTTP_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long Docker's proxy may take to close a connection it cannot pass on.
 const PROXY_CLOSE: Duration = Duration::from_millis(200);
+/// Container ports of servers that do not speak HTTP and take an HTTP request for an error or an
+/// attack in their own log (Redis: "Possible SECURITY ATTACK detected"): an open connection is
+/// all that is asked of them. Redis, MongoDB, PostgreSQL, MySQL, Memcached, AMQP, Kafka,
+/// ZooKeeper, SQL Server, Cassandra, NATS.
+const NOT_HTTP_PORTS: &[u16] = &[
+    6379, 27017, 5432, 3306, 11211, 5672, 9092, 2181, 1433, 9042, 4222,
+];
 
 /// What a probe of one published port found.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -144,6 +152,7 @@ pub async fn check(publisher: &Publisher) -> ProbeResult {
                     return result;
                 }
                 Ok(_) => return result,
+                Err(_) if NOT_HTTP_PORTS.contains(&publisher.container_port) => return result,
                 Err(_) => TRY_HTTP_TIMEOUT,
             }
         }

@@ -289,6 +289,7 @@ async fn run(engine: Engine, project: String, images: Vec<String>, shared: Arc<S
                 "type".to_owned(),
                 vec!["container".into(), "network".into(), "volume".into()],
             ),
+            ("event".to_owned(), WATCHED.map(str::to_owned).to_vec()),
         ]);
         let options = EventsOptions {
             since: Some(since.to_string()),
@@ -422,23 +423,30 @@ fn service_entry<'a>(s: &'a mut Snapshot, service: &str) -> &'a mut ServiceState
         })
 }
 
-/// Container actions that say nothing about its state (health checks alone run an exec a
-/// second).
-fn is_noise(action: &str) -> bool {
-    action.starts_with("exec_")
-        || matches!(
-            action,
-            "attach"
-                | "detach"
-                | "resize"
-                | "top"
-                | "copy"
-                | "archive-path"
-                | "extract-to-dir"
-                | "export"
-                | "commit"
-        )
-}
+/// The event actions that can change what the model holds, of containers, networks and volumes;
+/// the engine drops the rest before they are sent (health checks alone run an exec a second,
+/// three events each). `health_status` also matches `health_status: healthy` and the like.
+const WATCHED: [&str; 19] = [
+    "create",
+    "start",
+    "restart",
+    "die",
+    "kill",
+    "oom",
+    "stop",
+    "pause",
+    "unpause",
+    "update",
+    "rename",
+    "destroy",
+    "health_status",
+    "connect",
+    "disconnect",
+    "mount",
+    "unmount",
+    "remove",
+    "prune",
+];
 
 async fn apply(engine: &Engine, shared: &Shared, event: EventMessage) {
     let action = event.action.unwrap_or_default();
@@ -447,9 +455,6 @@ async fn apply(engine: &Engine, shared: &Shared, event: EventMessage) {
     let attributes = actor.attributes.unwrap_or_default();
     match event.typ {
         Some(EventMessageTypeEnum::CONTAINER) => {
-            if is_noise(&action) {
-                return;
-            }
             // The event itself says enough to publish the new state at once; the inspect that
             // fills in the rest can wait on the engine's container lock for a while (a killed
             // container holds it until its network is torn down).

@@ -28,7 +28,7 @@ use crate::{Engine, labels};
 pub const HISTORY: usize = 60;
 
 /// One container's resource use at one moment.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct StatsSample {
     pub container_id: String,
