@@ -22,9 +22,20 @@ const ESC: u8 = 0x1b;
 
 /// Whether `raw` holds anything [`strip`] would change: most lines don't, and skip the work.
 pub fn needs_strip(raw: &[u8]) -> bool {
-    raw.iter().enumerate().any(|(i, &b)| {
-        (b < 0x20 && b != b'\t') || b == 0x7f || (b >= 0xc2 && invisible(&raw[i..]).is_some())
-    })
+    let mut rest = raw;
+    // A plain scan for candidates (controls, and the lead bytes of non-ASCII characters), which
+    // an ASCII line passes through quickly; then a closer look at each.
+    while let Some(i) = rest
+        .iter()
+        .position(|&b| b < 0x20 || b == 0x7f || b >= 0xc2)
+    {
+        let b = rest[i];
+        if (b < 0x80 && b != b'\t') || (b >= 0x80 && invisible(&rest[i..]).is_some()) {
+            return true;
+        }
+        rest = &rest[i + 1..];
+    }
+    false
 }
 
 const STAND_IN: &[u8] = "\u{fffd}".as_bytes();
