@@ -739,4 +739,21 @@ mod tests {
         assert_eq!(got[0], ("abcdefghi".to_string(), true));
         assert_eq!(got[1], ("\u{e9}z".to_string(), false));
     }
+
+    #[test]
+    fn a_start_that_waited_is_handed_on_and_nothing_waits_after_it() {
+        let (mut reader, got) = frames(1 << 20, &["progress 1%\rprogress 2%"]);
+        assert!(got.is_empty(), "the rest may still come");
+        let waited = Instant::now().checked_sub(PARTIAL_WAIT).unwrap();
+        reader.partial[0].as_mut().unwrap().since = waited;
+        let mut out = Vec::new();
+        reader.flush_stale(0, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            (&out[0].text[..], out[0].partial),
+            (&b"progress 1%\rprogress 2%"[..], true)
+        );
+        // Nothing is left to wait for (a reader that kept an empty start would wake at once, forever).
+        assert!(reader.partial.iter().all(Option::is_none));
+    }
 }
