@@ -13,6 +13,7 @@ fn main() {
         "logs_unwatch",
         "logs_window",
         "logs_find",
+        "logs_line_text",
         "logs_export",
         "settings",
         "save_settings",

@@ -277,15 +277,34 @@ pub fn logs_window(berth: State<'_, Berth>, start: u32, count: u32, evicted: u64
     })
 }
 
+/// The whole text of one row, for copying a long line (a window carries only its start).
 #[tauri::command]
-pub fn logs_find(berth: State<'_, Berth>, from: u32, forward: bool, evicted: u64) -> Option<u32> {
+pub fn logs_line_text(berth: State<'_, Berth>, row: u32, evicted: u64) -> Option<String> {
     let hub = berth.session().hub().clone();
     hub.read(|store| {
         berth
             .logs
             .lock()
             .expect("log view")
-            .find(store, from, forward, evicted)
+            .line_text(store, row, evicted)
+    })
+}
+
+#[tauri::command]
+pub fn logs_find(
+    berth: State<'_, Berth>,
+    from: u32,
+    forward: bool,
+    evicted: u64,
+    length: u32,
+) -> Option<u32> {
+    let hub = berth.session().hub().clone();
+    hub.read(|store| {
+        berth
+            .logs
+            .lock()
+            .expect("log view")
+            .find(store, from, forward, evicted, length)
     })
 }
 

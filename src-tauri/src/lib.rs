@@ -92,6 +92,7 @@ pub fn run() {
             commands::logs_unwatch,
             commands::logs_window,
             commands::logs_find,
+            commands::logs_line_text,
             commands::logs_export,
             commands::settings,
             commands::save_settings,

@@ -11,6 +11,10 @@ use ts_rs::TS;
 /// Most rows a report carries: a screenful on a tall screen, plus the viewer's overscan.
 const TAIL: usize = 200;
 
+/// Most bytes of a line's text a row carries: far more than a screen is wide, and a 16 MB line
+/// costs the webview no more than this (the whole line is copied through `line_text`).
+const TEXT: usize = 8 << 10;
+
 /// What the viewer is told after each change (ui/src/lib/logs/source.ts). Reports can reach it
 /// late or out of order (each watch has its own channel), so every figure in one is absolute:
 /// a viewer may skip any report and lose nothing.
@@ -149,37 +153,62 @@ impl LogView {
         let positions: Vec<u64> = self.rows.range(first..end).copied().collect();
         Rows {
             start: (first as u64 + behind) as u32,
-            lines: logs::lines(store, &positions, self.matcher.as_ref()),
+            lines: logs::lines_within(store, &positions, self.matcher.as_ref(), TEXT),
         }
     }
 
-    /// The nearest matching row after (or before) row `from`, wrapping around; rows numbered as
-    /// in [`LogView::window`].
-    pub fn find(&mut self, store: &Store, from: u32, forward: bool, evicted: u64) -> Option<u32> {
+    /// The whole text of row `row` (numbered as in [`LogView::window`]), as shown; `None` when it
+    /// has left the view.
+    pub fn line_text(&mut self, store: &Store, row: u32, evicted: u64) -> Option<String> {
         self.evict(store);
-        if self.matches.is_empty() {
+        let behind = self.evicted.saturating_sub(evicted);
+        let ours = u64::from(row).checked_sub(behind)?;
+        let pos = *self.rows.get(usize::try_from(ours).ok()?)?;
+        store
+            .text(pos)
+            .map(|t| String::from_utf8_lossy(t).into_owned())
+    }
+
+    /// The nearest matching row after (or before) row `from`, wrapping around, among the
+    /// viewer's `length` rows; rows numbered as in [`LogView::window`]. Rows that came after
+    /// the viewer's last report are not among them: it could not show them.
+    pub fn find(
+        &mut self,
+        store: &Store,
+        from: u32,
+        forward: bool,
+        evicted: u64,
+        length: u32,
+    ) -> Option<u32> {
+        self.evict(store);
+        let behind = self.evicted.saturating_sub(evicted);
+        let known = u64::from(length).saturating_sub(behind) as usize;
+        // Only the matches among the rows the viewer has: `..end`.
+        let end = match self.rows.get(known) {
+            Some(&past) => self.matches.partition_point(|&m| m < past),
+            None => self.matches.len(),
+        };
+        if end == 0 {
             return None;
         }
-        let behind = self.evicted.saturating_sub(evicted);
         let at = u64::from(from)
             .checked_sub(behind)
             .and_then(|row| self.rows.get(row as usize))
             .copied();
-        let target = match (at, forward) {
+        let i = match (at, forward) {
             (Some(pos), true) => {
-                let i = self.matches.partition_point(|&m| m <= pos);
-                self.matches.get(i).or(self.matches.front())
+                Some(self.matches.partition_point(|&m| m <= pos)).filter(|&i| i < end)
             }
-            (Some(pos), false) => {
-                let i = self.matches.partition_point(|&m| m < pos);
-                i.checked_sub(1)
-                    .and_then(|i| self.matches.get(i))
-                    .or(self.matches.back())
-            }
-            // Past the end: the first match forward, the last backward.
-            (None, true) => self.matches.front(),
-            (None, false) => self.matches.back(),
-        }?;
+            (Some(pos), false) => self
+                .matches
+                .partition_point(|&m| m < pos)
+                .min(end)
+                .checked_sub(1),
+            (None, _) => None,
+        };
+        // Past either end, or from a row the viewer no longer has: wrap around.
+        let i = i.unwrap_or(if forward { 0 } else { end - 1 });
+        let target = &self.matches[i];
         let row = self.rows.binary_search(target).ok()?;
         Some((row as u64 + behind) as u32)
     }
@@ -234,12 +263,12 @@ mod tests {
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].text, "GET /x 404");
         assert_eq!(rows[0].matches, [(0, 3)]);
-        assert_eq!(v.find(&s, 0, true, 0), Some(1));
-        assert_eq!(v.find(&s, 2, true, 0), Some(0), "wraps forward");
-        assert_eq!(v.find(&s, 0, false, 0), Some(2), "wraps backward");
+        assert_eq!(v.find(&s, 0, true, 0, 3), Some(1));
+        assert_eq!(v.find(&s, 2, true, 0, 3), Some(0), "wraps forward");
+        assert_eq!(v.find(&s, 0, false, 0, 3), Some(2), "wraps backward");
         let stats = v.set(&s, Filter::default(), Some(&search("404"))).unwrap();
         assert_eq!((stats.length, stats.matches), (4, 1));
-        assert_eq!(v.find(&s, 3, true, 0), Some(2));
+        assert_eq!(v.find(&s, 3, true, 0, 4), Some(2));
     }
 
     #[test]
@@ -316,5 +345,85 @@ mod tests {
         // A new view starts its counts again.
         let set = v.set(&s, Filter::default(), None).unwrap();
         assert_eq!((set.view, set.seq, set.evicted), (stats.view + 1, 1, 0));
+    }
+
+    /// `count` lines of `len` bytes from position `from` on, every tenth (at 5) a needle.
+    fn fill(s: &mut Store, from: u64, count: u64, len: usize) {
+        let source = s.source("web", "p-web-1");
+        for pos in from..from + count {
+            let word = if pos % 10 == 5 { "needle" } else { "line" };
+            let text = format!("{word} {pos:06} {}", "x".repeat(len));
+            s.push(source, Stream::Stdout, pos as i64, text.as_bytes());
+        }
+    }
+
+    #[test]
+    fn a_find_lands_on_a_row_the_viewer_has_while_lines_come_and_go() {
+        let mut s = Store::new(64 << 10);
+        fill(&mut s, 0, 200, 190);
+        let mut v = LogView::default();
+        let seen = v
+            .set(&s, Filter::default(), Some(&search("needle")))
+            .unwrap();
+        assert_eq!((seen.length, seen.matches, s.first()), (200, 20, 0));
+        // A flood the viewer has no report of yet: new rows (with needles) and the front gone.
+        fill(&mut s, 200, 200, 190);
+        let missed = Delivery::Missed {
+            from: 200,
+            to: 400,
+            count: 200,
+        };
+        v.apply(&s, missed);
+        assert!(s.first() > 50, "the front fell off: {}", s.first());
+        // From its last row, the next match is one of the rows it has: the first still held.
+        let row = v
+            .find(&s, seen.length - 1, true, seen.evicted, seen.length)
+            .unwrap();
+        assert!(row < seen.length, "row {row} of {}", seen.length);
+        let got = v.window(&s, row, 1, seen.evicted).lines;
+        assert!(got[0].text.starts_with("needle"), "{}", &got[0].text[..13]);
+        assert_eq!(got[0].pos, s.first().next_multiple_of(10) + 5);
+        // Backward from its first row wraps to its last match, not to one it has not got.
+        let row = v.find(&s, 0, false, seen.evicted, seen.length).unwrap();
+        assert_eq!(v.window(&s, row, 1, seen.evicted).lines[0].pos, 195);
+    }
+
+    #[test]
+    fn a_long_line_reaches_the_viewer_as_a_bounded_prefix() {
+        let mut s = store(&[("web", "before")], 16 << 20);
+        let long = format!("start! {} needle end", "\u{e9}".repeat(500_000));
+        let source = s.source("web", "p-web-1");
+        s.push(source, Stream::Stdout, 1, long.as_bytes());
+        let mut v = LogView::default();
+        let set = v
+            .set(&s, Filter::default(), Some(&search("needle")))
+            .unwrap();
+        assert_eq!(set.matches, 1, "search sees the whole line");
+        let rows = v.window(&s, 0, 10, 0);
+        let sent = serde_json::to_string(&rows).unwrap().len();
+        assert!(sent < 10 << 10, "the window carried {sent} bytes");
+        // The start of the line, cut at a character, and how much is left out.
+        let row = &rows.lines[1];
+        assert_eq!(
+            row.text.len(),
+            TEXT - 1,
+            "é is two bytes: the cut keeps it whole"
+        );
+        assert_eq!(row.omitted as usize, long.len() - row.text.len());
+        assert!(row.matches.is_empty(), "the match is past the start");
+        // The whole line, for copying.
+        assert_eq!(v.line_text(&s, 1, 0).as_deref(), Some(&long[..]));
+        assert_eq!(v.line_text(&s, 2, 0), None);
+        s.push(source, Stream::Stdout, 2, long.as_bytes());
+        v.apply(
+            &s,
+            Delivery::Missed {
+                from: 2,
+                to: 3,
+                count: 1,
+            },
+        );
+        let sent = serde_json::to_string(&v.stats(&s)).unwrap().len();
+        assert!(sent < 10 << 10, "the report carried {sent} bytes");
     }
 }

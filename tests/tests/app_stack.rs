@@ -170,6 +170,7 @@ async fn logs_are_live_searchable_and_inert(app: &App) {
         .await;
     assert_eq!(images, 0);
     assert_eq!(app.client.title().await.expect("title"), "Berth");
+    a_long_line_arrives_cut(app).await;
 
     // The backend row's Logs button narrows the viewer to the backend.
     app.click("[data-testid=services] tr[data-service=backend] [data-action=logs]")
@@ -178,6 +179,49 @@ async fn logs_are_live_searchable_and_inert(app: &App) {
         !prefixes.is_empty() && prefixes.iter().all(|p| p.starts_with("backend-1"))
     })
     .await;
+}
+
+/// The hostile service's 16 MB line reaches the window as its first 8 KiB and the size of the
+/// rest, and the web process stays small (the whole line took it to 2.2 GiB).
+async fn a_long_line_arrives_cut(app: &App) {
+    let more = "[data-testid=log-row] [data-testid=log-more]";
+    let left_out = app
+        .text_when(more, Duration::from_secs(30), |t| !t.is_empty())
+        .await;
+    assert_eq!(left_out, "… 16.0 MB more");
+    let shown = app
+        .eval(&format!(
+            "return document.querySelector('{more}').closest('[data-testid=log-row]')\
+             .querySelector('.text').textContent.length"
+        ))
+        .await;
+    assert_eq!(shown, 8192, "the row holds the line's first 8 KiB");
+    let peak = web_process_peak();
+    eprintln!("web process peak resident memory: {} MiB", peak >> 20);
+    assert!(
+        peak < 1 << 30,
+        "the web process peaked at {} MiB",
+        peak >> 20
+    );
+}
+
+/// The most resident memory the app's web process (WebKitWebProcess) has had, in bytes.
+fn web_process_peak() -> u64 {
+    berth_tests::app::descendants(std::process::id())
+        .into_iter()
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok())
+        .filter(|status| status.starts_with("Name:\tWebKitWebProces"))
+        .filter_map(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+            let kib: u64 = line["VmHWM:".len()..]
+                .trim()
+                .trim_end_matches(" kB")
+                .parse()
+                .ok()?;
+            Some(kib << 10)
+        })
+        .max()
+        .expect("the app's web process runs below this test")
 }
 
 /// Hidden in the tray, the window takes no log reports (no repaint for lines nobody sees); shown

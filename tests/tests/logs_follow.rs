@@ -1,5 +1,6 @@
-//! The log hub against a real engine: several services in timestamp order, and following across
-//! a restart, a recreate and a scale change without losing or repeating a line.
+//! The log hub against a real engine: several services in timestamp order, following across
+//! a restart, a recreate and a scale change without losing or repeating a line, and output that
+//! never ends its line held in bounded memory.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -274,4 +275,94 @@ async fn berthctl_logs_follow_prints_new_lines_until_interrupted() {
         "the burst and then live lines: {numbers:?}"
     );
     assert_eq!(numbers, (1..=numbers.len() as u64).collect::<Vec<_>>());
+}
+
+/// This process's resident memory now and the most it had since [`reset_peak`], in bytes.
+fn resident() -> (usize, usize) {
+    let status = std::fs::read_to_string("/proc/self/status").expect("Linux /proc");
+    let field = |name: &str| {
+        let line = status.lines().find(|l| l.starts_with(name)).expect(name);
+        let kb: usize = line[name.len()..]
+            .trim()
+            .trim_end_matches(" kB")
+            .parse()
+            .expect(name);
+        kb << 10
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Starts the peak of [`resident`] again from now (Linux `clear_refs`).
+fn reset_peak() {
+    std::fs::write("/proc/self/clear_refs", "5").expect("reset the peak resident memory");
+}
+
+/// A `\r` progress bar never ends its line: 160 MiB of it, then a 16 KiB part every 0.2 s. The
+/// hub shows it while it runs, in parts no longer than an eighth of the budget, and neither
+/// the parts waiting for their end nor the store outgrow the budget. (Memory is the process's:
+/// nextest runs each test in a process of its own.)
+#[tokio::test]
+async fn a_line_that_never_ends_shows_in_bounded_parts_within_the_budget() {
+    let compose = ComposeProject::new(
+        unique_project("logs-progress"),
+        fixture("logs/progress.yaml"),
+    );
+    let budget = 8 << 20;
+    let engine = engine().await;
+    compose.run(&["up", "-d"]);
+    reset_peak();
+    let (before, _) = resident();
+    let cancel = CancellationToken::new();
+    let (hub, task) = logs::Hub::start(
+        engine,
+        compose.name.clone(),
+        FollowOptions {
+            follow: true,
+            ..FollowOptions::default()
+        },
+        logs::HubOptions {
+            budget,
+            ..logs::HubOptions::default()
+        },
+        cancel.clone(),
+    );
+    // The ticks come after the burst: once one shows, the burst has been read.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let ticking = |s: &logs::Store| {
+        s.end() > 0 && s.text(s.end() - 1).is_some_and(|t| t.starts_with(b"tick"))
+    };
+    while !hub.read(ticking) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "nothing of the progress bar shown within 60 s: {} lines, {} MiB held meanwhile",
+            hub.read(logs::Store::end),
+            resident().1.saturating_sub(before) >> 20
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let peak = resident().1.saturating_sub(before);
+    eprintln!(
+        "resident memory grew by at most {:.1} MiB for 160 MiB of one line",
+        peak as f64 / f64::from(1 << 20)
+    );
+    assert!(
+        peak < 6 * budget,
+        "resident memory grew by {} MiB",
+        peak >> 20
+    );
+    hub.read(|s| {
+        assert!(s.bytes() <= budget, "{} bytes held", s.bytes());
+        assert!(
+            s.end() >= 160,
+            "160 MiB in parts of at most 1 MiB: {} lines",
+            s.end()
+        );
+        for pos in s.first()..s.end() {
+            let text = s.text(pos).unwrap();
+            assert!(text.len() <= 1 << 20, "line {pos}: {} bytes", text.len());
+            assert_eq!(s.partial(pos), Some(true), "line {pos} goes on in the next");
+        }
+    });
+    cancel.cancel();
+    task.await.unwrap().expect("the hub stops cleanly");
 }

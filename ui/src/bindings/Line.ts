@@ -20,9 +20,21 @@ time: string, service: string,
  */
 container: string, stream: Stream, level: Level, 
 /**
- * The text without escape sequences; invalid UTF-8 shown as U+FFFD.
+ * The text as shown: escape sequences removed, invisible and direction-changing characters
+ * neutralized (see `ansi::strip`), invalid UTF-8 as U+FFFD. Only its first bytes when the
+ * line is long (see `omitted`).
  */
 text: string, 
+/**
+ * Bytes of the line left out after `text`: a viewer gets a bounded prefix of a long line
+ * (search and export see all of it).
+ */
+omitted: number, 
+/**
+ * The line goes on in the container's next line: it was too long to keep whole, or its
+ * end had not come (output that does not end its lines, like a `\r` progress bar).
+ */
+partial: boolean, 
 /**
  * Styled runs; empty when the line has no SGR styling.
  */

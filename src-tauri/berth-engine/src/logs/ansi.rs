@@ -1,6 +1,11 @@
 //! Terminal escape sequences in log text: SGR (colours, bold, …) becomes styled spans; every
 //! other sequence and control character is removed. Nothing is ever interpreted, so a container
 //! cannot move the viewer's cursor, retitle a window or clear anything.
+//!
+//! The text that comes out is the text as shown, searched, copied and exported (the raw bytes are
+//! kept apart): characters that would draw as nothing or reorder what is drawn are decided here,
+//! once. C1 controls and bidi overrides and isolates become U+FFFD, a visible stand-in; zero-width
+//! characters go, so `pass<U+200B>word` reads, and is found, as `password`.
 
 use super::line::{Color, Style};
 
@@ -17,10 +22,55 @@ const ESC: u8 = 0x1b;
 
 /// Whether `raw` holds anything [`strip`] would change: most lines don't, and skip the work.
 pub fn needs_strip(raw: &[u8]) -> bool {
-    raw.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f)
+    let mut rest = raw;
+    // A plain scan for candidates (controls, and the lead bytes of non-ASCII characters), which
+    // an ASCII line passes through quickly; then a closer look at each.
+    while let Some(i) = rest
+        .iter()
+        .position(|&b| b < 0x20 || b == 0x7f || b >= 0xc2)
+    {
+        let b = rest[i];
+        if (b < 0x80 && b != b'\t') || (b >= 0x80 && invisible(&rest[i..]).is_some()) {
+            return true;
+        }
+        rest = &rest[i + 1..];
+    }
+    false
 }
 
-/// Removes escape sequences and control characters (tabs stay), turning SGR into spans.
+const STAND_IN: &[u8] = "\u{fffd}".as_bytes();
+
+/// When `s` starts with a character that must not be drawn as it is: its length, and what is
+/// shown instead (nothing, or [`STAND_IN`]).
+fn invisible(s: &[u8]) -> Option<(usize, &'static [u8])> {
+    let len = match s[0] {
+        0xc2..=0xdf => 2,
+        0xe0..=0xef => 3,
+        0xf0..=0xf4 => 4,
+        _ => return None,
+    };
+    let c = std::str::from_utf8(s.get(..len)?).ok()?.chars().next()?;
+    let shown: &[u8] = match c {
+        // C1 controls; bidi embeddings, overrides and isolates.
+        '\u{80}'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => STAND_IN,
+        // Zero-width: soft hyphen, grapheme joiner, Arabic letter mark, Mongolian vowel
+        // separator, zero-width space, non-joiner and joiner, direction marks, word joiner and
+        // invisible operators, byte order mark, tags.
+        '\u{ad}'
+        | '\u{34f}'
+        | '\u{61c}'
+        | '\u{180e}'
+        | '\u{200b}'..='\u{200f}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{feff}'
+        | '\u{e0000}'..='\u{e007f}' => b"",
+        _ => return None,
+    };
+    Some((len, shown))
+}
+
+/// Removes escape sequences and control characters (tabs stay), turning SGR into spans, and
+/// makes invisible characters visible or removes them (see the module's comment).
 pub fn strip(raw: &[u8]) -> Stripped {
     let mut out = Stripped::default();
     let mut style = Style::default();
@@ -28,6 +78,13 @@ pub fn strip(raw: &[u8]) -> Stripped {
     let mut i = 0;
     while i < raw.len() {
         let b = raw[i];
+        if b >= 0xc2
+            && let Some((len, shown)) = invisible(&raw[i..])
+        {
+            out.text.extend_from_slice(shown);
+            i += len;
+            continue;
+        }
         if b != ESC {
             if (b >= 0x20 && b != 0x7f) || b == b'\t' {
                 out.text.push(b);
@@ -224,6 +281,17 @@ mod tests {
             b"no escapes here\t<img src=x onerror=alert(1)>"
         ));
         assert!(needs_strip(b"bell\x07"));
+    }
+
+    #[test]
+    fn invisible_characters_show_or_go() {
+        let raw =
+            "a\u{85}b\u{202e}c\u{2068}d\u{200b}e\u{feff}f\u{e0041}g \u{e9}\u{1f600}".as_bytes();
+        assert!(needs_strip(raw));
+        assert_eq!(text(raw), "a\u{fffd}b\u{fffd}c\u{fffd}defg \u{e9}\u{1f600}");
+        assert!(!needs_strip("caf\u{e9} \u{1f600} \u{4e2d}".as_bytes()));
+        // Invalid UTF-8 is left for the lossy decoding.
+        assert_eq!(strip(b"x\xc2\xff\xe2\x80").text, b"x\xc2\xff\xe2\x80");
     }
 
     #[test]

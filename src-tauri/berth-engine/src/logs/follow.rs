@@ -9,11 +9,14 @@
 //!
 //! Docker splits lines longer than 16 KiB into partial messages; a frame without a trailing
 //! newline is such a part, and the parts are joined back into one line (with the first part's
-//! timestamp). TTY containers' output is not framed; it is split at newlines.
+//! timestamp). Output that never ends its line (a `\r` progress bar) would join without end:
+//! a line is handed on as it stands, marked [`Record::partial`], once it reaches
+//! [`FollowOptions::max_line`] bytes or has waited [`PARTIAL_WAIT`] for its next part, and the
+//! rest continues as a new line. TTY containers' output is not framed; it is split at newlines.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bollard::container::LogOutput;
 use bollard::models::EventMessage;
@@ -31,6 +34,14 @@ use crate::{Engine, labels};
 /// How far back a re-attach reads at most. Lines beyond it written between the last line read
 /// and the re-attach (a hundred thousand, in the moment a container restarts) would be missed.
 const RESUME_TAIL: u32 = 100_000;
+
+/// The longest line kept whole when [`FollowOptions::max_line`] is not set.
+pub const MAX_LINE: usize = 16 << 20;
+
+/// How long the start of a line waits for the rest before it is shown as it stands. The engine
+/// sends a part only once it has 16 KiB of a line, so the parts of one long line come
+/// back to back; a part that waits longer is output that does not end its lines.
+pub const PARTIAL_WAIT: Duration = Duration::from_secs(1);
 
 /// What to read.
 #[derive(Debug, Clone, Default)]
@@ -50,6 +61,9 @@ pub struct FollowOptions {
     /// `until` is then read without them (the engine serves lines markedly faster), and its
     /// lines have timestamp 0. Ordering several containers and resuming always need them.
     pub untimed: bool,
+    /// The longest line kept whole, in bytes ([`MAX_LINE`] when `None`): a longer one is
+    /// handed on in parts of this size, each but the last marked [`Record::partial`].
+    pub max_line: Option<usize>,
 }
 
 /// The container a line came from.
@@ -70,6 +84,10 @@ pub struct Record {
     pub ts: i64,
     /// The line without its newline, byte for byte.
     pub text: Vec<u8>,
+    /// The line goes on in the next record of this container and stream: it was longer than
+    /// [`FollowOptions::max_line`], or its end had not come after [`PARTIAL_WAIT`]. As with
+    /// the engine's own partial messages, no newline belongs after it.
+    pub partial: bool,
 }
 
 /// Reads the logs of `project`'s containers into `sink`, in batches. Without `follow` it returns
@@ -369,8 +387,18 @@ struct Reader {
     last: [Option<(i64, u32)>; 2],
     /// Per stream: how many frames at exactly `last`'s timestamp this attach has met so far.
     replayed: [u32; 2],
-    /// A line the engine split (per stream): its timestamp and the parts so far.
-    partial: [Option<(i64, Vec<u8>)>; 2],
+    /// A line the engine split (per stream): its parts so far.
+    partial: [Option<Pending>; 2],
+    max_line: usize,
+}
+
+/// The parts of a line read so far.
+struct Pending {
+    /// The first part's timestamp (the engine gives every part that one).
+    ts: i64,
+    text: Vec<u8>,
+    /// When the first part arrived.
+    since: Instant,
 }
 
 impl Reader {
@@ -383,6 +411,7 @@ impl Reader {
             last: [None, None],
             replayed: [0, 0],
             partial: [None, None],
+            max_line: options.max_line.unwrap_or(MAX_LINE).max(1),
         }
     }
 
@@ -429,7 +458,29 @@ impl Reader {
         S: futures_util::Stream<Item = Result<LogOutput, bollard::errors::Error>>,
     {
         let mut chunks = std::pin::pin!(stream.ready_chunks(512));
-        while let Some(items) = chunks.next().await {
+        loop {
+            // A line's start that waits for its rest is shown once it has waited long enough.
+            let waiting = self.partial.iter().flatten().map(|p| p.since).min();
+            let next = match waiting {
+                Some(since) => {
+                    let due = tokio::time::Instant::from_std(since + PARTIAL_WAIT);
+                    match tokio::time::timeout_at(due, chunks.next()).await {
+                        Ok(next) => next,
+                        Err(_) => {
+                            let mut batch = Vec::new();
+                            for which in 0..2 {
+                                self.flush_stale(which, &mut batch);
+                            }
+                            if !out.put(batch).await {
+                                return false;
+                            }
+                            continue;
+                        }
+                    }
+                }
+                None => chunks.next().await,
+            };
+            let Some(items) = next else { break };
             let mut batch = Vec::with_capacity(items.len());
             let mut failed = false;
             for item in items {
@@ -448,19 +499,11 @@ impl Reader {
                 break;
             }
         }
+        // The output ended without ending its line: that is the line.
         let mut batch = Vec::new();
-        for (i, part) in self.partial.iter_mut().enumerate() {
-            if let Some((ts, text)) = part.take() {
-                batch.push(Record {
-                    origin: self.origin.clone(),
-                    stream: if i == 0 {
-                        Stream::Stdout
-                    } else {
-                        Stream::Stderr
-                    },
-                    ts,
-                    text,
-                });
+        for which in 0..2 {
+            if let Some(p) = self.partial[which].take() {
+                self.emit(which, p.ts, p.text, false, &mut batch);
             }
         }
         out.put(batch).await && out.finish().await
@@ -492,25 +535,56 @@ impl Reader {
         } else {
             (0, &message[..])
         };
-        let slot = &mut self.partial[which];
-        let (text, complete) = match body.strip_suffix(b"\n") {
+        let (mut text, complete) = match body.strip_suffix(b"\n") {
             Some(text) => (text, true),
             None => (body, false),
         };
-        let (first_ts, mut joined) = slot.take().unwrap_or((ts, Vec::new()));
-        joined.extend_from_slice(text);
-        if !complete {
-            *slot = Some((first_ts, joined));
-            return;
+        let max = self.max_line;
+        let mut pending = self.partial[which].take().unwrap_or_else(|| Pending {
+            ts,
+            text: Vec::new(),
+            since: Instant::now(),
+        });
+        // Beyond the longest line kept whole, hand on what is there and go on with a new line.
+        while pending.text.len() + text.len() > max {
+            let cut = char_boundary(text, max - pending.text.len(), pending.text.is_empty());
+            pending.text.extend_from_slice(&text[..cut]);
+            text = &text[cut..];
+            let full = std::mem::take(&mut pending.text);
+            self.emit(which, pending.ts, full, true, out);
+            pending.since = Instant::now();
         }
-        if self.since.is_some_and(|s| first_ts < s) || self.until.is_some_and(|u| first_ts > u) {
+        pending.text.extend_from_slice(text);
+        if complete {
+            self.emit(which, pending.ts, pending.text, false, out);
+        } else if !pending.text.is_empty() {
+            self.partial[which] = Some(pending);
+            self.flush_stale(which, out);
+        }
+    }
+
+    /// Hands on the start of stream `which`'s line as it stands if it has waited too long for
+    /// the rest; the rest starts a line of its own.
+    fn flush_stale(&mut self, which: usize, out: &mut Vec<Record>) {
+        if let Some(p) = self.partial[which].take_if(|p| p.since.elapsed() >= PARTIAL_WAIT) {
+            self.emit(which, p.ts, p.text, true, out);
+        }
+    }
+
+    fn emit(&self, which: usize, ts: i64, text: Vec<u8>, partial: bool, out: &mut Vec<Record>) {
+        if self.since.is_some_and(|s| ts < s) || self.until.is_some_and(|u| ts > u) {
             return;
         }
         out.push(Record {
             origin: self.origin.clone(),
-            stream,
-            ts: first_ts,
-            text: joined,
+            stream: if which == 0 {
+                Stream::Stdout
+            } else {
+                Stream::Stderr
+            },
+            ts,
+            text,
+            partial,
         });
     }
 
@@ -568,6 +642,17 @@ impl Reader {
     }
 }
 
+/// The longest prefix of `text` no longer than `max` that does not split a UTF-8 character,
+/// unless that would take nothing and `must` take something.
+fn char_boundary(text: &[u8], max: usize, must: bool) -> usize {
+    let max = max.min(text.len());
+    let start = (max.saturating_sub(3)..=max)
+        .rev()
+        .find(|&i| i == text.len() || text[i] & 0xC0 != 0x80)
+        .unwrap_or(max);
+    if start == 0 && must { max } else { start }
+}
+
 /// Where a reader's batches go: collected (the backlog, to be merged), sent on in big batches
 /// (one container's backlog: fewer wake-ups between threads), or sent on as they come (live).
 enum Out<'a> {
@@ -606,5 +691,69 @@ impl Out<'_> {
             }
             _ => true,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frames(max_line: usize, parts: &[&str]) -> (Reader, Vec<(String, bool)>) {
+        let origin = Origin {
+            id: "id".into(),
+            service: "svc".into(),
+            name: "p-svc-1".into(),
+        };
+        let options = FollowOptions {
+            max_line: Some(max_line),
+            ..FollowOptions::default()
+        };
+        let mut reader = Reader::new(Arc::new(origin), &options);
+        reader.timestamps = false;
+        let mut out = Vec::new();
+        for part in parts {
+            let message = part.as_bytes().to_vec().into();
+            reader.frame(LogOutput::StdOut { message }, &mut out);
+        }
+        let got = out
+            .into_iter()
+            .map(|r| (String::from_utf8(r.text).unwrap(), r.partial))
+            .collect();
+        (reader, got)
+    }
+
+    #[test]
+    fn parts_join_up_to_the_longest_line_and_go_on_in_a_new_one() {
+        let (reader, got) = frames(10, &["abcdefgh", "ijklmnop", "qrst", "uv\n", "short\n"]);
+        let want = [
+            ("abcdefghij", true),
+            ("klmnopqrst", true),
+            ("uv", false),
+            ("short", false),
+        ];
+        let want: Vec<(String, bool)> = want.iter().map(|(t, p)| (t.to_string(), *p)).collect();
+        assert_eq!(got, want);
+        assert!(reader.partial.iter().all(Option::is_none));
+        // A character is never cut in two: é is two bytes.
+        let (_, got) = frames(10, &["abcdefghi\u{e9}", "z\n"]);
+        assert_eq!(got[0], ("abcdefghi".to_string(), true));
+        assert_eq!(got[1], ("\u{e9}z".to_string(), false));
+    }
+
+    #[test]
+    fn a_start_that_waited_is_handed_on_and_nothing_waits_after_it() {
+        let (mut reader, got) = frames(1 << 20, &["progress 1%\rprogress 2%"]);
+        assert!(got.is_empty(), "the rest may still come");
+        let waited = Instant::now().checked_sub(PARTIAL_WAIT).unwrap();
+        reader.partial[0].as_mut().unwrap().since = waited;
+        let mut out = Vec::new();
+        reader.flush_stale(0, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            (&out[0].text[..], out[0].partial),
+            (&b"progress 1%\rprogress 2%"[..], true)
+        );
+        // Nothing is left to wait for (a reader that kept an empty start would wake at once, forever).
+        assert!(reader.partial.iter().all(Option::is_none));
     }
 }

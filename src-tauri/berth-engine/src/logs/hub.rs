@@ -100,13 +100,17 @@ impl Hub {
     }
 
     /// A hub following `project` until `cancel` fires; the task ends with the follower's result.
+    /// Without a `max_line` of its own, the follower keeps lines whole up to an eighth of the
+    /// budget, so a line that never ends takes a bounded share of it.
     pub fn start(
         engine: Engine,
         project: String,
-        follow_options: FollowOptions,
+        mut follow_options: FollowOptions,
         options: HubOptions,
         cancel: CancellationToken,
     ) -> (Hub, tokio::task::JoinHandle<crate::Result<()>>) {
+        let longest = (options.budget / 8).clamp(16 << 10, super::follow::MAX_LINE);
+        follow_options.max_line.get_or_insert(longest);
         let hub = Hub::new(options);
         let (tx, rx) = mpsc::channel(256);
         let pump = hub.clone();
@@ -163,7 +167,7 @@ impl Hub {
             let from = store.end();
             for r in records.drain(..) {
                 let source = store.source(&r.origin.service, &r.origin.name);
-                store.push(source, r.stream, r.ts, &r.text);
+                store.push_part(source, r.stream, r.ts, &r.text, r.partial);
             }
             from
         };
@@ -263,6 +267,7 @@ mod tests {
             stream: Stream::Stdout,
             ts: n,
             text: format!("line {n}").into_bytes(),
+            partial: false,
         }
     }
 

@@ -106,8 +106,16 @@ pub struct Line {
     pub container: String,
     pub stream: Stream,
     pub level: Level,
-    /// The text without escape sequences; invalid UTF-8 shown as U+FFFD.
+    /// The text as shown: escape sequences removed, invisible and direction-changing characters
+    /// neutralized (see `ansi::strip`), invalid UTF-8 as U+FFFD. Only its first bytes when the
+    /// line is long (see `omitted`).
     pub text: String,
+    /// Bytes of the line left out after `text`: a viewer gets a bounded prefix of a long line
+    /// (search and export see all of it).
+    pub omitted: u32,
+    /// The line goes on in the container's next line: it was too long to keep whole, or its
+    /// end had not come (output that does not end its lines, like a `\r` progress bar).
+    pub partial: bool,
     /// Styled runs; empty when the line has no SGR styling.
     pub spans: Vec<Span>,
     /// The line is a JSON object (the viewer may pretty-print it).

@@ -8,7 +8,7 @@ use ts_rs::TS;
 
 use super::ansi;
 use super::line::{Level, Line, Span, Stream, format_rfc3339};
-use super::store::{Entry, RAW, Store};
+use super::store::{Entry, PARTIAL, RAW, Store};
 
 /// Which lines to show. Empty or absent fields select everything.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
@@ -150,9 +150,14 @@ impl Matcher {
 
     /// Byte ranges of the matches in `text`; empty matches are skipped (they mark nothing).
     pub fn find_all(&self, text: &[u8]) -> Vec<(usize, usize)> {
+        self.find_before(text, text.len())
+    }
+
+    /// [`Matcher::find_all`]'s matches that start before byte `limit`.
+    fn find_before(&self, text: &[u8], limit: usize) -> Vec<(usize, usize)> {
         let mut out = Vec::new();
         let mut at = 0;
-        while let Some((s, e)) = self.find_at(text, at) {
+        while let Some((s, e)) = self.find_at(text, at).filter(|(s, _)| *s < limit) {
             out.push((s, e));
             at = e;
         }
@@ -260,27 +265,54 @@ pub fn select_range(store: &Store, filter: &Filter, range: std::ops::Range<u64>)
 
 /// Lines ready to draw, with `matcher`'s matches marked.
 pub fn lines(store: &Store, positions: &[u64], matcher: Option<&Matcher>) -> Vec<Line> {
+    lines_within(store, positions, matcher, usize::MAX)
+}
+
+/// Lines ready to draw with at most `max_text` bytes of each line's text (cut at a character);
+/// matches are found in the whole line and those in the text kept are marked.
+pub fn lines_within(
+    store: &Store,
+    positions: &[u64],
+    matcher: Option<&Matcher>,
+    max_text: usize,
+) -> Vec<Line> {
     positions
         .iter()
-        .filter_map(|&pos| line(store, pos, matcher))
+        .filter_map(|&pos| line_within(store, pos, matcher, max_text))
         .collect()
 }
 
 /// One line ready to draw, or `None` if it has fallen off.
 pub fn line(store: &Store, pos: u64, matcher: Option<&Matcher>) -> Option<Line> {
+    line_within(store, pos, matcher, usize::MAX)
+}
+
+fn line_within(
+    store: &Store,
+    pos: u64,
+    matcher: Option<&Matcher>,
+    max_text: usize,
+) -> Option<Line> {
     let e = store.entry(pos)?;
-    let text = store.text_of(e);
-    let spans = if e.flags & RAW != 0 {
-        ansi::strip(store.raw(pos)?).spans
+    let whole = store.text_of(e);
+    let text = &whole[..prefix_len(whole, max_text)];
+    let cut = text.len() as u32;
+    let spans: Vec<_> = if e.flags & RAW != 0 {
+        let mut spans = ansi::strip(store.raw(pos)?).spans;
+        spans.retain(|(s, _, _)| *s < cut);
+        spans
     } else {
         Vec::new()
     };
-    let matches = matcher.map(|m| m.find_all(text)).unwrap_or_default();
+    let matches = matcher
+        .map(|m| m.find_before(whole, text.len()))
+        .unwrap_or_default();
     let units = if spans.is_empty() && matches.is_empty() {
         Vec::new()
     } else {
         utf16_offsets(text)
     };
+    let unit = |b: usize| units[b.min(text.len())];
     let source = store.source_of(e);
     Some(Line {
         pos,
@@ -290,20 +322,33 @@ pub fn line(store: &Store, pos: u64, matcher: Option<&Matcher>) -> Option<Line> 
         stream: e.stream(),
         level: e.level(),
         text: String::from_utf8_lossy(text).into_owned(),
+        omitted: (whole.len() - text.len()) as u32,
+        partial: e.flags & PARTIAL != 0,
         spans: spans
             .into_iter()
             .map(|(s, t, style)| Span {
-                start: units[s as usize],
-                end: units[t as usize],
+                start: unit(s as usize),
+                end: unit(t as usize),
                 style,
             })
             .collect(),
         json: e.flags & super::store::JSON != 0,
         matches: matches
             .into_iter()
-            .map(|(s, t)| (units[s], units[t]))
+            .map(|(s, t)| (unit(s), unit(t)))
             .collect(),
     })
+}
+
+/// The longest prefix of `text` of at most `max` bytes that does not split a UTF-8 character.
+fn prefix_len(text: &[u8], max: usize) -> usize {
+    if text.len() <= max {
+        return text.len();
+    }
+    (max.saturating_sub(3)..=max)
+        .rev()
+        .find(|&i| text[i] & 0xC0 != 0x80)
+        .unwrap_or(max)
 }
 
 /// For each byte offset of `text` (and its end), the UTF-16 offset in its lossy decoding:
@@ -446,5 +491,30 @@ mod tests {
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].pos, first);
         assert_eq!(got[1].text, "n=4999");
+    }
+
+    #[test]
+    fn lines_are_searched_as_shown() {
+        let mut s = Store::new(1 << 20);
+        let web = s.source("web", "p-web-1");
+        s.push(
+            web,
+            Stream::Stdout,
+            1,
+            "pass\u{200b}word to\u{ad}ken".as_bytes(),
+        );
+        let hostile = "user \u{202e}nimda\u{202c} next\u{85}line \u{9b}31m \u{2067}x\u{2069}";
+        s.push(web, Stream::Stdout, 2, hostile.as_bytes());
+        // Zero-width characters draw as nothing: the words read, and are found, whole.
+        let m = search("password token", SearchMode::Substring);
+        assert_eq!(select(&s, &Filter::default(), Some(&m)), vec![0]);
+        assert_eq!(line(&s, 0, Some(&m)).unwrap().text, "password token");
+        // Direction overrides and C1 controls show as U+FFFD, and that is the text.
+        let shown = "user \u{fffd}nimda\u{fffd} next\u{fffd}line \u{fffd}31m \u{fffd}x\u{fffd}";
+        assert_eq!(line(&s, 1, None).unwrap().text, shown);
+        let m = search("\u{fffd}nimda", SearchMode::Substring);
+        assert_eq!(select(&s, &Filter::default(), Some(&m)), vec![1]);
+        // The bytes the container wrote are kept for exact output.
+        assert_eq!(s.raw(1).unwrap(), hostile.as_bytes());
     }
 }

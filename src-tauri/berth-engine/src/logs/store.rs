@@ -39,6 +39,8 @@ pub(crate) const STDERR: u8 = 1;
 pub(crate) const JSON: u8 = 2;
 /// The raw bytes differ from the text (escape sequences); they are kept in `Store::raw`.
 pub(crate) const RAW: u8 = 4;
+/// The line goes on in the container's next line (see `Record::partial`).
+pub(crate) const PARTIAL: u8 = 8;
 
 impl Entry {
     pub fn stream(&self) -> Stream {
@@ -130,6 +132,18 @@ impl Store {
     /// Appends one line (without its newline), parsing it once: escapes out, level, JSON.
     /// Returns its position.
     pub fn push(&mut self, source: u16, stream: Stream, ts: i64, raw: &[u8]) -> u64 {
+        self.push_part(source, stream, ts, raw, false)
+    }
+
+    /// [`Store::push`] for a line that may go on in the container's next one (`partial`).
+    pub fn push_part(
+        &mut self,
+        source: u16,
+        stream: Stream,
+        ts: i64,
+        raw: &[u8],
+        partial: bool,
+    ) -> u64 {
         let stripped = ansi::needs_strip(raw).then(|| ansi::strip(raw).text);
         let text = stripped.as_deref().unwrap_or(raw);
         let (level, json) = level::detect(text);
@@ -154,7 +168,9 @@ impl Store {
         chunk.data.extend_from_slice(text);
         chunk.data.push(b'\n');
         let seq = chunk.seq;
-        let mut flags = (u8::from(stream == Stream::Stderr) * STDERR) | (u8::from(json) * JSON);
+        let mut flags = (u8::from(stream == Stream::Stderr) * STDERR)
+            | (u8::from(json) * JSON)
+            | (u8::from(partial) * PARTIAL);
         if stripped.is_some() {
             flags |= RAW;
             self.raw_bytes += raw.len() + RAW_OVERHEAD;
@@ -260,6 +276,11 @@ impl Store {
 
     pub fn level(&self, pos: u64) -> Option<Level> {
         self.entry(pos).map(Entry::level)
+    }
+
+    /// Whether the line goes on in the container's next line.
+    pub fn partial(&self, pos: u64) -> Option<bool> {
+        self.entry(pos).map(|e| e.flags & PARTIAL != 0)
     }
 
     /// The container a line came from.

@@ -415,6 +415,65 @@ describe('search', () => {
       mode: 'regex',
     });
   });
+
+  const current = (v: Viewer) => v.root.querySelector<HTMLElement>('.row.current');
+
+  /** Runs `meanwhile` after the source has answered a find and before the viewer has the answer,
+   * as reports from a flood would. */
+  function delayFind(source: MemorySource, meanwhile: () => void) {
+    const find = source.find.bind(source);
+    source.find = async (...args: Parameters<MemorySource['find']>) => {
+      const row = await find(...args);
+      meanwhile();
+      return row;
+    };
+  }
+
+  it('lands on the match though rows were evicted while the find was on its way', async () => {
+    const source = new MemorySource(needles, 1000);
+    const v = await open(source);
+    delayFind(source, () => source.evict(7));
+    await v.type('Needle');
+    await v.key('Enter', v.get('log-search'));
+    expect(current(v)?.dataset.pos).toBe('50');
+    expect(current(v)!.querySelector('.match')!.textContent).toBe('Needle');
+    expect(v.query('log-notice')).toBeNull();
+  });
+
+  it('says so when the match it found has left the buffer', async () => {
+    const source = new MemorySource(needles, 1000);
+    const v = await open(source);
+    delayFind(source, () => source.evict(60));
+    await v.type('Needle');
+    await v.key('Enter', v.get('log-search'));
+    expect(current(v)).toBeNull();
+    expect(v.get('log-notice').textContent).toBe('The match scrolled out of the log buffer');
+  });
+
+  it('lands on a row it has, not on one whose report is still to come', async () => {
+    const source = new MemorySource(needles, 1000);
+    const v = await open(source);
+    await v.type('Needle');
+    await settle();
+    await wait(300); // the typing pause: the search runs
+    source.setLive(false); // the next report (with a new match at 1050) is still on its way
+    source.append(100);
+    await v.key('Enter', v.get('log-search'));
+    expect(current(v)?.dataset.pos).toBe('50');
+    expect(current(v)!.querySelector('.match')!.textContent).toBe('Needle');
+  });
+
+  it('says so when the current match leaves the buffer', async () => {
+    const source = new MemorySource(needles, 1000);
+    const v = await open(source);
+    await v.type('Needle');
+    await v.key('Enter', v.get('log-search'));
+    expect(current(v)?.dataset.pos).toBe('50');
+    source.evict(51);
+    await settle();
+    expect(current(v)).toBeNull();
+    expect(v.get('log-notice').textContent).toBe('The match scrolled out of the log buffer');
+  });
 });
 
 describe('hostile text', () => {
@@ -436,6 +495,36 @@ describe('hostile text', () => {
     );
     await settle();
     expect(alert).not.toHaveBeenCalled();
+    vi.unstubAllGlobals();
+  });
+
+  it('copies what it shows: no raw direction override or control character', async () => {
+    const writeText = vi.fn(async (_text: string) => {});
+    vi.stubGlobal('navigator', { ...navigator, clipboard: { writeText } });
+    const text = 'a\u202eb\u0085c\u2028d\u2066e';
+    const v = await open(new MemorySource(() => ({ service: 'web', text }), 1));
+    const shown = 'a\ufffdb\ufffdc\u2424d\ufffde';
+    expect(v.row(0)!.querySelector('.text')!.textContent).toBe(shown);
+    await v.click(v.row(0)!);
+    await v.key('c', document.body, { ctrlKey: true });
+    expect(writeText).toHaveBeenCalledWith(`web-1 | ${shown}\n`);
+    vi.unstubAllGlobals();
+  });
+
+  it('shows the start of a long line, says how much more there is, and copies all of it', async () => {
+    const writeText = vi.fn(async (_text: string) => {});
+    vi.stubGlobal('navigator', { ...navigator, clipboard: { writeText } });
+    vi.stubGlobal('ClipboardItem', undefined);
+    const long = `start ${'x'.repeat(2_000_000)} end`;
+    const source = new MemorySource((pos) => ({ service: 'web', text: pos === 1 ? long : 'short' }), 3);
+    const v = await open(source);
+    const row = v.row(1)!;
+    expect(row.querySelector('.text')!.textContent!.length).toBeLessThanOrEqual(8192);
+    expect(row.querySelector('[data-testid="log-more"]')!.textContent).toBe('… 2.0 MB more');
+    expect(v.row(0)!.querySelector('[data-testid="log-more"]')).toBeNull();
+    await v.click(row.querySelector('[data-testid="log-copy-line"]')!);
+    expect(writeText).toHaveBeenCalledWith(long);
+    expect(v.get('log-notice').textContent).toBe('Copied the whole line (2.0 MB)');
     vi.unstubAllGlobals();
   });
 });

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { Line } from '../../bindings/Line';
-import { SERVICE_COLOURS, clockTime, plainText, prefixOf, serviceColour } from './format';
+import {
+  SERVICE_COLOURS,
+  clockTime,
+  plainText,
+  prefixOf,
+  serviceColour,
+  shownText,
+  size,
+} from './format';
 
 const line = (service: string, container: string, text: string, time = ''): Line => ({
   pos: 0,
@@ -10,6 +18,8 @@ const line = (service: string, container: string, text: string, time = ''): Line
   stream: 'stdout',
   level: 'unknown',
   text,
+  omitted: 0,
+  partial: false,
   spans: [],
   json: false,
   matches: [],
@@ -57,5 +67,19 @@ describe('plainText', () => {
     expect(plainText(lines.slice(0, 1), true)).toBe(
       'web-1 | 2025-01-01T00:00:00.000000001Z GET /\n',
     );
+  });
+});
+
+describe('shownText', () => {
+  it('is the text with its stand-ins, and says what a long line leaves out', () => {
+    expect(shownText({ text: 'a\u202eb\u2028c', omitted: 0 })).toBe('a\ufffdb\u2424c');
+    expect(shownText({ text: 'start', omitted: 15_900_000 })).toBe('start … 15.9 MB more');
+    expect([999, 1000, 8192, 2_000_000, 3e9].map(size)).toEqual([
+      '999 bytes',
+      '1.0 kB',
+      '8.2 kB',
+      '2.0 MB',
+      '3.0 GB',
+    ]);
   });
 });

@@ -1,6 +1,7 @@
-// How a line's parts are written: service prefixes and their colours, clock times, and the
-// plain text a copied selection becomes.
+// How a line's parts are written: service prefixes and their colours, clock times, sizes, and
+// the plain text a copied selection becomes.
 import type { Line } from '../../bindings/Line';
+import { inert } from './ansi';
 
 /** Distinct service colours in logs.css (`svc-0` … `svc-9`). */
 export const SERVICE_COLOURS = 10;
@@ -33,15 +34,35 @@ export function clockTime(rfc3339: string): string {
   return `${two(t.getHours())}:${two(t.getMinutes())}:${two(t.getSeconds())}.${ms}`;
 }
 
+/** A size as people read it: `512 bytes`, `8.2 kB`, `15.9 MB` (decimal units). */
+export function size(bytes: number): string {
+  if (bytes < 1000) return `${bytes} ${bytes === 1 ? 'byte' : 'bytes'}`;
+  const [value, unit] =
+    bytes < 1e6 ? [bytes / 1e3, 'kB'] : bytes < 1e9 ? [bytes / 1e6, 'MB'] : [bytes / 1e9, 'GB'];
+  return `${value.toFixed(1)} ${unit}`;
+}
+
+/** What follows the start of a long line on screen, or '' for a whole one. */
+export function more(line: Pick<Line, 'omitted'>): string {
+  return line.omitted > 0 ? `… ${size(line.omitted)} more` : '';
+}
+
+/** A line's text as the screen shows it (what copying takes, too): control, direction and
+ * separator characters as their stand-ins, and a long line's start with what it leaves out. */
+export function shownText(line: Pick<Line, 'text' | 'omitted'>): string {
+  const rest = more(line);
+  return rest ? `${inert(line.text)} ${rest}` : inert(line.text);
+}
+
 /** Lines as `docker compose logs [-t]` prints them: prefixes padded to one width, `|`, the
- * timestamp when shown, the text. */
+ * timestamp when shown, the text as shown. */
 export function plainText(lines: readonly Line[], timestamps: boolean): string {
   const prefixes = lines.map(prefixOf);
   const width = Math.max(0, ...prefixes.map((p) => p.length));
   return lines
     .map((l, i) => {
       const time = timestamps ? `${l.time} ` : '';
-      return `${prefixes[i].padEnd(width)} | ${time}${l.text}\n`;
+      return `${prefixes[i].padEnd(width)} | ${time}${shownText(l)}\n`;
     })
     .join('');
 }

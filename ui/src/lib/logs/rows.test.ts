@@ -10,6 +10,8 @@ const line = (pos: number): Line => ({
   stream: 'stdout',
   level: 'unknown',
   text: `line ${pos}`,
+  omitted: 0,
+  partial: false,
   spans: [],
   json: false,
   matches: [],

@@ -34,11 +34,16 @@ export interface LogSource {
   setView(filter: Filter, search: Search | null): Promise<ViewStats>;
   /** Rows `start .. start + count` of the view (fewer at the end), search matches marked. Rows
    * are numbered as the caller numbers them after the `evicted` evictions (ViewStats.evicted)
-   * it has taken; rows that left the view since are skipped (Rows.start tells). */
+   * it has taken; rows that left the view since are skipped (Rows.start tells). A long line's
+   * text is only its start (8 KiB); `Line.omitted` says how many bytes are left out. */
   window(start: number, count: number, evicted: number): Promise<Rows>;
-  /** The nearest row after `from` (forward) or before it with a search match, wrapping around;
-   * null when nothing matches. Rows are numbered as in `window`. */
-  find(from: number, forward: boolean, evicted: number): Promise<number | null>;
+  /** The whole text of one row (numbered as in `window`), for copying a long line; null when
+   * it has left the view. */
+  lineText(row: number, evicted: number): Promise<string | null>;
+  /** The nearest row after `from` (forward) or before it with a search match, wrapping around,
+   * among the caller's `length` rows: a row whose report has not reached it yet is never the
+   * answer. Null when none of them matches. Rows are numbered as in `window`. */
+  find(from: number, forward: boolean, evicted: number, length: number): Promise<number | null>;
   /** Calls `listener` as lines arrive or fall off (batched, at most every ~25 ms); returns the
    * unsubscribe function. */
   subscribe(listener: (stats: ViewStats) => void): () => void;

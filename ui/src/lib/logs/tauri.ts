@@ -23,8 +23,9 @@ export function tauriLogSource(): LogSource {
       return invoke<ViewStats>('logs_set_view', { filter, search });
     },
     window: (start, count, evicted) => invoke<Rows>('logs_window', { start, count, evicted }),
-    find: (from, forward, evicted) =>
-      invoke<number | null>('logs_find', { from, forward, evicted }),
+    lineText: (row, evicted) => invoke<string | null>('logs_line_text', { row, evicted }),
+    find: (from, forward, evicted, length) =>
+      invoke<number | null>('logs_find', { from, forward, evicted, length }),
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -78,6 +78,7 @@ pub async fn run(project: &ProjectArgs, args: LogsArgs) -> anyhow::Result<()> {
         follow: args.follow,
         services: args.services.clone(),
         untimed: !args.timestamps,
+        max_line: None,
     };
     let grep = args
         .grep
@@ -195,7 +196,11 @@ impl<W: Write> Printer<W> {
                 write!(self.out, "{} ", format_rfc3339(r.ts))?;
             }
             self.out.write_all(&r.text)?;
-            self.out.write_all(b"\n")?;
+            // Bare output joins a line's parts again, as the container wrote them; with a
+            // prefix or a time, each part is a line of its own.
+            if !r.partial || self.prefix || self.timestamps {
+                self.out.write_all(b"\n")?;
+            }
         }
         Ok(())
     }

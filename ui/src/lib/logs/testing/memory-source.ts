@@ -30,6 +30,8 @@ export class MemorySource implements LogSource {
   exportPath: string | null = '/tmp/berth-logs.txt';
   /** Most rows a report carries in its tail (the shell sends up to 200). */
   tailLimit = 200;
+  /** Most bytes of a line's text a row carries (the shell's 8 KiB). */
+  textLimit = 8192;
   private first = 0;
   private end: number;
   private dropped = 0;
@@ -53,13 +55,17 @@ export class MemorySource implements LogSource {
     this.end = count;
   }
 
+  /** Line `pos` as a row carries it: its text cut to `textLimit` bytes, matches found in the
+   * whole text and marked in what is kept. */
   line(pos: number): Line {
     const s = this.seed(pos);
+    const { text, omitted } = cut(s.text, this.textLimit);
     const matches: [number, number][] = [];
     if (this.pattern) {
       this.pattern.lastIndex = 0;
       for (const m of s.text.matchAll(this.pattern)) {
-        if (m[0].length > 0) matches.push([m.index, m.index + m[0].length]);
+        if (m[0].length > 0 && m.index < text.length)
+          matches.push([m.index, Math.min(text.length, m.index + m[0].length)]);
       }
     }
     return {
@@ -69,7 +75,9 @@ export class MemorySource implements LogSource {
       container: `shop-${s.service}-1`,
       stream: s.stream ?? 'stdout',
       level: s.level ?? 'unknown',
-      text: s.text,
+      text,
+      omitted,
+      partial: false,
       spans: s.spans ?? [],
       json: s.json ?? false,
       matches,
@@ -134,12 +142,22 @@ export class MemorySource implements LogSource {
     return { start: ours(start) + behind, lines: this.rowsOf(ours(start), ours(start + count)) };
   }
 
-  async find(from: number, forward: boolean, evicted: number): Promise<number | null> {
+  async lineText(row: number, evicted: number): Promise<string | null> {
+    const ours = row - (this.evicted - evicted);
+    return ours >= 0 && ours < this.length ? this.seed(this.posAt(ours)).text : null;
+  }
+
+  async find(
+    from: number,
+    forward: boolean,
+    evicted: number,
+    length: number,
+  ): Promise<number | null> {
     const behind = this.evicted - evicted;
-    const n = this.length;
+    const n = Math.min(this.length, length - behind);
     for (let step = 1; step <= n; step++) {
       const row = (((forward ? from - behind + step : from - behind - step) % n) + n) % n;
-      if (this.line(this.posAt(row)).matches.length > 0) return row + behind;
+      if (this.matches(this.posAt(row))) return row + behind;
     }
     return null;
   }
@@ -180,6 +198,13 @@ export class MemorySource implements LogSource {
     return this.rows ? this.rows[row] : this.first + row;
   }
 
+  /** Whether line `pos` has a match of the search anywhere in its text. */
+  private matches(pos: number): boolean {
+    if (!this.pattern) return false;
+    this.pattern.lastIndex = 0;
+    return [...this.seed(pos).text.matchAll(this.pattern)].some((m) => m[0].length > 0);
+  }
+
   private passes(pos: number): boolean {
     const f = this.filter;
     if (!f) return true;
@@ -200,7 +225,7 @@ export class MemorySource implements LogSource {
   private stats(): ViewStats {
     let matches = 0;
     if (this.pattern) {
-      for (let r = 0; r < this.length; r++) if (this.line(this.posAt(r)).matches.length) matches++;
+      for (let r = 0; r < this.length; r++) if (this.matches(this.posAt(r))) matches++;
     }
     const fresh = Math.min(this.fresh, this.tailLimit, this.length);
     const tail = this.rowsOf(this.length - fresh, this.length);
@@ -215,4 +240,13 @@ export class MemorySource implements LogSource {
     const stats = this.stats();
     for (const l of this.listeners) l(stats);
   }
+}
+
+/** The start of `text` of at most `limit` UTF-8 bytes, cut at a character, as the shell cuts. */
+function cut(text: string, limit: number): { text: string; omitted: number } {
+  const bytes = new TextEncoder().encode(text);
+  if (bytes.length <= limit) return { text, omitted: 0 };
+  let end = limit;
+  while (end > limit - 3 && (bytes[end] & 0xc0) === 0x80) end--;
+  return { text: new TextDecoder().decode(bytes.subarray(0, end)), omitted: bytes.length - end };
 }
