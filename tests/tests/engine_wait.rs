@@ -12,8 +12,13 @@ use berth_tests::stacks::{TestStack, load};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 
-/// A unix socket in front of the Docker daemon that counts the container inspects sent through.
+/// A unix socket in front of the Docker daemon the tests use (DOCKER_HOST's socket, else the
+/// default one) that counts the container inspects sent through.
 async fn counting_proxy(path: PathBuf) -> Arc<AtomicUsize> {
+    let daemon_socket = std::env::var("DOCKER_HOST")
+        .ok()
+        .and_then(|host| host.strip_prefix("unix://").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("/var/run/docker.sock"));
     let _ = std::fs::remove_file(&path);
     let listener = UnixListener::bind(&path).expect("bind the proxy socket");
     let inspects = Arc::new(AtomicUsize::new(0));
@@ -21,8 +26,9 @@ async fn counting_proxy(path: PathBuf) -> Arc<AtomicUsize> {
     tokio::spawn(async move {
         while let Ok((client, _)) = listener.accept().await {
             let count = count.clone();
+            let daemon_socket = daemon_socket.clone();
             tokio::spawn(async move {
-                let Ok(daemon) = UnixStream::connect("/var/run/docker.sock").await else {
+                let Ok(daemon) = UnixStream::connect(&daemon_socket).await else {
                     return;
                 };
                 let (mut client_read, mut client_write) = client.into_split();
