@@ -3,6 +3,7 @@
 //! its name; anonymous volumes carry over; `docker compose` sees the result as its own; a recreate
 //! killed midway is finished by the next `up`.
 
+use std::cell::RefCell;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
@@ -10,8 +11,10 @@ use berth_tests::compose::ComposeProject;
 use berth_tests::stacks::TestStack;
 use berth_tests::{docker, unique_project, workspace_binary};
 
-/// An image with a `VOLUME`, so its containers get an anonymous volume.
-struct VolumeImage(String);
+/// An image with a `VOLUME`, so its containers get an anonymous volume. A recreate hands that
+/// volume on by name, after which `down -v` (compose's too) leaves it: those noted in `left` are
+/// removed with the image.
+struct VolumeImage(String, RefCell<Vec<String>>);
 
 impl VolumeImage {
     fn build(tag: &str) -> VolumeImage {
@@ -24,13 +27,18 @@ impl VolumeImage {
         .unwrap();
         docker(&["build", "-q", "-t", tag, dir.to_str().unwrap()]);
         let _ = std::fs::remove_dir_all(&dir);
-        VolumeImage(tag.to_owned())
+        VolumeImage(tag.to_owned(), RefCell::default())
     }
 }
 
 impl Drop for VolumeImage {
     fn drop(&mut self) {
         let _ = Command::new("docker").args(["rmi", &self.0]).output();
+        for volume in self.1.borrow().iter() {
+            let _ = Command::new("docker")
+                .args(["volume", "rm", volume])
+                .output();
+        }
     }
 }
 
@@ -56,6 +64,13 @@ services:
     let db = format!("{}-db-1", t.name);
     let before = t.ids().await;
     docker(&["exec", &db, "sh", "-c", "echo kept > /data/mark"]);
+    let volume = docker(&[
+        "inspect",
+        "--format",
+        "{{range .Mounts}}{{.Name}}{{end}}",
+        &db,
+    ]);
+    image.1.borrow_mut().push(volume);
     let started = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
