@@ -12,8 +12,13 @@ use berth_tests::stacks::{TestStack, load};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 
-/// A unix socket in front of the Docker daemon that counts the container inspects sent through.
+/// A unix socket in front of the Docker daemon the tests use (DOCKER_HOST's socket, else the
+/// default one) that counts the container inspects sent through.
 async fn counting_proxy(path: PathBuf) -> Arc<AtomicUsize> {
+    let daemon_socket = std::env::var("DOCKER_HOST")
+        .ok()
+        .and_then(|host| host.strip_prefix("unix://").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("/var/run/docker.sock"));
     let _ = std::fs::remove_file(&path);
     let listener = UnixListener::bind(&path).expect("bind the proxy socket");
     let inspects = Arc::new(AtomicUsize::new(0));
@@ -21,8 +26,9 @@ async fn counting_proxy(path: PathBuf) -> Arc<AtomicUsize> {
     tokio::spawn(async move {
         while let Ok((client, _)) = listener.accept().await {
             let count = count.clone();
+            let daemon_socket = daemon_socket.clone();
             tokio::spawn(async move {
-                let Ok(daemon) = UnixStream::connect("/var/run/docker.sock").await else {
+                let Ok(daemon) = UnixStream::connect(&daemon_socket).await else {
                     return;
                 };
                 let (mut client_read, mut client_write) = client.into_split();
@@ -175,4 +181,108 @@ services:
     assert_eq!((service.as_str(), dependency.as_str()), ("api", "db"));
     assert_eq!(output, "still loading");
     assert!(err.to_string().contains("--wait-timeout"), "{err}");
+}
+
+#[tokio::test]
+async fn a_service_in_a_restart_loop_fails_the_wait_at_once_saying_so() {
+    let yaml = r#"
+services:
+  backend:
+    image: berth-test/busybox:1
+    command: ["sh", "-c", "exit 3"]
+    restart: always
+"#;
+    let wait = || UpOptions {
+        wait: true,
+        wait_timeout: Some(Duration::from_secs(30)),
+        ..Default::default()
+    };
+    let t = TestStack::new("wait-restart-loop", yaml).await;
+    let started = Instant::now();
+    let err = t.up(wait()).await.expect_err("backend never stays up");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}: {err}",
+        started.elapsed()
+    );
+    let StackError::Restarting {
+        service,
+        exit_code,
+        restarts,
+        ..
+    } = &err
+    else {
+        panic!("expected Restarting, got {err:?}");
+    };
+    assert_eq!((service.as_str(), *exit_code), ("backend", 3));
+    assert!(*restarts >= 1, "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains("backend is restarting (exit 3, restarted"),
+        "{message}"
+    );
+
+    // Without a restart policy it stays exited, which is said as such.
+    let once = TestStack::new("wait-exits-at-once", &yaml.replace("always", "\"no\"")).await;
+    let err = once.up(wait()).await.expect_err("backend exits at once");
+    assert!(
+        matches!(&err, StackError::Exited { exit_code: 3, .. }),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_dependency_that_was_healthy_and_exited_is_said_to_have_exited() {
+    // api waits for cache first (in name order), which turns healthy once db has exited: db
+    // was healthy, and then exits 0.
+    let yaml = r#"
+services:
+  cache:
+    image: berth-test/busybox:1
+    command: ["sleep", "600"]
+    volumes: [shared:/shared]
+    healthcheck:
+      test: ["CMD", "test", "-f", "/shared/db-done"]
+      interval: 200ms
+      retries: 100
+  db:
+    image: berth-test/busybox:1
+    command: ["sh", "-c", "sleep 1; touch /shared/db-done"]
+    volumes: [shared:/shared]
+    healthcheck:
+      test: ["CMD", "echo", "PONG"]
+      interval: 200ms
+  api:
+    image: berth-test/busybox:1
+    command: ["sleep", "600"]
+    depends_on:
+      cache: { condition: service_healthy }
+      db: { condition: service_healthy }
+volumes:
+  shared: {}
+"#;
+    let t = TestStack::new("wait-dep-exited", yaml).await;
+    let err = t.up(UpOptions::default()).await.unwrap_err();
+    let StackError::DependencyExited {
+        service,
+        dependency,
+        exit_code,
+    } = &err
+    else {
+        panic!("expected DependencyExited, got {err:?}");
+    };
+    assert_eq!(
+        (service.as_str(), dependency.as_str(), *exit_code),
+        ("api", "db", 0)
+    );
+    let message = err.to_string();
+    assert!(message.contains("exited with code 0"), "{message}");
+    assert!(!message.contains("unhealthy"), "{message}");
+    let api = t
+        .containers()
+        .await
+        .into_iter()
+        .find(|c| c.service == "api")
+        .unwrap();
+    assert_eq!(api.state, "created", "api must not start, as with compose");
 }

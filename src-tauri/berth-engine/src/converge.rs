@@ -19,7 +19,7 @@ use crate::error::{StackError, not_modified};
 use crate::images::{self, PullPolicy};
 use crate::plan::{self, Existing, Step};
 use crate::progress::Progress;
-use crate::{Engine, labels, resources, wait};
+use crate::{Engine, labels, names, resources, wait};
 
 /// What `up` is asked to do.
 #[derive(Debug, Clone, Default)]
@@ -332,6 +332,7 @@ async fn converge_containers(
             name: c.name.clone(),
             number: c.number,
             running: c.running,
+            named: c.name == names::container_name(&project.name, name, service, c.number),
             up_to_date,
         });
     }
@@ -364,6 +365,17 @@ async fn converge_containers(
                 kept.push((existing.id, existing.name));
             }
             Step::Start { existing } => to_start.push((existing.id, existing.name)),
+            Step::Rename { existing } => {
+                let proper = names::container_name(&project.name, name, service, existing.number);
+                rename_container(engine, name, &existing.id, &existing.name, &proper).await?;
+                progress.container(&proper, "Renamed");
+                if existing.running {
+                    progress.container(&proper, "Running");
+                    kept.push((existing.id, proper));
+                } else {
+                    to_start.push((existing.id, proper));
+                }
+            }
             Step::Remove { existing } => {
                 remove_container(
                     engine,
@@ -418,12 +430,27 @@ async fn recreate(
     inherit_anonymous_volumes(engine, &old.id, &mut spec).await;
     let (id, temporary) = create_container(engine, service, spec).await?;
     remove_container(engine, service, &old.id, &old.name, timeout, progress).await?;
+    rename_container(engine, service, &id, &temporary, &name).await?;
+    Ok((id, name))
+}
+
+async fn rename_container(
+    engine: &Engine,
+    service: &str,
+    id: &str,
+    from: &str,
+    to: &str,
+) -> Result<(), StackError> {
     engine
         .docker()
-        .rename_container(&id, RenameContainerOptions { name: name.clone() })
+        .rename_container(
+            id,
+            RenameContainerOptions {
+                name: to.to_owned(),
+            },
+        )
         .await
-        .map_err(|e| StackError::docker(service, format!("rename {temporary} to {name}"), e))?;
-    Ok((id, name))
+        .map_err(|e| StackError::docker(service, format!("rename {from} to {to}"), e))
 }
 
 /// Mounts the old container's volumes at its image's `VOLUME` paths in the new one, unless the

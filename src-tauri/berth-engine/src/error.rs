@@ -98,6 +98,29 @@ pub enum StackError {
         condition: String,
         output: String,
     },
+    #[error(
+        "service {service}: dependency {dependency} exited with code {exit_code} while {service} \
+         waited for it to be healthy\n\
+         See `berthctl logs {dependency}` for why. A service others wait on must keep running; \
+         depend on a one-shot with condition: service_completed_successfully."
+    )]
+    DependencyExited {
+        service: String,
+        dependency: String,
+        exit_code: i64,
+    },
+    #[error(
+        "service {service}: dependency {dependency} is restarting (exit {exit_code}, {})\n\
+         Its restart policy starts it again each time it exits: see `berthctl logs {dependency}` \
+         for why it exits.",
+        restarted(*restarts)
+    )]
+    DependencyRestarting {
+        service: String,
+        dependency: String,
+        exit_code: i64,
+        restarts: i64,
+    },
     #[error("service {service}: dependency {dependency} could not be started: {cause}")]
     DependencyNotStarted {
         service: String,
@@ -112,6 +135,18 @@ pub enum StackError {
         service: String,
         container: String,
         exit_code: i64,
+    },
+    #[error(
+        "{service} is restarting (exit {exit_code}, {}): container {container} exits and its \
+         restart policy starts it again\n\
+         See `berthctl logs {service}` for why it exits, fix it, and run again.",
+        restarted(*restarts)
+    )]
+    Restarting {
+        service: String,
+        container: String,
+        exit_code: i64,
+        restarts: i64,
     },
     #[error(
         "service {service}: container {container} is unhealthy; its last health check said: {output}\n\
@@ -194,6 +229,12 @@ impl StackError {
             cause,
         }
     }
+}
+
+/// Docker's restart count in words: "restarted 1 time", "restarted 4 times".
+fn restarted(restarts: i64) -> String {
+    let s = if restarts == 1 { "" } else { "s" };
+    format!("restarted {restarts} time{s}")
 }
 
 /// The host port in Docker's "Bind for 0.0.0.0:8080 failed: port is already allocated" (or the

@@ -1,13 +1,15 @@
 //! Waiting for containers to reach a state (`depends_on` conditions, `up --wait`), driven by the
 //! engine's event stream: the containers are looked at once, then again only after an event that
-//! can change the answer (a start, a death, a health status change, a removal).
+//! can change the answer (a start, a death, a health status change, a removal), or when a
+//! container just started without a health check has run long enough to count as up.
 
 use std::collections::{BTreeSet, HashMap};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use berth_compose::Project;
+use bollard::models::EventMessage;
 use bollard::query_parameters::EventsOptions;
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use tokio::time::Instant;
 
 use crate::containers::{self, Container};
@@ -15,11 +17,20 @@ use crate::error::StackError;
 use crate::progress::{Progress, ProgressEvent};
 use crate::{Engine, labels};
 
+/// How long a container without a health check must run before `--wait` counts it as up: all
+/// it can show is that it runs, and a process that dies at once runs for a moment first.
+const SETTLE: Duration = Duration::from_secs(1);
+
 /// What a look at the containers decided.
 enum Verdict {
     Ready,
-    Pending,
+    /// Look again after the next event, or at this instant if none comes first.
+    Pending(Option<Instant>),
 }
+
+/// The exit code of each container's last death the events told of, by container ID: a container
+/// its restart policy has started again shows none.
+type Exits = HashMap<String, i64>;
 
 /// Looks at the project's containers (or one service's, one-offs left out) now and after each
 /// event that can change them, until `judge` says they are ready or fails. At `deadline` it
@@ -29,7 +40,7 @@ async fn watch(
     project: &str,
     service: Option<&str>,
     deadline: Option<Instant>,
-    mut judge: impl FnMut(&[Container]) -> Result<Verdict, StackError>,
+    mut judge: impl FnMut(&[Container], &Exits) -> Result<Verdict, StackError>,
 ) -> Result<Option<Vec<Container>>, StackError> {
     let what = service.unwrap_or(project);
     let mut label = vec![labels::project_filter(project)];
@@ -66,33 +77,64 @@ async fn watch(
         .map_err(|e| StackError::docker(what, "inspect its containers", e))?;
         Ok::<_, StackError>(all.into_iter().filter(|c| !c.oneoff).collect::<Vec<_>>())
     };
+    let mut exits = Exits::new();
+    let mut seen = look().await?;
     loop {
-        if let Verdict::Ready = judge(&look().await?)? {
-            return Ok(None);
-        }
-        let next = match deadline {
-            Some(d) => match tokio::time::timeout_at(d, events.next()).await {
+        let recheck = match judge(&seen, &exits)? {
+            Verdict::Ready => return Ok(None),
+            Verdict::Pending(recheck) => recheck,
+        };
+        let wake = match (deadline, recheck) {
+            (Some(d), Some(r)) => Some(d.min(r)),
+            (d, r) => d.or(r),
+        };
+        let next = match wake {
+            Some(wake) => match tokio::time::timeout_at(wake, events.next()).await {
                 Ok(next) => next,
                 // A last look: health checks that fail in the start period change no status,
                 // so send no event, but their output says what is wrong.
-                Err(_) => return Ok(Some(look().await?)),
+                Err(_) if deadline.is_some_and(|d| d <= wake) => return Ok(Some(look().await?)),
+                // No event since the last look, so it still holds, only later.
+                Err(_) => continue,
             },
             None => events.next().await,
         };
-        match next {
-            Some(Ok(_)) => {}
-            Some(Err(e)) => return Err(StackError::docker(what, "follow its events", e)),
-            None => {
-                return Err(StackError::docker(
-                    what,
-                    "follow its events",
-                    bollard::errors::Error::IOError {
-                        err: std::io::Error::other("the engine closed the event stream"),
-                    },
-                ));
-            }
+        record(next, &mut exits).map_err(|e| StackError::docker(what, "follow its events", e))?;
+        // Events come in bursts (the replayed second, a death and a restart): one look for all
+        // that have arrived.
+        while let Some(next) = events.next().now_or_never() {
+            record(next, &mut exits)
+                .map_err(|e| StackError::docker(what, "follow its events", e))?;
         }
+        seen = look().await?;
     }
+}
+
+/// Notes a death's exit code from one item of the event stream, or says why the stream failed.
+fn record(
+    next: Option<Result<EventMessage, bollard::errors::Error>>,
+    exits: &mut Exits,
+) -> Result<(), bollard::errors::Error> {
+    let event = match next {
+        Some(event) => event?,
+        None => {
+            return Err(bollard::errors::Error::IOError {
+                err: std::io::Error::other("the engine closed the event stream"),
+            });
+        }
+    };
+    if event.action.as_deref() == Some("die")
+        && let Some(actor) = event.actor
+        && let (Some(id), Some(code)) = (
+            actor.id,
+            actor
+                .attributes
+                .and_then(|a| a.get("exitCode")?.parse().ok()),
+        )
+    {
+        exits.insert(id, code);
+    }
+    Ok(())
 }
 
 /// Waits until `dep` meets `condition` for `service` (or `deadline` passes).
@@ -115,23 +157,33 @@ pub(crate) async fn dependency(
     });
     let healthy = condition == "service_healthy";
     let mut first = None;
-    let judge = |containers: &[Container]| {
+    let judge = |containers: &[Container], _: &Exits| {
         first = containers.first().map(|c| c.name.clone());
         let mut done = true;
         for c in containers {
             if healthy {
+                // As compose: what the container did first, its health (an exited container
+                // reads unhealthy) only then.
+                if exited(c) {
+                    return Err(StackError::DependencyExited {
+                        service: service.to_owned(),
+                        dependency: dep.to_owned(),
+                        exit_code: c.exit_code,
+                    });
+                }
+                if c.state == "restarting" {
+                    return Err(StackError::DependencyRestarting {
+                        service: service.to_owned(),
+                        dependency: dep.to_owned(),
+                        exit_code: c.exit_code,
+                        restarts: c.restart_count,
+                    });
+                }
                 if c.health == "unhealthy" {
                     return Err(StackError::DependencyUnhealthy {
                         service: service.to_owned(),
                         dependency: dep.to_owned(),
                         output: c.last_health_output(),
-                    });
-                }
-                if !c.running() {
-                    return Err(StackError::DependencyFailed {
-                        service: service.to_owned(),
-                        dependency: dep.to_owned(),
-                        exit_code: c.exit_code,
                     });
                 }
                 // As compose: waiting for health that is never checked would never end.
@@ -144,8 +196,8 @@ pub(crate) async fn dependency(
                             .to_owned(),
                     });
                 }
-                done &= c.health == "healthy";
-            } else if c.state == "exited" || c.state == "dead" {
+                done &= c.running() && c.health == "healthy";
+            } else if exited(c) {
                 if c.exit_code != 0 {
                     return Err(StackError::DependencyFailed {
                         service: service.to_owned(),
@@ -160,7 +212,7 @@ pub(crate) async fn dependency(
         Ok(if done {
             Verdict::Ready
         } else {
-            Verdict::Pending
+            Verdict::Pending(None)
         })
     };
     match watch(engine, project, Some(dep), deadline, judge).await? {
@@ -199,19 +251,27 @@ pub(crate) async fn running(
         .map(|(n, _)| n.as_str())
         .collect();
     let mut reported = BTreeSet::new();
+    // Each container's restart count when first seen: a higher one means it died meanwhile.
+    let mut restarts: HashMap<String, i64> = HashMap::new();
+    // When each start of a container without a health check has run for SETTLE.
+    let mut settles: HashMap<(String, String), Instant> = HashMap::new();
     let selected = |c: &&Container| project.services.contains_key(&c.service);
     let ready = |c: &Container| c.running() && (c.health.is_empty() || c.health == "healthy");
-    let exited = |c: &Container| c.state == "exited" || c.state == "dead";
     let completed =
         |c: &Container| exited(c) && c.exit_code == 0 && one_shots.contains(&*c.service);
-    let judge = |all: &[Container]| {
+    let judge = |all: &[Container], exits: &Exits| {
+        let now = Instant::now();
         let mut pending = false;
+        let mut recheck: Option<Instant> = None;
         for c in all.iter().filter(selected) {
-            if c.health == "unhealthy" {
-                return Err(StackError::Unhealthy {
+            let first = *restarts.entry(c.id.clone()).or_insert(c.restart_count);
+            // Restarting is never pending: it exited, and its restart policy starts it again.
+            if c.state == "restarting" || c.restart_count > first {
+                return Err(StackError::Restarting {
                     service: c.service.clone(),
                     container: c.name.clone(),
-                    output: c.last_health_output(),
+                    exit_code: exits.get(&c.id).copied().unwrap_or(c.exit_code),
+                    restarts: c.restart_count,
                 });
             }
             if completed(c) {
@@ -224,8 +284,25 @@ pub(crate) async fn running(
                     exit_code: c.exit_code,
                 });
             }
-            let ready = ready(c);
-            if ready && reported.insert(c.name.clone()) {
+            if c.health == "unhealthy" {
+                return Err(StackError::Unhealthy {
+                    service: c.service.clone(),
+                    container: c.name.clone(),
+                    output: c.last_health_output(),
+                });
+            }
+            let mut up = ready(c);
+            if up && c.health.is_empty() {
+                let key = (c.id.clone(), c.started_at.clone());
+                let settled = *settles
+                    .entry(key)
+                    .or_insert_with(|| now + SETTLE.saturating_sub(ran_for(c)));
+                if now < settled {
+                    up = false;
+                    recheck = Some(recheck.map_or(settled, |r| r.min(settled)));
+                }
+            }
+            if up && reported.insert(c.name.clone()) {
                 let status = if c.health.is_empty() {
                     "Running"
                 } else {
@@ -233,23 +310,84 @@ pub(crate) async fn running(
                 };
                 progress.container(&c.name, status);
             }
-            pending |= !ready;
+            pending |= !up;
         }
         Ok(if pending {
-            Verdict::Pending
+            Verdict::Pending(recheck)
         } else {
             Verdict::Ready
         })
     };
-    match watch(engine, &project.name, None, deadline, judge).await? {
-        None => Ok(()),
-        Some(last) => Err(StackError::WaitTimeout {
-            pending: last
-                .iter()
-                .filter(selected)
-                .filter(|c| !(ready(c) || completed(c)))
-                .map(|c| c.name.clone())
-                .collect(),
-        }),
+    let Some(last) = watch(engine, &project.name, None, deadline, judge).await? else {
+        return Ok(());
+    };
+    let pending: Vec<String> = last
+        .iter()
+        .filter(selected)
+        .filter(|c| !(ready(c) || completed(c)))
+        .map(|c| c.name.clone())
+        .collect();
+    // At the deadline, running counts even before it has run for SETTLE.
+    if pending.is_empty() {
+        return Ok(());
+    }
+    Err(StackError::WaitTimeout { pending })
+}
+
+fn exited(c: &Container) -> bool {
+    c.state == "exited" || c.state == "dead"
+}
+
+/// How long the container has run since it last started, by its engine's record; zero if that
+/// cannot be read (or is ahead of this machine's clock).
+fn ran_for(c: &Container) -> Duration {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    epoch_time(&c.started_at)
+        .and_then(|started| now.checked_sub(started))
+        .unwrap_or_default()
+}
+
+/// A UTC time as Docker writes it (RFC 3339, `2026-11-22T10:00:00.123456789Z`), as time since
+/// the Unix epoch.
+fn epoch_time(rfc3339: &str) -> Option<Duration> {
+    let (date, time) = rfc3339.strip_suffix('Z')?.split_once('T')?;
+    let mut ymd = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let (y, m, d) = (ymd.next()??, ymd.next()??, ymd.next()??);
+    let mut hms = time.splitn(3, ':');
+    let h: i64 = hms.next()?.parse().ok()?;
+    let min: i64 = hms.next()?.parse().ok()?;
+    let sec = hms.next()?;
+    let (sec, fraction) = sec.split_once('.').unwrap_or((sec, ""));
+    let sec: i64 = sec.parse().ok()?;
+    let nanos: u32 = format!("{fraction:0<9}").get(..9)?.parse().ok()?;
+    // Days from the civil date (H. Hinnant's `days_from_civil`).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    let whole = u64::try_from(days * 86_400 + h * 3_600 + min * 60 + sec).ok()?;
+    Some(Duration::new(whole, nanos))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dockers_times_are_read_to_the_nanosecond() {
+        assert_eq!(epoch_time("1970-01-01T00:00:00Z"), Some(Duration::ZERO));
+        assert_eq!(
+            epoch_time("2026-11-22T10:00:00.5Z"),
+            Some(Duration::from_secs(1_795_341_600) + Duration::from_millis(500))
+        );
+        assert_eq!(
+            epoch_time("2000-02-29T23:59:59.000000001Z"),
+            Some(Duration::from_secs(951_868_799) + Duration::from_nanos(1))
+        );
+        assert_eq!(epoch_time("0001-01-01T00:00:00Z"), None);
+        assert_eq!(epoch_time("yesterday"), None);
     }
 }
