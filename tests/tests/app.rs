@@ -231,3 +231,120 @@ fn without_a_display_it_says_so_instead_of_crashing() {
     );
     assert!(stderr.contains("xvfb-run"), "{stderr}");
 }
+
+/// What a page script gets back from each of the shell's commands it calls, in order: `ok` or
+/// the error it showed.
+const FORGE: &str = r#"
+const invoke = window.__TAURI_INTERNALS__.invoke;
+const [endpoint, done] = arguments;
+const out = [];
+const attempt = async (what, command, args) => {
+  try { await invoke(command, args); out.push(what + ': ok'); }
+  catch (err) { out.push(what + ': ' + err); }
+};
+(async () => {
+  const forged = { files: ['/etc/passwd'], project_name: 'forged', project_directory: null,
+    env_files: [], profiles: [] };
+  const settings = await invoke('settings');
+  settings.recent = [forged, forged, ...settings.recent];
+  settings.engine_endpoint = endpoint;
+  await attempt('save', 'save_settings', { settings });
+  await attempt('save change', 'save_settings',
+    { change: { log_buffer_mib: settings.log_buffer_mib, engine_endpoint: '' } });
+  for (const index of [0, 1, 2]) await attempt('open ' + index, 'open_recent', { index });
+})().then(() => done(out), (err) => done(['script: ' + err]));
+"#;
+
+#[tokio::test]
+async fn a_page_script_cannot_widen_what_the_page_reaches_through_the_settings() {
+    let config = std::env::temp_dir().join(format!("berth-test-forge-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&config);
+    let file = fixture("stack/compose.yaml");
+    let name = "berth-test-forge";
+    let args = ["-f", file.to_str().expect("UTF-8 path"), "-p", name];
+    let app = App::launch_with_config(&workspace_binary("berth"), &args, &config).await;
+    app.text_when(
+        "[data-testid=engine-status]",
+        Duration::from_secs(20),
+        |t| t.starts_with("Docker "),
+    )
+    .await;
+    // A Docker endpoint only the page would point at: it must never see a connection.
+    let bait = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port");
+    bait.set_nonblocking(true).expect("non-blocking");
+    let endpoint = format!("tcp://{}", bait.local_addr().expect("address"));
+
+    let answers = app
+        .client
+        .execute_async(FORGE, vec![endpoint.clone().into()])
+        .await
+        .expect("the page script runs");
+    let answers: Vec<String> = serde_json::from_value(answers).expect("a list of answers");
+    // The settings the page sends carry no recent projects and leave the endpoint as it was;
+    // only the entry Berth recorded (the one open) can be reopened.
+    assert!(answers[0].starts_with("save: "), "{answers:?}");
+    assert_ne!(answers[0], "save: ok", "{answers:?}");
+    assert_eq!(answers[1], "save change: ok", "{answers:?}");
+    assert_eq!(answers[2], "open 0: ok", "{answers:?}");
+    assert_eq!(
+        answers[3..],
+        [
+            "open 1: There is no recent project number 1.",
+            "open 2: There is no recent project number 2.",
+        ],
+        "{answers:?}"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let shown = app
+        .text_when("[data-testid=project-name]", Duration::from_secs(5), |t| {
+            !t.is_empty()
+        })
+        .await;
+    assert_eq!(shown, name);
+    let page = app.eval("return document.body.textContent").await;
+    assert!(!page.to_string().contains("root:"), "{page}");
+    assert!(
+        bait.accept().is_err(),
+        "the app connected to the page's endpoint"
+    );
+
+    // Another endpoint takes the user's yes in a native dialog, which the page cannot answer.
+    let ask = format!(
+        "window.__answer = null; window.__TAURI_INTERNALS__.invoke('save_settings', \
+         {{ change: {{ log_buffer_mib: 64, engine_endpoint: '{endpoint}' }} }}) \
+         .then(() => window.__answer = 'ok', (err) => window.__answer = String(err)); return null"
+    );
+    app.eval(&ask).await;
+    let dialog = app
+        .native_window_when("another Docker engine", Duration::from_secs(10))
+        .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        app.eval("return window.__answer").await,
+        serde_json::Value::Null
+    );
+    app.press(&dialog, "Escape");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let answer = loop {
+        let answer = app.eval("return window.__answer").await;
+        if !answer.is_null() || std::time::Instant::now() > deadline {
+            break answer;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        answer,
+        "Nothing was saved: the new Docker endpoint was not confirmed."
+    );
+    assert!(
+        bait.accept().is_err(),
+        "the app connected to the page's endpoint"
+    );
+    let settings = std::fs::read_to_string(config.join("dev.berth.desktop/settings.json"))
+        .expect("the settings file");
+    assert!(!settings.contains("/etc/passwd"), "{settings}");
+    assert!(!settings.contains("tcp://"), "{settings}");
+
+    app.quit().await;
+    std::fs::remove_dir_all(&config).ok();
+}
