@@ -348,3 +348,63 @@ async fn a_page_script_cannot_widen_what_the_page_reaches_through_the_settings()
     app.quit().await;
     std::fs::remove_dir_all(&config).ok();
 }
+
+#[tokio::test]
+async fn the_window_never_navigates_away_from_the_app() {
+    // Where links open: a stand-in for the desktop's browser opener that only notes the URL.
+    let bin = std::env::temp_dir().join(format!("berth-test-opener-{}", std::process::id()));
+    std::fs::create_dir_all(&bin).expect("temp dir");
+    let opened = bin.join("opened");
+    let opener = bin.join("xdg-open");
+    std::fs::write(
+        &opener,
+        format!("#!/bin/sh\necho \"$1\" >> '{}'\n", opened.display()),
+    )
+    .expect("write the opener");
+    std::fs::set_permissions(&opener, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("make the opener executable");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    // A page elsewhere, which must never be asked for anything by the webview.
+    let server = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port");
+    server.set_nonblocking(true).expect("non-blocking");
+    let url = format!(
+        "http://127.0.0.1:{}/",
+        server.local_addr().expect("address").port()
+    );
+
+    let app = App::launch_with_env(&workspace_binary("berth"), &[], &[("PATH", &path)]).await;
+    app.text_when("[data-testid=project-name]", Duration::from_secs(20), |t| {
+        t == "berth-demo"
+    })
+    .await;
+    let origin = app.eval("return location.origin").await;
+    app.eval(&format!("location.href = '{url}'; return null"))
+        .await;
+    // The opener runs once the navigation is refused; until then the page may still be going.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::fs::read_to_string(&opened).unwrap_or_default().trim() != url.trim_end() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{url} was not handed to the browser: {:?}",
+            std::fs::read_to_string(&opened)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(app.eval("return location.origin").await, origin);
+    app.text_when("[data-testid=project-name]", Duration::from_secs(5), |t| {
+        t == "berth-demo"
+    })
+    .await;
+    assert!(
+        server.accept().is_err(),
+        "the webview asked the other page for something"
+    );
+
+    app.quit().await;
+    std::fs::remove_dir_all(&bin).ok();
+}
