@@ -52,6 +52,14 @@ async fn start_the_fixture_stack_see_it_healthy_stop_a_service_then_the_stack() 
     }
     app.text_when("[data-testid=stack-status]", long, |t| t == "healthy")
         .await;
+    // Uptimes keep counting (they once stopped at their first tick).
+    let uptime = app
+        .cell_when("frontend", "uptime", long, |t| t.ends_with('s'))
+        .await;
+    app.cell_when("frontend", "uptime", Duration::from_secs(5), |t| {
+        t != uptime
+    })
+    .await;
 
     // Resource use and port probes come in while the window shows.
     for service in SERVICES {
