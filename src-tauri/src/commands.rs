@@ -125,7 +125,7 @@ pub enum Metrics {
     History { histories: Vec<StatsHistory> },
     /// New samples, batched when they are worth a redraw (`metrics::Batcher`).
     Samples { samples: Vec<StatsSample> },
-    /// The latest round of probes of every published port.
+    /// The probes of every published port, whenever one of them changes.
     Probes { probes: Vec<PortProbe> },
 }
 
@@ -180,6 +180,15 @@ pub fn watch_metrics(berth: State<'_, Berth>, on_metrics: Channel<Metrics>) {
 pub fn unwatch_metrics(berth: State<'_, Berth>) {
     if let Some(task) = berth.metrics_feed.lock().expect("feed lock").take() {
         task.abort();
+    }
+}
+
+/// Probes a service's published port again (the user clicked its dot): probes otherwise run
+/// only when a port appears, since each is a line in the service's own log.
+#[tauri::command]
+pub fn probe_again(berth: State<'_, Berth>, service: String, host_port: u16) {
+    if let Some((_, prober)) = berth.session().metrics() {
+        prober.probe_again(&service, host_port);
     }
 }
 

@@ -103,6 +103,7 @@ pub fn run() {
             commands::set_profiles,
             commands::watch_metrics,
             commands::unwatch_metrics,
+            commands::probe_again,
         ])
         .setup(move |app| {
             // Opening a project never starts it: that is the user's Start. Without flags, the
