@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use berth_tests::app::App;
 use berth_tests::{engine, fixture, workspace_binary};
+use fantoccini::Locator;
+use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
 
 #[tokio::test]
 async fn the_window_opens_and_shows_the_engine_it_is_connected_to() {
@@ -407,4 +409,159 @@ async fn the_window_never_navigates_away_from_the_app() {
 
     app.quit().await;
     std::fs::remove_dir_all(&bin).ok();
+}
+
+/// Where the parts of the window are, in CSS pixels: the header's parts that must not overlap,
+/// the page's width against its content's, the log pane's rows and the split.
+const LAYOUT: &str = r#"
+const rect = (e) => { const r = e.getBoundingClientRect();
+  return { what: e.dataset.testid || e.tagName.toLowerCase() + '.' + e.className,
+    left: r.left, right: r.right, top: r.top, bottom: r.bottom }; };
+const header = document.querySelector('header');
+const parts = [...header.querySelectorAll('h1, [data-testid=project-menu], [data-testid=stack-status], .controls button, [data-testid=engine-status]')];
+const lines = document.querySelector('[data-testid=log-lines]');
+const services = document.querySelector('[data-testid=services]').parentElement;
+return {
+  width: window.innerWidth, height: window.innerHeight,
+  scroll_width: document.documentElement.scrollWidth,
+  scroll_height: document.documentElement.scrollHeight,
+  header: parts.map(rect),
+  log_rows: Math.floor(lines.clientHeight / 20),
+  log_bottom: lines.getBoundingClientRect().bottom,
+  services_height: services.clientHeight,
+};
+"#;
+
+#[derive(serde::Deserialize, Debug)]
+struct Layout {
+    width: f64,
+    height: f64,
+    scroll_width: f64,
+    scroll_height: f64,
+    header: Vec<Rect>,
+    log_rows: u32,
+    log_bottom: f64,
+    services_height: f64,
+}
+
+#[derive(serde::Deserialize, Debug)]
+struct Rect {
+    what: String,
+    left: f64,
+    right: f64,
+    top: f64,
+    bottom: f64,
+}
+
+impl Rect {
+    fn overlaps(&self, other: &Rect) -> bool {
+        self.left < other.right - 0.5
+            && other.left < self.right - 0.5
+            && self.top < other.bottom - 0.5
+            && other.top < self.bottom - 0.5
+    }
+}
+
+async fn layout(app: &App) -> Layout {
+    serde_json::from_value(app.eval(LAYOUT).await).expect("the layout")
+}
+
+/// A project of forty services (none created) with a long name, at the window's minimum size:
+/// nothing needs a sideways scroll, the header's parts do not run into each other, the log pane
+/// keeps rows, and the split between the services and the logs can be dragged.
+async fn usable_at_minimum_size(env: &[(&str, &str)]) {
+    let dir = std::env::temp_dir().join(format!("berth-test-forty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("compose.yaml");
+    let services: String = (1..=40)
+        .map(|i| format!("  service-{i:02}:\n    image: berth-test/busybox:1\n    ports: ['80']\n"))
+        .collect();
+    std::fs::write(&file, format!("services:\n{services}")).expect("write compose.yaml");
+    let name = "berth-test-a-project-with-a-long-name-for-a-small-window";
+    let args = ["-f", file.to_str().expect("UTF-8 path"), "-p", name];
+    let app = App::launch_with_env(&workspace_binary("berth"), &args, env).await;
+    app.text_when(
+        "[data-testid=engine-status]",
+        Duration::from_secs(20),
+        |t| t.starts_with("Docker "),
+    )
+    .await;
+    app.text_when("[data-testid=stack-status]", Duration::from_secs(20), |t| {
+        t == "stopped"
+    })
+    .await;
+    app.client
+        .set_window_size(720, 480)
+        .await
+        .expect("resize the window");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let small = loop {
+        let l = layout(&app).await;
+        if (l.width, l.height) == (720.0, 480.0) {
+            break l;
+        }
+        assert!(std::time::Instant::now() < deadline, "never 720×480: {l:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    app.screenshot_if_asked().await;
+
+    assert!(small.scroll_width <= small.width, "{small:?}");
+    assert!(small.scroll_height <= small.height, "{small:?}");
+    for (i, a) in small.header.iter().enumerate() {
+        assert!(a.left >= 0.0 && a.right <= small.width, "{a:?} is cut off");
+        for b in &small.header[i + 1..] {
+            assert!(!a.overlaps(b), "{} runs into {}: {small:?}", a.what, b.what);
+        }
+    }
+    assert!(small.log_rows >= 5, "{small:?}");
+    assert!(small.log_bottom <= small.height, "{small:?}");
+
+    // Dragging the split up gives the logs the room the services give up.
+    let split = app
+        .client
+        .find(Locator::Css("[data-testid=split]"))
+        .await
+        .expect("a split between the services and the logs");
+    let drag = MouseActions::new("mouse".into())
+        .then(PointerAction::MoveToElement {
+            element: split,
+            duration: None,
+            x: 0.0,
+            y: 0.0,
+        })
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        })
+        .then(PointerAction::MoveBy {
+            duration: Some(Duration::from_millis(200)),
+            x: 0.0,
+            y: -60.0,
+        })
+        .then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        });
+    app.client
+        .perform_actions(drag)
+        .await
+        .expect("drag the split");
+    let dragged = layout(&app).await;
+    assert!(
+        (small.services_height - dragged.services_height - 60.0).abs() <= 2.0,
+        "{small:?}\n{dragged:?}"
+    );
+    assert!(dragged.log_rows >= small.log_rows + 2, "{dragged:?}");
+    assert!(dragged.scroll_height <= dragged.height, "{dragged:?}");
+
+    app.quit().await;
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn at_its_minimum_size_the_window_stays_usable_with_forty_services() {
+    usable_at_minimum_size(&[]).await;
+}
+
+#[tokio::test]
+async fn at_double_scale_the_window_stays_usable_at_its_minimum_size() {
+    usable_at_minimum_size(&[("GDK_SCALE", "2")]).await;
 }
