@@ -74,6 +74,21 @@ async fn start_the_fixture_stack_see_it_healthy_stop_a_service_then_the_stack() 
             .await;
     }
 
+    // Probes came once, when the ports appeared; a port's dot asks for one more.
+    let backend = format!("{name}-backend-1");
+    let before = probe_requests(&backend).await;
+    assert!(before >= 1, "the backend was never probed");
+    app.click("[data-testid=services] tr[data-service=backend] [data-probe]")
+        .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while probe_requests(&backend).await != before + 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "clicking the dot did not probe the backend once"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
     // The frontend's published port is a link, and the stack answers through it.
     let url = app
         .client
@@ -279,6 +294,21 @@ async fn hidden_logs_catch_up_when_shown(app: &App, url: &str, frontend: &str) {
             .any(|r| r.starts_with("frontend") && r.ends_with(line))
     })
     .await;
+}
+
+/// How many probes (`GET /`, which the demo backend answers 404) `container` has logged.
+async fn probe_requests(container: &str) -> usize {
+    let docker = berth_tests::engine().await.docker().clone();
+    let options = LogsOptionsBuilder::default().stdout(true).build();
+    let logged: Vec<LogOutput> = docker
+        .logs(container, Some(options))
+        .try_collect()
+        .await
+        .expect("the container's log");
+    logged
+        .iter()
+        .filter(|l| l.to_string().contains("\"msg\":\"GET / "))
+        .count()
 }
 
 /// A GET through a plain TCP stream: the test needs no HTTP client beyond this.
