@@ -251,10 +251,11 @@ impl App {
         }
     }
 
-    /// Presses `key` (xdotool's name for it) in `window`, as the user would.
+    /// Presses `key` (xdotool's name for it) in `window`, as the user would: the window takes
+    /// the focus, and the key goes through the X server's input.
     pub fn press(&self, window: &str, key: &str) {
         xdotool(&["windowfocus", "--sync", window]).expect("xdotool windowfocus");
-        xdotool(&["key", "--window", window, key]).expect("xdotool key");
+        xdotool(&["key", key]).expect("xdotool key");
     }
 
     async fn visibility_when(&self, state: &str) {

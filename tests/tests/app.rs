@@ -347,6 +347,21 @@ async fn a_page_script_cannot_widen_what_the_page_reaches_through_the_settings()
     assert!(!settings.contains("/etc/passwd"), "{settings}");
     assert!(!settings.contains("tcp://"), "{settings}");
 
+    // The user's yes is what changes it.
+    app.eval(&ask).await;
+    let dialog = app
+        .native_window_when("another Docker engine", Duration::from_secs(10))
+        .await;
+    app.press(&dialog, "Return");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while bait.accept().is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the app did not connect to the endpoint the user confirmed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
     app.quit().await;
     std::fs::remove_dir_all(&config).ok();
 }
