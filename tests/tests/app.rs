@@ -417,6 +417,10 @@ async fn the_window_never_navigates_away_from_the_app() {
         t == "berth-demo"
     })
     .await;
+    // Nor does a new window show it.
+    app.eval(&format!("window.open('{url}?window'); return null"))
+        .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(
         server.accept().is_err(),
         "the webview asked the other page for something"
