@@ -105,6 +105,7 @@ async fn start_the_fixture_stack_see_it_healthy_stop_a_service_then_the_stack() 
     let health = http_get(&format!("{url}/api/health")).await;
     assert!(health.contains("\"status\":\"ok\""), "{health}");
 
+    running_rows_fit_the_smallest_window(&app).await;
     logs_are_live_searchable_and_inert(&app).await;
     hidden_logs_catch_up_when_shown(&app, &url, &format!("{name}-frontend-1")).await;
     app.screenshot_if_asked().await;
@@ -128,6 +129,27 @@ async fn start_the_fixture_stack_see_it_healthy_stop_a_service_then_the_stack() 
     every_service_reads(&app, "stopped").await;
 
     app.quit().await;
+}
+
+/// At the window's minimum size, a running stack's rows (ports, CPU, memory, three buttons)
+/// fit the services pane without a sideways scroll.
+async fn running_rows_fit_the_smallest_window(app: &App) {
+    app.client.set_window_size(720, 480).await.expect("resize");
+    let fits = "const pane = document.querySelector('[data-testid=services]').parentElement; \
+                return [window.innerWidth, pane.scrollWidth, pane.clientWidth]";
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let sizes = loop {
+        let sizes: Vec<f64> = serde_json::from_value(app.eval(fits).await).expect("sizes");
+        if sizes[0] == 720.0 || std::time::Instant::now() > deadline {
+            break sizes;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        sizes[1] <= sizes[2],
+        "the services pane scrolls sideways: {sizes:?}"
+    );
+    app.client.set_window_size(1280, 800).await.expect("resize");
 }
 
 /// The stack is stopped, and every service's state cell reads `state`.
