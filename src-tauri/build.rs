@@ -22,6 +22,7 @@ fn main() {
         "set_profiles",
         "watch_metrics",
         "unwatch_metrics",
+        "probe_again",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("failed to run tauri-build");

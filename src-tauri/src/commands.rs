@@ -10,8 +10,8 @@ use berth_engine::{PortProbe, Progress, ProgressEvent, ProjectArgs, StatsHistory
 use serde::Serialize;
 use tauri::async_runtime::JoinHandle;
 use tauri::ipc::Channel;
-use tauri::{AppHandle, Runtime, State};
-use tauri_plugin_dialog::DialogExt;
+use tauri::{AppHandle, Manager, Runtime, State};
+use tauri_plugin_dialog::{DialogExt, MessageDialogButtons, MessageDialogKind};
 use tokio::sync::watch;
 use ts_rs::TS;
 
@@ -19,7 +19,7 @@ use crate::logview::{LogView, Rows, ViewStats};
 use crate::metrics::{self, Batcher};
 use crate::project::OpenProject;
 use crate::session::Session;
-use crate::settings::Settings;
+use crate::settings::{Settings, SettingsChange};
 use crate::view::{ActionRequest, StackView};
 
 /// The app's state: the open project's session, the settings, and what the window is
@@ -125,7 +125,7 @@ pub enum Metrics {
     History { histories: Vec<StatsHistory> },
     /// New samples, batched when they are worth a redraw (`metrics::Batcher`).
     Samples { samples: Vec<StatsSample> },
-    /// The latest round of probes of every published port.
+    /// The probes of every published port, whenever one of them changes.
     Probes { probes: Vec<PortProbe> },
 }
 
@@ -180,6 +180,15 @@ pub fn watch_metrics(berth: State<'_, Berth>, on_metrics: Channel<Metrics>) {
 pub fn unwatch_metrics(berth: State<'_, Berth>) {
     if let Some(task) = berth.metrics_feed.lock().expect("feed lock").take() {
         task.abort();
+    }
+}
+
+/// Probes a service's published port again (the user clicked its dot): probes otherwise run
+/// only when a port appears, since each is a line in the service's own log.
+#[tauri::command]
+pub fn probe_again(berth: State<'_, Berth>, service: String, host_port: u16) {
+    if let Some((_, prober)) = berth.session().metrics() {
+        prober.probe_again(&service, host_port);
     }
 }
 
@@ -350,13 +359,56 @@ pub fn settings(berth: State<'_, Berth>) -> Settings {
     berth.settings.lock().expect("settings lock").clone()
 }
 
-/// Saves the settings and reopens the project with them (buffer size, engine endpoint).
+/// Saves what the page may change of the settings and reopens the project with them. The recent
+/// projects are not the page's to write (it only picks among them, `open_recent`), and another
+/// engine endpoint takes the user's yes in a native dialog: the page alone must not be able to
+/// hand the stack, its files and its secrets to an engine of its choosing.
 #[tauri::command]
-pub fn save_settings(berth: State<'_, Berth>, settings: Settings) -> Result<(), String> {
+pub async fn save_settings<R: Runtime>(
+    app: AppHandle<R>,
+    berth: State<'_, Berth>,
+    change: SettingsChange,
+) -> Result<(), String> {
+    let current = berth.settings.lock().expect("settings lock").clone();
+    let settings = change.apply(&current);
     settings.check()?;
+    if settings.engine_endpoint != current.engine_endpoint
+        && !confirm_endpoint(&app, &settings.engine_endpoint).await
+    {
+        return Err("Nothing was saved: the new Docker endpoint was not confirmed.".into());
+    }
     settings.save(&berth.config_dir)?;
     *berth.settings.lock().expect("settings lock") = settings;
     berth.switch(berth.session().project().args().clone())
+}
+
+/// Asks the user, in a native dialog the page cannot answer, whether to use `endpoint`.
+async fn confirm_endpoint<R: Runtime>(app: &AppHandle<R>, endpoint: &str) -> bool {
+    let engine = if endpoint.is_empty() {
+        "the engine DOCKER_HOST or the Docker context names".to_owned()
+    } else {
+        endpoint.to_owned()
+    };
+    let answer = ask(|done| {
+        let mut dialog = app
+            .dialog()
+            .message(format!(
+                "Berth will run this project's containers on {engine}, and send it the \
+                 project's files and settings.\n\nWhoever runs that engine sees them and can \
+                 run anything there: connect only to an engine you trust."
+            ))
+            .title("Connect Berth to another Docker engine?")
+            .kind(MessageDialogKind::Warning)
+            .buttons(MessageDialogButtons::OkCancelCustom(
+                "Connect".into(),
+                "Cancel".into(),
+            ));
+        if let Some(window) = app.get_webview_window("main") {
+            dialog = dialog.parent(&window);
+        }
+        dialog.show(move |yes| done(yes.then_some(())))
+    });
+    answer.await.is_some()
 }
 
 /// Opens compose files the user picks (the first is the project's file, the others override

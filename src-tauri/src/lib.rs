@@ -6,6 +6,7 @@
 mod commands;
 mod logview;
 mod metrics;
+mod navigation;
 mod notify;
 mod project;
 mod session;
@@ -79,6 +80,7 @@ pub fn run() {
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
             tray::show_window(app)
         }))
+        .plugin(navigation::guard())
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_shell::init())
         .plugin(tauri_plugin_dialog::init())
@@ -101,6 +103,7 @@ pub fn run() {
             commands::set_profiles,
             commands::watch_metrics,
             commands::unwatch_metrics,
+            commands::probe_again,
         ])
         .setup(move |app| {
             // Opening a project never starts it: that is the user's Start. Without flags, the

@@ -34,6 +34,26 @@ impl Default for Settings {
     }
 }
 
+/// What the window may change of the settings. The recent projects are Berth's record of what
+/// the user opened (through a dialog or the command line), never the page's to write.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
+#[ts(export)]
+pub struct SettingsChange {
+    pub log_buffer_mib: u32,
+    pub engine_endpoint: String,
+}
+
+impl SettingsChange {
+    /// `current` with this change.
+    pub fn apply(&self, current: &Settings) -> Settings {
+        Settings {
+            log_buffer_mib: self.log_buffer_mib,
+            engine_endpoint: self.engine_endpoint.trim().to_owned(),
+            ..current.clone()
+        }
+    }
+}
+
 impl Settings {
     /// The settings in `dir`, or the defaults when there are none. A file that does not parse
     /// is set aside as `settings.json.bad` (and said so), never silently overwritten.
@@ -149,6 +169,20 @@ mod tests {
         assert_eq!(Settings::load(&dir), Settings::default());
         assert!(dir.join("settings.json.bad").exists());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_change_from_the_window_keeps_the_recent_projects() {
+        let mut s = Settings::default();
+        s.remember(&project("/srv/shop/compose.yaml"));
+        let change = SettingsChange {
+            log_buffer_mib: 128,
+            engine_endpoint: " tcp://10.0.0.2:2375 ".into(),
+        };
+        let changed = change.apply(&s);
+        assert_eq!(changed.recent, s.recent);
+        assert_eq!(changed.log_buffer_mib, 128);
+        assert_eq!(changed.engine_endpoint, "tcp://10.0.0.2:2375");
     }
 
     #[test]

@@ -231,6 +231,33 @@ impl App {
         self.visibility_when("visible").await;
     }
 
+    /// A window of the app (a native dialog) whose title contains `title`, once it shows.
+    pub async fn native_window_when(&self, title: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let found = descendants(self.driver.0.id()).into_iter().find_map(|pid| {
+                let pid = pid.to_string();
+                xdotool(&["search", "--onlyvisible", "--pid", &pid, "--name", title])
+            });
+            if let Some(window) = found.and_then(|f| f.split_whitespace().next().map(str::to_owned))
+            {
+                return window;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no window titled {title:?} within {timeout:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Presses `key` (xdotool's name for it) in `window`, as the user would: the window takes
+    /// the focus, and the key goes through the X server's input.
+    pub fn press(&self, window: &str, key: &str) {
+        xdotool(&["windowfocus", "--sync", window]).expect("xdotool windowfocus");
+        xdotool(&["key", key]).expect("xdotool key");
+    }
+
     async fn visibility_when(&self, state: &str) {
         let deadline = Instant::now() + Duration::from_secs(10);
         while self.eval("return document.visibilityState").await != state {

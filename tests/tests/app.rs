@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use berth_tests::app::App;
 use berth_tests::{engine, fixture, workspace_binary};
+use fantoccini::Locator;
+use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
 
 #[tokio::test]
 async fn the_window_opens_and_shows_the_engine_it_is_connected_to() {
@@ -230,4 +232,355 @@ fn without_a_display_it_says_so_instead_of_crashing() {
         "{stderr}"
     );
     assert!(stderr.contains("xvfb-run"), "{stderr}");
+}
+
+/// What a page script gets back from each of the shell's commands it calls, in order: `ok` or
+/// the error it showed.
+const FORGE: &str = r#"
+const invoke = window.__TAURI_INTERNALS__.invoke;
+const [endpoint, done] = arguments;
+const out = [];
+const attempt = async (what, command, args) => {
+  try { await invoke(command, args); out.push(what + ': ok'); }
+  catch (err) { out.push(what + ': ' + err); }
+};
+(async () => {
+  const forged = { files: ['/etc/passwd'], project_name: 'forged', project_directory: null,
+    env_files: [], profiles: [] };
+  const settings = await invoke('settings');
+  settings.recent = [forged, forged, ...settings.recent];
+  settings.engine_endpoint = endpoint;
+  await attempt('save', 'save_settings', { settings });
+  await attempt('save change', 'save_settings',
+    { change: { log_buffer_mib: settings.log_buffer_mib, engine_endpoint: '' } });
+  for (const index of [0, 1, 2]) await attempt('open ' + index, 'open_recent', { index });
+})().then(() => done(out), (err) => done(['script: ' + err]));
+"#;
+
+#[tokio::test]
+async fn a_page_script_cannot_widen_what_the_page_reaches_through_the_settings() {
+    let config = std::env::temp_dir().join(format!("berth-test-forge-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&config);
+    let file = fixture("stack/compose.yaml");
+    let name = "berth-test-forge";
+    let args = ["-f", file.to_str().expect("UTF-8 path"), "-p", name];
+    let app = App::launch_with_config(&workspace_binary("berth"), &args, &config).await;
+    app.text_when(
+        "[data-testid=engine-status]",
+        Duration::from_secs(20),
+        |t| t.starts_with("Docker "),
+    )
+    .await;
+    // A Docker endpoint only the page would point at: it must never see a connection.
+    let bait = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port");
+    bait.set_nonblocking(true).expect("non-blocking");
+    let endpoint = format!("tcp://{}", bait.local_addr().expect("address"));
+
+    let answers = app
+        .client
+        .execute_async(FORGE, vec![endpoint.clone().into()])
+        .await
+        .expect("the page script runs");
+    let answers: Vec<String> = serde_json::from_value(answers).expect("a list of answers");
+    // The settings the page sends carry no recent projects and leave the endpoint as it was;
+    // only the entry Berth recorded (the one open) can be reopened.
+    assert!(answers[0].starts_with("save: "), "{answers:?}");
+    assert_ne!(answers[0], "save: ok", "{answers:?}");
+    assert_eq!(answers[1], "save change: ok", "{answers:?}");
+    assert_eq!(answers[2], "open 0: ok", "{answers:?}");
+    assert_eq!(
+        answers[3..],
+        [
+            "open 1: There is no recent project number 1.",
+            "open 2: There is no recent project number 2.",
+        ],
+        "{answers:?}"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let shown = app
+        .text_when("[data-testid=project-name]", Duration::from_secs(5), |t| {
+            !t.is_empty()
+        })
+        .await;
+    assert_eq!(shown, name);
+    let page = app.eval("return document.body.textContent").await;
+    assert!(!page.to_string().contains("root:"), "{page}");
+    assert!(
+        bait.accept().is_err(),
+        "the app connected to the page's endpoint"
+    );
+
+    // Another endpoint takes the user's yes in a native dialog, which the page cannot answer.
+    let ask = format!(
+        "window.__answer = null; window.__TAURI_INTERNALS__.invoke('save_settings', \
+         {{ change: {{ log_buffer_mib: 64, engine_endpoint: '{endpoint}' }} }}) \
+         .then(() => window.__answer = 'ok', (err) => window.__answer = String(err)); return null"
+    );
+    app.eval(&ask).await;
+    let dialog = app
+        .native_window_when("another Docker engine", Duration::from_secs(10))
+        .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        app.eval("return window.__answer").await,
+        serde_json::Value::Null
+    );
+    app.press(&dialog, "Escape");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let answer = loop {
+        let answer = app.eval("return window.__answer").await;
+        if !answer.is_null() || std::time::Instant::now() > deadline {
+            break answer;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        answer,
+        "Nothing was saved: the new Docker endpoint was not confirmed."
+    );
+    assert!(
+        bait.accept().is_err(),
+        "the app connected to the page's endpoint"
+    );
+    let settings = std::fs::read_to_string(config.join("dev.berth.desktop/settings.json"))
+        .expect("the settings file");
+    assert!(!settings.contains("/etc/passwd"), "{settings}");
+    assert!(!settings.contains("tcp://"), "{settings}");
+
+    // The user's yes is what changes it.
+    app.eval(&ask).await;
+    let dialog = app
+        .native_window_when("another Docker engine", Duration::from_secs(10))
+        .await;
+    app.press(&dialog, "Return");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while bait.accept().is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the app did not connect to the endpoint the user confirmed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    app.quit().await;
+    std::fs::remove_dir_all(&config).ok();
+}
+
+#[tokio::test]
+async fn the_window_never_navigates_away_from_the_app() {
+    // Where links open: a stand-in for the desktop's browser opener that only notes the URL.
+    let bin = std::env::temp_dir().join(format!("berth-test-opener-{}", std::process::id()));
+    std::fs::create_dir_all(&bin).expect("temp dir");
+    let opened = bin.join("opened");
+    let opener = bin.join("xdg-open");
+    std::fs::write(
+        &opener,
+        format!("#!/bin/sh\necho \"$1\" >> '{}'\n", opened.display()),
+    )
+    .expect("write the opener");
+    std::fs::set_permissions(&opener, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("make the opener executable");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    // A page elsewhere, which must never be asked for anything by the webview.
+    let server = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port");
+    server.set_nonblocking(true).expect("non-blocking");
+    let url = format!(
+        "http://127.0.0.1:{}/",
+        server.local_addr().expect("address").port()
+    );
+
+    let app = App::launch_with_env(&workspace_binary("berth"), &[], &[("PATH", &path)]).await;
+    app.text_when("[data-testid=project-name]", Duration::from_secs(20), |t| {
+        t == "berth-demo"
+    })
+    .await;
+    let origin = app.eval("return location.origin").await;
+    app.eval(&format!("location.href = '{url}'; return null"))
+        .await;
+    // The opener runs once the navigation is refused; until then the page may still be going.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::fs::read_to_string(&opened).unwrap_or_default().trim() != url.trim_end() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{url} was not handed to the browser: {:?}",
+            std::fs::read_to_string(&opened)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(app.eval("return location.origin").await, origin);
+    app.text_when("[data-testid=project-name]", Duration::from_secs(5), |t| {
+        t == "berth-demo"
+    })
+    .await;
+    // Nor does a new window show it.
+    app.eval(&format!("window.open('{url}?window'); return null"))
+        .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        server.accept().is_err(),
+        "the webview asked the other page for something"
+    );
+
+    app.quit().await;
+    std::fs::remove_dir_all(&bin).ok();
+}
+
+/// Where the parts of the window are, in CSS pixels: the header's parts that must not overlap,
+/// the page's width against its content's, the log pane's rows and the split.
+const LAYOUT: &str = r#"
+const rect = (e) => { const r = e.getBoundingClientRect();
+  return { what: e.dataset.testid || e.tagName.toLowerCase() + '.' + e.className,
+    left: r.left, right: r.right, top: r.top, bottom: r.bottom }; };
+const header = document.querySelector('header');
+const parts = [...header.querySelectorAll('h1, [data-testid=project-menu], [data-testid=stack-status], .controls button, [data-testid=engine-status]')];
+const lines = document.querySelector('[data-testid=log-lines]');
+const services = document.querySelector('[data-testid=services]').parentElement;
+return {
+  width: window.innerWidth, height: window.innerHeight,
+  scroll_width: document.documentElement.scrollWidth,
+  scroll_height: document.documentElement.scrollHeight,
+  header: parts.map(rect),
+  log_rows: Math.floor(lines.clientHeight / 20),
+  log_bottom: lines.getBoundingClientRect().bottom,
+  services_height: services.clientHeight,
+};
+"#;
+
+#[derive(serde::Deserialize, Debug)]
+struct Layout {
+    width: f64,
+    height: f64,
+    scroll_width: f64,
+    scroll_height: f64,
+    header: Vec<Rect>,
+    log_rows: u32,
+    log_bottom: f64,
+    services_height: f64,
+}
+
+#[derive(serde::Deserialize, Debug)]
+struct Rect {
+    what: String,
+    left: f64,
+    right: f64,
+    top: f64,
+    bottom: f64,
+}
+
+impl Rect {
+    fn overlaps(&self, other: &Rect) -> bool {
+        self.left < other.right - 0.5
+            && other.left < self.right - 0.5
+            && self.top < other.bottom - 0.5
+            && other.top < self.bottom - 0.5
+    }
+}
+
+async fn layout(app: &App) -> Layout {
+    serde_json::from_value(app.eval(LAYOUT).await).expect("the layout")
+}
+
+/// A project of forty services (none created) with a long name, at the window's minimum size:
+/// nothing needs a sideways scroll, the header's parts do not run into each other, the log pane
+/// keeps rows, and the split between the services and the logs can be dragged.
+async fn usable_at_minimum_size(env: &[(&str, &str)]) {
+    let dir = std::env::temp_dir().join(format!("berth-test-forty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("compose.yaml");
+    let services: String = (1..=40)
+        .map(|i| format!("  service-{i:02}:\n    image: berth-test/busybox:1\n    ports: ['80']\n"))
+        .collect();
+    std::fs::write(&file, format!("services:\n{services}")).expect("write compose.yaml");
+    let name = "berth-test-a-project-with-a-long-name-for-a-small-window";
+    let args = ["-f", file.to_str().expect("UTF-8 path"), "-p", name];
+    let app = App::launch_with_env(&workspace_binary("berth"), &args, env).await;
+    app.text_when(
+        "[data-testid=engine-status]",
+        Duration::from_secs(20),
+        |t| t.starts_with("Docker "),
+    )
+    .await;
+    app.text_when("[data-testid=stack-status]", Duration::from_secs(20), |t| {
+        t == "stopped"
+    })
+    .await;
+    app.client
+        .set_window_size(720, 480)
+        .await
+        .expect("resize the window");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let small = loop {
+        let l = layout(&app).await;
+        if (l.width, l.height) == (720.0, 480.0) {
+            break l;
+        }
+        assert!(std::time::Instant::now() < deadline, "never 720×480: {l:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    app.screenshot_if_asked().await;
+
+    assert!(small.scroll_width <= small.width, "{small:?}");
+    assert!(small.scroll_height <= small.height, "{small:?}");
+    for (i, a) in small.header.iter().enumerate() {
+        assert!(a.left >= 0.0 && a.right <= small.width, "{a:?} is cut off");
+        for b in &small.header[i + 1..] {
+            assert!(!a.overlaps(b), "{} runs into {}: {small:?}", a.what, b.what);
+        }
+    }
+    assert!(small.log_rows >= 5, "{small:?}");
+    assert!(small.log_bottom <= small.height, "{small:?}");
+
+    // Dragging the split up gives the logs the room the services give up.
+    let split = app
+        .client
+        .find(Locator::Css("[data-testid=split]"))
+        .await
+        .expect("a split between the services and the logs");
+    let drag = MouseActions::new("mouse".into())
+        .then(PointerAction::MoveToElement {
+            element: split,
+            duration: None,
+            x: 0.0,
+            y: 0.0,
+        })
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        })
+        .then(PointerAction::MoveBy {
+            duration: Some(Duration::from_millis(200)),
+            x: 0.0,
+            y: -60.0,
+        })
+        .then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        });
+    app.client
+        .perform_actions(drag)
+        .await
+        .expect("drag the split");
+    let dragged = layout(&app).await;
+    assert!(
+        (small.services_height - dragged.services_height - 60.0).abs() <= 2.0,
+        "{small:?}\n{dragged:?}"
+    );
+    assert!(dragged.log_rows >= small.log_rows + 2, "{dragged:?}");
+    assert!(dragged.scroll_height <= dragged.height, "{dragged:?}");
+
+    app.quit().await;
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn at_its_minimum_size_the_window_stays_usable_with_forty_services() {
+    usable_at_minimum_size(&[]).await;
+}
+
+#[tokio::test]
+async fn at_double_scale_the_window_stays_usable_at_its_minimum_size() {
+    usable_at_minimum_size(&[("GDK_SCALE", "2")]).await;
 }

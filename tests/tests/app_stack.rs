@@ -52,6 +52,14 @@ async fn start_the_fixture_stack_see_it_healthy_stop_a_service_then_the_stack() 
     }
     app.text_when("[data-testid=stack-status]", long, |t| t == "healthy")
         .await;
+    // Uptimes keep counting (they once stopped at their first tick).
+    let uptime = app
+        .cell_when("frontend", "uptime", long, |t| t.ends_with('s'))
+        .await;
+    app.cell_when("frontend", "uptime", Duration::from_secs(5), |t| {
+        t != uptime
+    })
+    .await;
 
     // Resource use and port probes come in while the window shows.
     for service in SERVICES {
@@ -64,6 +72,21 @@ async fn start_the_fixture_stack_see_it_healthy_stop_a_service_then_the_stack() 
         let css = format!("[data-testid=services] tr[data-service={service}] [data-probe=ok]");
         app.texts_when(&css, long, |probes| !probes.is_empty())
             .await;
+    }
+
+    // Probes came once, when the ports appeared; a port's dot asks for one more.
+    let backend = format!("{name}-backend-1");
+    let before = probe_requests(&backend).await;
+    assert!(before >= 1, "the backend was never probed");
+    app.click("[data-testid=services] tr[data-service=backend] [data-probe]")
+        .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while probe_requests(&backend).await != before + 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "clicking the dot did not probe the backend once"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
     // The frontend's published port is a link, and the stack answers through it.
@@ -82,6 +105,7 @@ async fn start_the_fixture_stack_see_it_healthy_stop_a_service_then_the_stack() 
     let health = http_get(&format!("{url}/api/health")).await;
     assert!(health.contains("\"status\":\"ok\""), "{health}");
 
+    running_rows_fit_the_smallest_window(&app).await;
     logs_are_live_searchable_and_inert(&app).await;
     hidden_logs_catch_up_when_shown(&app, &url, &format!("{name}-frontend-1")).await;
     app.screenshot_if_asked().await;
@@ -105,6 +129,27 @@ async fn start_the_fixture_stack_see_it_healthy_stop_a_service_then_the_stack() 
     every_service_reads(&app, "stopped").await;
 
     app.quit().await;
+}
+
+/// At the window's minimum size, a running stack's rows (ports, CPU, memory, three buttons)
+/// fit the services pane without a sideways scroll.
+async fn running_rows_fit_the_smallest_window(app: &App) {
+    app.client.set_window_size(720, 480).await.expect("resize");
+    let fits = "const pane = document.querySelector('[data-testid=services]').parentElement; \
+                return [window.innerWidth, pane.scrollWidth, pane.clientWidth]";
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let sizes = loop {
+        let sizes: Vec<f64> = serde_json::from_value(app.eval(fits).await).expect("sizes");
+        if sizes[0] == 720.0 || std::time::Instant::now() > deadline {
+            break sizes;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        sizes[1] <= sizes[2],
+        "the services pane scrolls sideways: {sizes:?}"
+    );
+    app.client.set_window_size(1280, 800).await.expect("resize");
 }
 
 /// The stack is stopped, and every service's state cell reads `state`.
@@ -271,6 +316,21 @@ async fn hidden_logs_catch_up_when_shown(app: &App, url: &str, frontend: &str) {
             .any(|r| r.starts_with("frontend") && r.ends_with(line))
     })
     .await;
+}
+
+/// How many probes (`GET /`, which the demo backend answers 404) `container` has logged.
+async fn probe_requests(container: &str) -> usize {
+    let docker = berth_tests::engine().await.docker().clone();
+    let options = LogsOptionsBuilder::default().stdout(true).build();
+    let logged: Vec<LogOutput> = docker
+        .logs(container, Some(options))
+        .try_collect()
+        .await
+        .expect("the container's log");
+    logged
+        .iter()
+        .filter(|l| l.to_string().contains("\"msg\":\"GET / "))
+        .count()
 }
 
 /// A GET through a plain TCP stream: the test needs no HTTP client beyond this.

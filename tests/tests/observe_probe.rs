@@ -192,3 +192,110 @@ async fn the_prober_follows_the_stack() {
     stack.stack.start(&web, &Progress::default()).await.unwrap();
     round_where(&mut feed, "web back", web_ok).await;
 }
+
+/// A server that logs every HTTP request and every TCP connection, as an access log and MongoDB
+/// do, with a third port that starts listening only after four seconds.
+const LOGGING: &str = r#"services:
+  api:
+    image: berth-test/node:1
+    command:
+      - node
+      - -e
+      - |
+        const http = require('http'), net = require('net');
+        const web = () => http.createServer((q, s) => { console.log('http ' + q.method + ' ' + q.url); s.end('ok'); });
+        web().listen(3000);
+        net.createServer((c) => { console.log('tcp connect'); c.on('error', () => {}); }).listen(27017);
+        setTimeout(() => web().listen(8080), 4000);
+    ports: ['127.0.0.1::3000', '127.0.0.1::27017', '127.0.0.1::8080']
+  other:
+    image: berth-test/busybox:1
+    command: [sleep, '600']
+"#;
+
+/// The lines `api` has logged for probes (requests and connections).
+async fn probe_lines(stack: &TestStack) -> Vec<String> {
+    let log = container_log(stack, "api").await;
+    log.lines()
+        .filter(|l| l.starts_with("http ") || l.starts_with("tcp "))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// [`probe_lines`] once `http` requests and `tcp` connections are logged (a line reaches the
+/// engine's log a moment after the answer).
+async fn probe_lines_when(stack: &TestStack, http: usize, tcp: usize) -> Vec<String> {
+    let counts = |lines: &[String]| {
+        let count = |what: &str| lines.iter().filter(|l| *l == what).count();
+        (count("http GET /"), count("tcp connect"))
+    };
+    let mut lines = Vec::new();
+    for _ in 0..50 {
+        lines = probe_lines(stack).await;
+        if counts(&lines) == (http, tcp) {
+            return lines;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("not {http} requests and {tcp} connections: {lines:?}");
+}
+
+fn port_answers(round: &[PortProbe], container_port: u16) -> bool {
+    round.iter().any(|p| {
+        p.result.publisher.container_port == container_port && p.result.reach == Reach::Open
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_steady_stack_gets_no_probe_after_the_first_unless_asked() {
+    let stack = TestStack::new("probe-quiet", LOGGING).await;
+    stack.up(UpOptions::default()).await.unwrap();
+    let prober = Prober::spawn(stack.stack.watch());
+    let (_, mut feed) = prober.subscribe();
+
+    // The late port is tried again until it answers (no server there hears the tries).
+    let round = round_where(&mut feed, "every port answering", |r| {
+        [3000, 27017, 8080].iter().all(|p| port_answers(r, *p))
+    })
+    .await;
+    let http = |port: u16| {
+        round
+            .iter()
+            .find(|p| p.result.publisher.container_port == port)
+            .and_then(|p| p.result.http.clone())
+    };
+    assert_eq!(http(3000).map(|h| h.status), Some(200));
+    assert_eq!(http(8080).map(|h| h.status), Some(200));
+    assert_eq!(http(27017), None);
+    let first = probe_lines_when(&stack, 2, 1).await;
+
+    // Events that change nothing about the ports, then a steady stack for longer than any
+    // periodic probe would wait: the service's log gains nothing.
+    let other = ["other".to_owned()];
+    stack
+        .stack
+        .stop(&other, &Progress::default())
+        .await
+        .unwrap();
+    stack
+        .stack
+        .start(&other, &Progress::default())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(35)).await;
+    assert_eq!(probe_lines(&stack).await, first);
+
+    // The user asks for one port again: one request, and a round with its new result.
+    let port = round
+        .iter()
+        .find(|p| p.result.publisher.container_port == 3000)
+        .expect("port 3000 probed");
+    let before = port.result.checked_at_ms;
+    prober.probe_again("api", port.result.publisher.host_port);
+    round_where(&mut feed, "port 3000 probed again", |r| {
+        r.iter()
+            .any(|p| p.result.publisher.container_port == 3000 && p.result.checked_at_ms > before)
+    })
+    .await;
+    probe_lines_when(&stack, 3, 1).await;
+}

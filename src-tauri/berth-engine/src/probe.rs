@@ -6,6 +6,7 @@
 //! nothing in the container listens: the proxy accepts, fails to reach the container and closes
 //! the connection without a byte. That is told apart from a port that answers.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 use ts_rs::TS;
 
 use crate::state::StateHandle;
@@ -252,35 +253,82 @@ pub struct PortProbe {
     pub result: ProbeResult,
 }
 
-/// Probes every published TCP port of the running containers in `containers`, concurrently.
-pub async fn check_all<'a>(containers: impl IntoIterator<Item = &'a Container>) -> Vec<PortProbe> {
-    let checks = containers
+/// The published ports of the running containers in `containers`, each port once: the engine
+/// lists a port's IPv4 and IPv6 bindings apart.
+fn targets<'a>(
+    containers: impl IntoIterator<Item = &'a Container>,
+) -> Vec<(Target, &'a Container, &'a Publisher)> {
+    containers
         .into_iter()
         .filter(|c| c.running())
         .flat_map(|c| {
-            // The engine lists a port's IPv4 and IPv6 bindings apart: probe the port once.
             let mut ports: Vec<&Publisher> = c.ports.iter().filter(|p| p.host_port != 0).collect();
             ports.sort_by_key(|p| (p.host_port, p.protocol.clone(), p.host_ip.contains(':')));
             ports.dedup_by_key(|p| (p.host_port, p.protocol.clone()));
-            ports.into_iter().map(move |p| async move {
-                PortProbe {
-                    service: c.service.clone(),
-                    container: c.name.clone(),
-                    result: check(p).await,
-                }
-            })
-        });
-    futures_util::future::join_all(checks).await
+            ports.into_iter().map(move |p| (Target::new(c, p), c, p))
+        })
+        .collect()
 }
 
-/// How often a subscribed prober probes again when nothing changes. Each HTTP probe is a line in
-/// the service's own access log, so not often: changes trigger a round at once anyway.
-pub const INTERVAL: Duration = Duration::from_secs(30);
+/// After a port first fails to answer, how long until it is tried again; the wait doubles up to
+/// [`RETRY_MAX`] while it keeps failing. Nothing in the container hears these tries: a port that
+/// does not answer has no server behind it yet.
+const RETRY_FIRST: Duration = Duration::from_secs(1);
+const RETRY_MAX: Duration = Duration::from_secs(30);
 /// Changes are gathered this long before a probe round, so a burst of events makes one round.
 const SETTLE: Duration = Duration::from_millis(250);
 
-/// Keeps probing a project's published ports while someone is subscribed: at once, after every
-/// change of the state model, and every [`INTERVAL`].
+/// One published port of one run of a container in one health state. Each probe of a port that
+/// answers is a line in the service's own log (an access log's `GET /`, MongoDB's connection
+/// line), so a port is probed when it appears (the container starts, or its health changes) and
+/// then only if it did not answer, or when the user asks.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Target {
+    container_id: String,
+    started_at: String,
+    health: String,
+    host_port: u16,
+    protocol: String,
+}
+
+impl Target {
+    fn new(c: &Container, p: &Publisher) -> Target {
+        Target {
+            container_id: c.id.clone(),
+            started_at: c.started_at.clone(),
+            health: c.health.clone(),
+            host_port: p.host_port,
+            protocol: p.protocol.clone(),
+        }
+    }
+}
+
+/// A probed port, and when it is due again if it did not answer.
+struct Known {
+    probe: PortProbe,
+    retry: Option<Retry>,
+}
+
+#[derive(Clone, Copy)]
+struct Retry {
+    at: Instant,
+    wait: Duration,
+}
+
+/// Whether a probe found the port answering (or not probeable): it is then left alone.
+fn settled(result: &ProbeResult) -> bool {
+    matches!(result.reach, Reach::Open | Reach::Skipped { .. })
+}
+
+/// A user's request to probe a service's published port again.
+#[derive(Debug)]
+struct Ask {
+    service: String,
+    host_port: u16,
+}
+
+/// Probes a project's published ports while someone is subscribed: each port once when it
+/// appears, again while it does not answer, and when the user asks ([`ProberHandle::probe_again`]).
 pub struct Prober;
 
 /// A running prober; dropping the last handle stops it.
@@ -288,6 +336,7 @@ pub struct Prober;
 pub struct ProberHandle {
     shared: Arc<Shared>,
     demand: Demand,
+    asks: mpsc::UnboundedSender<Ask>,
     _task: Arc<AbortOnDrop>,
 }
 
@@ -304,52 +353,75 @@ impl Prober {
             tx: broadcast::channel(16).0,
         });
         let demand = Demand::new();
-        let task = tokio::spawn(run(state, shared.clone(), demand.clone()));
+        let (asks, asked) = mpsc::unbounded_channel();
+        let task = tokio::spawn(run(state, shared.clone(), demand.clone(), asked));
         ProberHandle {
             shared,
             demand,
+            asks,
             _task: Arc::new(AbortOnDrop(task)),
         }
     }
 }
 
 impl ProberHandle {
-    /// The last round's results (empty before the first) and every round after, each the
-    /// complete set of published ports of running containers.
+    /// The last round's results (empty before the first) and every round that changed them,
+    /// each the complete set of published ports of running containers.
     pub fn subscribe(&self) -> (Vec<PortProbe>, Subscription<Vec<PortProbe>>) {
         let interest = self.demand.interest();
         let latest = self.shared.latest.lock().expect("not poisoned");
         let rx = self.shared.tx.subscribe();
         (latest.clone(), Subscription::new(rx, interest))
     }
+
+    /// Probes `service`'s port published on `host_port` again (while someone is subscribed).
+    pub fn probe_again(&self, service: &str, host_port: u16) {
+        let _ = self.asks.send(Ask {
+            service: service.to_owned(),
+            host_port,
+        });
+    }
 }
 
-async fn run(state: StateHandle, shared: Arc<Shared>, demand: Demand) {
+async fn run(
+    state: StateHandle,
+    shared: Arc<Shared>,
+    demand: Demand,
+    mut asks: mpsc::UnboundedReceiver<Ask>,
+) {
+    // Kept while nobody watches, so showing the window again probes only what changed.
+    let mut known = HashMap::new();
     loop {
         demand.wanted().await;
         tokio::select! {
             () = demand.unwanted() => {}
-            () = probe_while_wanted(&state, &shared) => {}
+            () = probe_while_wanted(&state, &shared, &mut known, &mut asks) => return,
         }
     }
 }
 
-async fn probe_while_wanted(state: &StateHandle, shared: &Shared) {
+/// Returns when the state model ends.
+async fn probe_while_wanted(
+    state: &StateHandle,
+    shared: &Shared,
+    known: &mut HashMap<Target, Known>,
+    asks: &mut mpsc::UnboundedReceiver<Ask>,
+) {
     let (_, mut changes) = state.subscribe();
-    let mut tick = tokio::time::interval(INTERVAL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut asked = Vec::new();
     loop {
-        let snapshot = state.snapshot();
-        let probes = check_all(snapshot.services.values().flat_map(|s| &s.containers)).await;
-        {
-            // Sent under the lock, so a new subscriber's results and its feed leave no gap.
-            let mut latest = shared.latest.lock().expect("not poisoned");
-            *latest = probes.clone();
-            let _ = shared.tx.send(probes);
-        }
-        tick.reset();
+        round(state, shared, known, &asked).await;
+        asked.clear();
+        let next_retry = known.values().filter_map(|k| k.retry).map(|r| r.at).min();
+        let retry = async {
+            match next_retry {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
-            _ = tick.tick() => {}
+            () = retry => {}
+            Some(ask) = asks.recv() => asked.push(ask),
             change = changes.recv() => {
                 if let Err(broadcast::error::RecvError::Closed) = change {
                     return;
@@ -359,7 +431,71 @@ async fn probe_while_wanted(state: &StateHandle, shared: &Shared) {
                 while changes.try_recv().is_ok() {}
             }
         }
+        while let Ok(ask) = asks.try_recv() {
+            asked.push(ask);
+        }
     }
+}
+
+/// Probes the ports that are new, due again, or `asked` for, and sends the set if it changed.
+async fn round(
+    state: &StateHandle,
+    shared: &Shared,
+    known: &mut HashMap<Target, Known>,
+    asked: &[Ask],
+) {
+    let snapshot = state.snapshot();
+    let targets = targets(snapshot.services.values().flat_map(|s| &s.containers));
+    let before = known.len();
+    known.retain(|t, _| targets.iter().any(|(current, _, _)| current == t));
+    let mut changed = known.len() != before;
+    let now = Instant::now();
+    let due = targets.into_iter().filter(|(t, c, p)| {
+        let asked = asked
+            .iter()
+            .any(|a| a.service == c.service && a.host_port == p.host_port);
+        match known.get(t) {
+            None => true,
+            Some(k) => asked || k.retry.is_some_and(|r| r.at <= now),
+        }
+    });
+    let probes = due.map(|(t, c, p)| async move {
+        let probe = PortProbe {
+            service: c.service.clone(),
+            container: c.name.clone(),
+            result: check(p).await,
+        };
+        (t, probe)
+    });
+    for (target, probe) in futures_util::future::join_all(probes).await {
+        let retry = (!settled(&probe.result)).then(|| {
+            let wait = known
+                .get(&target)
+                .and_then(|k| k.retry)
+                .map_or(RETRY_FIRST, |r| (r.wait * 2).min(RETRY_MAX));
+            Retry {
+                at: Instant::now() + wait,
+                wait,
+            }
+        });
+        known.insert(target, Known { probe, retry });
+        changed = true;
+    }
+    if !changed {
+        return;
+    }
+    let mut probes: Vec<PortProbe> = known.values().map(|k| k.probe.clone()).collect();
+    probes.sort_by(|a, b| {
+        (&a.service, &a.container, a.result.publisher.host_port).cmp(&(
+            &b.service,
+            &b.container,
+            b.result.publisher.host_port,
+        ))
+    });
+    // Sent under the lock, so a new subscriber's results and its feed leave no gap.
+    let mut latest = shared.latest.lock().expect("not poisoned");
+    *latest = probes.clone();
+    let _ = shared.tx.send(probes);
 }
 
 #[cfg(test)]
