@@ -92,3 +92,60 @@ fn config_reports_located_errors() {
     assert!(err.contains("did you mean `ports`?"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `config`'s YAML loads again, in Berth and in `docker compose`: a key longer than YAML's
+/// 1,024-character limit for `key:` is written as `? key`.
+#[test]
+fn config_output_with_a_long_key_loads_again() {
+    let dir = std::env::temp_dir().join(format!("berthctl-long-key-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = "K".repeat(1500);
+    std::fs::write(
+        dir.join("compose.yaml"),
+        format!(
+            "services:\n  web:\n    image: nginx\n    environment:\n      ? {key}\n      : v\n    labels:\n      ? {key}\n      : l\n"
+        ),
+    )
+    .unwrap();
+    let out = berthctl(&dir).args(["config"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(dir.join("printed.yaml"), &out.stdout).unwrap();
+
+    let again = berthctl(&dir)
+        .args(["-f", "printed.yaml", "config", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        again.status.success(),
+        "berthctl: {}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let project: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(project["services"]["web"]["environment"][&key], "v");
+    assert_eq!(project["services"]["web"]["labels"][&key], "l");
+
+    let compose = Command::new("docker")
+        .current_dir(&dir)
+        .args([
+            "compose",
+            "-f",
+            "printed.yaml",
+            "config",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        compose.status.success(),
+        "docker compose: {}",
+        String::from_utf8_lossy(&compose.stderr)
+    );
+    let project: serde_json::Value = serde_json::from_slice(&compose.stdout).unwrap();
+    assert_eq!(project["services"]["web"]["environment"][&key], "v");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
