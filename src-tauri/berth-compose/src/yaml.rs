@@ -11,14 +11,22 @@ use std::sync::Arc;
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span as YSpan, Tag as YTag};
 
 use crate::error::{Error, Location};
+use crate::limits;
 use crate::node::{Entry, Node, Span, Tag, Value};
 
-/// Most nodes a document may contain once aliases are expanded. Real compose files stay far
-/// below; a "billion laughs" file reaches it within a few aliases.
-pub const NODE_LIMIT: usize = 200_000;
-
-/// Deepest nesting accepted; keeps every recursive stage well inside the stack.
-const DEPTH_LIMIT: usize = 256;
+/// The share of a document's nodes that may come from expanding aliases, as go-yaml (which
+/// compose reads YAML with) allows it: 99 % up to 400,000 nodes, falling to 10 % at 4,000,000.
+/// A large file without aliases is never refused; a "billion laughs" file is refused within a
+/// few aliases, before its expansion is built.
+fn allowed_alias_ratio(nodes: usize) -> f64 {
+    const LOW: usize = 400_000;
+    const HIGH: usize = 4_000_000;
+    match nodes {
+        n if n <= LOW => 0.99,
+        n if n >= HIGH => 0.10,
+        n => 0.99 - 0.89 * ((n - LOW) as f64 / (HIGH - LOW) as f64),
+    }
+}
 
 /// Parses every document of a YAML stream. Empty documents are skipped.
 pub fn parse(text: &str, file: &Arc<Path>) -> Result<Vec<Node>, Error> {
@@ -27,6 +35,7 @@ pub fn parse(text: &str, file: &Arc<Path>) -> Result<Vec<Node>, Error> {
         file: file.clone(),
         anchors: HashMap::new(),
         nodes: 0,
+        aliased: 0,
     };
     let mut docs = Vec::new();
     loop {
@@ -37,6 +46,7 @@ pub fn parse(text: &str, file: &Arc<Path>) -> Result<Vec<Node>, Error> {
             Event::DocumentStart(_) => {
                 b.anchors.clear();
                 b.nodes = 0;
+                b.aliased = 0;
                 let (ev, span) = b.next()?;
                 if matches!(ev, Event::DocumentEnd) {
                     continue;
@@ -58,7 +68,10 @@ struct Builder<'a> {
     parser: Parser<'a, saphyr_parser::StrInput<'a>>,
     file: Arc<Path>,
     anchors: HashMap<usize, (Node, usize)>,
+    /// Nodes of the document so far, aliases expanded.
     nodes: usize,
+    /// How many of them come from expanding aliases.
+    aliased: usize,
 }
 
 impl<'a> Builder<'a> {
@@ -90,18 +103,32 @@ impl<'a> Builder<'a> {
 
     fn scan_error(&self, e: &ScanError) -> Error {
         let m = e.marker();
+        // The scanner counts `[`/`{` levels in a byte and stops past its range.
+        if e.info() == "recursion limit exceeded" {
+            return Error::TooDeep {
+                at: Location::at(self.file.to_path_buf(), m.line(), m.col() + 1),
+                what: "YAML flow collections (`[`, `{`) nested",
+                limit: u8::MAX as usize,
+            };
+        }
         Error::Syntax {
             at: Location::at(self.file.to_path_buf(), m.line(), m.col() + 1),
             message: e.info().to_owned(),
         }
     }
 
-    fn count(&mut self, n: usize, at: &Span) -> Result<(), Error> {
+    /// Counts `n` nodes, `aliased` of them from an alias's expansion (go-yaml's rule).
+    fn count(&mut self, n: usize, aliased: usize, at: &Span) -> Result<(), Error> {
         self.nodes += n;
-        if self.nodes > NODE_LIMIT {
+        self.aliased += aliased;
+        if self.aliased > 100
+            && self.nodes > 1000
+            && self.aliased as f64 / self.nodes as f64 > allowed_alias_ratio(self.nodes)
+        {
             return Err(Error::AliasBomb {
                 at: at.location(),
-                limit: NODE_LIMIT,
+                aliased: self.aliased,
+                nodes: self.nodes,
             });
         }
         Ok(())
@@ -109,10 +136,11 @@ impl<'a> Builder<'a> {
 
     fn node(&mut self, ev: Event<'a>, ys: YSpan, depth: usize) -> Result<Node, Error> {
         let span = self.span(&ys);
-        if depth > DEPTH_LIMIT {
-            return Err(Error::Syntax {
+        if depth > limits::YAML_DEPTH {
+            return Err(Error::TooDeep {
                 at: span.location(),
-                message: format!("nesting deeper than {DEPTH_LIMIT} levels"),
+                what: "YAML collections nested",
+                limit: limits::YAML_DEPTH,
             });
         }
         let (node, anchor) = match ev {
@@ -121,13 +149,13 @@ impl<'a> Builder<'a> {
                     return Err(self.syntax(&ys, "unknown anchor".into()));
                 };
                 // Checked before cloning: the expansion is never built.
-                self.count(size, &span)?;
+                self.count(1 + size, size, &span)?;
                 let mut node = self.anchors[&id].0.clone();
                 node.span = span;
                 return Ok(node);
             }
             Event::Scalar(text, style, anchor, tag) => {
-                self.count(1, &span)?;
+                self.count(1, 0, &span)?;
                 let tag_kind = merge_tag(tag.as_deref());
                 let value = scalar(&text, style, tag.as_deref());
                 let mut node = Node::new(value, span);
@@ -135,7 +163,7 @@ impl<'a> Builder<'a> {
                 (node, anchor)
             }
             Event::SequenceStart(anchor, tag) => {
-                self.count(1, &span)?;
+                self.count(1, 0, &span)?;
                 let mut items = Vec::new();
                 loop {
                     let (ev, ys) = self.next()?;
@@ -149,7 +177,7 @@ impl<'a> Builder<'a> {
                 (node, anchor)
             }
             Event::MappingStart(anchor, tag) => {
-                self.count(1, &span)?;
+                self.count(1, 0, &span)?;
                 let mut node = self.mapping(span, depth)?;
                 node.tag = merge_tag(tag.as_deref());
                 (node, anchor)
