@@ -66,12 +66,8 @@ pub enum Error {
         first: Location,
     },
 
-    #[error("YAML aliases expand to {aliased} of the document's {nodes} nodes")]
-    AliasBomb {
-        at: Location,
-        aliased: usize,
-        nodes: usize,
-    },
+    #[error("YAML aliases expand to more than {limit} nodes")]
+    AliasBomb { at: Location, limit: usize },
 
     #[error("{what} deeper than {limit} levels")]
     TooDeep {

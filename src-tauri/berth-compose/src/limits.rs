@@ -5,6 +5,10 @@
 /// a whole load fits a 2 MiB thread stack (a tokio worker's), even in a debug build.
 pub const YAML_DEPTH: usize = 128;
 
+/// Most nodes a document's aliases may expand to: far more than anchors shared by thousands
+/// of services need, and reached within a few aliases of a "billion laughs" file.
+pub const ALIAS_NODES: usize = 1_000_000;
+
 /// Deepest `${A:-${B:-...}}` nesting.
 pub const INTERPOLATION_DEPTH: usize = 64;
 

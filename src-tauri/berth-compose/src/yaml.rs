@@ -14,27 +14,12 @@ use crate::error::{Error, Location};
 use crate::limits;
 use crate::node::{Entry, Node, Span, Tag, Value};
 
-/// The share of a document's nodes that may come from expanding aliases, as go-yaml (which
-/// compose reads YAML with) allows it: 99 % up to 400,000 nodes, falling to 10 % at 4,000,000.
-/// A large file without aliases is never refused; a "billion laughs" file is refused within a
-/// few aliases, before its expansion is built.
-fn allowed_alias_ratio(nodes: usize) -> f64 {
-    const LOW: usize = 400_000;
-    const HIGH: usize = 4_000_000;
-    match nodes {
-        n if n <= LOW => 0.99,
-        n if n >= HIGH => 0.10,
-        n => 0.99 - 0.89 * ((n - LOW) as f64 / (HIGH - LOW) as f64),
-    }
-}
-
 /// Parses every document of a YAML stream. Empty documents are skipped.
 pub fn parse(text: &str, file: &Arc<Path>) -> Result<Vec<Node>, Error> {
     let mut b = Builder {
         parser: Parser::new_from_str(text),
         file: file.clone(),
         anchors: HashMap::new(),
-        nodes: 0,
         aliased: 0,
     };
     let mut docs = Vec::new();
@@ -45,7 +30,6 @@ pub fn parse(text: &str, file: &Arc<Path>) -> Result<Vec<Node>, Error> {
             Event::StreamEnd => break,
             Event::DocumentStart(_) => {
                 b.anchors.clear();
-                b.nodes = 0;
                 b.aliased = 0;
                 let (ev, span) = b.next()?;
                 if matches!(ev, Event::DocumentEnd) {
@@ -68,9 +52,7 @@ struct Builder<'a> {
     parser: Parser<'a, saphyr_parser::StrInput<'a>>,
     file: Arc<Path>,
     anchors: HashMap<usize, (Node, usize)>,
-    /// Nodes of the document so far, aliases expanded.
-    nodes: usize,
-    /// How many of them come from expanding aliases.
+    /// Nodes the document's aliases have expanded to so far.
     aliased: usize,
 }
 
@@ -117,18 +99,15 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// Counts `n` nodes, `aliased` of them from an alias's expansion (go-yaml's rule).
-    fn count(&mut self, n: usize, aliased: usize, at: &Span) -> Result<(), Error> {
-        self.nodes += n;
-        self.aliased += aliased;
-        if self.aliased > 100
-            && self.nodes > 1000
-            && self.aliased as f64 / self.nodes as f64 > allowed_alias_ratio(self.nodes)
-        {
+    /// Counts the nodes an alias expands to, against the budget for the whole document. Only
+    /// expansions count: a large file without aliases costs what its text does, while a
+    /// "billion laughs" file is refused within a few aliases, before its expansion is built.
+    fn expand(&mut self, nodes: usize, at: &Span) -> Result<(), Error> {
+        self.aliased += nodes;
+        if self.aliased > limits::ALIAS_NODES {
             return Err(Error::AliasBomb {
                 at: at.location(),
-                aliased: self.aliased,
-                nodes: self.nodes,
+                limit: limits::ALIAS_NODES,
             });
         }
         Ok(())
@@ -149,13 +128,12 @@ impl<'a> Builder<'a> {
                     return Err(self.syntax(&ys, "unknown anchor".into()));
                 };
                 // Checked before cloning: the expansion is never built.
-                self.count(1 + size, size, &span)?;
+                self.expand(size, &span)?;
                 let mut node = self.anchors[&id].0.clone();
                 node.span = span;
                 return Ok(node);
             }
             Event::Scalar(text, style, anchor, tag) => {
-                self.count(1, 0, &span)?;
                 let tag_kind = merge_tag(tag.as_deref());
                 let value = scalar(&text, style, tag.as_deref());
                 let mut node = Node::new(value, span);
@@ -163,7 +141,6 @@ impl<'a> Builder<'a> {
                 (node, anchor)
             }
             Event::SequenceStart(anchor, tag) => {
-                self.count(1, 0, &span)?;
                 let mut items = Vec::new();
                 loop {
                     let (ev, ys) = self.next()?;
@@ -177,7 +154,6 @@ impl<'a> Builder<'a> {
                 (node, anchor)
             }
             Event::MappingStart(anchor, tag) => {
-                self.count(1, 0, &span)?;
                 let mut node = self.mapping(span, depth)?;
                 node.tag = merge_tag(tag.as_deref());
                 (node, anchor)
