@@ -3,7 +3,7 @@
 
 use berth_engine::{DownOptions, Progress, StackError, UpOptions};
 use berth_tests::stacks::{Cleanup, TestStack, free_port};
-use berth_tests::{engine, fixture, unique_project};
+use berth_tests::{docker, engine, fixture, unique_project};
 
 fn started_at(containers: &[berth_engine::Container], service: &str) -> String {
     containers
@@ -310,6 +310,43 @@ services:
         other => panic!("expected PortsInUse, got {other:?}"),
     }
     assert!(err.to_string().contains(&port.to_string()));
+}
+
+#[tokio::test]
+async fn a_missing_secret_file_is_refused_before_anything_is_created() {
+    let yaml = r#"
+services:
+  web:
+    image: berth-test/busybox:1
+    command: ["sleep", "600"]
+    secrets: [token]
+secrets:
+  token:
+    file: ./missing/token.txt
+"#;
+    let t = TestStack::new("missing-secret", yaml).await;
+    let err = t.up(UpOptions::default()).await.unwrap_err();
+    let text = err.to_string();
+    let path = t.dir.join("missing/token.txt");
+    assert!(matches!(err, StackError::FileMissing { .. }), "{err:?}");
+    for part in [
+        "service web".to_owned(),
+        "secret \"token\"".to_owned(),
+        path.display().to_string(),
+    ] {
+        assert!(text.contains(&part), "{part} in {text}");
+    }
+    // Docker creates a missing bind source as a root-owned directory; nothing may be there.
+    assert!(
+        !t.dir.join("missing").exists(),
+        "created {}",
+        path.display()
+    );
+    let label = format!("label=com.docker.compose.project={}", t.name);
+    let containers = docker(&["ps", "-aq", "--filter", &label]);
+    assert!(containers.trim().is_empty(), "containers: {containers}");
+    let networks = docker(&["network", "ls", "-q", "--filter", &label]);
+    assert!(networks.trim().is_empty(), "networks: {networks}");
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 //! merging, normalization and the model see one shape per field.
 
 use crate::error::Error;
-use crate::node::{Entry, Node, Span, Value};
+use crate::node::{Entry, Node, Span, Value, last_wins};
 use crate::units;
 
 /// Canonicalizes every service and top-level resource of a validated document.
@@ -152,7 +152,7 @@ fn entry(key: &str, value: Node) -> Entry {
 
 /// `["K=V", "K"]` → `{K: V, K: null}`; mapping values become strings (null stays null).
 pub fn to_mapping(n: &mut Node) {
-    let entries = match &n.value {
+    let entries: Vec<Entry> = match &n.value {
         Value::Seq(items) => items
             .iter()
             .filter_map(|i| {
@@ -179,19 +179,7 @@ pub fn to_mapping(n: &mut Node) {
             .collect(),
         _ => return,
     };
-    n.value = Value::Map(dedup(entries));
-}
-
-/// Later entries win, at the place of the first.
-fn dedup(entries: Vec<Entry>) -> Vec<Entry> {
-    let mut out: Vec<Entry> = Vec::with_capacity(entries.len());
-    for e in entries {
-        match out.iter_mut().find(|o| o.key == e.key) {
-            Some(o) => o.value = e.value,
-            None => out.push(e),
-        }
-    }
-    out
+    n.value = Value::Map(last_wins(entries));
 }
 
 fn depends_on(n: &mut Node) {

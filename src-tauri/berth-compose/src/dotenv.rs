@@ -3,8 +3,9 @@
 //! `${VAR}` expansion, values spanning lines inside quotes, and bare `KEY` inherited from the
 //! environment.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
+use crate::error::excerpt;
 use crate::interpolate::{TemplateError, substitute};
 
 /// A parse failure at a 1-based line.
@@ -20,8 +21,7 @@ pub fn parse(
     src: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<(String, String)>, DotenvError> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    let mut out = Pairs::default();
     let mut rest = src;
     let mut line = 1;
     loop {
@@ -32,42 +32,56 @@ pub fn parse(
         let (key, after, inherited) = key_name(rest, line)?;
         if inherited {
             if let Some(v) = lookup(&key) {
-                set(&mut out, &mut seen, key, v);
+                out.set(key, v);
             }
             line += 1;
             rest = after;
             continue;
         }
         let expand = |v: &str, line: usize| {
-            substitute(v, &|k| lookup(k).or_else(|| seen.get(k).cloned())).map_err(|e| {
-                DotenvError {
-                    line,
-                    message: match e {
-                        TemplateError::Invalid => format!("invalid interpolation in {v:?}"),
-                        TemplateError::Required(m) => m,
-                    },
-                }
+            substitute(v, &|k| lookup(k).or_else(|| out.get(k))).map_err(|e| DotenvError {
+                line,
+                message: match e {
+                    TemplateError::Invalid => {
+                        format!("invalid interpolation in {:?}", excerpt(v))
+                    }
+                    TemplateError::Required(m) => m,
+                    TemplateError::TooDeep => format!(
+                        "`${{...}}` nested deeper than {} levels",
+                        crate::limits::INTERPOLATION_DEPTH
+                    ),
+                },
             })
         };
         let (value, after) = value(after, &mut line, &expand)?;
-        set(&mut out, &mut seen, key, value);
+        out.set(key, value);
         rest = after;
     }
-    Ok(out)
+    Ok(out.pairs)
 }
 
-fn set(
-    out: &mut Vec<(String, String)>,
-    seen: &mut BTreeMap<String, String>,
-    key: String,
-    value: String,
-) {
-    if let Some(e) = out.iter_mut().find(|(k, _)| *k == key) {
-        e.1 = value.clone();
-    } else {
-        out.push((key.clone(), value.clone()));
+/// The file's pairs in order, a key set again keeping its first place; indexed so that each
+/// key costs the same however long the file is.
+#[derive(Default)]
+struct Pairs {
+    pairs: Vec<(String, String)>,
+    index: HashMap<String, usize>,
+}
+
+impl Pairs {
+    fn set(&mut self, key: String, value: String) {
+        match self.index.get(&key) {
+            Some(&i) => self.pairs[i].1 = value,
+            None => {
+                self.index.insert(key.clone(), self.pairs.len());
+                self.pairs.push((key, value));
+            }
+        }
     }
-    seen.insert(key, value);
+
+    fn get(&self, key: &str) -> Option<String> {
+        self.index.get(key).map(|&i| self.pairs[i].1.clone())
+    }
 }
 
 /// Skips blank space and comment lines.

@@ -56,6 +56,9 @@ pub enum Error {
     #[error("YAML syntax error: {message}")]
     Syntax { at: Location, message: String },
 
+    #[error("env file syntax error: {message}")]
+    EnvSyntax { at: Location, message: String },
+
     #[error("mapping key \"{key}\" already defined at line {}", .first.line_col.map_or(0, |l| l.0))]
     DuplicateKey {
         at: Location,
@@ -65,6 +68,13 @@ pub enum Error {
 
     #[error("YAML aliases expand to more than {limit} nodes")]
     AliasBomb { at: Location, limit: usize },
+
+    #[error("{what} deeper than {limit} levels")]
+    TooDeep {
+        at: Location,
+        what: &'static str,
+        limit: usize,
+    },
 
     #[error("{message}")]
     RequiredVariable { at: Location, message: String },
@@ -107,8 +117,8 @@ pub enum Error {
     #[error("include cycle detected: {}", .chain.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" -> "))]
     IncludeCycle { at: Location, chain: Vec<PathBuf> },
 
-    #[error("extends cycle detected: service \"{service}\" extends itself")]
-    ExtendsCycle { at: Location, service: String },
+    #[error("extends cycle detected: {}", .chain.join(" -> "))]
+    ExtendsCycle { at: Location, chain: Vec<String> },
 
     #[error("service \"{service}\" refers to undefined {kind} {name}")]
     Undefined {
@@ -131,6 +141,22 @@ pub enum Error {
     #[error("env file {} not found", .path.display())]
     EnvFileNotFound { at: Location, path: PathBuf },
 
+    #[error("{kind} {} is a {what}, not a file", .path.display())]
+    NotAFile {
+        at: Location,
+        kind: &'static str,
+        path: PathBuf,
+        what: &'static str,
+    },
+
+    #[error("{kind} {} is larger than {} MiB", .path.display(), .limit >> 20)]
+    TooLarge {
+        at: Location,
+        kind: &'static str,
+        path: PathBuf,
+        limit: u64,
+    },
+
     #[error(
         "invalid project name \"{name}\": must consist only of lowercase alphanumeric characters, hyphens, and underscores as well as start with a letter or number"
     )]
@@ -147,8 +173,10 @@ impl Error {
             | NotUtf8 { at, .. }
             | Empty { at }
             | Syntax { at, .. }
+            | EnvSyntax { at, .. }
             | DuplicateKey { at, .. }
             | AliasBomb { at, .. }
+            | TooDeep { at, .. }
             | RequiredVariable { at, .. }
             | Interpolation { at, .. }
             | UnknownKey { at, .. }
@@ -162,6 +190,8 @@ impl Error {
             | NoImageOrBuild { at, .. }
             | FileNotFound { at, .. }
             | EnvFileNotFound { at, .. }
+            | NotAFile { at, .. }
+            | TooLarge { at, .. }
             | ProjectName { at, .. } => Some(at),
         }
     }
@@ -177,12 +207,16 @@ impl Error {
             NotUtf8 { .. } => "save the file as UTF-8".into(),
             Empty { .. } => "define at least one service under `services:`".into(),
             Syntax { .. } => "fix the YAML syntax at this position".into(),
+            EnvSyntax { .. } => {
+                "write each line as KEY=VALUE, or KEY alone to take its value from the environment".into()
+            }
             DuplicateKey { first, .. } => format!(
                 "remove one of the two definitions (the first is at {first})"
             ),
             AliasBomb { .. } => {
                 "this file expands YAML aliases exponentially; use fewer nested aliases".into()
             }
+            TooDeep { limit, .. } => format!("make it at most {limit} levels deep"),
             RequiredVariable { .. } => {
                 "set the variable in the environment, in .env, or with --env-file".into()
             }
@@ -208,6 +242,9 @@ impl Error {
                 format!("define {kind} `{name}` at the top level, or remove the reference")
             }
             NoImageOrBuild { .. } => "add `image:` or `build:` to the service".into(),
+            FileNotFound { at, .. } if at.line_col.is_none() => {
+                "check the path: relative paths start from the current directory".into()
+            }
             FileNotFound { .. } => {
                 "check the path: relative paths start from the directory of the file naming them"
                     .into()
@@ -215,6 +252,11 @@ impl Error {
             EnvFileNotFound { .. } => {
                 "create the file, or use the long form with `required: false`".into()
             }
+            NotAFile { kind, .. } => format!("name a regular file as the {kind}"),
+            TooLarge { limit, .. } => format!(
+                "check that this names the file meant: files over {} MiB are not read",
+                limit >> 20
+            ),
             ProjectName { .. } => {
                 "use lowercase letters, digits, `-` and `_`, starting with a letter or digit".into()
             }
@@ -229,6 +271,7 @@ impl Error {
             if let Some((line, col)) = at.line_col
                 && let Some(src) = source_line(&at.file, line)
             {
+                let (src, col) = around(&src, col);
                 let gutter = line.to_string();
                 let pad = " ".repeat(gutter.len());
                 let caret_pad: String = src
@@ -246,8 +289,35 @@ impl Error {
     }
 }
 
+/// A line too long to show whole, cut to the characters around `col`; and `col` in the cut.
+fn around(line: &str, col: usize) -> (String, usize) {
+    const SIDE: usize = 60;
+    if line.chars().count() <= 2 * SIDE + 20 {
+        return (line.to_owned(), col);
+    }
+    let from = col.saturating_sub(SIDE + 1);
+    let cut: String = line.chars().skip(from).take(2 * SIDE).collect();
+    if from == 0 {
+        (format!("{cut}..."), col)
+    } else {
+        (format!("...{cut}..."), col - from + 3)
+    }
+}
+
+/// The start of a value too long to quote whole in a message.
+pub(crate) fn excerpt(s: &str) -> String {
+    const CHARS: usize = 80;
+    match s.char_indices().nth(CHARS) {
+        Some((i, _)) => format!("{}...", &s[..i]),
+        None => s.to_owned(),
+    }
+}
+
 fn source_line(file: &Path, line: usize) -> Option<String> {
-    let text = std::fs::read(file).ok()?;
+    if !std::fs::metadata(file).ok()?.is_file() {
+        return None;
+    }
+    let text = crate::read::bounded(file).ok()?;
     let text = String::from_utf8_lossy(&text);
     text.lines().nth(line.checked_sub(1)?).map(str::to_owned)
 }

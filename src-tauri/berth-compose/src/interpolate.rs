@@ -1,7 +1,8 @@
 //! `${VAR}` substitution with compose-go's `template` semantics, and its application to values
 //! (never keys) of a document, with compose's type casts for fields that must not stay strings.
 
-use crate::error::Error;
+use crate::error::{Error, excerpt};
+use crate::limits;
 use crate::node::{Node, Value};
 
 /// Why a template could not be substituted; the caller adds the location.
@@ -11,6 +12,8 @@ pub enum TemplateError {
     Invalid,
     /// `${NAME:?msg}` / `${NAME?msg}` with NAME missing: compose's message.
     Required(String),
+    /// `${A:-${B:-...}}` nested deeper than [`limits::INTERPOLATION_DEPTH`].
+    TooDeep,
 }
 
 /// Substitutes every `$NAME`, `${NAME...}` and `$$` in `template`.
@@ -18,6 +21,18 @@ pub fn substitute(
     template: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<String, TemplateError> {
+    substitute_at(template, lookup, 0)
+}
+
+/// `substitute` inside `depth` enclosing `${...}`: each level is a stack frame.
+fn substitute_at(
+    template: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    depth: usize,
+) -> Result<String, TemplateError> {
+    if depth > limits::INTERPOLATION_DEPTH {
+        return Err(TemplateError::TooDeep);
+    }
     let bytes = template.as_bytes();
     let mut out = String::with_capacity(template.len());
     let mut i = 0;
@@ -31,7 +46,7 @@ pub fn substitute(
             }
             Some(b'{') => {
                 let close = closing_brace(template, d).ok_or(TemplateError::Invalid)?;
-                out.push_str(&braced(&template[d + 2..close], lookup)?);
+                out.push_str(&braced(&template[d + 2..close], lookup, depth)?);
                 i = close + 1;
             }
             Some(c) if c.is_ascii_alphabetic() || *c == b'_' => {
@@ -86,7 +101,12 @@ fn closing_brace(s: &str, start: usize) -> Option<usize> {
     None
 }
 
-fn braced(inner: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, TemplateError> {
+fn braced(
+    inner: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    depth: usize,
+) -> Result<String, TemplateError> {
+    let substitute = |arg: &str| substitute_at(arg, lookup, depth + 1);
     let first = inner.as_bytes().first().ok_or(TemplateError::Invalid)?;
     if !(first.is_ascii_alphabetic() || *first == b'_') {
         return Err(TemplateError::Invalid);
@@ -116,16 +136,16 @@ fn braced(inner: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String
     Ok(match op {
         ":-" if set_nonempty => value.unwrap_or_default(),
         "-" if value.is_some() => value.unwrap_or_default(),
-        ":-" | "-" => substitute(arg, lookup)?,
+        ":-" | "-" => substitute(arg)?,
         ":?" | "?" if set_nonempty || (op == "?" && value.is_some()) => value.unwrap_or_default(),
         ":?" | "?" => {
-            let msg = substitute(arg, lookup)?;
+            let msg = substitute(arg)?;
             return Err(TemplateError::Required(format!(
                 "required variable {name} is missing a value: {msg}"
             )));
         }
-        ":+" if set_nonempty => substitute(arg, lookup)?,
-        "+" if value.is_some() => substitute(arg, lookup)?,
+        ":+" if set_nonempty => substitute(arg)?,
+        "+" if value.is_some() => substitute(arg)?,
         _ => String::new(),
     })
 }
@@ -242,13 +262,20 @@ fn walk(
                     Err(TemplateError::Invalid) => {
                         return Err(Error::Interpolation {
                             at: node.span.location(),
-                            value: s.clone(),
+                            value: excerpt(s),
                         });
                     }
                     Err(TemplateError::Required(message)) => {
                         return Err(Error::RequiredVariable {
                             at: node.span.location(),
                             message,
+                        });
+                    }
+                    Err(TemplateError::TooDeep) => {
+                        return Err(Error::TooDeep {
+                            at: node.span.location(),
+                            what: "`${...}` nested",
+                            limit: limits::INTERPOLATION_DEPTH,
                         });
                     }
                 }

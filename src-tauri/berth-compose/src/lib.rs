@@ -20,6 +20,7 @@ mod dotenv;
 mod error;
 mod graph;
 mod interpolate;
+mod limits;
 mod loader;
 mod merge;
 mod model;
@@ -27,6 +28,7 @@ mod node;
 mod normalize;
 mod paths;
 mod project_name;
+mod read;
 mod render;
 mod schema;
 pub mod units;
@@ -113,7 +115,8 @@ pub fn load(opts: &LoadOptions) -> Result<Project, Error> {
             .collect()
     };
     for f in &env_files {
-        for (k, v) in read_env_file(f, &|k| opts.environment.get(k).cloned())? {
+        let at = Location::file(f.clone());
+        for (k, v) in read_env_file(f, &at, &|k| opts.environment.get(k).cloned())? {
             env.entry(k).or_insert(v);
         }
     }
@@ -152,7 +155,8 @@ pub fn load(opts: &LoadOptions) -> Result<Project, Error> {
         };
         let mut dict = Node::map(Vec::new(), &Span::file_only(first.clone()));
         for f in &files {
-            loader.load_file(f, &mut dict, std::slice::from_ref(f))?;
+            let at = Location::file(f.clone());
+            loader.load_file(f, ("compose file", &at), &mut dict, std::slice::from_ref(f))?;
         }
         let from_file = dict
             .get("name")

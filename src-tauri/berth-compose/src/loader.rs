@@ -8,38 +8,17 @@ use std::sync::Arc;
 use crate::error::{Error, Location};
 use crate::merge::{merge, strip_tags};
 use crate::node::{Node, Span, Value};
-use crate::{canonical, dotenv, interpolate, paths, schema, yaml};
+use crate::{canonical, dotenv, interpolate, limits, paths, read, schema, yaml};
 
-/// Reads a file as UTF-8 text.
-pub fn read_text(path: &Path) -> Result<String, Error> {
-    let bytes = std::fs::read(path).map_err(|e| Error::Io {
-        at: Location::file(path),
-        message: e.to_string(),
-    })?;
-    String::from_utf8(bytes).map_err(|e| {
-        let offset = e.utf8_error().valid_up_to();
-        let before = &e.as_bytes()[..offset];
-        let line = before.iter().filter(|b| **b == b'\n').count() + 1;
-        let col = offset
-            - before
-                .iter()
-                .rposition(|b| *b == b'\n')
-                .map_or(0, |i| i + 1)
-            + 1;
-        Error::NotUtf8 {
-            at: Location::at(path, line, col),
-            offset,
-        }
-    })
-}
-
-/// Reads an env file into key/value pairs; `lookup` resolves inherited keys and references.
+/// Reads an env file (named at `at`) into key/value pairs; `lookup` resolves inherited keys and
+/// references.
 pub fn read_env_file(
     path: &Path,
+    at: &Location,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<(String, String)>, Error> {
-    let text = read_text(path)?;
-    dotenv::parse(&text, lookup).map_err(|e| Error::Syntax {
+    let text = read::text(path, "env file", at)?;
+    dotenv::parse(&text, lookup).map_err(|e| Error::EnvSyntax {
         at: Location::at(path, e.line, 1),
         message: e.message,
     })
@@ -56,9 +35,14 @@ impl Loader {
         |k| self.env.get(k).cloned()
     }
 
-    /// Parses a file into interpolated, validated, canonical documents.
-    fn documents(&self, path: &Path) -> Result<Vec<Node>, Error> {
-        let text = read_text(path)?;
+    /// Parses a file (a `kind` named at `at`) into interpolated, validated, canonical documents.
+    fn documents(
+        &self,
+        path: &Path,
+        kind: &'static str,
+        at: &Location,
+    ) -> Result<Vec<Node>, Error> {
+        let text = read::text(path, kind, at)?;
         let file: Arc<Path> = Arc::from(path);
         let docs = yaml::parse(&text, &file)?;
         if docs.is_empty() {
@@ -84,9 +68,16 @@ impl Loader {
         Ok(out)
     }
 
-    /// Loads `path` and merges it over `dict`. `chain` holds the files including this one.
-    pub fn load_file(&self, path: &Path, dict: &mut Node, chain: &[PathBuf]) -> Result<(), Error> {
-        for mut doc in self.documents(path)? {
+    /// Loads `path` (a `kind` named at `at`) and merges it over `dict`. `chain` holds the files
+    /// including this one.
+    pub fn load_file(
+        &self,
+        path: &Path,
+        (kind, at): (&'static str, &Location),
+        dict: &mut Node,
+        chain: &[PathBuf],
+    ) -> Result<(), Error> {
+        for mut doc in self.documents(path, kind, at)? {
             self.apply_extends(&mut doc, path)?;
             self.apply_include(&mut doc, path, chain)?;
             merge(dict, doc, &mut Vec::new());
@@ -133,10 +124,17 @@ impl Loader {
             PathBuf::from(paths::absolute(f, dir, self.home.as_deref()))
         });
         let key = (file.to_path_buf(), name.to_owned());
-        if stack.contains(&key) {
+        if let Some(first) = stack.iter().position(|k| *k == key) {
             return Err(Error::ExtendsCycle {
                 at,
-                service: name.to_owned(),
+                chain: cycle(&stack[first..], &key),
+            });
+        }
+        if stack.len() >= limits::EXTENDS_DEPTH {
+            return Err(Error::TooDeep {
+                at,
+                what: "a chain of `extends`",
+                limit: limits::EXTENDS_DEPTH,
             });
         }
         stack.push(key);
@@ -147,16 +145,9 @@ impl Loader {
             name: base_name.clone(),
         };
         let base = match &base_file {
-            Some(other) if !other.is_file() => {
-                return Err(Error::FileNotFound {
-                    at,
-                    kind: "extended file",
-                    path: other.clone(),
-                });
-            }
             Some(other) => {
                 let mut dict = Node::map(Vec::new(), &Span::file_only(Arc::from(other.as_path())));
-                for doc in self.documents(other)? {
+                for doc in self.documents(other, "extended file", &at)? {
                     merge(&mut dict, doc, &mut Vec::new());
                 }
                 let mut theirs = dict
@@ -199,6 +190,14 @@ impl Loader {
         };
         let dir = file.parent().unwrap_or(Path::new("."));
         for item in include.as_seq().into_iter().flatten() {
+            let at = item.span.location();
+            if chain.len() > limits::INCLUDE_DEPTH {
+                return Err(Error::TooDeep {
+                    at,
+                    what: "a chain of `include`",
+                    limit: limits::INCLUDE_DEPTH,
+                });
+            }
             let (files, project_dir, env_files) = include_item(item);
             let files: Vec<PathBuf> = files
                 .iter()
@@ -210,10 +209,7 @@ impl Loader {
             if files.iter().any(|f| chain.contains(f)) {
                 let mut cycle = chain.to_vec();
                 cycle.push(first.clone());
-                return Err(Error::IncludeCycle {
-                    at: item.span.location(),
-                    chain: cycle,
-                });
+                return Err(Error::IncludeCycle { at, chain: cycle });
             }
             let sub_dir = project_dir
                 .map(|d| PathBuf::from(paths::absolute(&d, dir, self.home.as_deref())))
@@ -231,16 +227,12 @@ impl Loader {
                     .collect()
             };
             for p in env_paths {
-                for (k, v) in read_env_file(&p, &|k| self.env.get(k).cloned())? {
+                for (k, v) in read_env_file(&p, &at, &|k| self.env.get(k).cloned())? {
                     env.entry(k).or_insert(v);
                 }
             }
-            if let Some(missing) = files.iter().find(|f| !f.is_file()) {
-                return Err(Error::FileNotFound {
-                    at: item.span.location(),
-                    kind: "included file",
-                    path: missing.clone(),
-                });
+            for f in &files {
+                read::regular(f, "included file", &at)?;
             }
             let sub = Loader {
                 env,
@@ -250,13 +242,30 @@ impl Loader {
             for f in &files {
                 let mut sub_chain = chain.to_vec();
                 sub_chain.push(f.clone());
-                sub.load_file(f, &mut sub_dict, &sub_chain)?;
+                sub.load_file(f, ("included file", &at), &mut sub_dict, &sub_chain)?;
             }
             paths::resolve_doc(&mut sub_dict, &sub_dir, self.home.as_deref());
             import(doc, sub_dict)?;
         }
         Ok(())
     }
+}
+
+/// An `extends` cycle as the services it goes through, `a -> b -> a`; a service of another
+/// file than the first is named with its file.
+fn cycle(stack: &[(PathBuf, String)], back: &(PathBuf, String)) -> Vec<String> {
+    let file = &stack[0].0;
+    stack
+        .iter()
+        .chain([back])
+        .map(|(f, name)| {
+            if f == file {
+                name.clone()
+            } else {
+                format!("{name} ({})", f.display())
+            }
+        })
+        .collect()
 }
 
 /// `include:` item as (files, project_directory, env_files).

@@ -1,5 +1,6 @@
 //! The spanned document tree every later stage works on, so any error can point at a line.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -179,6 +180,23 @@ impl Node {
             ),
         }
     }
+}
+
+/// Entries with each key once: a later entry's value replaces the first's, at the first's place.
+/// Linear, for env files and `environment:` lists with tens of thousands of keys.
+pub fn last_wins(entries: impl IntoIterator<Item = Entry>) -> Vec<Entry> {
+    let mut out: Vec<Entry> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for e in entries {
+        match index.get(&e.key) {
+            Some(&i) => out[i].value = e.value,
+            None => {
+                index.insert(e.key.clone(), out.len());
+                out.push(e);
+            }
+        }
+    }
+    out
 }
 
 /// Floats print like Go's `%v`: integral values without a fraction.

@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::error::Error;
 use crate::loader::read_env_file;
 use crate::merge::enforce_unicity;
-use crate::node::{Entry, Node, Span, Value};
+use crate::node::{Entry, Node, Span, Value, last_wins};
 use crate::paths;
 
 pub struct Context<'a> {
@@ -220,7 +220,8 @@ fn environment(s: &mut Node, cx: &Context) -> Result<(), Error> {
                 Some(Value::Bool(false))
             );
             let path = Path::new(path);
-            if !path.is_file() {
+            // Only a missing file may be optional: compose reads (and refuses) anything else.
+            if !path.exists() {
                 if required {
                     return Err(Error::EnvFileNotFound {
                         at: f.span.location(),
@@ -229,32 +230,29 @@ fn environment(s: &mut Node, cx: &Context) -> Result<(), Error> {
                 }
                 continue;
             }
-            for (k, v) in read_env_file(path, &lookup)? {
-                set(&mut merged, k, Node::str(v, &f.span));
-            }
+            merged.extend(
+                read_env_file(path, &f.span.location(), &lookup)?
+                    .into_iter()
+                    .map(|(key, v)| Entry {
+                        key,
+                        key_span: f.span.clone(),
+                        value: Node::str(v, &f.span),
+                    }),
+            );
         }
     }
     if let Some(env) = s.get_mut("environment") {
         resolve_nulls(env, cx.env);
-        for e in env.as_map().into_iter().flatten() {
-            set(&mut merged, e.key.clone(), e.value.clone());
-        }
+        merged.extend(env.as_map().into_iter().flatten().map(|e| Entry {
+            key: e.key.clone(),
+            key_span: e.value.span.clone(),
+            value: e.value.clone(),
+        }));
     }
     if !merged.is_empty() {
-        s.insert("environment", Node::map(merged, &span));
+        s.insert("environment", Node::map(last_wins(merged), &span));
     }
     Ok(())
-}
-
-fn set(entries: &mut Vec<Entry>, key: String, value: Node) {
-    match entries.iter_mut().find(|e| e.key == key) {
-        Some(e) => e.value = value,
-        None => entries.push(Entry {
-            key_span: value.span.clone(),
-            key,
-            value,
-        }),
-    }
 }
 
 /// `links`, `network_mode: service:x`, `volumes_from` and namespace sharing imply `depends_on`.

@@ -49,11 +49,23 @@ fn block_map(m: &serde_json::Map<String, Json>, indent: usize, out: &mut String)
     entries.sort_by_key(|(k, _)| *k);
     for (k, v) in entries {
         out.push_str(&" ".repeat(indent));
-        out.push_str(&string(k));
+        let key = string(k);
+        if key.chars().count() > IMPLICIT_KEY_CHARS {
+            // YAML readers take at most 1024 characters as a `key:`; longer keys need `? key`.
+            out.push_str("? ");
+            out.push_str(&key);
+            out.push('\n');
+            out.push_str(&" ".repeat(indent));
+        } else {
+            out.push_str(&key);
+        }
         out.push(':');
         nested(v, indent, out);
     }
 }
+
+/// The longest key written as `key:`, with room to spare under YAML's 1024 characters.
+const IMPLICIT_KEY_CHARS: usize = 1000;
 
 fn block_seq(a: &[Json], indent: usize, out: &mut String) {
     for v in a {
@@ -145,5 +157,20 @@ mod tests {
         let y = to_yaml(&v);
         let want = "name: demo\nservices:\n  web:\n    command: null\n    environment:\n      A: \"true\"\n      B: \"x: y\"\n      C: \"\"\n    expose:\n      - \"3000\"\n    image: \"nginx:1.25\"\n    ports:\n      - published: \"8080\"\n        target: 80\n    x: {}\n";
         assert_eq!(y, want);
+    }
+
+    #[test]
+    fn a_key_past_the_implicit_key_limit_is_explicit() {
+        let long = "k".repeat(1100);
+        let v = json!({"m": {&long: "v", "short": {&long: [1]}}, "s": [{&long: 1, "b": 2}]});
+        let y = to_yaml(&v);
+        let want = format!(
+            "m:\n  ? {long}\n  : v\n  short:\n    ? {long}\n    :\n      - 1\ns:\n  - b: 2\n    ? {long}\n    : 1\n"
+        );
+        assert_eq!(y, want);
+        let doc = crate::yaml::parse(&y, &std::sync::Arc::from(std::path::Path::new("t.yaml")))
+            .unwrap()
+            .remove(0);
+        assert_eq!(doc.to_json(), v);
     }
 }

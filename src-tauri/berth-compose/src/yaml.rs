@@ -11,14 +11,8 @@ use std::sync::Arc;
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span as YSpan, Tag as YTag};
 
 use crate::error::{Error, Location};
+use crate::limits;
 use crate::node::{Entry, Node, Span, Tag, Value};
-
-/// Most nodes a document may contain once aliases are expanded. Real compose files stay far
-/// below; a "billion laughs" file reaches it within a few aliases.
-pub const NODE_LIMIT: usize = 200_000;
-
-/// Deepest nesting accepted; keeps every recursive stage well inside the stack.
-const DEPTH_LIMIT: usize = 256;
 
 /// Parses every document of a YAML stream. Empty documents are skipped.
 pub fn parse(text: &str, file: &Arc<Path>) -> Result<Vec<Node>, Error> {
@@ -26,7 +20,7 @@ pub fn parse(text: &str, file: &Arc<Path>) -> Result<Vec<Node>, Error> {
         parser: Parser::new_from_str(text),
         file: file.clone(),
         anchors: HashMap::new(),
-        nodes: 0,
+        aliased: 0,
     };
     let mut docs = Vec::new();
     loop {
@@ -36,7 +30,7 @@ pub fn parse(text: &str, file: &Arc<Path>) -> Result<Vec<Node>, Error> {
             Event::StreamEnd => break,
             Event::DocumentStart(_) => {
                 b.anchors.clear();
-                b.nodes = 0;
+                b.aliased = 0;
                 let (ev, span) = b.next()?;
                 if matches!(ev, Event::DocumentEnd) {
                     continue;
@@ -58,7 +52,8 @@ struct Builder<'a> {
     parser: Parser<'a, saphyr_parser::StrInput<'a>>,
     file: Arc<Path>,
     anchors: HashMap<usize, (Node, usize)>,
-    nodes: usize,
+    /// Nodes the document's aliases have expanded to so far.
+    aliased: usize,
 }
 
 impl<'a> Builder<'a> {
@@ -90,18 +85,29 @@ impl<'a> Builder<'a> {
 
     fn scan_error(&self, e: &ScanError) -> Error {
         let m = e.marker();
+        // The scanner counts `[`/`{` levels in a byte and stops past its range.
+        if e.info() == "recursion limit exceeded" {
+            return Error::TooDeep {
+                at: Location::at(self.file.to_path_buf(), m.line(), m.col() + 1),
+                what: "YAML flow collections (`[`, `{`) nested",
+                limit: u8::MAX as usize,
+            };
+        }
         Error::Syntax {
             at: Location::at(self.file.to_path_buf(), m.line(), m.col() + 1),
             message: e.info().to_owned(),
         }
     }
 
-    fn count(&mut self, n: usize, at: &Span) -> Result<(), Error> {
-        self.nodes += n;
-        if self.nodes > NODE_LIMIT {
+    /// Counts the nodes an alias expands to, against the budget for the whole document. Only
+    /// expansions count: a large file without aliases costs what its text does, while a
+    /// "billion laughs" file is refused within a few aliases, before its expansion is built.
+    fn expand(&mut self, nodes: usize, at: &Span) -> Result<(), Error> {
+        self.aliased += nodes;
+        if self.aliased > limits::ALIAS_NODES {
             return Err(Error::AliasBomb {
                 at: at.location(),
-                limit: NODE_LIMIT,
+                limit: limits::ALIAS_NODES,
             });
         }
         Ok(())
@@ -109,10 +115,11 @@ impl<'a> Builder<'a> {
 
     fn node(&mut self, ev: Event<'a>, ys: YSpan, depth: usize) -> Result<Node, Error> {
         let span = self.span(&ys);
-        if depth > DEPTH_LIMIT {
-            return Err(Error::Syntax {
+        if depth > limits::YAML_DEPTH {
+            return Err(Error::TooDeep {
                 at: span.location(),
-                message: format!("nesting deeper than {DEPTH_LIMIT} levels"),
+                what: "YAML collections nested",
+                limit: limits::YAML_DEPTH,
             });
         }
         let (node, anchor) = match ev {
@@ -121,13 +128,12 @@ impl<'a> Builder<'a> {
                     return Err(self.syntax(&ys, "unknown anchor".into()));
                 };
                 // Checked before cloning: the expansion is never built.
-                self.count(size, &span)?;
+                self.expand(size, &span)?;
                 let mut node = self.anchors[&id].0.clone();
                 node.span = span;
                 return Ok(node);
             }
             Event::Scalar(text, style, anchor, tag) => {
-                self.count(1, &span)?;
                 let tag_kind = merge_tag(tag.as_deref());
                 let value = scalar(&text, style, tag.as_deref());
                 let mut node = Node::new(value, span);
@@ -135,7 +141,6 @@ impl<'a> Builder<'a> {
                 (node, anchor)
             }
             Event::SequenceStart(anchor, tag) => {
-                self.count(1, &span)?;
                 let mut items = Vec::new();
                 loop {
                     let (ev, ys) = self.next()?;
@@ -149,7 +154,6 @@ impl<'a> Builder<'a> {
                 (node, anchor)
             }
             Event::MappingStart(anchor, tag) => {
-                self.count(1, &span)?;
                 let mut node = self.mapping(span, depth)?;
                 node.tag = merge_tag(tag.as_deref());
                 (node, anchor)

@@ -53,6 +53,17 @@ pub(crate) async fn up(
     progress: &Progress,
 ) -> Result<(), StackError> {
     let names: Vec<String> = project.start_order();
+    // Refused before anything is pulled, built or created.
+    for name in &names {
+        if let Some((kind, object, path)) = create::missing_file(project, &project.services[name]) {
+            return Err(StackError::FileMissing {
+                service: name.clone(),
+                kind,
+                name: object,
+                path,
+            });
+        }
+    }
 
     let present = images::present(engine, project).await;
     let ids = future::try_join_all(names.iter().map(|name| {

@@ -1,6 +1,7 @@
 //! A compose service as the Engine API's container create body, with the labels compose writes.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
 
 use berth_compose::units::{parse_bytes, parse_duration};
 use berth_compose::{Project, Service};
@@ -385,7 +386,9 @@ pub fn referenced_services(service: &Service) -> BTreeSet<String> {
 }
 
 /// Bind mounts as `Binds` (Docker creates missing host paths for them, as compose's
-/// `create_host_path` asks), everything else as `Mounts`; file secrets and configs are binds.
+/// `create_host_path` asks), everything else as `Mounts`. File secrets and configs are bind
+/// `Mounts`, as compose makes them: Docker refuses a missing file rather than create a
+/// directory in its place.
 fn mounts(project: &Project, service: &Service) -> (Vec<String>, Vec<Mount>) {
     let mut binds = Vec::new();
     let mut mounts = Vec::new();
@@ -418,10 +421,15 @@ fn mounts(project: &Project, service: &Service) -> (Vec<String>, Vec<Mount>) {
             _ => {}
         }
     }
-    binds.extend(
-        file_refs(project, service)
-            .filter_map(|f| Some(format!("{}:{}:ro", f.object.file.as_ref()?, f.target))),
-    );
+    mounts.extend(file_refs(project, service).filter_map(|f| {
+        Some(Mount {
+            typ: Some(MountType::BIND),
+            source: Some(f.object.file.clone()?),
+            target: Some(f.target),
+            read_only: Some(true),
+            ..Default::default()
+        })
+    }));
     (binds, mounts)
 }
 
@@ -540,6 +548,18 @@ pub fn unset_variable(project: &Project, service: &Service) -> Option<(String, S
         let var = f.object.environment.as_ref()?;
         (!project.environment.contains_key(var))
             .then(|| (var.clone(), format!("{} \"{}\"", f.kind, f.object.name)))
+    })
+}
+
+/// The first secret or config of the service whose `file:` does not exist, as
+/// (`secret` or `config`, its name, the path).
+pub fn missing_file(
+    project: &Project,
+    service: &Service,
+) -> Option<(&'static str, String, PathBuf)> {
+    file_refs(project, service).find_map(|f| {
+        let path = PathBuf::from(f.object.file.as_ref()?);
+        (!path.exists()).then(|| (f.kind, f.used.source.clone(), path))
     })
 }
 

@@ -199,6 +199,17 @@ pub enum StackError {
         variable: String,
         file: String,
     },
+    #[error(
+        "service {service}: {kind} \"{name}\" is the file {}, which does not exist\n\
+         Create the file, or point `file:` of {kind} {name} at an existing one.",
+        path.display()
+    )]
+    FileMissing {
+        service: String,
+        kind: &'static str,
+        name: String,
+        path: std::path::PathBuf,
+    },
     #[error("no such service: {0}")]
     NoSuchService(String),
     #[error(

@@ -92,3 +92,121 @@ fn config_reports_located_errors() {
     assert!(err.contains("did you mean `ports`?"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `config`'s YAML loads again, in Berth and in `docker compose`: a key longer than YAML's
+/// 1,024-character limit for `key:` is written as `? key`.
+#[test]
+fn config_output_with_a_long_key_loads_again() {
+    let dir = std::env::temp_dir().join(format!("berthctl-long-key-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = "K".repeat(1500);
+    std::fs::write(
+        dir.join("compose.yaml"),
+        format!(
+            "services:\n  web:\n    image: nginx\n    environment:\n      ? {key}\n      : v\n    labels:\n      ? {key}\n      : l\n"
+        ),
+    )
+    .unwrap();
+    let out = berthctl(&dir).args(["config"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(dir.join("printed.yaml"), &out.stdout).unwrap();
+
+    let again = berthctl(&dir)
+        .args(["-f", "printed.yaml", "config", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        again.status.success(),
+        "berthctl: {}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let project: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(project["services"]["web"]["environment"][&key], "v");
+    assert_eq!(project["services"]["web"]["labels"][&key], "l");
+
+    let compose = Command::new("docker")
+        .current_dir(&dir)
+        .args([
+            "compose",
+            "-f",
+            "printed.yaml",
+            "config",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        compose.status.success(),
+        "docker compose: {}",
+        String::from_utf8_lossy(&compose.stderr)
+    );
+    let project: serde_json::Value = serde_json::from_slice(&compose.stdout).unwrap();
+    assert_eq!(project["services"]["web"]["environment"][&key], "v");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Runs `berthctl config` in `dir`, killing it if it has not finished in 60 s.
+fn config_within_a_minute(dir: &Path, args: &[&str]) -> std::process::Output {
+    let mut child = berthctl(dir)
+        .args(args)
+        .arg("config")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("berthctl {args:?} config still running after 60 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Inputs that once aborted or hung `config` end in a located error and exit status 1.
+#[test]
+fn config_refuses_hostile_inputs_with_a_located_error() {
+    let dir = std::env::temp_dir().join(format!("berthctl-hostile-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("conf.d")).unwrap();
+    let n = 100_000;
+    let nested = format!("{}x{}", "${A:-".repeat(n), "}".repeat(n));
+    let cases: [(String, &[&str], &str); 4] = [
+        (
+            format!("services:\n  web:\n    image: \"{nested}\"\n"),
+            &[],
+            "nested deeper than 64 levels",
+        ),
+        (
+            "services:\n  web:\n    image: nginx\n    env_file: /dev/zero\n".into(),
+            &[],
+            "env file /dev/zero is a character device, not a file",
+        ),
+        (
+            "services:\n  web:\n    image: nginx\n".into(),
+            &["--env-file", "/dev/zero"],
+            "env file /dev/zero is a character device, not a file",
+        ),
+        (
+            "services:\n  web:\n    image: nginx\n".into(),
+            &["-f", "conf.d"],
+            "is a directory, not a file",
+        ),
+    ];
+    for (yaml, args, message) in cases {
+        std::fs::write(dir.join("compose.yaml"), yaml).unwrap();
+        let out = config_within_a_minute(&dir, args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains(message), "{args:?}: {err}");
+        assert!(err.contains(" --> "), "{args:?}: located: {err}");
+        assert!(err.contains("= help: "), "{args:?}: says what to do: {err}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

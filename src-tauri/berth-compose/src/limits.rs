@@ -1,0 +1,22 @@
+//! How far the loader follows an input before refusing it. Every recursive stage and every file
+//! read is bounded, so no input can exhaust the stack or memory; real files stay far below.
+
+/// Deepest YAML nesting, which bounds every stage that walks the document tree: at this depth
+/// a whole load fits a 2 MiB thread stack (a tokio worker's), even in a debug build.
+pub const YAML_DEPTH: usize = 128;
+
+/// Most nodes a document's aliases may expand to: far more than anchors shared by thousands
+/// of services need, and reached within a few aliases of a "billion laughs" file.
+pub const ALIAS_NODES: usize = 1_000_000;
+
+/// Deepest `${A:-${B:-...}}` nesting.
+pub const INTERPOLATION_DEPTH: usize = 64;
+
+/// Longest chain of services extending one another.
+pub const EXTENDS_DEPTH: usize = 64;
+
+/// Longest chain of files including one another.
+pub const INCLUDE_DEPTH: usize = 64;
+
+/// Largest file the loader reads: compose files, env files, extended and included files.
+pub const FILE_BYTES: u64 = 64 << 20;
