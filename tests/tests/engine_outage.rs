@@ -7,9 +7,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use berth_engine::{ChangeKind, Engine, EngineState, Stack, StateHandle};
-use berth_tests::stacks::{
-    TestStack, engine_available, engine_unavailable, load, next_change, resynced,
-};
+use berth_tests::stacks::{TestStack, engine_unavailable, load, next_change, resynced};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::task::JoinSet;
 
@@ -84,8 +82,8 @@ async fn an_engine_outage_is_reported_retried_and_resynced() {
         .expect("connect through the proxy");
     let stack = Stack::new(engine, load(&t.dir, &t.name));
     let state: StateHandle = stack.watch();
-    let (_, mut changes) = state.subscribe();
-    engine_available(&mut changes, "first sync", LIMIT).await;
+    let (synced, mut changes) = state.subscribe().await;
+    assert_eq!(synced.engine, EngineState::Available);
     assert!(state.snapshot().services["app"].containers[0].running());
 
     proxy.shut();

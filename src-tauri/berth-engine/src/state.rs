@@ -12,7 +12,7 @@ use bollard::models::{EventMessage, EventMessageTypeEnum};
 use bollard::query_parameters::EventsOptions;
 use futures_util::StreamExt;
 use serde::Serialize;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use ts_rs::TS;
 
 use crate::containers::{self, Container};
@@ -149,6 +149,8 @@ impl Drop for AbortOnDrop {
 struct Shared {
     snapshot: Mutex<Snapshot>,
     tx: broadcast::Sender<Change>,
+    /// Whether the model has heard from the engine: its first listing, or its first failure.
+    settled: watch::Sender<bool>,
 }
 
 impl Shared {
@@ -177,6 +179,9 @@ impl Shared {
                 seq: snapshot.seq,
                 kind,
             });
+        }
+        if snapshot.engine != EngineState::Connecting {
+            self.settled.send_replace(true);
         }
     }
 }
@@ -218,6 +223,7 @@ impl StateHandle {
                 services,
             }),
             tx: broadcast::channel(CHANNEL).0,
+            settled: watch::channel(false).0,
         });
         let images = project
             .services
@@ -231,8 +237,12 @@ impl StateHandle {
         }
     }
 
-    /// The current snapshot and every change after it.
-    pub fn subscribe(&self) -> (Snapshot, broadcast::Receiver<Change>) {
+    /// The current snapshot and every change after it. It waits for the model's first listing
+    /// (or its first failure to reach the engine): the snapshot is the project as it is, never
+    /// the empty one the model starts from.
+    pub async fn subscribe(&self) -> (Snapshot, broadcast::Receiver<Change>) {
+        // The sender lives in `shared`, which `self` holds: the channel cannot close meanwhile.
+        let _ = self.shared.settled.subscribe().wait_for(|s| *s).await;
         let snapshot = self.shared.snapshot.lock().expect("not poisoned");
         (snapshot.clone(), self.shared.tx.subscribe())
     }

@@ -43,7 +43,9 @@ pub async fn run(stack: &Stack, attach: Attach) -> anyhow::Result<()> {
     names.sort();
     println!("Attaching to {}", names.join(", "));
     let state = stack.watch();
-    let (_, mut changes) = state.subscribe();
+    let (first, mut changes) = state.subscribe().await;
+    // The first look is at the snapshot the subscription starts from, then one per change.
+    let mut first = Some(first);
     let (tx, mut rx) = mpsc::channel::<Vec<Record>>(64);
     let cancel = CancellationToken::new();
     let reader = tokio::spawn({
@@ -98,11 +100,15 @@ pub async fn run(stack: &Stack, attach: Attach) -> anyhow::Result<()> {
                 }
                 None => break false,
             },
-            change = changes.recv() => {
-                if change.is_err() {
-                    break false;
+            snapshot = async {
+                match first.take() {
+                    Some(snapshot) => Ok(snapshot),
+                    None => changes.recv().await.map(|_| state.snapshot()),
                 }
-                let snapshot = state.snapshot();
+            } => {
+                let Ok(snapshot) = snapshot else {
+                    break false;
+                };
                 let mine: Vec<Container> = snapshot
                     .services
                     .iter()
