@@ -15,7 +15,7 @@ use futures_util::future::{self, BoxFuture, FutureExt, Shared};
 
 use crate::containers::{self, Listed};
 use crate::create::{self, ContainerSpec};
-use crate::error::{StackError, not_modified};
+use crate::error::{StackError, not_modified, not_running};
 use crate::images::{self, PullPolicy};
 use crate::plan::{self, Existing, Step};
 use crate::progress::Progress;
@@ -104,7 +104,7 @@ pub(crate) async fn up(
 
     let listed: Vec<Listed> = containers::list(engine, &project.name)
         .await
-        .map_err(|e| StackError::docker(&project.name, "list the project's containers", e))?
+        .map_err(|e| StackError::docker(engine, &project.name, "list the project's containers", e))?
         .into_iter()
         .map(Listed::from_summary)
         .filter(|c| !c.oneoff)
@@ -281,7 +281,7 @@ async fn linked_containers(
 ) -> Result<BTreeMap<String, Vec<String>>, StackError> {
     let mut listed: Vec<Listed> = containers::list(engine, project)
         .await
-        .map_err(|e| StackError::docker(project, "list the project's containers", e))?
+        .map_err(|e| StackError::docker(engine, project, "list the project's containers", e))?
         .into_iter()
         .map(Listed::from_summary)
         .filter(|c| !c.oneoff && services.contains(&c.service))
@@ -461,7 +461,7 @@ async fn rename_container(
             },
         )
         .await
-        .map_err(|e| StackError::docker(service, format!("rename {from} to {to}"), e))
+        .map_err(|e| StackError::docker(engine, service, format!("rename {from} to {to}"), e))
 }
 
 /// Mounts the old container's volumes at its image's `VOLUME` paths in the new one, unless the
@@ -527,7 +527,14 @@ async fn create_container(
             spec.body,
         )
         .await
-        .map_err(|e| StackError::docker(service, format!("create container {}", spec.name), e))?;
+        .map_err(|e| {
+            StackError::docker(
+                engine,
+                service,
+                format!("create container {}", spec.name),
+                e,
+            )
+        })?;
     for (network, endpoint) in spec.more_networks {
         docker
             .connect_network(
@@ -539,13 +546,19 @@ async fn create_container(
             )
             .await
             .map_err(|e| {
-                StackError::docker(service, format!("connect {} to {network}", spec.name), e)
+                StackError::docker(
+                    engine,
+                    service,
+                    format!("connect {} to {network}", spec.name),
+                    e,
+                )
             })?;
     }
     if !spec.files.is_empty() {
         let tar = create::archive(&spec.files).map_err(|err| {
             let err = bollard::errors::Error::IOError { err };
             StackError::docker(
+                engine,
                 service,
                 format!("archive the secrets of {}", spec.name),
                 err,
@@ -565,7 +578,12 @@ async fn create_container(
             .upload_to_container(&created.id, Some(options), bollard::body_full(tar.into()))
             .await
             .map_err(|e| {
-                StackError::docker(service, format!("copy secrets into {}", spec.name), e)
+                StackError::docker(
+                    engine,
+                    service,
+                    format!("copy secrets into {}", spec.name),
+                    e,
+                )
             })?;
     }
     Ok((created.id, spec.name))
@@ -583,7 +601,7 @@ pub(crate) async fn start_container(
         Ok(()) => {}
         Err(e) if not_modified(&e) => {}
         Err(e) => {
-            let mut err = StackError::docker(service, format!("start container {name}"), e);
+            let mut err = StackError::docker(engine, service, format!("start container {name}"), e);
             if let StackError::PortAllocated { port, holder, .. } = &mut err {
                 *holder = port_holder(engine, port, id).await;
             }
@@ -626,9 +644,11 @@ pub(crate) async fn stop_container(
     };
     match engine.docker().stop_container(id, Some(options)).await {
         Ok(()) => {}
-        Err(e) if not_modified(&e) || crate::error::not_found(&e) => {}
+        // Already stopped, or gone: what a stop is for.
+        Err(e) if not_modified(&e) || crate::error::not_found(&e) || not_running(&e) => {}
         Err(e) => {
             return Err(StackError::docker(
+                engine,
                 service,
                 format!("stop container {name}"),
                 e,
@@ -658,6 +678,7 @@ pub(crate) async fn remove_container(
         Err(e) if crate::error::not_found(&e) => {}
         Err(e) => {
             return Err(StackError::docker(
+                engine,
                 service,
                 format!("remove container {name}"),
                 e,

@@ -16,7 +16,7 @@ use tokio::sync::{broadcast, watch};
 use ts_rs::TS;
 
 use crate::containers::{self, Container};
-use crate::error::not_found;
+use crate::error::{describe, not_found};
 use crate::{Engine, labels};
 
 /// Everything known about the project at one moment.
@@ -287,7 +287,7 @@ async fn run(engine: Engine, project: String, images: Vec<String>, shared: Arc<S
                 synced_once = true;
             }
             Err(e) => {
-                unavailable(&shared, &e.to_string(), retry);
+                unavailable(&shared, &describe(&e), retry);
                 tokio::time::sleep(retry).await;
                 retry = (retry * 2).min(MAX_RETRY);
                 continue;
@@ -331,7 +331,7 @@ async fn run(engine: Engine, project: String, images: Vec<String>, shared: Arc<S
         let error = loop {
             match events.next().await {
                 Some(Ok(event)) => apply(&engine, &shared, event).await,
-                Some(Err(e)) => break e.to_string(),
+                Some(Err(e)) => break describe(&e),
                 None => break "the engine closed the event stream".to_owned(),
             }
         };
