@@ -270,11 +270,11 @@ fn restarted(restarts: i64) -> String {
     format!("restarted {restarts} time{s}")
 }
 
-/// What a failed request says to a user: the engine's own message, or that the connection to it
-/// was lost; never the wording of the HTTP client underneath.
+/// What a failed request says to a user: the engine's own message, or why the engine could not
+/// be reached; never the wording of the HTTP client underneath.
 pub(crate) fn describe(e: &bollard::errors::Error) -> String {
     if let Some(reason) = lost(e) {
-        return format!("lost the connection to the engine ({reason})");
+        return reason.to_owned();
     }
     match e {
         bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
@@ -306,7 +306,7 @@ pub(crate) fn lost(e: &bollard::errors::Error) -> Option<&'static str> {
     use bollard::errors::Error as B;
     use std::io::ErrorKind;
     let io = |kind: ErrorKind| match kind {
-        ErrorKind::NotFound => Some("its socket is gone"),
+        ErrorKind::NotFound => Some("its socket does not exist"),
         ErrorKind::ConnectionRefused => Some("connection refused"),
         ErrorKind::ConnectionReset
         | ErrorKind::ConnectionAborted
@@ -316,7 +316,7 @@ pub(crate) fn lost(e: &bollard::errors::Error) -> Option<&'static str> {
         _ => None,
     };
     match e {
-        B::SocketNotFoundError(_) => Some("its socket is gone"),
+        B::SocketNotFoundError(_) => Some("its socket does not exist"),
         B::IOError { err } => io(err.kind()),
         // The HTTP client's errors are all about the connection; the I/O error under one, if
         // any, says which way it failed.
@@ -409,5 +409,37 @@ mod tests {
             "Error starting userland proxy: listen tcp4 0.0.0.0:6000: bind: address already in use";
         assert_eq!(allocated_port(m).as_deref(), Some("6000"));
         assert_eq!(allocated_port("no such image"), None);
+    }
+
+    #[test]
+    fn a_broken_connection_is_named_and_the_engines_answer_is_its_own_words() {
+        let io = |kind| bollard::errors::Error::IOError {
+            err: std::io::Error::new(kind, "os words"),
+        };
+        assert_eq!(
+            lost(&io(std::io::ErrorKind::ConnectionRefused)),
+            Some("connection refused")
+        );
+        assert_eq!(
+            lost(&io(std::io::ErrorKind::UnexpectedEof)),
+            Some("the connection was cut")
+        );
+        assert_eq!(lost(&io(std::io::ErrorKind::InvalidData)), None);
+        let refused = Error::Request {
+            endpoint: Endpoint("unix:///run/x.sock".into()),
+            action: "list containers",
+            cause: io(std::io::ErrorKind::ConnectionRefused),
+        };
+        assert_eq!(
+            refused.to_string(),
+            "lost the connection to the Docker engine at unix:///run/x.sock (connection refused); \
+             is it running?\nStart it, or wait until it is back, then run the command again."
+        );
+        let answered = bollard::errors::Error::DockerResponseServerError {
+            status_code: 409,
+            message: "Container abc is not running".into(),
+        };
+        assert_eq!(describe(&answered), "Container abc is not running");
+        assert!(not_running(&answered));
     }
 }
