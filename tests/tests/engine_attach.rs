@@ -267,43 +267,26 @@ async fn a_second_ctrl_c_kills_every_container_even_those_the_first_one_stopped(
 
 #[tokio::test]
 async fn ctrl_c_while_up_is_starting_stops_what_it_started() {
-    // The dependents wait for slow's health check: Ctrl-C lands while up is still at work.
-    let yaml = r#"
-services:
-  slow:
-    image: berth-test/busybox:1
-    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 30 & wait"]
-    healthcheck:
-      test: ["CMD", "false"]
-      interval: 1s
-      retries: 60
-  web:
-    image: berth-test/busybox:1
-    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]
-    depends_on:
-      slow:
-        condition: service_healthy
-  free:
-    image: berth-test/busybox:1
-    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"]
-"#;
-    let t = TestStack::new("attach-early", yaml).await;
+    // Ctrl-C lands while a dozen starts are on their way and web waits for slow's health check.
+    let quick = "command: [sh, -c, 'trap \"exit 0\" TERM; sleep 600 & wait']";
+    let mut yaml = format!(
+        "services:\n  slow:\n    image: berth-test/busybox:1\n    {quick}\n    \
+         healthcheck:\n      test: [CMD, 'false']\n      interval: 1s\n      retries: 60\n  \
+         web:\n    image: berth-test/busybox:1\n    {quick}\n    depends_on:\n      \
+         slow:\n        condition: service_healthy\n"
+    );
+    for n in 1..=12 {
+        yaml += &format!("  s{n:02}:\n    image: berth-test/busybox:1\n    {quick}\n");
+    }
+    let t = TestStack::new("attach-early", &yaml).await;
     let name = &t.name;
     let mut child = spawn_up(&t, Stdio::piped());
     let stdout = lines(child.stdout.take().unwrap());
     let stderr = lines(child.stderr.take().unwrap());
-    let free = format!("Container {name}-free-1  Started");
-    let mut seen: Vec<String> = Vec::new();
-    while !(seen
-        .iter()
-        .any(|l| l.contains("Waiting for slow to be healthy"))
-        && seen.iter().any(|l| l.contains(&free)))
-    {
-        seen.extend(until(&stderr, ""));
-    }
+    let mut said = until(&stderr, "  Started");
     interrupt(child.id());
     let code = exit_code(&mut child, "Ctrl-C");
-    let said: Vec<String> = stdout.try_iter().chain(stderr.try_iter()).collect();
+    said.extend(stdout.try_iter().chain(stderr.try_iter()));
     let left = running(name);
     assert!(left.is_empty(), "left running: {left:?}\n{said:#?}");
     assert_eq!(code, Some(130), "interrupted, as compose exits\n{said:#?}");

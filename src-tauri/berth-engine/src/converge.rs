@@ -12,6 +12,7 @@ use bollard::query_parameters::{
     CreateContainerOptions, RemoveContainerOptions, RenameContainerOptions, StopContainerOptions,
 };
 use futures_util::future::{self, BoxFuture, FutureExt, Shared};
+use tokio_util::sync::CancellationToken;
 
 use crate::containers::{self, Listed};
 use crate::create::{self, ContainerSpec};
@@ -44,13 +45,17 @@ pub struct UpOptions {
 /// restarts dependents that ask for it with `restart: true`), or why it failed.
 type Outcome = Shared<BoxFuture<'static, Result<bool, String>>>;
 
-/// Brings `project` (already narrowed to the selected services) up.
+/// Brings `project` (already narrowed to the selected services) up. When `cancel` fires, what
+/// only waits (pulls, builds, dependencies, `--wait`) is abandoned and no container is created
+/// or started anew, but a request already sent is seen through: a start must not land after
+/// the stop that may follow a cancel.
 pub(crate) async fn up(
     engine: &Engine,
     project: &Project,
     full: &Project,
     opts: &UpOptions,
     progress: &Progress,
+    cancel: &CancellationToken,
 ) -> Result<(), StackError> {
     let names: Vec<String> = project.start_order();
     // Refused before anything is pulled, built or created.
@@ -75,8 +80,8 @@ pub(crate) async fn up(
             .await?;
             Ok::<_, StackError>((name.clone(), id))
         }
-    }))
-    .await?;
+    }));
+    let ids = unless_cancelled(cancel, ids).await?;
     let image_ids: HashMap<String, String> = ids.into_iter().collect();
 
     let networks: BTreeSet<String> = project
@@ -155,6 +160,7 @@ pub(crate) async fn up(
             deadline,
             progress.clone(),
             errors.clone(),
+            cancel.clone(),
         );
         outcomes.insert(name.clone(), task.boxed().shared());
     }
@@ -166,7 +172,29 @@ pub(crate) async fn up(
         return Err(e);
     }
     if opts.wait {
-        wait::running(engine, project, deadline, progress).await?;
+        unless_cancelled(cancel, wait::running(engine, project, deadline, progress)).await?;
+    }
+    Ok(())
+}
+
+/// `work` unless `cancel` fires first: only for what can be abandoned without leaving a
+/// container half-changed.
+async fn unless_cancelled<T>(
+    cancel: &CancellationToken,
+    work: impl Future<Output = Result<T, StackError>>,
+) -> Result<T, StackError> {
+    tokio::select! {
+        result = work => result,
+        () = cancel.cancelled() => Err(StackError::Cancelled { created: Vec::new() }),
+    }
+}
+
+/// Before a container is created or started: not once `cancel` has fired.
+fn not_cancelled(cancel: &CancellationToken) -> Result<(), StackError> {
+    if cancel.is_cancelled() {
+        return Err(StackError::Cancelled {
+            created: Vec::new(),
+        });
     }
     Ok(())
 }
@@ -183,6 +211,7 @@ async fn service_up(
     deadline: Option<tokio::time::Instant>,
     progress: Progress,
     errors: Arc<Mutex<Vec<StackError>>>,
+    cancel: CancellationToken,
 ) -> Result<bool, String> {
     let result = async {
         // Containers that this one names at creation (links, volumes_from, service:NAME
@@ -202,6 +231,7 @@ async fn service_up(
                 });
             }
         }
+        not_cancelled(&cancel)?;
         let converged = converge_containers(
             &engine,
             &project,
@@ -231,7 +261,7 @@ async fn service_up(
                 }
             };
             restart_kept |= replaced && dependency.restart == Some(true);
-            wait::dependency(
+            let waited = wait::dependency(
                 &engine,
                 &project.name,
                 &name,
@@ -239,18 +269,20 @@ async fn service_up(
                 &dependency.condition,
                 deadline,
                 &progress,
-            )
-            .await?;
+            );
+            unless_cancelled(&cancel, waited).await?;
         }
         if restart_kept {
             // `restart: true`: a dependency was replaced, so the containers kept restart too.
             let timeout = create::stop_timeout(&project.services[&name]);
             for (id, container) in &converged.kept {
+                not_cancelled(&cancel)?;
                 stop_container(&engine, &name, id, container, timeout, &progress).await?;
                 start_container(&engine, &name, id, container, &progress).await?;
             }
         }
         for (id, container) in converged.to_start {
+            not_cancelled(&cancel)?;
             start_container(&engine, &name, &id, &container, &progress).await?;
         }
         Ok(converged.replaced)

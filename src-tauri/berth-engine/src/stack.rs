@@ -100,8 +100,10 @@ impl Stack {
             .await
     }
 
-    /// [`Stack::up`], stopped cleanly when `cancel` fires: what is underway is abandoned, and the
-    /// error lists every container, network and volume this `up` had created by then.
+    /// [`Stack::up`], stopped cleanly when `cancel` fires: waits are abandoned and nothing new is
+    /// created or started, while a request already sent to the engine is seen through (so none
+    /// lands after what the caller does next); the error lists every container, network and
+    /// volume this `up` had created by then.
     pub async fn up_cancellable(
         &self,
         opts: &UpOptions,
@@ -112,15 +114,22 @@ impl Stack {
         // Before anything is created: a taken host port would fail halfway through.
         crate::ports::ensure_free(&self.engine, &project).await?;
         let before = self.inventory().await?;
-        tokio::select! {
-            result = converge::up(&self.engine, &project, &self.project, opts, progress) => result,
-            () = cancel.cancelled() => {
-                let after = self.inventory().await?;
-                Err(StackError::Cancelled {
-                    created: after.difference(&before).cloned().collect(),
-                })
-            }
+        let result = converge::up(
+            &self.engine,
+            &project,
+            &self.project,
+            opts,
+            progress,
+            cancel,
+        )
+        .await;
+        if !cancel.is_cancelled() {
+            return result;
         }
+        let after = self.inventory().await?;
+        Err(StackError::Cancelled {
+            created: after.difference(&before).cloned().collect(),
+        })
     }
 
     /// The project's containers, networks and volumes by kind and name.
