@@ -220,7 +220,7 @@ async fn connect_and_watch(
     s.publish(|v| v.engine = EngineView::Connected(version));
     let Some(project) = project else { return };
     let state = StateHandle::spawn(engine.clone(), project.clone());
-    let (_, mut changes) = state.subscribe();
+    let (_, mut changes) = state.subscribe().await;
     {
         let mut live = s.live.lock().expect("live lock");
         live.stats = Some(Stats::spawn(engine.clone(), project.name.clone()));

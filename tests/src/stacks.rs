@@ -137,24 +137,6 @@ pub async fn next_change(
         .unwrap_or_else(|_| panic!("no {what} within {limit:?}"))
 }
 
-/// Waits for the model to report the engine available (its first listing, or back after an
-/// outage): every state test starts by waiting for it.
-pub async fn engine_available(
-    changes: &mut tokio::sync::broadcast::Receiver<berth_engine::Change>,
-    what: &str,
-    limit: std::time::Duration,
-) {
-    next_change(changes, what, limit, |k| {
-        matches!(
-            k,
-            berth_engine::ChangeKind::Engine {
-                state: berth_engine::EngineState::Available
-            }
-        )
-    })
-    .await;
-}
-
 /// Waits for the model to report the engine unavailable, as the outage tests make it.
 pub async fn engine_unavailable(
     changes: &mut tokio::sync::broadcast::Receiver<berth_engine::Change>,

@@ -1,7 +1,10 @@
 //! The `berthctl` binary as a user meets it: help, and the engine it talks to.
 
-use std::process::Command;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
+use berth_tests::stacks::TestStack;
 use berth_tests::{engine, workspace_binary};
 
 #[test]
@@ -45,4 +48,36 @@ fn an_absent_engine_is_an_error_that_says_what_to_do() {
         "{stderr}"
     );
     assert!(stderr.contains("Start the Docker daemon"), "{stderr}");
+}
+
+#[tokio::test]
+async fn events_json_starts_with_the_current_state() {
+    let yaml = "services:\n  app:\n    image: berth-test/busybox:1\n    command: [sleep, '600']\n";
+    let t = TestStack::new("events-first", yaml).await;
+    t.up_wait().await;
+    let mut child = Command::new(workspace_binary("berthctl"))
+        .args(["-p", &t.name, "-f"])
+        .arg(t.file())
+        .args(["events", "--json"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run berthctl events");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut first = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut first);
+        let _ = tx.send(first);
+    });
+    let first = rx.recv_timeout(Duration::from_secs(20));
+    let _ = child.kill();
+    let _ = child.wait();
+    let first = first.expect("a first line within 20 s");
+    let snapshot: serde_json::Value = serde_json::from_str(&first).expect("a JSON line");
+    assert_eq!(snapshot["engine"]["kind"], "available", "{first}");
+    let containers = snapshot["services"]["app"]["containers"]
+        .as_array()
+        .expect("app's containers");
+    assert_eq!(containers.len(), 1, "{first}");
+    assert_eq!(containers[0]["state"], "running", "{first}");
 }

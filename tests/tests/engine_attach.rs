@@ -191,3 +191,103 @@ services:
     };
     assert!(status.success());
 }
+
+/// The project's containers that are still running.
+fn running(project: &str) -> Vec<String> {
+    let out = Command::new("docker")
+        .args(["ps", "--format", "{{.Names}}", "--filter"])
+        .arg(format!("label=com.docker.compose.project={project}"))
+        .output()
+        .expect("run docker ps");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Waits for the child's exit (60 s at most, then kills it and fails).
+fn exit_code(child: &mut Child, what: &str) -> Option<i32> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("berthctl up did not exit after {what}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test]
+async fn a_second_ctrl_c_kills_every_container_even_those_the_first_one_stopped() {
+    // A dozen stops at once keep the engine busy for a while: the second Ctrl-C lands when some
+    // containers have stopped and the others are still stopping.
+    let yaml: String = std::iter::once("services:\n".to_owned())
+        .chain((1..=12).map(|n| {
+            format!(
+                "  s{n:02}:\n    image: berth-test/busybox:1\n    \
+                 command: [sh, -c, 'echo up; while :; do sleep 1; done']\n"
+            )
+        }))
+        .collect();
+    let t = TestStack::new("attach-kill", &yaml).await;
+    let mut child = spawn_up(&t, Stdio::piped());
+    let stdout = lines(child.stdout.take().unwrap());
+    let stderr = child.stderr.take().unwrap();
+    let stderr = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
+    let mut ups = 0;
+    while ups < 12 {
+        ups += until(&stdout, "| up")
+            .iter()
+            .filter(|l| l.ends_with("| up"))
+            .count();
+    }
+
+    interrupt(child.id());
+    until(
+        &stdout,
+        "Gracefully Stopping... press Ctrl+C again to force",
+    );
+    // Long enough for the stops to reach the engine, well within their 10 s grace period.
+    std::thread::sleep(Duration::from_millis(500));
+    interrupt(child.id());
+    let code = exit_code(&mut child, "the second Ctrl-C");
+    let stderr = stderr.join().unwrap();
+    let left = running(&t.name);
+    assert!(
+        left.is_empty(),
+        "{} of 12 containers left running: {left:?}\n{stderr}",
+        left.len()
+    );
+    assert_eq!(code, Some(130), "interrupted, as compose exits\n{stderr}");
+    assert!(!stderr.contains("409"), "{stderr}");
+}
+
+#[tokio::test]
+async fn ctrl_c_while_up_is_starting_stops_what_it_started() {
+    // Ctrl-C lands while a dozen starts are on their way and web waits for slow's health check.
+    let quick = "command: [sh, -c, 'trap \"exit 0\" TERM; sleep 600 & wait']";
+    let mut yaml = format!(
+        "services:\n  slow:\n    image: berth-test/busybox:1\n    {quick}\n    \
+         healthcheck:\n      test: [CMD, 'false']\n      interval: 1s\n      retries: 60\n  \
+         web:\n    image: berth-test/busybox:1\n    {quick}\n    depends_on:\n      \
+         slow:\n        condition: service_healthy\n"
+    );
+    for n in 1..=12 {
+        yaml += &format!("  s{n:02}:\n    image: berth-test/busybox:1\n    {quick}\n");
+    }
+    let t = TestStack::new("attach-early", &yaml).await;
+    let name = &t.name;
+    let mut child = spawn_up(&t, Stdio::piped());
+    let stdout = lines(child.stdout.take().unwrap());
+    let stderr = lines(child.stderr.take().unwrap());
+    let mut said = until(&stderr, "  Started");
+    interrupt(child.id());
+    let code = exit_code(&mut child, "Ctrl-C");
+    said.extend(stdout.try_iter().chain(stderr.try_iter()));
+    let left = running(name);
+    assert!(left.is_empty(), "left running: {left:?}\n{said:#?}");
+    assert_eq!(code, Some(130), "interrupted, as compose exits\n{said:#?}");
+}

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use berth_engine::{ChangeKind, DownOptions, EngineState, Progress, Stack, UpOptions};
 use berth_tests::daemon::Daemon;
-use berth_tests::stacks::{engine_available, engine_unavailable, load, next_change, resynced};
+use berth_tests::stacks::{engine_unavailable, load, next_change, resynced};
 use berth_tests::unique_project;
 
 /// How long the model may take to report each step.
@@ -30,8 +30,8 @@ async fn a_daemon_restart_is_reported_retried_and_resynced() {
         .expect("up on the test's daemon");
 
     let state = stack.watch();
-    let (_, mut changes) = state.subscribe();
-    engine_available(&mut changes, "first sync", LIMIT).await;
+    let (synced, mut changes) = state.subscribe().await;
+    assert_eq!(synced.engine, EngineState::Available);
 
     daemon.stop();
     engine_unavailable(&mut changes, LIMIT).await;

@@ -193,13 +193,8 @@ services:
     let snapshot: serde_json::Value =
         serde_json::from_str(&lines.next_line().await.unwrap().unwrap()).unwrap();
     assert_eq!(snapshot["project"], t.name.as_str());
-    // Wait for the model's first sync before acting, so the kill is a change, not history.
-    loop {
-        let line = lines.next_line().await.unwrap().unwrap();
-        if line.contains("\"available\"") {
-            break;
-        }
-    }
+    // The first line is the model's first sync: the kill after it is a change, not history.
+    assert_eq!(snapshot["engine"]["kind"], "available");
     ok(&t, &["kill", "app"]);
     let found = tokio::time::timeout(Duration::from_secs(10), async {
         loop {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use berth_engine::{ChangeKind, Desired, EngineState};
 use berth_tests::docker;
-use berth_tests::stacks::{TestStack, engine_available, next_change};
+use berth_tests::stacks::{TestStack, next_change};
 
 const YAML: &str = r#"
 services:
@@ -23,7 +23,7 @@ async fn a_docker_kill_reaches_subscribers_as_an_ordered_change() {
     let t = TestStack::new("state", YAML).await;
     t.up_wait().await;
     let state = t.stack.watch();
-    let (snapshot, mut changes) = state.subscribe();
+    let (snapshot, mut changes) = state.subscribe().await;
     assert_eq!(snapshot.project, t.name);
     let mut seq = snapshot.seq;
     let mut next = async || {
@@ -35,16 +35,9 @@ async fn a_docker_kill_reaches_subscribers_as_an_ordered_change() {
         seq = change.seq;
         change
     };
-    if snapshot.engine != EngineState::Available {
-        assert!(matches!(
-            next().await.kind,
-            ChangeKind::Engine {
-                state: EngineState::Available
-            }
-        ));
-    }
-    let synced = state.snapshot();
-    let web = &synced.services["web"];
+    // The first snapshot is the first listing's, not the empty model's.
+    assert_eq!(snapshot.engine, EngineState::Available);
+    let web = &snapshot.services["web"];
     assert_eq!(web.containers.len(), 1);
     let publisher = &web.containers[0].ports[0];
     assert_eq!(publisher.container_port, 80);
@@ -52,9 +45,9 @@ async fn a_docker_kill_reaches_subscribers_as_an_ordered_change() {
         publisher.url.as_deref(),
         Some(format!("http://localhost:{}", publisher.host_port).as_str())
     );
-    assert_eq!(synced.services["worker"].containers.len(), 2);
+    assert_eq!(snapshot.services["worker"].containers.len(), 2);
     assert_eq!(
-        synced.services["worker"].desired,
+        snapshot.services["worker"].desired,
         berth_engine::Desired::Running { replicas: 2 }
     );
 
@@ -163,8 +156,8 @@ async fn each_exit_says_whether_it_was_asked_for_and_desired_follows_the_user() 
     let t = TestStack::new("intent", INTENT).await;
     t.up_wait().await;
     let state = t.stack.watch();
-    let (_, mut changes) = state.subscribe();
-    engine_available(&mut changes, "the first listing", LIMIT).await;
+    let (synced, mut changes) = state.subscribe().await;
+    assert_eq!(synced.engine, EngineState::Available);
     let running = Desired::Running { replicas: 1 };
     let stopped = Desired::Stopped { replicas: 1 };
     assert_eq!(state.snapshot().services["web"].desired, running);
@@ -221,9 +214,7 @@ async fn each_exit_says_whether_it_was_asked_for_and_desired_follows_the_user() 
 
     // A model started now learns who stopped what from the engine's recent events.
     let later = t.stack.watch();
-    let (_, mut later_changes) = later.subscribe();
-    engine_available(&mut later_changes, "the first listing", LIMIT).await;
-    let snapshot = later.snapshot();
+    let (snapshot, _) = later.subscribe().await;
     assert!(snapshot.services["web"].containers[0].stop_requested);
     assert_eq!(snapshot.services["web"].desired, stopped);
     assert!(!snapshot.services["crash"].containers[0].stop_requested);

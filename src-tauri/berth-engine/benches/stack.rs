@@ -119,11 +119,7 @@ async fn main() {
     // Kill-to-event latency: from sending SIGKILL to the model holding the exited container.
     stack.up(&up, &quiet).await.unwrap();
     let state = stack.watch();
-    let (_, mut changes) = state.subscribe();
-    while !matches!(
-        changes.recv().await.unwrap().kind,
-        ChangeKind::Engine { .. }
-    ) {}
+    let (_, mut changes) = state.subscribe().await;
     // The floor: when the engine's own event stream delivers the `die`, with no model at all.
     let (raw_tx, mut raw_rx) = tokio::sync::mpsc::unbounded_channel();
     let filters = std::collections::HashMap::from([

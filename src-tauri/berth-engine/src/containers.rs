@@ -242,12 +242,16 @@ async fn inspect(
         Some(async move { engine.docker().inspect_container(&id, None).await })
     }))
     .await;
-    let mut out: Vec<Container> = inspects
-        .into_iter()
-        // A container removed between the list and the inspect is simply gone.
-        .filter_map(Result::ok)
-        .map(|c| Container::from_inspect(&c))
-        .collect();
+    let mut out = Vec::with_capacity(inspects.len());
+    for inspected in inspects {
+        match inspected {
+            Ok(c) => out.push(Container::from_inspect(&c)),
+            // A container removed between the list and the inspect is simply gone.
+            Err(e) if crate::error::not_found(&e) => {}
+            // Anything else (the engine went away) is no answer: never "no containers".
+            Err(e) => return Err(e),
+        }
+    }
     out.sort_by(|a, b| {
         (&a.service, a.oneoff, a.number, &a.name).cmp(&(&b.service, b.oneoff, b.number, &b.name))
     });

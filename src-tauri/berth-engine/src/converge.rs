@@ -12,10 +12,11 @@ use bollard::query_parameters::{
     CreateContainerOptions, RemoveContainerOptions, RenameContainerOptions, StopContainerOptions,
 };
 use futures_util::future::{self, BoxFuture, FutureExt, Shared};
+use tokio_util::sync::CancellationToken;
 
 use crate::containers::{self, Listed};
 use crate::create::{self, ContainerSpec};
-use crate::error::{StackError, not_modified};
+use crate::error::{StackError, not_modified, not_running};
 use crate::images::{self, PullPolicy};
 use crate::plan::{self, Existing, Step};
 use crate::progress::Progress;
@@ -44,13 +45,17 @@ pub struct UpOptions {
 /// restarts dependents that ask for it with `restart: true`), or why it failed.
 type Outcome = Shared<BoxFuture<'static, Result<bool, String>>>;
 
-/// Brings `project` (already narrowed to the selected services) up.
+/// Brings `project` (already narrowed to the selected services) up. When `cancel` fires, what
+/// only waits (pulls, builds, dependencies, `--wait`) is abandoned and no container is created
+/// or started anew, but a request already sent is seen through: a start must not land after
+/// the stop that may follow a cancel.
 pub(crate) async fn up(
     engine: &Engine,
     project: &Project,
     full: &Project,
     opts: &UpOptions,
     progress: &Progress,
+    cancel: &CancellationToken,
 ) -> Result<(), StackError> {
     let names: Vec<String> = project.start_order();
     // Refused before anything is pulled, built or created.
@@ -75,8 +80,8 @@ pub(crate) async fn up(
             .await?;
             Ok::<_, StackError>((name.clone(), id))
         }
-    }))
-    .await?;
+    }));
+    let ids = unless_cancelled(cancel, ids).await?;
     let image_ids: HashMap<String, String> = ids.into_iter().collect();
 
     let networks: BTreeSet<String> = project
@@ -104,7 +109,7 @@ pub(crate) async fn up(
 
     let listed: Vec<Listed> = containers::list(engine, &project.name)
         .await
-        .map_err(|e| StackError::docker(&project.name, "list the project's containers", e))?
+        .map_err(|e| StackError::docker(engine, &project.name, "list the project's containers", e))?
         .into_iter()
         .map(Listed::from_summary)
         .filter(|c| !c.oneoff)
@@ -155,6 +160,7 @@ pub(crate) async fn up(
             deadline,
             progress.clone(),
             errors.clone(),
+            cancel.clone(),
         );
         outcomes.insert(name.clone(), task.boxed().shared());
     }
@@ -166,7 +172,29 @@ pub(crate) async fn up(
         return Err(e);
     }
     if opts.wait {
-        wait::running(engine, project, deadline, progress).await?;
+        unless_cancelled(cancel, wait::running(engine, project, deadline, progress)).await?;
+    }
+    Ok(())
+}
+
+/// `work` unless `cancel` fires first: only for what can be abandoned without leaving a
+/// container half-changed.
+async fn unless_cancelled<T>(
+    cancel: &CancellationToken,
+    work: impl Future<Output = Result<T, StackError>>,
+) -> Result<T, StackError> {
+    tokio::select! {
+        result = work => result,
+        () = cancel.cancelled() => Err(StackError::Cancelled { created: Vec::new() }),
+    }
+}
+
+/// Before a container is created or started: not once `cancel` has fired.
+fn not_cancelled(cancel: &CancellationToken) -> Result<(), StackError> {
+    if cancel.is_cancelled() {
+        return Err(StackError::Cancelled {
+            created: Vec::new(),
+        });
     }
     Ok(())
 }
@@ -183,6 +211,7 @@ async fn service_up(
     deadline: Option<tokio::time::Instant>,
     progress: Progress,
     errors: Arc<Mutex<Vec<StackError>>>,
+    cancel: CancellationToken,
 ) -> Result<bool, String> {
     let result = async {
         // Containers that this one names at creation (links, volumes_from, service:NAME
@@ -202,6 +231,7 @@ async fn service_up(
                 });
             }
         }
+        not_cancelled(&cancel)?;
         let converged = converge_containers(
             &engine,
             &project,
@@ -231,7 +261,7 @@ async fn service_up(
                 }
             };
             restart_kept |= replaced && dependency.restart == Some(true);
-            wait::dependency(
+            let waited = wait::dependency(
                 &engine,
                 &project.name,
                 &name,
@@ -239,18 +269,20 @@ async fn service_up(
                 &dependency.condition,
                 deadline,
                 &progress,
-            )
-            .await?;
+            );
+            unless_cancelled(&cancel, waited).await?;
         }
         if restart_kept {
             // `restart: true`: a dependency was replaced, so the containers kept restart too.
             let timeout = create::stop_timeout(&project.services[&name]);
             for (id, container) in &converged.kept {
+                not_cancelled(&cancel)?;
                 stop_container(&engine, &name, id, container, timeout, &progress).await?;
                 start_container(&engine, &name, id, container, &progress).await?;
             }
         }
         for (id, container) in converged.to_start {
+            not_cancelled(&cancel)?;
             start_container(&engine, &name, &id, &container, &progress).await?;
         }
         Ok(converged.replaced)
@@ -281,7 +313,7 @@ async fn linked_containers(
 ) -> Result<BTreeMap<String, Vec<String>>, StackError> {
     let mut listed: Vec<Listed> = containers::list(engine, project)
         .await
-        .map_err(|e| StackError::docker(project, "list the project's containers", e))?
+        .map_err(|e| StackError::docker(engine, project, "list the project's containers", e))?
         .into_iter()
         .map(Listed::from_summary)
         .filter(|c| !c.oneoff && services.contains(&c.service))
@@ -461,7 +493,7 @@ async fn rename_container(
             },
         )
         .await
-        .map_err(|e| StackError::docker(service, format!("rename {from} to {to}"), e))
+        .map_err(|e| StackError::docker(engine, service, format!("rename {from} to {to}"), e))
 }
 
 /// Mounts the old container's volumes at its image's `VOLUME` paths in the new one, unless the
@@ -527,7 +559,14 @@ async fn create_container(
             spec.body,
         )
         .await
-        .map_err(|e| StackError::docker(service, format!("create container {}", spec.name), e))?;
+        .map_err(|e| {
+            StackError::docker(
+                engine,
+                service,
+                format!("create container {}", spec.name),
+                e,
+            )
+        })?;
     for (network, endpoint) in spec.more_networks {
         docker
             .connect_network(
@@ -539,13 +578,19 @@ async fn create_container(
             )
             .await
             .map_err(|e| {
-                StackError::docker(service, format!("connect {} to {network}", spec.name), e)
+                StackError::docker(
+                    engine,
+                    service,
+                    format!("connect {} to {network}", spec.name),
+                    e,
+                )
             })?;
     }
     if !spec.files.is_empty() {
         let tar = create::archive(&spec.files).map_err(|err| {
             let err = bollard::errors::Error::IOError { err };
             StackError::docker(
+                engine,
                 service,
                 format!("archive the secrets of {}", spec.name),
                 err,
@@ -565,7 +610,12 @@ async fn create_container(
             .upload_to_container(&created.id, Some(options), bollard::body_full(tar.into()))
             .await
             .map_err(|e| {
-                StackError::docker(service, format!("copy secrets into {}", spec.name), e)
+                StackError::docker(
+                    engine,
+                    service,
+                    format!("copy secrets into {}", spec.name),
+                    e,
+                )
             })?;
     }
     Ok((created.id, spec.name))
@@ -583,7 +633,7 @@ pub(crate) async fn start_container(
         Ok(()) => {}
         Err(e) if not_modified(&e) => {}
         Err(e) => {
-            let mut err = StackError::docker(service, format!("start container {name}"), e);
+            let mut err = StackError::docker(engine, service, format!("start container {name}"), e);
             if let StackError::PortAllocated { port, holder, .. } = &mut err {
                 *holder = port_holder(engine, port, id).await;
             }
@@ -626,9 +676,11 @@ pub(crate) async fn stop_container(
     };
     match engine.docker().stop_container(id, Some(options)).await {
         Ok(()) => {}
-        Err(e) if not_modified(&e) || crate::error::not_found(&e) => {}
+        // Already stopped, or gone: what a stop is for.
+        Err(e) if not_modified(&e) || crate::error::not_found(&e) || not_running(&e) => {}
         Err(e) => {
             return Err(StackError::docker(
+                engine,
                 service,
                 format!("stop container {name}"),
                 e,
@@ -658,6 +710,7 @@ pub(crate) async fn remove_container(
         Err(e) if crate::error::not_found(&e) => {}
         Err(e) => {
             return Err(StackError::docker(
+                engine,
                 service,
                 format!("remove container {name}"),
                 e,

@@ -1,5 +1,7 @@
 use std::fmt;
 
+use crate::Engine;
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// What went wrong talking to the Docker engine, with what the user can do about it.
@@ -8,15 +10,25 @@ pub enum Error {
     /// No engine answered at the endpoint: the daemon is down, or DOCKER_HOST points elsewhere.
     /// The cause is part of the message (not a `source`), so it is printed once, in place.
     #[error(
-        "no Docker engine answers at {endpoint}: {cause}\n\
-         Start the Docker daemon, or set DOCKER_HOST to the engine's address."
+        "no Docker engine answers at {endpoint}: {}\n\
+         Start the Docker daemon, or set DOCKER_HOST to the engine's address.",
+        describe(cause)
     )]
     Unavailable {
         endpoint: Endpoint,
         cause: bollard::errors::Error,
     },
+    /// The engine went away in the middle of the work: stopped, restarted, or its socket cut.
+    #[error(
+        "lost the connection to the Docker engine at {endpoint} ({reason}); is it running?\n\
+         Start it, or wait until it is back, then run the command again."
+    )]
+    Lost {
+        endpoint: Endpoint,
+        reason: &'static str,
+    },
     /// The engine answered, but refused or failed a request.
-    #[error("the Docker engine at {endpoint} failed to {action}: {cause}")]
+    #[error("{}", request(endpoint, action, cause))]
     Request {
         endpoint: Endpoint,
         action: &'static str,
@@ -163,7 +175,7 @@ pub enum StackError {
         pending.join(", ")
     )]
     WaitTimeout { pending: Vec<String> },
-    #[error("service {service}: Docker failed to {action}: {cause}")]
+    #[error("service {service}: Docker failed to {action}: {}", describe(cause))]
     Docker {
         service: String,
         action: String,
@@ -212,6 +224,9 @@ pub enum StackError {
     },
     #[error("no such service: {0}")]
     NoSuchService(String),
+    /// Several containers failed at once (a batch of stops or kills goes on past a failure).
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Several(Vec<StackError>),
     #[error(
         "cancelled; created before cancelling: {}\nRun up again to finish, or down to remove them.",
         if created.is_empty() { "nothing".to_owned() } else { created.join(", ") }
@@ -222,10 +237,17 @@ pub enum StackError {
 impl StackError {
     /// A failed Docker call for `service`, recognising the failures that have a better name.
     pub(crate) fn docker(
+        engine: &Engine,
         service: &str,
         action: impl Into<String>,
         cause: bollard::errors::Error,
     ) -> Self {
+        if let Some(reason) = lost(&cause) {
+            return StackError::Engine(Error::Lost {
+                endpoint: Endpoint(engine.endpoint().to_owned()),
+                reason,
+            });
+        }
         let message = cause.to_string();
         if let Some(port) = allocated_port(&message) {
             return StackError::PortAllocated {
@@ -246,6 +268,85 @@ impl StackError {
 fn restarted(restarts: i64) -> String {
     let s = if restarts == 1 { "" } else { "s" };
     format!("restarted {restarts} time{s}")
+}
+
+/// What a failed request says to a user: the engine's own message, or why the engine could not
+/// be reached; never the wording of the HTTP client underneath.
+pub(crate) fn describe(e: &bollard::errors::Error) -> String {
+    if let Some(reason) = lost(e) {
+        return reason.to_owned();
+    }
+    match e {
+        bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
+        bollard::errors::Error::RequestTimeoutError => {
+            "the engine did not answer in time".to_owned()
+        }
+        _ => e.to_string(),
+    }
+}
+
+/// [`Error::Request`]'s message: a lost connection says so, with what to do.
+fn request(endpoint: &Endpoint, action: &str, cause: &bollard::errors::Error) -> String {
+    match lost(cause) {
+        Some(reason) => Error::Lost {
+            endpoint: endpoint.clone(),
+            reason,
+        }
+        .to_string(),
+        None => format!(
+            "the Docker engine at {endpoint} failed to {action}: {}",
+            describe(cause)
+        ),
+    }
+}
+
+/// Why the engine could not be talked to, when that is what went wrong: its socket is gone, it
+/// refused the connection, or the connection broke mid-request (the engine stopped).
+pub(crate) fn lost(e: &bollard::errors::Error) -> Option<&'static str> {
+    use bollard::errors::Error as B;
+    use std::io::ErrorKind;
+    let io = |kind: ErrorKind| match kind {
+        ErrorKind::NotFound => Some("its socket does not exist"),
+        ErrorKind::ConnectionRefused => Some("connection refused"),
+        ErrorKind::ConnectionReset
+        | ErrorKind::ConnectionAborted
+        | ErrorKind::NotConnected
+        | ErrorKind::BrokenPipe
+        | ErrorKind::UnexpectedEof => Some("the connection was cut"),
+        _ => None,
+    };
+    match e {
+        B::SocketNotFoundError(_) => Some("its socket does not exist"),
+        B::IOError { err } => io(err.kind()),
+        // The HTTP client's errors are all about the connection; the I/O error under one, if
+        // any, says which way it failed.
+        B::HyperLegacyError { .. } | B::HyperResponseError { .. } => {
+            let mut source = std::error::Error::source(e);
+            while let Some(s) = source {
+                if let Some(reason) = s
+                    .downcast_ref::<std::io::Error>()
+                    .and_then(|i| io(i.kind()))
+                {
+                    return Some(reason);
+                }
+                source = s.source();
+            }
+            Some("the connection failed")
+        }
+        _ => None,
+    }
+}
+
+/// The outcome of a batch in which every item was attempted: all their errors, if any.
+pub(crate) fn gather(
+    results: impl IntoIterator<Item = Result<(), StackError>>,
+) -> Result<(), StackError> {
+    let mut errors: Vec<StackError> = results.into_iter().filter_map(Result::err).collect();
+    match errors.len() {
+        0 => Ok(()),
+        1 => Err(errors.remove(0)),
+        _ => Err(StackError::Several(errors)),
+    }
 }
 
 /// The host port in Docker's "Bind for 0.0.0.0:8080 failed: port is already allocated" (or the
@@ -277,6 +378,12 @@ pub(crate) fn conflict(e: &bollard::errors::Error) -> bool {
     status(e) == Some(409)
 }
 
+/// The engine answered 409 because the container is not running (a kill of a stopped one).
+pub(crate) fn not_running(e: &bollard::errors::Error) -> bool {
+    matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 409, message }
+        if message.contains("is not running"))
+}
+
 /// The engine answered 304: the container already is in the state asked for.
 pub(crate) fn not_modified(e: &bollard::errors::Error) -> bool {
     status(e) == Some(304)
@@ -302,5 +409,37 @@ mod tests {
             "Error starting userland proxy: listen tcp4 0.0.0.0:6000: bind: address already in use";
         assert_eq!(allocated_port(m).as_deref(), Some("6000"));
         assert_eq!(allocated_port("no such image"), None);
+    }
+
+    #[test]
+    fn a_broken_connection_is_named_and_the_engines_answer_is_its_own_words() {
+        let io = |kind| bollard::errors::Error::IOError {
+            err: std::io::Error::new(kind, "os words"),
+        };
+        assert_eq!(
+            lost(&io(std::io::ErrorKind::ConnectionRefused)),
+            Some("connection refused")
+        );
+        assert_eq!(
+            lost(&io(std::io::ErrorKind::UnexpectedEof)),
+            Some("the connection was cut")
+        );
+        assert_eq!(lost(&io(std::io::ErrorKind::InvalidData)), None);
+        let refused = Error::Request {
+            endpoint: Endpoint("unix:///run/x.sock".into()),
+            action: "list containers",
+            cause: io(std::io::ErrorKind::ConnectionRefused),
+        };
+        assert_eq!(
+            refused.to_string(),
+            "lost the connection to the Docker engine at unix:///run/x.sock (connection refused); \
+             is it running?\nStart it, or wait until it is back, then run the command again."
+        );
+        let answered = bollard::errors::Error::DockerResponseServerError {
+            status_code: 409,
+            message: "Container abc is not running".into(),
+        };
+        assert_eq!(describe(&answered), "Container abc is not running");
+        assert!(not_running(&answered));
     }
 }

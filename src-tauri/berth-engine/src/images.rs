@@ -130,7 +130,7 @@ pub(crate) async fn pull_image(
         let info = item.map_err(|e| StackError::ImageMissing {
             service: service.to_owned(),
             image: image.to_owned(),
-            cause: e.to_string(),
+            cause: crate::error::describe(&e),
         })?;
         if let Some(err) = info.error_detail.and_then(|d| d.message) {
             return Err(StackError::ImageMissing {

@@ -407,7 +407,7 @@ async fn probe_while_wanted(
     known: &mut HashMap<Target, Known>,
     asks: &mut mpsc::UnboundedReceiver<Ask>,
 ) {
-    let (_, mut changes) = state.subscribe();
+    let (_, mut changes) = state.subscribe().await;
     let mut asked = Vec::new();
     loop {
         round(state, shared, known, &asked).await;

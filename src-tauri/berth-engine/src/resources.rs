@@ -13,8 +13,13 @@ use crate::error::{StackError, conflict, not_found};
 use crate::labels;
 use crate::progress::{Progress, Resource};
 
-fn docker_error(what: &str, action: &str, cause: bollard::errors::Error) -> StackError {
-    StackError::docker(what, action.to_owned(), cause)
+fn docker_error(
+    engine: &Engine,
+    what: &str,
+    action: &str,
+    cause: bollard::errors::Error,
+) -> StackError {
+    StackError::docker(engine, what, action.to_owned(), cause)
 }
 
 fn string_map(v: Option<&Json>) -> Option<HashMap<String, String>> {
@@ -102,7 +107,7 @@ async fn ensure_network(
                 });
             }
         }
-        Err(e) => return Err(docker_error(name, "inspect the network", e)),
+        Err(e) => return Err(docker_error(engine, name, "inspect the network", e)),
     }
     progress.resource(Resource::Network, name, "Creating");
     let mut network_labels = string_map(network.extra.get("labels")).unwrap_or_default();
@@ -125,7 +130,7 @@ async fn ensure_network(
         Ok(_) => progress.resource(Resource::Network, name, "Created"),
         // Another `up` (or compose) created it meanwhile.
         Err(e) if conflict(&e) => {}
-        Err(e) => return Err(docker_error(name, "create the network", e)),
+        Err(e) => return Err(docker_error(engine, name, "create the network", e)),
     }
     Ok(displaced)
 }
@@ -187,7 +192,7 @@ async fn remove_diverged_network(
     docker
         .remove_network(name)
         .await
-        .map_err(|e| docker_error(name, "remove the network to recreate it", e))?;
+        .map_err(|e| docker_error(engine, name, "remove the network to recreate it", e))?;
     progress.resource(Resource::Network, name, "Removed");
     Ok(services)
 }
@@ -236,7 +241,7 @@ pub(crate) async fn ensure_volumes(
                 continue;
             }
             Err(e) if not_found(&e) => {}
-            Err(e) => return Err(docker_error(name, "inspect the volume", e)),
+            Err(e) => return Err(docker_error(engine, name, "inspect the volume", e)),
         }
         if volume.external == Some(true) {
             return Err(StackError::ExternalMissing {
@@ -260,7 +265,7 @@ pub(crate) async fn ensure_volumes(
         docker
             .create_volume(request)
             .await
-            .map_err(|e| docker_error(name, "create the volume", e))?;
+            .map_err(|e| docker_error(engine, name, "create the volume", e))?;
         progress.resource(Resource::Volume, name, "Created");
     }
     Ok(())
@@ -278,7 +283,7 @@ pub(crate) async fn remove_networks(
             filters: Some(labels::filters(project)),
         }))
         .await
-        .map_err(|e| docker_error(project, "list the project's networks", e))?;
+        .map_err(|e| docker_error(engine, project, "list the project's networks", e))?;
     for name in networks.into_iter().filter_map(|n| n.name) {
         progress.resource(Resource::Network, &name, "Removing");
         match docker.remove_network(&name).await {
@@ -302,7 +307,7 @@ pub(crate) async fn remove_volumes(
             filters: Some(labels::filters(project)),
         }))
         .await
-        .map_err(|e| docker_error(project, "list the project's volumes", e))?;
+        .map_err(|e| docker_error(engine, project, "list the project's volumes", e))?;
     for volume in volumes.volumes.unwrap_or_default() {
         let name = volume.name;
         progress.resource(Resource::Volume, &name, "Removing");

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::containers::{self, Container, Listed};
 use crate::converge::{self, UpOptions};
 use crate::create;
-use crate::error::{StackError, not_found};
+use crate::error::{StackError, gather, not_found, not_running};
 use crate::images;
 use crate::progress::Progress;
 use crate::state::StateHandle;
@@ -100,8 +100,10 @@ impl Stack {
             .await
     }
 
-    /// [`Stack::up`], stopped cleanly when `cancel` fires: what is underway is abandoned, and the
-    /// error lists every container, network and volume this `up` had created by then.
+    /// [`Stack::up`], stopped cleanly when `cancel` fires: waits are abandoned and nothing new is
+    /// created or started, while a request already sent to the engine is seen through (so none
+    /// lands after what the caller does next); the error lists every container, network and
+    /// volume this `up` had created by then.
     pub async fn up_cancellable(
         &self,
         opts: &UpOptions,
@@ -112,22 +114,29 @@ impl Stack {
         // Before anything is created: a taken host port would fail halfway through.
         crate::ports::ensure_free(&self.engine, &project).await?;
         let before = self.inventory().await?;
-        tokio::select! {
-            result = converge::up(&self.engine, &project, &self.project, opts, progress) => result,
-            () = cancel.cancelled() => {
-                let after = self.inventory().await?;
-                Err(StackError::Cancelled {
-                    created: after.difference(&before).cloned().collect(),
-                })
-            }
+        let result = converge::up(
+            &self.engine,
+            &project,
+            &self.project,
+            opts,
+            progress,
+            cancel,
+        )
+        .await;
+        if !cancel.is_cancelled() {
+            return result;
         }
+        let after = self.inventory().await?;
+        Err(StackError::Cancelled {
+            created: after.difference(&before).cloned().collect(),
+        })
     }
 
     /// The project's containers, networks and volumes by kind and name.
     async fn inventory(&self) -> Result<BTreeSet<String>> {
         let docker = self.engine.docker();
         let name = &self.project.name;
-        let fail = |e| StackError::docker(name, "list the project's resources", e);
+        let fail = |e| StackError::docker(&self.engine, name, "list the project's resources", e);
         let filters = Some(crate::labels::filters(name));
         let (containers, networks, volumes) = tokio::try_join!(
             containers::list(&self.engine, name),
@@ -164,7 +173,12 @@ impl Stack {
         Ok(containers::list(&self.engine, &self.project.name)
             .await
             .map_err(|e| {
-                StackError::docker(&self.project.name, "list the project's containers", e)
+                StackError::docker(
+                    &self.engine,
+                    &self.project.name,
+                    "list the project's containers",
+                    e,
+                )
             })?
             .into_iter()
             .map(Listed::from_summary)
@@ -180,13 +194,15 @@ impl Stack {
     }
 
     /// Stops those of `containers` that belong to `services`, group by group as
-    /// [`Stack::stop_groups`] orders them, each group in parallel.
+    /// [`Stack::stop_groups`] orders them, each group in parallel. A container that fails to
+    /// stop holds up none of the others: every stop is attempted, and the errors reported.
     async fn stop_in_order<'a>(
         &self,
         containers: impl Iterator<Item = &'a Listed> + Clone,
         services: &BTreeSet<String>,
         progress: &Progress,
     ) -> Result<()> {
+        let mut results = Vec::new();
         for group in self.stop_groups(services) {
             let stops = containers
                 .clone()
@@ -201,9 +217,9 @@ impl Stack {
                         progress,
                     )
                 });
-            future::try_join_all(stops).await?;
+            results.extend(future::join_all(stops).await);
         }
-        Ok(())
+        gather(results)
     }
 
     /// Services in reverse dependency order, grouped so each group only depends on later ones.
@@ -281,6 +297,7 @@ impl Stack {
                     Err(e) if not_found(&e) => {}
                     Err(e) => {
                         return Err(StackError::docker(
+                            &self.engine,
                             &c.service,
                             format!("remove container {}", c.name),
                             e,
@@ -338,7 +355,8 @@ impl Stack {
         self.start(services, progress).await
     }
 
-    /// Sends `signal` (default SIGKILL) to the services' running containers.
+    /// Sends `signal` (default SIGKILL) to the services' running containers. One that stopped
+    /// or went away meanwhile is done with; a failure holds up none of the other kills.
     pub async fn kill(
         &self,
         services: &[String],
@@ -347,28 +365,32 @@ impl Stack {
     ) -> Result<()> {
         let names = self.names(services)?;
         let listed = self.listed().await?;
-        future::try_join_all(
-            listed
-                .iter()
-                .filter(|c| names.contains(&c.service) && c.running)
-                .map(|c| async move {
-                    progress.container(&c.name, "Killing");
-                    let options = KillContainerOptions {
-                        signal: signal.unwrap_or("SIGKILL").to_owned(),
-                    };
-                    self.engine
-                        .docker()
-                        .kill_container(&c.id, Some(options))
-                        .await
-                        .map_err(|e| {
-                            StackError::docker(&c.service, format!("kill container {}", c.name), e)
-                        })?;
-                    progress.container(&c.name, "Killed");
-                    Ok::<(), StackError>(())
-                }),
-        )
-        .await?;
-        Ok(())
+        let kills = listed
+            .iter()
+            .filter(|c| names.contains(&c.service) && c.running)
+            .map(|c| async move {
+                progress.container(&c.name, "Killing");
+                let options = KillContainerOptions {
+                    signal: signal.unwrap_or("SIGKILL").to_owned(),
+                };
+                match self
+                    .engine
+                    .docker()
+                    .kill_container(&c.id, Some(options))
+                    .await
+                {
+                    Ok(()) => progress.container(&c.name, "Killed"),
+                    Err(e) if not_running(&e) || not_found(&e) => {
+                        progress.container(&c.name, "Stopped");
+                    }
+                    Err(e) => {
+                        let action = format!("kill container {}", c.name);
+                        return Err(StackError::docker(&self.engine, &c.service, action, e));
+                    }
+                }
+                Ok(())
+            });
+        gather(future::join_all(kills).await)
     }
 
     /// Removes the services' stopped containers (with `stop`, running ones too).
@@ -399,6 +421,7 @@ impl Stack {
                         .await
                         .map_err(|e| {
                             StackError::docker(
+                                &self.engine,
                                 &c.service,
                                 format!("remove container {}", c.name),
                                 e,
@@ -447,7 +470,12 @@ impl Stack {
         let mut list = containers::inspect_all(&self.engine, &self.project.name)
             .await
             .map_err(|e| {
-                StackError::docker(&self.project.name, "inspect the project's containers", e)
+                StackError::docker(
+                    &self.engine,
+                    &self.project.name,
+                    "inspect the project's containers",
+                    e,
+                )
             })?;
         if !all {
             list.retain(Container::running);

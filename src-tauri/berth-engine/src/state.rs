@@ -12,11 +12,11 @@ use bollard::models::{EventMessage, EventMessageTypeEnum};
 use bollard::query_parameters::EventsOptions;
 use futures_util::StreamExt;
 use serde::Serialize;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use ts_rs::TS;
 
 use crate::containers::{self, Container};
-use crate::error::not_found;
+use crate::error::{describe, not_found};
 use crate::{Engine, labels};
 
 /// Everything known about the project at one moment.
@@ -149,6 +149,8 @@ impl Drop for AbortOnDrop {
 struct Shared {
     snapshot: Mutex<Snapshot>,
     tx: broadcast::Sender<Change>,
+    /// Whether the model has heard from the engine: its first listing, or its first failure.
+    settled: watch::Sender<bool>,
 }
 
 impl Shared {
@@ -177,6 +179,9 @@ impl Shared {
                 seq: snapshot.seq,
                 kind,
             });
+        }
+        if snapshot.engine != EngineState::Connecting {
+            self.settled.send_replace(true);
         }
     }
 }
@@ -218,6 +223,7 @@ impl StateHandle {
                 services,
             }),
             tx: broadcast::channel(CHANNEL).0,
+            settled: watch::channel(false).0,
         });
         let images = project
             .services
@@ -231,8 +237,12 @@ impl StateHandle {
         }
     }
 
-    /// The current snapshot and every change after it.
-    pub fn subscribe(&self) -> (Snapshot, broadcast::Receiver<Change>) {
+    /// The current snapshot and every change after it. It waits for the model's first listing
+    /// (or its first failure to reach the engine): the snapshot is the project as it is, never
+    /// the empty one the model starts from.
+    pub async fn subscribe(&self) -> (Snapshot, broadcast::Receiver<Change>) {
+        // The sender lives in `shared`, which `self` holds: the channel cannot close meanwhile.
+        let _ = self.shared.settled.subscribe().wait_for(|s| *s).await;
         let snapshot = self.shared.snapshot.lock().expect("not poisoned");
         (snapshot.clone(), self.shared.tx.subscribe())
     }
@@ -277,7 +287,7 @@ async fn run(engine: Engine, project: String, images: Vec<String>, shared: Arc<S
                 synced_once = true;
             }
             Err(e) => {
-                unavailable(&shared, &e.to_string(), retry);
+                unavailable(&shared, &describe(&e), retry);
                 tokio::time::sleep(retry).await;
                 retry = (retry * 2).min(MAX_RETRY);
                 continue;
@@ -321,7 +331,7 @@ async fn run(engine: Engine, project: String, images: Vec<String>, shared: Arc<S
         let error = loop {
             match events.next().await {
                 Some(Ok(event)) => apply(&engine, &shared, event).await,
-                Some(Err(e)) => break e.to_string(),
+                Some(Err(e)) => break describe(&e),
                 None => break "the engine closed the event stream".to_owned(),
             }
         };

@@ -76,7 +76,7 @@ async fn watch(
             Some(service) => containers::inspect_service(engine, project, service).await,
             None => containers::inspect_all(engine, project).await,
         }
-        .map_err(|e| StackError::docker(what, "inspect its containers", e))?;
+        .map_err(|e| StackError::docker(engine, what, "inspect its containers", e))?;
         Ok::<_, StackError>(all.into_iter().filter(|c| !c.oneoff).collect::<Vec<_>>())
     };
     let mut exits = Exits::new();
@@ -101,12 +101,13 @@ async fn watch(
             },
             None => events.next().await,
         };
-        record(next, &mut exits).map_err(|e| StackError::docker(what, "follow its events", e))?;
+        record(next, &mut exits)
+            .map_err(|e| StackError::docker(engine, what, "follow its events", e))?;
         // Events come in bursts (the replayed second, a death and a restart): one look for all
         // that have arrived.
         while let Some(next) = events.next().now_or_never() {
             record(next, &mut exits)
-                .map_err(|e| StackError::docker(what, "follow its events", e))?;
+                .map_err(|e| StackError::docker(engine, what, "follow its events", e))?;
         }
         seen = look().await?;
     }
@@ -121,7 +122,10 @@ fn record(
         Some(event) => event?,
         None => {
             return Err(bollard::errors::Error::IOError {
-                err: std::io::Error::other("the engine closed the event stream"),
+                err: std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the engine closed the event stream",
+                ),
             });
         }
     };

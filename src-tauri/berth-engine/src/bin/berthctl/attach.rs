@@ -1,5 +1,6 @@
 //! `berthctl up` without `-d`: the services' logs as compose prints them until every attached
-//! container has exited; Ctrl-C stops the stack gracefully, a second Ctrl-C kills it.
+//! container has exited; Ctrl-C (here, or while `up` is still starting) stops the stack
+//! gracefully, a second Ctrl-C kills it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{IsTerminal, Write};
@@ -8,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use berth_engine::logs::{self, FollowOptions, Record};
 use berth_engine::{CancellationToken, Container, Stack};
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::Signal;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -31,8 +32,9 @@ pub struct Attach {
     pub color: bool,
 }
 
-pub async fn run(stack: &Stack, attach: Attach) -> anyhow::Result<()> {
-    let mut interrupts = signal(SignalKind::interrupt()).context("cannot catch Ctrl-C")?;
+/// Prints the logs until every attached container has exited, or until Ctrl-C (`interrupts`,
+/// caught since `up` began) has them [`shut_down`].
+pub async fn run(stack: &Stack, attach: Attach, interrupts: &mut Signal) -> anyhow::Result<()> {
     let mut names: Vec<String> = stack
         .ps(true)
         .await?
@@ -43,7 +45,9 @@ pub async fn run(stack: &Stack, attach: Attach) -> anyhow::Result<()> {
     names.sort();
     println!("Attaching to {}", names.join(", "));
     let state = stack.watch();
-    let (_, mut changes) = state.subscribe();
+    let (first, mut changes) = state.subscribe().await;
+    // The first look is at the snapshot the subscription starts from, then one per change.
+    let mut first = Some(first);
     let (tx, mut rx) = mpsc::channel::<Vec<Record>>(64);
     let cancel = CancellationToken::new();
     let reader = tokio::spawn({
@@ -98,11 +102,15 @@ pub async fn run(stack: &Stack, attach: Attach) -> anyhow::Result<()> {
                 }
                 None => break false,
             },
-            change = changes.recv() => {
-                if change.is_err() {
-                    break false;
+            snapshot = async {
+                match first.take() {
+                    Some(snapshot) => Ok(snapshot),
+                    None => changes.recv().await.map(|_| state.snapshot()),
                 }
-                let snapshot = state.snapshot();
+            } => {
+                let Ok(snapshot) = snapshot else {
+                    break false;
+                };
                 let mine: Vec<Container> = snapshot
                     .services
                     .iter()
@@ -153,11 +161,21 @@ pub async fn run(stack: &Stack, attach: Attach) -> anyhow::Result<()> {
     if !interrupted {
         return Ok(());
     }
+    shut_down(stack, &attach.stop, interrupts).await
+}
+
+/// After a Ctrl-C, as compose: stops `services` gracefully, or kills them at a second Ctrl-C;
+/// then ends the command with 130.
+pub async fn shut_down(
+    stack: &Stack,
+    services: &[String],
+    interrupts: &mut Signal,
+) -> anyhow::Result<()> {
     println!("Gracefully Stopping... press Ctrl+C again to force");
     let (progress, drawn) = render::progress();
     let result = tokio::select! {
-        result = stack.stop(&attach.stop, &progress) => result,
-        _ = interrupts.recv() => stack.kill(&attach.stop, None, &progress).await,
+        result = stack.stop(services, &progress) => result,
+        _ = interrupts.recv() => stack.kill(services, None, &progress).await,
     };
     drop(progress);
     let _ = drawn.await;

@@ -19,7 +19,7 @@ pub struct EventsArgs {
 pub async fn run(project: &ProjectArgs, args: EventsArgs) -> anyhow::Result<()> {
     let stack = stack_args::stack(project).await?;
     let state = stack.watch();
-    let (snapshot, mut changes) = state.subscribe();
+    let (snapshot, mut changes) = state.subscribe().await;
     let mut out = std::io::stdout();
     if args.json {
         writeln!(out, "{}", serde_json::to_string(&snapshot)?)?;

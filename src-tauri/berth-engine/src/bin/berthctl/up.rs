@@ -2,8 +2,9 @@
 
 use std::time::Duration;
 
-use berth_engine::{PullPolicy, UpOptions};
+use berth_engine::{PullPolicy, StackError, UpOptions};
 use clap::{Args, ValueEnum};
+use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
 use std::collections::BTreeSet;
@@ -91,27 +92,42 @@ pub async fn run(project: &ProjectArgs, args: UpArgs) -> anyhow::Result<()> {
         force_recreate: args.force_recreate,
         remove_orphans: args.remove_orphans,
     };
+    // One handler from here to the end: a Ctrl-C while starting and one while attached count
+    // alike, and the next one forces.
+    let mut interrupts = signal(SignalKind::interrupt()).context("cannot catch Ctrl-C")?;
     let cancel = CancellationToken::new();
-    let on_ctrl_c = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            on_ctrl_c.cancel();
-        }
-    });
     let (progress, drawn) = render::progress();
-    let result = stack.up_cancellable(&options, &progress, &cancel).await;
+    let result = {
+        let up = stack.up_cancellable(&options, &progress, &cancel);
+        tokio::pin!(up);
+        tokio::select! {
+            result = &mut up => result,
+            _ = interrupts.recv() => {
+                cancel.cancel();
+                up.await
+            }
+        }
+    };
     drop(progress);
     let _ = drawn.await;
-    result?;
-    if args.detach || args.wait {
+    let attached_run = !(args.detach || args.wait);
+    let stop: Vec<String> = selected.into_iter().collect();
+    match result {
+        // Attached, as compose: what this up started is stopped, not left running.
+        Err(StackError::Cancelled { .. }) if attached_run => {
+            return attach::shut_down(&stack, &stop, &mut interrupts).await;
+        }
+        result => result?,
+    }
+    if !attached_run {
         return Ok(());
     }
     let attach = attach::Attach {
         services: attached,
-        stop: selected.into_iter().collect(),
+        stop,
         since: started,
         prefix: !args.no_log_prefix,
         color: !args.no_color,
     };
-    attach::run(&stack, attach).await
+    attach::run(&stack, attach, &mut interrupts).await
 }
