@@ -81,10 +81,15 @@ fn until(rx: &mpsc::Receiver<String>, what: &str) -> Vec<String> {
 
 /// Starts `berthctl up` (attached) on the stack's file, its stdout piped; both tests drive it.
 fn spawn_up(t: &TestStack, stderr: Stdio) -> Child {
+    spawn_up_with(t, &[], stderr)
+}
+
+fn spawn_up_with(t: &TestStack, flags: &[&str], stderr: Stdio) -> Child {
     Command::new(workspace_binary("berthctl"))
         .args(["-p", &t.name, "-f"])
         .arg(t.file())
         .arg("up")
+        .args(flags)
         .stdout(Stdio::piped())
         .stderr(stderr)
         .spawn()
@@ -290,4 +295,26 @@ async fn ctrl_c_while_up_is_starting_stops_what_it_started() {
     let left = running(name);
     assert!(left.is_empty(), "left running: {left:?}\n{said:#?}");
     assert_eq!(code, Some(130), "interrupted, as compose exits\n{said:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_during_a_detached_up_exits_130_and_says_what_it_left() {
+    // web waits for a health check that never passes: Ctrl-C lands in that wait.
+    let yaml = "services:\n  slow:\n    image: berth-test/busybox:1\n    \
+         command: [sh, -c, 'trap \"exit 0\" TERM; sleep 600 & wait']\n    \
+         healthcheck:\n      test: [CMD, 'false']\n      interval: 1s\n      retries: 60\n  \
+         web:\n    image: berth-test/busybox:1\n    command: [sleep, '600']\n    \
+         depends_on:\n      slow:\n        condition: service_healthy\n";
+    let t = TestStack::new("detached-ctrl-c", yaml).await;
+    let mut child = spawn_up_with(&t, &["-d"], Stdio::piped());
+    let stderr = lines(child.stderr.take().unwrap());
+    let mut said = until(&stderr, "Waiting");
+    interrupt(child.id());
+    let code = exit_code(&mut child, "Ctrl-C");
+    said.extend(stderr.try_iter());
+    assert_eq!(code, Some(130), "interrupted, as compose exits\n{said:#?}");
+    assert!(
+        said.iter().any(|l| l.contains("Run up again to finish")),
+        "says what it left and what to do\n{said:#?}"
+    );
 }

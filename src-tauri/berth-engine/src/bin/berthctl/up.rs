@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use anyhow::Context;
 
-use crate::{attach, render, stack_args};
+use crate::{Exit, attach, render, stack_args};
 use berth_engine::ProjectArgs;
 
 #[derive(Args, Debug)]
@@ -116,6 +116,11 @@ pub async fn run(project: &ProjectArgs, args: UpArgs) -> anyhow::Result<()> {
         // Attached, as compose: what this up started is stopped, not left running.
         Err(StackError::Cancelled { .. }) if attached_run => {
             return attach::shut_down(&stack, &stop, &mut interrupts).await;
+        }
+        // Detached, as compose: what was created stays, said so, and the status says Ctrl-C.
+        Err(cancelled @ StackError::Cancelled { .. }) => {
+            eprintln!("{cancelled}");
+            return Err(Exit(130).into());
         }
         result => result?,
     }
