@@ -17,10 +17,8 @@ use crate::error::StackError;
 use crate::progress::{Progress, ProgressEvent};
 use crate::{Engine, labels};
 
-/// How long a container without a health check, whose restart policy can start it again, must run
-/// before `--wait` counts it as up: all it can show is that it runs, a process that dies at once
-/// runs for a moment first, and its policy makes it run again. One without such a policy dies
-/// into `exited`, which the events report, so it counts as up as soon as it runs.
+/// How long a container without a health check must run before `--wait` counts it as up: all
+/// it can show is that it runs, and a process that dies at once runs for a moment first.
 const SETTLE: Duration = Duration::from_secs(1);
 
 /// What a look at the containers decided.
@@ -262,13 +260,6 @@ pub(crate) async fn running(
     // When each start of a container without a health check has run for SETTLE.
     let mut settles: HashMap<(String, String), Instant> = HashMap::new();
     let selected = |c: &&Container| project.services.contains_key(&c.service);
-    let restarts_itself = |c: &Container| {
-        project.services.get(&c.service).is_some_and(|s| {
-            s.restart
-                .as_deref()
-                .is_some_and(|r| !r.is_empty() && r != "no")
-        })
-    };
     let ready = |c: &Container| c.running() && (c.health.is_empty() || c.health == "healthy");
     let completed =
         |c: &Container| exited(c) && c.exit_code == 0 && one_shots.contains(&*c.service);
@@ -305,7 +296,7 @@ pub(crate) async fn running(
                 });
             }
             let mut up = ready(c);
-            if up && c.health.is_empty() && restarts_itself(c) {
+            if up && c.health.is_empty() {
                 let key = (c.id.clone(), c.started_at.clone());
                 let settled = *settles
                     .entry(key)
