@@ -22,8 +22,10 @@ fn alias_bomb_is_refused_fast() {
     let took = start.elapsed();
     eprintln!("alias bomb refused in {took:?}");
     // 9^12 nodes would take hours and terabytes (docker compose runs until killed); the budget
-    // stops at the first alias past a million expanded nodes, before cloning, at line 7.
-    assert!(took < Duration::from_secs(1), "{took:?}");
+    // stops at the first alias past a million expanded nodes, before cloning, at line 7. The
+    // bound only tells a budget from none on a busy machine: `cargo bench -p berth-compose
+    // --bench hostile` measures the refusal (78 ms in release, docs/benchmarks.md).
+    assert!(took < Duration::from_secs(15), "{took:?}");
     assert!(matches!(err, Error::AliasBomb { .. }), "{err}");
     assert_at(&err, &file, 7);
 }
