@@ -66,8 +66,8 @@ pub enum Error {
         first: Location,
     },
 
-    #[error("YAML aliases expand to more than {limit} nodes")]
-    AliasBomb { at: Location, limit: usize },
+    #[error("YAML aliases expand to more than {limit_mib} MiB")]
+    AliasBomb { at: Location, limit_mib: usize },
 
     #[error("{what} deeper than {limit} levels")]
     TooDeep {

@@ -5,9 +5,14 @@
 /// a whole load fits a 2 MiB thread stack (a tokio worker's), even in a debug build.
 pub const YAML_DEPTH: usize = 128;
 
-/// Most nodes a document's aliases may expand to: far more than anchors shared by thousands
-/// of services need, and reached within a few aliases of a "billion laughs" file.
-pub const ALIAS_NODES: usize = 1_000_000;
+/// Most memory, in bytes, a document's aliases may expand to (each node counted at
+/// [`NODE_BYTES`] plus its text): far more than anchors shared by thousands of services need,
+/// and reached within a few aliases of a "billion laughs" file or of one long scalar aliased a
+/// million times.
+pub const ALIAS_BYTES: usize = 64 << 20;
+
+/// What a node costs beyond its text, for [`ALIAS_BYTES`]: about the size of a `Node`.
+pub const NODE_BYTES: usize = 64;
 
 /// Deepest `${A:-${B:-...}}` nesting.
 pub const INTERPOLATION_DEPTH: usize = 64;

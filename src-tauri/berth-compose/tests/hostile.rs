@@ -83,6 +83,19 @@ fn aliases_may_repeat_a_block_but_not_explode() {
     assert_eq!(&*err.location().unwrap().file, file.as_path());
 }
 
+#[test]
+fn a_long_scalar_aliased_many_times_is_a_bomb_too() {
+    // Few nodes, much text: 200 copies of a 1 MiB string are 200 MiB the file does not hold.
+    let s = Scratch::new("long-alias");
+    let mut text = format!("x-big: &big \"{}\"\nx-many:\n", "x".repeat(1 << 20));
+    text.push_str(&"  - *big\n".repeat(200));
+    text.push_str("services:\n  web:\n    image: nginx\n");
+    let file = s.write("compose.yaml", text);
+    let err = s.load().unwrap_err();
+    assert!(matches!(err, Error::AliasBomb { .. }), "{err}");
+    assert_eq!(&*err.location().unwrap().file, file.as_path());
+}
+
 /// Loads in a thread with the stack a tokio worker has (2 MiB), as the app does.
 fn load_on_small_stack(s: &Scratch) -> Result<berth_compose::Project, Error> {
     let opts = s.options(&[]);
