@@ -11,8 +11,8 @@
 //! newline is such a part, and the parts are joined back into one line (with the first part's
 //! timestamp). Output that never ends its line (a `\r` progress bar) would join without end:
 //! a line is handed on as it stands, marked [`Record::partial`], once it reaches
-//! [`FollowOptions::max_line`] bytes or has waited [`PARTIAL_WAIT`] for its next part, and the
-//! rest continues as a new line. TTY containers' output is not framed; it is split at newlines.
+//! [`FollowOptions::max_line`] bytes, has waited [`PARTIAL_WAIT`] for its next part or is
+//! [`PARTIAL_AGE`] old, and the rest continues as a new line. TTY containers' output is not framed; it is split at newlines.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -38,10 +38,15 @@ const RESUME_TAIL: u32 = 100_000;
 /// The longest line kept whole when [`FollowOptions::max_line`] is not set.
 pub const MAX_LINE: usize = 16 << 20;
 
-/// How long the start of a line waits for the rest before it is shown as it stands. The engine
-/// sends a part only once it has 16 KiB of a line, so the parts of one long line come
+/// How long the start of a line waits for its next part before it is shown as it stands. The
+/// engine sends a part only once it has 16 KiB of a line, so the parts of one long line come
 /// back to back; a part that waits longer is output that does not end its lines.
 pub const PARTIAL_WAIT: Duration = Duration::from_secs(1);
+
+/// How long the start of a line that keeps growing waits before it is shown as it stands: a
+/// progress bar that writes a part every moment still shows, while a long line read back to
+/// back (16 MB arrive in well under a second) stays whole.
+pub const PARTIAL_AGE: Duration = Duration::from_secs(5);
 
 /// What to read.
 #[derive(Debug, Clone, Default)]
@@ -398,7 +403,16 @@ struct Pending {
     ts: i64,
     text: Vec<u8>,
     /// When the first part arrived.
-    since: Instant,
+    first: Instant,
+    /// When the latest part arrived.
+    last: Instant,
+}
+
+impl Pending {
+    /// When this start of a line is shown as it stands if its end has not come.
+    fn due(&self) -> Instant {
+        (self.last + PARTIAL_WAIT).min(self.first + PARTIAL_AGE)
+    }
 }
 
 impl Reader {
@@ -460,10 +474,10 @@ impl Reader {
         let mut chunks = std::pin::pin!(stream.ready_chunks(512));
         loop {
             // A line's start that waits for its rest is shown once it has waited long enough.
-            let waiting = self.partial.iter().flatten().map(|p| p.since).min();
+            let waiting = self.partial.iter().flatten().map(Pending::due).min();
             let next = match waiting {
-                Some(since) => {
-                    let due = tokio::time::Instant::from_std(since + PARTIAL_WAIT);
+                Some(due) => {
+                    let due = tokio::time::Instant::from_std(due);
                     match tokio::time::timeout_at(due, chunks.next()).await {
                         Ok(next) => next,
                         Err(_) => {
@@ -540,11 +554,14 @@ impl Reader {
             None => (body, false),
         };
         let max = self.max_line;
+        let now = Instant::now();
         let mut pending = self.partial[which].take().unwrap_or_else(|| Pending {
             ts,
             text: Vec::new(),
-            since: Instant::now(),
+            first: now,
+            last: now,
         });
+        pending.last = now;
         // Beyond the longest line kept whole, hand on what is there and go on with a new line.
         while pending.text.len() + text.len() > max {
             let cut = char_boundary(text, max - pending.text.len(), pending.text.is_empty());
@@ -552,7 +569,7 @@ impl Reader {
             text = &text[cut..];
             let full = std::mem::take(&mut pending.text);
             self.emit(which, pending.ts, full, true, out);
-            pending.since = Instant::now();
+            pending.first = now;
         }
         pending.text.extend_from_slice(text);
         if complete {
@@ -566,7 +583,7 @@ impl Reader {
     /// Hands on the start of stream `which`'s line as it stands if it has waited too long for
     /// the rest; the rest starts a line of its own.
     fn flush_stale(&mut self, which: usize, out: &mut Vec<Record>) {
-        if let Some(p) = self.partial[which].take_if(|p| p.since.elapsed() >= PARTIAL_WAIT) {
+        if let Some(p) = self.partial[which].take_if(|p| p.due() <= Instant::now()) {
             self.emit(which, p.ts, p.text, true, out);
         }
     }
@@ -741,11 +758,31 @@ mod tests {
     }
 
     #[test]
+    fn a_long_line_whose_parts_keep_coming_stays_whole_until_it_is_old() {
+        // Parts of one line spread over more than PARTIAL_WAIT, each within it of the last.
+        let (mut reader, got) = frames(1 << 20, &["part one, "]);
+        assert!(got.is_empty());
+        let p = reader.partial[0].as_mut().unwrap();
+        p.first = Instant::now().checked_sub(PARTIAL_WAIT * 2).unwrap();
+        let mut out = Vec::new();
+        reader.flush_stale(0, &mut out);
+        assert!(out.is_empty(), "its last part came just now");
+        let p = reader.partial[0].as_mut().unwrap();
+        p.first = Instant::now().checked_sub(PARTIAL_AGE).unwrap();
+        reader.flush_stale(0, &mut out);
+        assert_eq!(
+            out.len(),
+            1,
+            "a start that keeps growing shows once it is old"
+        );
+    }
+
+    #[test]
     fn a_start_that_waited_is_handed_on_and_nothing_waits_after_it() {
         let (mut reader, got) = frames(1 << 20, &["progress 1%\rprogress 2%"]);
         assert!(got.is_empty(), "the rest may still come");
         let waited = Instant::now().checked_sub(PARTIAL_WAIT).unwrap();
-        reader.partial[0].as_mut().unwrap().since = waited;
+        reader.partial[0].as_mut().unwrap().last = waited;
         let mut out = Vec::new();
         reader.flush_stale(0, &mut out);
         assert_eq!(out.len(), 1);
