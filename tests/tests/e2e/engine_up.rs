@@ -291,7 +291,7 @@ services:
     holder.up_wait().await;
     let t = TestStack::new("port-taker", &yaml).await;
     let err = t.up(UpOptions::default()).await.unwrap_err();
-    // Found before anything is created (berth_engine::ports; tests/tests/observe_ports.rs).
+    // Found before anything is created (berth_engine::ports; tests/tests/e2e/observe_ports.rs).
     match &err {
         StackError::PortsInUse(found) => {
             let [c] = &found.0[..] else {
