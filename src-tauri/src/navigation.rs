@@ -24,12 +24,16 @@ pub fn guard<R: Runtime>() -> TauriPlugin<R> {
 }
 
 /// The app's page: Tauri serves it as `tauri://localhost` (Linux, macOS), or as
-/// `http(s)://tauri.localhost` where a webview takes no custom scheme (Windows, Android).
+/// `http(s)://tauri.localhost` where a webview takes no custom scheme (Windows, Android). Only
+/// the form of this platform counts: elsewhere `tauri.localhost` resolves to the loopback, and
+/// whatever listens on port 80 there (often the stack's own nginx) would replace the app.
 fn is_app(url: &Url) -> bool {
     let localhost = |host: &str| url.host_str() == Some(host) && url.port().is_none();
     match url.scheme() {
-        "tauri" => localhost("localhost"),
-        "http" | "https" => localhost("tauri.localhost"),
+        "tauri" => cfg!(not(any(windows, target_os = "android"))) && localhost("localhost"),
+        "http" | "https" => {
+            cfg!(any(windows, target_os = "android")) && localhost("tauri.localhost")
+        }
         _ => false,
     }
 }
@@ -43,7 +47,8 @@ mod tests {
         let app = |s: &str| is_app(&Url::parse(s).unwrap());
         assert!(app("tauri://localhost/"));
         assert!(app("tauri://localhost/index.html#logs"));
-        assert!(app("http://tauri.localhost/"));
+        // Here, http://tauri.localhost/ is whatever listens on the loopback's port 80.
+        assert!(!app("http://tauri.localhost/"));
         assert!(!app("http://127.0.0.1:8080/"));
         assert!(!app("http://localhost/"));
         assert!(!app("http://tauri.localhost:8080/"));
