@@ -123,13 +123,16 @@ impl Stack {
             cancel,
         )
         .await;
-        if !cancel.is_cancelled() {
-            return result;
+        // A real failure says more than the cancel that came with it (the engine gone, a port).
+        match result {
+            Ok(()) | Err(StackError::Cancelled { .. }) if cancel.is_cancelled() => {
+                let after = self.inventory().await?;
+                Err(StackError::Cancelled {
+                    created: after.difference(&before).cloned().collect(),
+                })
+            }
+            result => result,
         }
-        let after = self.inventory().await?;
-        Err(StackError::Cancelled {
-            created: after.difference(&before).cloned().collect(),
-        })
     }
 
     /// The project's containers, networks and volumes by kind and name.
