@@ -21,6 +21,10 @@ use crate::{Engine, labels};
 /// it can show is that it runs, and a process that dies at once runs for a moment first.
 const SETTLE: Duration = Duration::from_secs(1);
 
+/// Restarts that make a restart loop for `--wait`: with Docker's backoff (100 ms, doubling) a
+/// process that dies at once gets there in about a second.
+const RESTART_LOOP: i64 = 3;
+
 /// What a look at the containers decided.
 enum Verdict {
     Ready,
@@ -269,8 +273,11 @@ pub(crate) async fn running(
         let mut recheck: Option<Instant> = None;
         for c in all.iter().filter(selected) {
             let first = *restarts.entry(c.id.clone()).or_insert(c.restart_count);
-            // Restarting is never pending: it exited, and its restart policy starts it again.
-            if c.state == "restarting" || c.restart_count > first {
+            // A restart loop is never pending. One restart is not a loop: a service that exits
+            // while what it needs starts, and runs once restarted, is waited for (as compose).
+            let looping = c.restart_count >= first + RESTART_LOOP
+                || (c.state == "restarting" && c.restart_count >= RESTART_LOOP);
+            if looping {
                 return Err(StackError::Restarting {
                     service: c.service.clone(),
                     container: c.name.clone(),

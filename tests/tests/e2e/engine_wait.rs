@@ -184,6 +184,29 @@ services:
 }
 
 #[tokio::test]
+async fn a_service_that_restarts_once_and_runs_is_waited_for() {
+    // As an API that exits while its database starts, then runs once restarted.
+    let yaml = r#"
+services:
+  backend:
+    image: berth-test/busybox:1
+    command: ["sh", "-c", "[ -e /tmp/once ] && exec sleep 600; touch /tmp/once; exit 3"]
+    restart: on-failure
+"#;
+    let t = TestStack::new("wait-restart-once", yaml).await;
+    t.up(UpOptions {
+        wait: true,
+        wait_timeout: Some(Duration::from_secs(30)),
+        ..Default::default()
+    })
+    .await
+    .expect("one restart is not a loop");
+    let c = &t.containers().await[0];
+    assert!(c.running(), "{c:?}");
+    assert_eq!(c.restart_count, 1);
+}
+
+#[tokio::test]
 async fn a_service_in_a_restart_loop_fails_the_wait_at_once_saying_so() {
     let yaml = r#"
 services:
