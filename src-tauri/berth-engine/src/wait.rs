@@ -14,6 +14,7 @@ use tokio::time::Instant;
 
 use crate::containers::{self, Container};
 use crate::error::StackError;
+use crate::logs::parse_rfc3339;
 use crate::progress::{Progress, ProgressEvent};
 use crate::{Engine, labels};
 
@@ -355,50 +356,8 @@ fn ran_for(c: &Container) -> Duration {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
-    epoch_time(&c.started_at)
-        .and_then(|started| now.checked_sub(started))
+    parse_rfc3339(&c.started_at)
+        .and_then(|nanos| u64::try_from(nanos).ok())
+        .and_then(|started| now.checked_sub(Duration::from_nanos(started)))
         .unwrap_or_default()
-}
-
-/// A UTC time as Docker writes it (RFC 3339, `2026-11-22T10:00:00.123456789Z`), as time since
-/// the Unix epoch.
-fn epoch_time(rfc3339: &str) -> Option<Duration> {
-    let (date, time) = rfc3339.strip_suffix('Z')?.split_once('T')?;
-    let mut ymd = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
-    let (y, m, d) = (ymd.next()??, ymd.next()??, ymd.next()??);
-    let mut hms = time.splitn(3, ':');
-    let h: i64 = hms.next()?.parse().ok()?;
-    let min: i64 = hms.next()?.parse().ok()?;
-    let sec = hms.next()?;
-    let (sec, fraction) = sec.split_once('.').unwrap_or((sec, ""));
-    let sec: i64 = sec.parse().ok()?;
-    let nanos: u32 = format!("{fraction:0<9}").get(..9)?.parse().ok()?;
-    // Days from the civil date (H. Hinnant's `days_from_civil`).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
-    let whole = u64::try_from(days * 86_400 + h * 3_600 + min * 60 + sec).ok()?;
-    Some(Duration::new(whole, nanos))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dockers_times_are_read_to_the_nanosecond() {
-        assert_eq!(epoch_time("1970-01-01T00:00:00Z"), Some(Duration::ZERO));
-        assert_eq!(
-            epoch_time("2026-11-22T10:00:00.5Z"),
-            Some(Duration::from_secs(1_795_341_600) + Duration::from_millis(500))
-        );
-        assert_eq!(
-            epoch_time("2000-02-29T23:59:59.000000001Z"),
-            Some(Duration::from_secs(951_868_799) + Duration::from_nanos(1))
-        );
-        assert_eq!(epoch_time("0001-01-01T00:00:00Z"), None);
-        assert_eq!(epoch_time("yesterday"), None);
-    }
 }

@@ -28,6 +28,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::line::{Stream, parse_rfc3339};
+use super::query::prefix_len;
 use crate::error::{Endpoint, Error, not_found};
 use crate::{Engine, labels};
 
@@ -659,15 +660,12 @@ impl Reader {
     }
 }
 
-/// The longest prefix of `text` no longer than `max` that does not split a UTF-8 character,
-/// unless that would take nothing and `must` take something.
+/// [`prefix_len`], unless that would take nothing and `must` take something.
 fn char_boundary(text: &[u8], max: usize, must: bool) -> usize {
-    let max = max.min(text.len());
-    let start = (max.saturating_sub(3)..=max)
-        .rev()
-        .find(|&i| i == text.len() || text[i] & 0xC0 != 0x80)
-        .unwrap_or(max);
-    if start == 0 && must { max } else { start }
+    match prefix_len(text, max) {
+        0 if must => max.min(text.len()),
+        cut => cut,
+    }
 }
 
 /// Where a reader's batches go: collected (the backlog, to be merged), sent on in big batches

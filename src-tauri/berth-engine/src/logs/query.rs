@@ -340,14 +340,13 @@ fn line_within(
     })
 }
 
-/// The longest prefix of `text` of at most `max` bytes that does not split a UTF-8 character.
-fn prefix_len(text: &[u8], max: usize) -> usize {
-    if text.len() <= max {
-        return text.len();
-    }
+/// The longest prefix of `text` of at most `max` bytes that does not split a UTF-8 character
+/// (and may be empty, when the first character is longer than `max`).
+pub(super) fn prefix_len(text: &[u8], max: usize) -> usize {
+    let max = max.min(text.len());
     (max.saturating_sub(3)..=max)
         .rev()
-        .find(|&i| text[i] & 0xC0 != 0x80)
+        .find(|&i| i == text.len() || text[i] & 0xC0 != 0x80)
         .unwrap_or(max)
 }
 
