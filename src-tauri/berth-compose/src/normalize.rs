@@ -220,8 +220,9 @@ fn environment(s: &mut Node, cx: &Context) -> Result<(), Error> {
                 Some(Value::Bool(false))
             );
             let path = Path::new(path);
-            // Only a missing file may be optional: compose reads (and refuses) anything else.
-            if !path.exists() {
+            // Only a missing file may be optional: compose reads (and refuses) anything else,
+            // a file that cannot be looked at included (reading it says why).
+            if !path.try_exists().unwrap_or(true) {
                 if required {
                     return Err(Error::EnvFileNotFound {
                         at: f.span.location(),
