@@ -255,8 +255,11 @@ async fn a_second_ctrl_c_kills_every_container_even_those_the_first_one_stopped(
         &stdout,
         "Gracefully Stopping... press Ctrl+C again to force",
     );
-    // Long enough for the stops to reach the engine, well within their 10 s grace period.
-    std::thread::sleep(Duration::from_millis(500));
+    // The second Ctrl-C once some containers have stopped: their kills answer 409.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while running(&t.name).len() == 12 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     interrupt(child.id());
     let code = exit_code(&mut child, "the second Ctrl-C");
     let stderr = stderr.join().unwrap();
