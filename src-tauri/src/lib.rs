@@ -3,7 +3,9 @@
 //! The shell only translates between the engine (`berth-engine`) and the web UI (`ui/`): no Docker
 //! logic lives here.
 
+#[macro_use]
 mod commands;
+mod error;
 mod logview;
 mod metrics;
 mod navigation;
@@ -85,26 +87,7 @@ pub fn run() {
         .plugin(tauri_plugin_shell::init())
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_notification::init())
-        .invoke_handler(tauri::generate_handler![
-            commands::watch_stack,
-            commands::run_action,
-            commands::cancel_action,
-            commands::logs_set_view,
-            commands::logs_watch,
-            commands::logs_unwatch,
-            commands::logs_window,
-            commands::logs_find,
-            commands::logs_line_text,
-            commands::logs_export,
-            commands::settings,
-            commands::save_settings,
-            commands::open_project_dialog,
-            commands::open_recent,
-            commands::set_profiles,
-            commands::watch_metrics,
-            commands::unwatch_metrics,
-            commands::probe_again,
-        ])
+        .invoke_handler(commands!(handler))
         .setup(move |app| {
             // Opening a project never starts it: that is the user's Start. Without flags, the
             // last project opened (whose files still exist), else the bundled demo.

@@ -14,6 +14,7 @@ use berth_engine::{
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::error::Error;
 use crate::project::OpenProject;
 use crate::settings::Settings;
 use crate::view::{Action, ActionRequest, EngineView, StackView};
@@ -106,27 +107,28 @@ impl Session {
     }
 
     /// Runs `request` on the project as its files say now, reporting progress; one at a time.
-    pub async fn run(&self, request: ActionRequest, progress: Progress) -> Result<(), String> {
+    pub async fn run(&self, request: ActionRequest, progress: Progress) -> Result<(), Error> {
         let engine = self.live.lock().expect("live lock").engine.clone();
         let Some(engine) = engine else {
-            return Err(
+            return Err(Error::not_ready(
                 "Berth is not connected to a Docker engine yet; it keeps trying, \
-                        and the header says why it cannot connect."
-                    .to_owned(),
-            );
+                 and the header says why it cannot connect.",
+            ));
         };
         let (status, project) = self.open.load();
         self.publish(|v| v.project = status.clone());
         let Some(project) = project else {
-            return Err(
-                "The compose file has errors (shown in the window); fix them first.".into(),
-            );
+            return Err(Error::not_ready(
+                "The compose file has errors (shown in the window); fix them first.",
+            ));
         };
-        check_services(&project, &request)?;
+        check_services(&project, &request).map_err(Error::invalid)?;
         let cancel = {
             let mut action = self.action.lock().expect("action lock");
             if action.is_some() {
-                return Err("Another action is still running; wait for it or cancel it.".into());
+                return Err(Error::not_ready(
+                    "Another action is still running; wait for it or cancel it.",
+                ));
             }
             action.insert(CancellationToken::new()).clone()
         };
@@ -147,7 +149,7 @@ impl Session {
         };
         *self.action.lock().expect("action lock") = None;
         self.publish(|v| v.action = None);
-        result.map_err(|e| e.to_string())
+        result.map_err(Error::from)
     }
 
     /// The live stats and port probes, once connected.

@@ -240,9 +240,10 @@ const FORGE: &str = r#"
 const invoke = window.__TAURI_INTERNALS__.invoke;
 const [endpoint, done] = arguments;
 const out = [];
+// Berth's commands reject with an IpcError ({kind, message, ...}), Tauri's own with a string.
 const attempt = async (what, command, args) => {
   try { await invoke(command, args); out.push(what + ': ok'); }
-  catch (err) { out.push(what + ': ' + err); }
+  catch (err) { out.push(what + ': ' + (err.message ?? err)); }
 };
 (async () => {
   const forged = { files: ['/etc/passwd'], project_name: 'forged', project_directory: null,
@@ -314,7 +315,7 @@ async fn a_page_script_cannot_widen_what_the_page_reaches_through_the_settings()
     let ask = format!(
         "window.__answer = null; window.__TAURI_INTERNALS__.invoke('save_settings', \
          {{ change: {{ log_buffer_mib: 64, engine_endpoint: '{endpoint}' }} }}) \
-         .then(() => window.__answer = 'ok', (err) => window.__answer = String(err)); return null"
+         .then(() => window.__answer = 'ok', (err) => window.__answer = err.message); return null"
     );
     app.eval(&ask).await;
     let dialog = app
@@ -583,4 +584,67 @@ async fn at_its_minimum_size_the_window_stays_usable_with_forty_services() {
 #[tokio::test]
 async fn at_double_scale_the_window_stays_usable_at_its_minimum_size() {
     usable_at_minimum_size(&[("GDK_SCALE", "2")]).await;
+}
+
+/// A host port a service publishes is held by another process: Start fails before creating
+/// anything, the error panel names the port, and the services table marks that service's row
+/// (the engine's `PortConflict` reaches the page as data, not only as words).
+#[tokio::test]
+async fn a_port_conflict_marks_the_service_whose_port_is_taken() {
+    let held = std::net::TcpListener::bind("0.0.0.0:0").expect("a free port");
+    let port = held.local_addr().expect("its address").port();
+    let name = berth_tests::unique_project("app-conflict");
+    let dir = std::env::temp_dir().join(&name);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("compose.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "services:\n  web:\n    image: berth-test/busybox:1\n    command: [sleep, '600']\n    \
+             ports: ['{port}:80']\n  worker:\n    image: berth-test/busybox:1\n    \
+             command: [sleep, '600']\n"
+        ),
+    )
+    .expect("write");
+    let _cleanup = berth_tests::stacks::Cleanup(name.clone());
+
+    let app = App::launch(
+        &workspace_binary("berth"),
+        &["-f", file.to_str().unwrap(), "-p", &name],
+    )
+    .await;
+    app.cell_when("web", "state", Duration::from_secs(20), |t| {
+        t == "not created"
+    })
+    .await;
+    app.click("[data-testid=start]").await;
+    let error = app
+        .text_when("[data-testid=action-error]", Duration::from_secs(30), |t| {
+            !t.is_empty()
+        })
+        .await;
+    assert!(error.contains(&format!("host port {port}/tcp")), "{error}");
+
+    let marked = app
+        .texts_when(
+            "[data-testid=services] tr.conflict",
+            Duration::from_secs(5),
+            |rows| !rows.is_empty(),
+        )
+        .await;
+    assert_eq!(marked.len(), 1, "only web's row is marked: {marked:?}");
+    let title = app
+        .eval("return document.querySelector('[data-testid=services] tr.conflict').dataset.service + ' ' + document.querySelector('[data-testid=services] tr.conflict').title")
+        .await;
+    let title = title.as_str().expect("a string");
+    assert!(title.starts_with("web "), "{title}");
+    assert!(
+        title.contains(&format!("host port {port}/tcp is held by process")),
+        "{title}"
+    );
+    assert!(title.contains(&std::process::id().to_string()), "{title}");
+
+    app.quit().await;
+    drop(held);
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -1,7 +1,6 @@
 // The shell's implementation of LogSource: the view lives in Rust (src-tauri/src/logview.rs).
-import { Channel, invoke } from '@tauri-apps/api/core';
+import * as ipc from '../ipc';
 import type { Filter } from '../../bindings/Filter';
-import type { Rows } from '../../bindings/Rows';
 import type { Search } from '../../bindings/Search';
 import type { LogSource, ViewStats } from './source';
 
@@ -10,22 +9,17 @@ export function tauriLogSource(): LogSource {
   // A channel's messages are numbered by the Rust side that holds it, so each watch needs a new
   // one. Reports still on their way through an older channel are delivered too: the viewer skips
   // those older than one it took (ViewStats.seq).
-  const watch = () => {
-    const feed = new Channel<ViewStats>();
-    feed.onmessage = (stats) => listeners.forEach((l) => l(stats));
-    return invoke<void>('logs_watch', { onStats: feed });
-  };
+  const watch = () => ipc.logsWatch((stats) => listeners.forEach((l) => l(stats)));
   let live = true;
   let watching = watch();
   return {
     async setView(filter: Filter, search: Search | null) {
       await watching;
-      return invoke<ViewStats>('logs_set_view', { filter, search });
+      return ipc.logsSetView(filter, search);
     },
-    window: (start, count, evicted) => invoke<Rows>('logs_window', { start, count, evicted }),
-    lineText: (row, evicted) => invoke<string | null>('logs_line_text', { row, evicted }),
-    find: (from, forward, evicted, length) =>
-      invoke<number | null>('logs_find', { from, forward, evicted, length }),
+    window: ipc.logsWindow,
+    lineText: ipc.logsLineText,
+    find: ipc.logsFind,
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -34,8 +28,8 @@ export function tauriLogSource(): LogSource {
       if (on === live) return;
       live = on;
       // In order: a watch overtaken by the unwatch before it would leave nobody watching.
-      watching = watching.then(on ? watch : () => invoke<void>('logs_unwatch'));
+      watching = watching.then(on ? watch : ipc.logsUnwatch);
     },
-    exportView: () => invoke<string | null>('logs_export'),
+    exportView: ipc.logsExport,
   };
 }

@@ -1,0 +1,150 @@
+//! The log view: its filter and search, its live reports, its rows and its export.
+
+use std::sync::{Arc, Mutex};
+
+use berth_engine::logs::{Delivery, ExportOptions, Filter, Hub, Search};
+use tauri::ipc::Channel;
+use tauri::{AppHandle, Runtime, State};
+use tauri_plugin_dialog::DialogExt;
+
+use super::{Berth, ask, replace};
+use crate::error::Error;
+use crate::logview::{LogView, Rows, ViewStats};
+
+/// Sets the log view's filter and search and (re)subscribes its live feed.
+#[tauri::command]
+pub fn logs_set_view(
+    berth: State<'_, Berth>,
+    filter: Filter,
+    search: Option<Search>,
+) -> Result<ViewStats, Error> {
+    let session = berth.session();
+    let hub = session.hub().clone();
+    // Subscribe before selecting, so no line falls between; the view drops the repeats.
+    let deliveries = hub.subscribe(filter.clone());
+    let stats = hub
+        .read(|store| {
+            berth
+                .logs
+                .lock()
+                .expect("log view")
+                .set(store, filter, search.as_ref())
+        })
+        .map_err(Error::invalid)?;
+    let task = tauri::async_runtime::spawn(feed(
+        hub,
+        deliveries,
+        berth.logs.clone(),
+        berth.log_listener.clone(),
+    ));
+    replace(&berth.log_feed, task);
+    Ok(stats)
+}
+
+/// Applies each delivery of new lines to the view and reports it, until the hub is gone.
+async fn feed(
+    hub: Hub,
+    mut deliveries: tokio::sync::mpsc::Receiver<Delivery>,
+    logs: Arc<Mutex<LogView>>,
+    listener: Arc<Mutex<Option<Channel<ViewStats>>>>,
+) {
+    while let Some(delivery) = deliveries.recv().await {
+        hub.read(|store| logs.lock().expect("log view").apply(store, delivery));
+        report(&hub, &logs, &listener);
+    }
+}
+
+/// Sends the window a report of the log view if it is watching; otherwise the new rows wait in
+/// the view for the report that `logs_watch` sends.
+fn report(hub: &Hub, logs: &Mutex<LogView>, listener: &Mutex<Option<Channel<ViewStats>>>) {
+    if let Some(l) = &*listener.lock().expect("listener") {
+        let _ = l.send(hub.read(|store| logs.lock().expect("log view").stats(store)));
+    }
+}
+
+/// Where the log view's live reports go (the viewer's `subscribe`), starting with one that
+/// catches up on what changed while nobody watched.
+#[tauri::command]
+pub fn logs_watch(berth: State<'_, Berth>, on_stats: Channel<ViewStats>) {
+    *berth.log_listener.lock().expect("listener") = Some(on_stats);
+    report(berth.session().hub(), &berth.logs, &berth.log_listener);
+}
+
+/// Stops the live reports (the window is hidden): lines still reach the view, and the next
+/// `logs_watch` reports them at once instead of a repaint for each batch nobody sees.
+#[tauri::command]
+pub fn logs_unwatch(berth: State<'_, Berth>) {
+    *berth.log_listener.lock().expect("listener") = None;
+}
+
+#[tauri::command]
+pub fn logs_window(berth: State<'_, Berth>, start: u32, count: u32, evicted: u64) -> Rows {
+    let count = count.min(1000);
+    let hub = berth.session().hub().clone();
+    hub.read(|store| {
+        berth
+            .logs
+            .lock()
+            .expect("log view")
+            .window(store, start, count, evicted)
+    })
+}
+
+/// The whole text of one row, for copying a long line (a window carries only its start).
+#[tauri::command]
+pub fn logs_line_text(berth: State<'_, Berth>, row: u32, evicted: u64) -> Option<String> {
+    let hub = berth.session().hub().clone();
+    hub.read(|store| {
+        berth
+            .logs
+            .lock()
+            .expect("log view")
+            .line_text(store, row, evicted)
+    })
+}
+
+#[tauri::command]
+pub fn logs_find(
+    berth: State<'_, Berth>,
+    from: u32,
+    forward: bool,
+    evicted: u64,
+    length: u32,
+) -> Option<u32> {
+    let hub = berth.session().hub().clone();
+    hub.read(|store| {
+        berth
+            .logs
+            .lock()
+            .expect("log view")
+            .find(store, from, forward, evicted, length)
+    })
+}
+
+/// Writes the view to a file the user picks in a save dialog; `None` when they cancel.
+#[tauri::command]
+pub async fn logs_export<R: Runtime>(
+    app: AppHandle<R>,
+    berth: State<'_, Berth>,
+) -> Result<Option<String>, Error> {
+    let picked = ask(|done| {
+        app.dialog()
+            .file()
+            .set_file_name("berth-logs.txt")
+            .add_filter("Text", &["txt", "log"])
+            .save_file(done)
+    });
+    let Some(path) = picked.await else {
+        return Ok(None);
+    };
+    let path = path.into_path().map_err(|e| Error::file(e.to_string()))?;
+    let hub = berth.session().hub().clone();
+    let positions = berth.logs.lock().expect("log view").positions();
+    let options = ExportOptions {
+        prefix: true,
+        ..ExportOptions::default()
+    };
+    hub.read(|store| berth_engine::logs::export::to_file(store, &positions, options, &path))
+        .map_err(|e| Error::file(format!("Could not write {}: {e}", path.display())))?;
+    Ok(Some(path.display().to_string()))
+}

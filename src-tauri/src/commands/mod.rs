@@ -1,0 +1,196 @@
+//! The IPC commands the UI may call, by domain. Each is thin: it hands typed data to the session
+//! or the log view and returns typed data or an [`Error`]; live updates go through `Channel`s,
+//! each fed by a loop in its domain's module.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+
+use berth_engine::{Progress, ProjectArgs};
+use tauri::async_runtime::JoinHandle;
+use tauri::ipc::Channel;
+use tokio::sync::watch;
+
+use crate::error::Error;
+use crate::logview::{LogView, ViewStats};
+use crate::project::OpenProject;
+use crate::session::Session;
+use crate::settings::Settings;
+use crate::view::{ActionRequest, StackView};
+
+pub mod logs;
+pub mod metrics;
+pub mod project;
+pub mod stack;
+
+include!("list.rs");
+
+/// The handlers of every command in `list.rs`, for `Builder::invoke_handler`.
+macro_rules! handler {
+    ($($module:ident::$name:ident),* $(,)?) => {
+        tauri::generate_handler![$(crate::commands::$module::$name),*]
+    };
+}
+
+/// The app's state: the open project's session, the settings, and what the window is
+/// subscribed to.
+pub struct Berth {
+    session: RwLock<Arc<Session>>,
+    settings: Mutex<Settings>,
+    config_dir: PathBuf,
+    view: watch::Sender<StackView>,
+    logs: Arc<Mutex<LogView>>,
+    /// The forwarding tasks of the window's subscriptions; a new subscription (a reload of the
+    /// page) replaces the old one.
+    stack_feed: Mutex<Option<JoinHandle<()>>>,
+    log_feed: Mutex<Option<JoinHandle<()>>>,
+    log_listener: Arc<Mutex<Option<Channel<ViewStats>>>>,
+    metrics_feed: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Berth {
+    /// Opens `project` and remembers it first among the recent projects.
+    pub fn open(project: OpenProject, settings: Settings, config_dir: PathBuf) -> Berth {
+        let view = watch::Sender::new(StackView::new(crate::project::ProjectStatus::Invalid {
+            files: Vec::new(),
+            message: String::new(),
+        }));
+        let berth = Berth {
+            session: RwLock::new(Session::open(project, view.clone(), &settings)),
+            settings: Mutex::new(settings),
+            config_dir,
+            view,
+            logs: Arc::default(),
+            stack_feed: Mutex::default(),
+            log_feed: Mutex::default(),
+            log_listener: Arc::default(),
+            metrics_feed: Mutex::default(),
+        };
+        berth.remember();
+        berth
+    }
+
+    pub fn session(&self) -> Arc<Session> {
+        self.session.read().expect("session lock").clone()
+    }
+
+    /// The view, for the tray.
+    pub fn watch(&self) -> watch::Receiver<StackView> {
+        self.view.subscribe()
+    }
+
+    /// Runs `request`, for the window and the tray alike.
+    pub async fn run(&self, request: ActionRequest, progress: Progress) -> Result<(), Error> {
+        self.session().run(request, progress).await
+    }
+
+    /// Replaces the open project (the old session's tasks end with it).
+    fn switch(&self, args: ProjectArgs) -> Result<(), Error> {
+        let project = OpenProject::new(args).map_err(|e| Error::file(e.to_string()))?;
+        let settings = self.settings.lock().expect("settings lock").clone();
+        let session = Session::open(project, self.view.clone(), &settings);
+        *self.session.write().expect("session lock") = session;
+        *self.logs.lock().expect("log view") = LogView::default();
+        self.remember();
+        Ok(())
+    }
+
+    fn remember(&self) {
+        let args = self.session().project().args().clone();
+        let mut settings = self.settings.lock().expect("settings lock");
+        settings.remember(&args);
+        if let Err(err) = settings.save(&self.config_dir) {
+            tracing::warn!("{err}");
+        }
+    }
+}
+
+/// Makes `task` the feed in `slot`, ending the one it replaces.
+fn replace(slot: &Mutex<Option<JoinHandle<()>>>, task: JoinHandle<()>) {
+    if let Some(old) = slot.lock().expect("feed lock").replace(task) {
+        old.abort();
+    }
+}
+
+/// Shows a dialog and waits for its answer; `None` when the user cancels.
+async fn ask<T: Send + 'static>(show: impl FnOnce(Box<dyn FnOnce(Option<T>) + Send>)) -> Option<T> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    show(Box::new(move |answer| {
+        let _ = tx.send(answer);
+    }));
+    rx.await.ok().flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    macro_rules! names {
+        ($($module:ident::$name:ident),* $(,)?) => {
+            [$(stringify!($name)),*]
+        };
+    }
+
+    fn commands() -> BTreeSet<String> {
+        commands!(names).iter().map(|c| (*c).to_owned()).collect()
+    }
+
+    fn read(path: &str) -> String {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    /// The commands `ipc.ts` calls (`call('name'`), the plugins' aside.
+    fn called(source: &str) -> BTreeSet<String> {
+        source
+            .split("call(")
+            .skip(1)
+            .filter_map(|rest| {
+                let name = rest.strip_prefix('\'')?;
+                Some(name[..name.find('\'')?].to_owned())
+            })
+            .filter(|name| !name.starts_with("plugin:"))
+            .collect()
+    }
+
+    #[test]
+    fn the_capability_grants_exactly_the_listed_commands() {
+        let capability: serde_json::Value =
+            serde_json::from_str(&read("capabilities/main.json")).expect("JSON");
+        let granted: BTreeSet<String> = capability["permissions"]
+            .as_array()
+            .expect("a permissions list")
+            .iter()
+            .filter_map(|p| p.as_str()?.strip_prefix("allow-"))
+            .map(|p| p.replace('-', "_"))
+            .collect();
+        assert_eq!(granted, commands());
+    }
+
+    #[test]
+    fn ipc_ts_wraps_every_command_and_the_rest_of_the_ui_invokes_none() {
+        assert_eq!(called(&read("../ui/src/lib/ipc.ts")), commands());
+        let mut stray = Vec::new();
+        let mut dirs = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src")];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).expect("ui/src") {
+                let path = entry.expect("an entry").path();
+                let name = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if (name.ends_with(".ts") || name.ends_with(".svelte"))
+                    && !name.starts_with("ipc.")
+                    && std::fs::read_to_string(&path)
+                        .expect("a UI source")
+                        .contains("@tauri-apps/api/core")
+                {
+                    stray.push(path);
+                }
+            }
+        }
+        assert!(stray.is_empty(), "the IPC used outside ipc.ts: {stray:?}");
+    }
+}

@@ -1,0 +1,128 @@
+//! Opening projects (a file picker, the recent ones), their profiles, and the settings.
+
+use berth_engine::ProjectArgs;
+use tauri::{AppHandle, Manager, Runtime, State};
+use tauri_plugin_dialog::{DialogExt, MessageDialogButtons, MessageDialogKind};
+
+use super::{Berth, ask};
+use crate::error::{Error, ErrorKind};
+use crate::settings::{Settings, SettingsChange};
+
+#[tauri::command]
+pub fn settings(berth: State<'_, Berth>) -> Settings {
+    berth.settings.lock().expect("settings lock").clone()
+}
+
+/// Saves what the page may change of the settings and reopens the project with them. The recent
+/// projects are not the page's to write (it only picks among them, `open_recent`), and another
+/// engine endpoint takes the user's yes in a native dialog: the page alone must not be able to
+/// hand the stack, its files and its secrets to an engine of its choosing.
+#[tauri::command]
+pub async fn save_settings<R: Runtime>(
+    app: AppHandle<R>,
+    berth: State<'_, Berth>,
+    change: SettingsChange,
+) -> Result<(), Error> {
+    let current = berth.settings.lock().expect("settings lock").clone();
+    let settings = change.apply(&current);
+    settings.check().map_err(Error::invalid)?;
+    if settings.engine_endpoint != current.engine_endpoint
+        && !confirm_endpoint(&app, &settings.engine_endpoint).await
+    {
+        return Err(Error::new(
+            ErrorKind::Cancelled,
+            "Nothing was saved: the new Docker endpoint was not confirmed.",
+        ));
+    }
+    settings.save(&berth.config_dir).map_err(Error::file)?;
+    *berth.settings.lock().expect("settings lock") = settings;
+    berth.switch(berth.session().project().args().clone())
+}
+
+/// Asks the user, in a native dialog the page cannot answer, whether to use `endpoint`.
+async fn confirm_endpoint<R: Runtime>(app: &AppHandle<R>, endpoint: &str) -> bool {
+    let engine = if endpoint.is_empty() {
+        "the engine DOCKER_HOST or the Docker context names".to_owned()
+    } else {
+        endpoint.to_owned()
+    };
+    let answer = ask(|done| {
+        let mut dialog = app
+            .dialog()
+            .message(format!(
+                "Berth will run this project's containers on {engine}, and send it the \
+                 project's files and settings.\n\nWhoever runs that engine sees them and can \
+                 run anything there: connect only to an engine you trust."
+            ))
+            .title("Connect Berth to another Docker engine?")
+            .kind(MessageDialogKind::Warning)
+            .buttons(MessageDialogButtons::OkCancelCustom(
+                "Connect".into(),
+                "Cancel".into(),
+            ));
+        if let Some(window) = app.get_webview_window("main") {
+            dialog = dialog.parent(&window);
+        }
+        dialog.show(move |yes| done(yes.then_some(())))
+    });
+    answer.await.is_some()
+}
+
+/// Opens compose files the user picks (the first is the project's file, the others override
+/// it, as with `-f`); `false` when they cancel.
+#[tauri::command]
+pub async fn open_project_dialog<R: Runtime>(
+    app: AppHandle<R>,
+    berth: State<'_, Berth>,
+) -> Result<bool, Error> {
+    let picked = ask(|done| {
+        app.dialog()
+            .file()
+            .set_title("Open a compose file (and its override files)")
+            .add_filter("Compose files", &["yaml", "yml"])
+            .pick_files(done)
+    });
+    let Some(paths) = picked.await else {
+        return Ok(false);
+    };
+    let files = paths
+        .into_iter()
+        .map(|p| p.into_path().map_err(|e| Error::file(e.to_string())))
+        .collect::<Result<Vec<_>, _>>()?;
+    berth.switch(ProjectArgs {
+        files,
+        ..ProjectArgs::default()
+    })?;
+    Ok(true)
+}
+
+/// Reopens the recent project at `index` (as `settings().recent` lists them).
+#[tauri::command]
+pub fn open_recent(berth: State<'_, Berth>, index: u32) -> Result<(), Error> {
+    let recent = berth.settings.lock().expect("settings lock").recent.clone();
+    let args = recent
+        .get(index as usize)
+        .cloned()
+        .ok_or_else(|| Error::invalid(format!("There is no recent project number {index}.")))?;
+    berth.switch(args)
+}
+
+/// Reopens the project with these profiles active; only profiles its services name.
+#[tauri::command]
+pub fn set_profiles(berth: State<'_, Berth>, profiles: Vec<String>) -> Result<(), Error> {
+    let known = berth
+        .view
+        .borrow()
+        .project
+        .loaded()
+        .map(|p| p.profiles.clone())
+        .unwrap_or_default();
+    if let Some(unknown) = profiles.iter().find(|p| !known.contains(p)) {
+        return Err(Error::invalid(format!(
+            "The project has no profile {unknown:?}."
+        )));
+    }
+    let mut args = berth.session().project().args().clone();
+    args.profiles = profiles;
+    berth.switch(args)
+}

@@ -1,0 +1,186 @@
+// Every command the page calls in the shell, typed: the only place that calls `invoke`. The
+// commands' list is src-tauri/src/commands/list.rs; a Rust test holds this file to it. A command
+// that fails rejects with an IpcError: its `message` for the user, and data to act on (the
+// services and ports of a port conflict).
+import { Channel, invoke } from '@tauri-apps/api/core';
+import type { ActionRequest } from '../bindings/ActionRequest';
+import type { ErrorKind } from '../bindings/ErrorKind';
+import type { Filter } from '../bindings/Filter';
+import type { Holder } from '../bindings/Holder';
+import type { IpcError } from '../bindings/IpcError';
+import type { Metrics } from '../bindings/Metrics';
+import type { ProgressEvent } from '../bindings/ProgressEvent';
+import type { Rows } from '../bindings/Rows';
+import type { Search } from '../bindings/Search';
+import type { Settings } from '../bindings/Settings';
+import type { SettingsChange } from '../bindings/SettingsChange';
+import type { StackView } from '../bindings/StackView';
+import type { ViewStats } from '../bindings/ViewStats';
+
+export type { IpcError };
+
+const KINDS: readonly ErrorKind[] = [
+  'port_conflict',
+  'engine',
+  'stack',
+  'cancelled',
+  'invalid',
+  'not_ready',
+  'file',
+];
+
+/** What a rejected command carries, as an IpcError. The shell's commands reject with one; Tauri
+ * itself rejects with a bare string (a command the capability does not grant), read as an
+ * `invalid` request with those words. */
+export function ipcError(err: unknown): IpcError {
+  if (typeof err === 'object' && err !== null) {
+    const e = err as Partial<IpcError>;
+    if (typeof e.message === 'string' && KINDS.includes(e.kind as ErrorKind)) {
+      return {
+        kind: e.kind as ErrorKind,
+        message: e.message,
+        service: typeof e.service === 'string' ? e.service : null,
+        ports: Array.isArray(e.ports) ? e.ports : [],
+      };
+    }
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return { kind: 'invalid', message, service: null, ports: [] };
+}
+
+/** The rows a failure names, each with why: a port conflict's services, with which host port
+ * is taken and by what. */
+export function conflictRows(error: IpcError | null): Map<string, string> {
+  const rows = new Map<string, string>();
+  if (error?.kind !== 'port_conflict') return rows;
+  for (const p of error.ports) {
+    const why = `host port ${p.host_port}/${p.protocol} is held by ${holderText(p.holder)}`;
+    const before = rows.get(p.service);
+    rows.set(p.service, before ? `${before}; ${why}` : why);
+  }
+  if (error.service && !rows.has(error.service)) {
+    rows.set(error.service, error.message.split('\n')[0]);
+  }
+  return rows;
+}
+
+/** What holds a port, in the engine's words (berth-engine's `Holder` Display). */
+export function holderText(h: Holder): string {
+  if (h.kind === 'container') {
+    return h.project ? `container ${h.name} of compose project ${h.project}` : `container ${h.name}`;
+  }
+  if (h.pid !== null && h.command !== null) return `process ${h.command} (pid ${h.pid})`;
+  if (h.pid !== null) return `process ${h.pid}`;
+  return 'a process of another user';
+}
+
+async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(command, args);
+  } catch (err) {
+    throw ipcError(err);
+  }
+}
+
+function channel<T>(onMessage: (message: T) => void): Channel<T> {
+  const c = new Channel<T>();
+  c.onmessage = onMessage;
+  return c;
+}
+
+// The stack.
+
+/** Sends the stack's view now and after every change. */
+export function watchStack(onView: (view: StackView) => void): Promise<void> {
+  return call('watch_stack', { onView: channel(onView) });
+}
+
+/** Runs `request` on the stack, streaming its progress; rejects with what failed. */
+export function runAction(
+  request: ActionRequest,
+  onProgress: (event: ProgressEvent) => void,
+): Promise<void> {
+  return call('run_action', { request, onProgress: channel(onProgress) });
+}
+
+export function cancelAction(): Promise<void> {
+  return call('cancel_action');
+}
+
+// Resource use and port probes.
+
+export function watchMetrics(onMetrics: (m: Metrics) => void): Promise<void> {
+  return call('watch_metrics', { onMetrics: channel(onMetrics) });
+}
+
+export function unwatchMetrics(): Promise<void> {
+  return call('unwatch_metrics');
+}
+
+export function probeAgain(service: string, hostPort: number): Promise<void> {
+  return call('probe_again', { service, hostPort });
+}
+
+// The log view (src-tauri/src/logview.rs).
+
+export function logsWatch(onStats: (stats: ViewStats) => void): Promise<void> {
+  return call('logs_watch', { onStats: channel(onStats) });
+}
+
+export function logsUnwatch(): Promise<void> {
+  return call('logs_unwatch');
+}
+
+export function logsSetView(filter: Filter, search: Search | null): Promise<ViewStats> {
+  return call('logs_set_view', { filter, search });
+}
+
+export function logsWindow(start: number, count: number, evicted: number): Promise<Rows> {
+  return call('logs_window', { start, count, evicted });
+}
+
+export function logsLineText(row: number, evicted: number): Promise<string | null> {
+  return call('logs_line_text', { row, evicted });
+}
+
+export function logsFind(
+  from: number,
+  forward: boolean,
+  evicted: number,
+  length: number,
+): Promise<number | null> {
+  return call('logs_find', { from, forward, evicted, length });
+}
+
+export function logsExport(): Promise<string | null> {
+  return call('logs_export');
+}
+
+// Projects and settings.
+
+export function settings(): Promise<Settings> {
+  return call('settings');
+}
+
+export function saveSettings(change: SettingsChange): Promise<void> {
+  return call('save_settings', { change });
+}
+
+/** Opens compose files the user picks; false when they cancel. */
+export function openProjectDialog(): Promise<boolean> {
+  return call('open_project_dialog');
+}
+
+export function openRecent(index: number): Promise<void> {
+  return call('open_recent', { index });
+}
+
+export function setProfiles(profiles: string[]): Promise<void> {
+  return call('set_profiles', { profiles });
+}
+
+/** Opens an http(s) URL in the default browser (the shell plugin's `open`, which the
+ * capability restricts to http and https). */
+export function openUrl(url: string): Promise<void> {
+  return call('plugin:shell|open', { path: url });
+}
