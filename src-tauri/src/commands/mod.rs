@@ -3,6 +3,7 @@
 //! each fed by a loop in its domain's module.
 
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, RwLock};
 
 use berth_engine::{Progress, ProjectArgs};
@@ -45,6 +46,8 @@ pub struct Berth {
     log_feed: Mutex<Option<JoinHandle<()>>>,
     log_listener: Arc<Mutex<Option<Channel<ViewStats>>>>,
     metrics_feed: Mutex<Option<JoinHandle<()>>>,
+    /// An endpoint confirmation dialog is open: the page gets one at a time.
+    confirming: AtomicBool,
 }
 
 impl Berth {
@@ -64,6 +67,7 @@ impl Berth {
             log_feed: Mutex::default(),
             log_listener: Arc::default(),
             metrics_feed: Mutex::default(),
+            confirming: AtomicBool::new(false),
         };
         berth.remember();
         berth

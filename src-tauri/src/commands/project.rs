@@ -1,5 +1,7 @@
 //! Opening projects (a file picker, the recent ones), their profiles, and the settings.
 
+use std::sync::atomic::Ordering;
+
 use berth_engine::ProjectArgs;
 use tauri::{AppHandle, Manager, Runtime, State};
 use tauri_plugin_dialog::{DialogExt, MessageDialogButtons, MessageDialogKind};
@@ -26,16 +28,30 @@ pub async fn save_settings<R: Runtime>(
     let current = berth.settings.lock().expect("settings lock").clone();
     let settings = change.apply(&current);
     settings.check().map_err(Error::invalid)?;
-    if settings.engine_endpoint != current.engine_endpoint
-        && !confirm_endpoint(&app, &settings.engine_endpoint).await
-    {
-        return Err(Error::new(
-            ErrorKind::Cancelled,
-            "Nothing was saved: the new Docker endpoint was not confirmed.",
-        ));
+    if settings.engine_endpoint != current.engine_endpoint {
+        if berth.confirming.swap(true, Ordering::SeqCst) {
+            return Err(Error::new(
+                ErrorKind::NotReady,
+                "Another change of the Docker endpoint is waiting for your answer.",
+            ));
+        }
+        let confirmed = confirm_endpoint(&app, &settings.engine_endpoint).await;
+        berth.confirming.store(false, Ordering::SeqCst);
+        if !confirmed {
+            return Err(Error::new(
+                ErrorKind::Cancelled,
+                "Nothing was saved: the new Docker endpoint was not confirmed.",
+            ));
+        }
     }
-    settings.save(&berth.config_dir).map_err(Error::file)?;
-    *berth.settings.lock().expect("settings lock") = settings;
+    {
+        // Applied to the settings as they are now: the dialog may have stayed open while a
+        // project was opened or the recent list changed.
+        let mut now = berth.settings.lock().expect("settings lock");
+        let settings = change.apply(&now);
+        settings.save(&berth.config_dir).map_err(Error::file)?;
+        *now = settings;
+    }
     berth.switch(berth.session().project().args().clone())
 }
 

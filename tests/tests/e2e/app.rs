@@ -326,6 +326,22 @@ async fn a_page_script_cannot_widen_what_the_page_reaches_through_the_settings()
         app.eval("return window.__answer").await,
         serde_json::Value::Null
     );
+    // One dialog at a time: the page cannot stack them.
+    let again = app
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; \
+             window.__TAURI_INTERNALS__.invoke('save_settings', \
+             { change: { log_buffer_mib: 64, engine_endpoint: arguments[0] } }) \
+             .then(() => done('ok'), (err) => done(err.message))",
+            vec![endpoint.clone().into()],
+        )
+        .await
+        .expect("the page script runs");
+    assert_eq!(
+        again,
+        "Another change of the Docker endpoint is waiting for your answer."
+    );
     app.press(&dialog, "Escape");
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let answer = loop {
