@@ -320,6 +320,10 @@ fn settled(result: &ProbeResult) -> bool {
     matches!(result.reach, Reach::Open | Reach::Skipped { .. })
 }
 
+/// Asks to probe again that wait for the next round; a round probes each port once however
+/// often it was asked.
+const ASKS: usize = 8;
+
 /// A user's request to probe a service's published port again.
 #[derive(Debug)]
 struct Ask {
@@ -336,7 +340,7 @@ pub struct Prober;
 pub struct ProberHandle {
     shared: Arc<Shared>,
     demand: Demand,
-    asks: mpsc::UnboundedSender<Ask>,
+    asks: mpsc::Sender<Ask>,
     _task: Arc<AbortOnDrop>,
 }
 
@@ -353,7 +357,9 @@ impl Prober {
             tx: broadcast::channel(16).0,
         });
         let demand = Demand::new();
-        let (asks, asked) = mpsc::unbounded_channel();
+        // A few asks wait for the next round; more add nothing, so a page that asks without
+        // end (or while nobody watches) fills no memory.
+        let (asks, asked) = mpsc::channel(ASKS);
         let task = tokio::spawn(run(state, shared.clone(), demand.clone(), asked));
         ProberHandle {
             shared,
@@ -376,7 +382,7 @@ impl ProberHandle {
 
     /// Probes `service`'s port published on `host_port` again (while someone is subscribed).
     pub fn probe_again(&self, service: &str, host_port: u16) {
-        let _ = self.asks.send(Ask {
+        let _ = self.asks.try_send(Ask {
             service: service.to_owned(),
             host_port,
         });
@@ -387,7 +393,7 @@ async fn run(
     state: StateHandle,
     shared: Arc<Shared>,
     demand: Demand,
-    mut asks: mpsc::UnboundedReceiver<Ask>,
+    mut asks: mpsc::Receiver<Ask>,
 ) {
     // Kept while nobody watches, so showing the window again probes only what changed.
     let mut known = HashMap::new();
@@ -405,7 +411,7 @@ async fn probe_while_wanted(
     state: &StateHandle,
     shared: &Shared,
     known: &mut HashMap<Target, Known>,
-    asks: &mut mpsc::UnboundedReceiver<Ask>,
+    asks: &mut mpsc::Receiver<Ask>,
 ) {
     let (_, mut changes) = state.subscribe().await;
     let mut asked = Vec::new();
