@@ -3,24 +3,20 @@
 //! [`StackView`] in a watch channel, rebuilt on every change of the state model.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use berth_compose::Project;
 use berth_engine::logs::{FollowOptions, Hub, HubOptions};
 use berth_engine::{
-    CancellationToken, DownOptions, Engine, EngineVersion, Prober, ProberHandle, Progress, Stack,
-    StateHandle, Stats, StatsHandle, UpOptions,
+    AbortOnDrop, Backoff, CancellationToken, DownOptions, Engine, EngineVersion, Feed, Prober,
+    ProberHandle, Progress, Stack, StateHandle, Stats, StatsHandle, UpOptions,
 };
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 use crate::error::Error;
 use crate::project::OpenProject;
 use crate::settings::Settings;
 use crate::view::{Action, ActionRequest, EngineView, StackView};
 
-const FIRST_RETRY: Duration = Duration::from_millis(250);
-const MAX_RETRY: Duration = Duration::from_secs(5);
 /// Lines per container read back when the project opens; older ones stay in Docker.
 const TAIL: u64 = 10_000;
 
@@ -186,7 +182,7 @@ async fn connect_and_watch(
     project: Option<Project>,
     endpoint: String,
 ) {
-    let mut retry = FIRST_RETRY;
+    let mut backoff = Backoff::new();
     let (engine, version) = loop {
         let attempt = async {
             let engine = if endpoint.is_empty() {
@@ -200,6 +196,7 @@ async fn connect_and_watch(
         match attempt.await {
             Ok(connected) => break connected,
             Err(err) => {
+                let retry = backoff.wait();
                 let Some(s) = session.upgrade() else { return };
                 s.publish(|v| {
                     v.engine = EngineView::Unavailable {
@@ -209,7 +206,6 @@ async fn connect_and_watch(
                 });
                 drop(s);
                 tokio::time::sleep(retry).await;
-                retry = (retry * 2).min(MAX_RETRY);
             }
         }
     };
@@ -221,18 +217,20 @@ async fn connect_and_watch(
     }
     s.publish(|v| v.engine = EngineView::Connected(version));
     let Some(project) = project else { return };
-    let state = StateHandle::spawn(engine.clone(), project.clone());
+    let state = StateHandle::spawn(engine, project);
     let (_, mut changes) = state.subscribe().await;
+    // One feed of the project's events for the state model, the stats and the log follower.
+    let feed = state.feed().clone();
     {
         let mut live = s.live.lock().expect("live lock");
-        live.stats = Some(Stats::spawn(engine.clone(), project.name.clone()));
+        live.stats = Some(Stats::follow(feed.clone()));
         live.prober = Some(Prober::spawn(state.clone()));
         live.state = Some(state);
     }
     s.publish(|_| {});
     let hub = s.hub.clone();
     drop(s);
-    let _logs = AbortOnDrop(tokio::spawn(follow_logs(engine, project.name, hub)));
+    let _logs = AbortOnDrop(tokio::spawn(follow_logs(feed, hub)));
     loop {
         match changes.recv().await {
             // A lagged receiver rebuilds from the snapshot all the same.
@@ -244,24 +242,16 @@ async fn connect_and_watch(
     }
 }
 
-struct AbortOnDrop(JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// Follows every container's logs into the hub, from the last [`TAIL`] lines of each; the
 /// follower itself re-attaches when the engine comes back.
-async fn follow_logs(engine: Engine, project: String, hub: Hub) {
+async fn follow_logs(feed: Feed, hub: Hub) {
     let options = FollowOptions {
         tail: Some(TAIL),
         follow: true,
         ..FollowOptions::default()
     };
     let (tx, rx) = tokio::sync::mpsc::channel(256);
-    let reading = berth_engine::logs::follow(&engine, &project, options, tx, Default::default());
+    let reading = berth_engine::logs::follow_feed(&feed, options, tx, Default::default());
     let (result, ()) = tokio::join!(reading, hub.pump(rx));
     if let Err(err) = result {
         tracing::warn!("following the logs stopped: {err}");

@@ -237,6 +237,14 @@ async fn inspect(
     service: Option<&str>,
 ) -> Result<Vec<Container>, bollard::errors::Error> {
     let listed = list_filtered(engine, project, service).await?;
+    inspect_listed(engine, &listed).await
+}
+
+/// The containers of a listing, inspected, sorted by service and number.
+pub async fn inspect_listed(
+    engine: &Engine,
+    listed: &[ContainerSummary],
+) -> Result<Vec<Container>, bollard::errors::Error> {
     let inspects = futures_util::future::join_all(listed.iter().filter_map(|c| {
         let id = c.id.clone()?;
         Some(async move { engine.docker().inspect_container(&id, None).await })

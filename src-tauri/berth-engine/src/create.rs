@@ -512,9 +512,7 @@ fn injected(project: &Project, service: &Service) -> Vec<Injected> {
 /// `files` as a tar archive to extract at `/`, each with its owner (root when not given), mode
 /// and the current time.
 pub fn archive(files: &[Injected]) -> std::io::Result<Vec<u8>> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = crate::clock::now_secs();
     let mut tar = tar::Builder::new(Vec::new());
     for f in files {
         let mut header = tar::Header::new_gnu();

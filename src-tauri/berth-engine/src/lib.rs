@@ -4,12 +4,15 @@
 //! the Docker Engine through bollard, converges a [`berth_compose`] project ([`Stack`]), and keeps
 //! the live state of its services ([`StateHandle`]). It knows nothing of how any of it is drawn.
 
+mod backoff;
+pub mod clock;
 mod containers;
 mod context;
 mod converge;
 mod create;
 mod endpoint;
 mod error;
+pub mod feed;
 mod hash;
 mod images;
 pub mod labels;
@@ -28,11 +31,13 @@ pub mod stats;
 mod subscription;
 mod wait;
 
+pub use backoff::Backoff;
 pub use berth_compose;
 pub use containers::{Container, Publisher};
 pub use converge::UpOptions;
 pub use endpoint::{Engine, EngineVersion};
 pub use error::{Error, Result, StackError};
+pub use feed::{Feed, FeedEvent};
 pub use hash::{network_hash, service_hash, volume_hash};
 pub use images::PullPolicy;
 pub use probe::{PortProbe, ProbeResult, Prober, ProberHandle};
@@ -41,5 +46,5 @@ pub use project_args::ProjectArgs;
 pub use stack::{DownOptions, ProjectSummary, RmOptions, Stack, projects};
 pub use state::{Change, ChangeKind, Desired, EngineState, ServiceState, Snapshot, StateHandle};
 pub use stats::{Stats, StatsHandle, StatsHistory, StatsSample};
-pub use subscription::Subscription;
+pub use subscription::{AbortOnDrop, Subscription};
 pub use tokio_util::sync::CancellationToken;

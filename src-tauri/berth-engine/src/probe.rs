@@ -89,9 +89,7 @@ pub struct HttpAnswer {
 
 /// Probes one published port: a TCP connect, then an HTTP GET of `/`.
 pub async fn check(publisher: &Publisher) -> ProbeResult {
-    let checked_at_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
+    let checked_at_ms = crate::clock::now_ms();
     let mut result = ProbeResult {
         publisher: publisher.clone(),
         address: String::new(),

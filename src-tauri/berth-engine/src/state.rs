@@ -1,23 +1,26 @@
 //! The live state model of one project: every service's containers as Docker reports them,
-//! kept current by the engine's event stream (one listing to start, then only events: no
-//! polling). Subscribers get a snapshot and then every change, in order, with no gap between.
-//! The engine going away is a state: the model says so, retries with backoff, and resyncs.
+//! kept current by the project's [`Feed`] (one listing to start, then only events: no polling).
+//! Subscribers get a snapshot and then every change, in order, with no gap between. The engine
+//! going away is a state: the model says so, and resyncs from the feed's next listing.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use berth_compose::Project;
 use bollard::models::{EventMessage, EventMessageTypeEnum};
 use bollard::query_parameters::EventsOptions;
 use futures_util::StreamExt;
 use serde::Serialize;
+use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, watch};
 use ts_rs::TS;
 
 use crate::containers::{self, Container};
-use crate::error::{describe, not_found};
-use crate::{Engine, labels};
+use crate::error::not_found;
+use crate::feed::{Feed, FeedEvent};
+use crate::subscription::{AbortOnDrop, Subscription};
+use crate::{Engine, clock, labels};
 
 /// Everything known about the project at one moment.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -133,16 +136,8 @@ pub enum ChangeKind {
 #[derive(Debug, Clone)]
 pub struct StateHandle {
     shared: Arc<Shared>,
+    feed: Feed,
     _task: Arc<AbortOnDrop>,
-}
-
-#[derive(Debug)]
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
 
 #[derive(Debug)]
@@ -188,8 +183,6 @@ impl Shared {
 
 /// How many changes a slow subscriber may fall behind before it is told it lagged.
 const CHANNEL: usize = 4096;
-const FIRST_RETRY: Duration = Duration::from_millis(200);
-const MAX_RETRY: Duration = Duration::from_secs(5);
 
 impl StateHandle {
     /// Starts the model for `project` on `engine`.
@@ -230,11 +223,21 @@ impl StateHandle {
             .keys()
             .map(|s| crate::names::image_name(&project, s))
             .collect();
-        let task = tokio::spawn(run(engine, project.name, images, shared.clone()));
+        let feed = Feed::spawn(engine.clone(), &project.name, images);
+        // Subscribed before the task starts, so it hears the feed's first listing.
+        let events = feed.subscribe();
+        let task = tokio::spawn(run(engine, project.name, events, shared.clone()));
         StateHandle {
             shared,
+            feed,
             _task: Arc::new(AbortOnDrop(task)),
         }
+    }
+
+    /// The project's container feed the model follows, for others to follow too: one event
+    /// stream per project.
+    pub fn feed(&self) -> &Feed {
+        &self.feed
     }
 
     /// The current snapshot and every change after it. It waits for the model's first listing
@@ -252,91 +255,51 @@ impl StateHandle {
     }
 }
 
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-/// Sync, follow events until the stream breaks, then retry with backoff, forever.
-async fn run(engine: Engine, project: String, images: Vec<String>, shared: Arc<Shared>) {
-    let mut retry = FIRST_RETRY;
+/// Follows the feed: each listing rebuilds the model, each event updates it, a lost engine is
+/// said.
+async fn run(
+    engine: Engine,
+    project: String,
+    mut feed: Subscription<FeedEvent>,
+    shared: Arc<Shared>,
+) {
     let mut synced_once = false;
     loop {
-        // Events from a second before the listing, so none falls between the two; replays are
-        // harmless because every event is applied by inspecting the container.
-        let since = now_secs().saturating_sub(1);
-        match containers::inspect_all(&engine, &project).await {
-            Ok(mut list) => {
-                recall_stop_requests(&engine, &project, now_secs(), &mut list).await;
-                retry = FIRST_RETRY;
-                shared.publish(|s| {
-                    resync(s, list);
-                    s.engine = EngineState::Available;
-                    Some(if synced_once {
-                        ChangeKind::Resynced {
-                            snapshot: Box::new(s.clone()),
-                        }
-                    } else {
-                        ChangeKind::Engine {
-                            state: EngineState::Available,
-                        }
-                    })
-                });
-                synced_once = true;
-            }
-            Err(e) => {
-                unavailable(&shared, &describe(&e), retry);
-                tokio::time::sleep(retry).await;
-                retry = (retry * 2).min(MAX_RETRY);
+        let listed = match feed.recv().await {
+            Ok(FeedEvent::Listed(list)) => Ok(list),
+            Ok(FeedEvent::Event(event)) => {
+                apply(&engine, &shared, (*event).clone()).await;
                 continue;
             }
-        }
-        let filters = HashMap::from([
-            ("label".to_owned(), vec![labels::project_filter(&project)]),
-            (
-                "type".to_owned(),
-                vec!["container".into(), "network".into(), "volume".into()],
-            ),
-            ("event".to_owned(), WATCHED.map(str::to_owned).to_vec()),
-        ]);
-        let options = EventsOptions {
-            since: Some(since.to_string()),
-            filters: Some(filters),
-            ..Default::default()
-        };
-        // Images carry no project label: they are followed by name (pulls) and by ID (tags,
-        // deletes), in a stream of their own.
-        let mut image_refs = images.clone();
-        for image in &images {
-            if let Ok(Some(id)) = engine.docker().inspect_image(image).await.map(|i| i.id) {
-                image_refs.push(id);
+            Ok(FeedEvent::Lost { error, retry }) => {
+                unavailable(&shared, &error, retry);
+                continue;
             }
-        }
-        let image_filters = HashMap::from([
-            ("type".to_owned(), vec!["image".to_owned()]),
-            ("image".to_owned(), image_refs),
-        ]);
-        let image_options = EventsOptions {
-            since: Some(since.to_string()),
-            filters: Some(image_filters),
-            ..Default::default()
+            // Changes were missed: start over from a listing of the model's own.
+            Err(RecvError::Lagged(_)) => containers::list(&engine, &project).await.map(Arc::new),
+            Err(RecvError::Closed) => return,
         };
-        let docker = engine.docker();
-        let mut events = futures_util::stream::select(
-            docker.events(Some(options)),
-            docker.events(Some(image_options)),
-        );
-        let error = loop {
-            match events.next().await {
-                Some(Ok(event)) => apply(&engine, &shared, event).await,
-                Some(Err(e)) => break describe(&e),
-                None => break "the engine closed the event stream".to_owned(),
-            }
+        let inspected = match listed {
+            Ok(list) => containers::inspect_listed(&engine, &list).await,
+            Err(e) => Err(e),
         };
-        unavailable(&shared, &error, retry);
-        tokio::time::sleep(retry).await;
+        // The engine went away meanwhile: the feed says so next, and lists again.
+        let Ok(mut list) = inspected else { continue };
+        recall_stop_requests(&engine, &project, clock::now_secs(), &mut list).await;
+        shared.publish(|s| {
+            resync(s, list);
+            s.engine = EngineState::Available;
+            Some(if synced_once {
+                ChangeKind::Resynced {
+                    snapshot: Box::new(s.clone()),
+                }
+            } else {
+                ChangeKind::Engine {
+                    state: EngineState::Available,
+                }
+            })
+        });
+        synced_once = true;
     }
 }
 
@@ -432,31 +395,6 @@ fn service_entry<'a>(s: &'a mut Snapshot, service: &str) -> &'a mut ServiceState
             containers: Vec::new(),
         })
 }
-
-/// The event actions that can change what the model holds, of containers, networks and volumes;
-/// the engine drops the rest before they are sent (health checks alone run an exec a second,
-/// three events each). `health_status` also matches `health_status: healthy` and the like.
-const WATCHED: [&str; 19] = [
-    "create",
-    "start",
-    "restart",
-    "die",
-    "kill",
-    "oom",
-    "stop",
-    "pause",
-    "unpause",
-    "update",
-    "rename",
-    "destroy",
-    "health_status",
-    "connect",
-    "disconnect",
-    "mount",
-    "unmount",
-    "remove",
-    "prune",
-];
 
 async fn apply(engine: &Engine, shared: &Shared, event: EventMessage) {
     let action = event.action.unwrap_or_default();

@@ -1,25 +1,26 @@
 //! Resource use of a project's containers: CPU, memory, network and block I/O, computed from the
 //! engine's stats stream exactly as `docker stats` computes them.
 //!
-//! A [`StatsHandle`] follows the project's running containers as they start and stop (the events
-//! stream, as the log follower does) but opens the engine's stats streams only while someone is
-//! subscribed: each costs dockerd a cgroup read a second. Each container keeps a short ring of
+//! A [`StatsHandle`] follows the project's running containers as they start and stop (the
+//! project's [`Feed`]) and opens the engine's stats streams only while someone is subscribed:
+//! each costs dockerd a cgroup read a second. Each container keeps a short ring of
 //! recent samples for sparklines, handed to every new subscriber.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use bollard::models::ContainerStatsResponse;
-use bollard::query_parameters::{EventsOptionsBuilder, StatsOptionsBuilder};
+use bollard::models::{ContainerStatsResponse, ContainerSummary};
+use bollard::query_parameters::StatsOptionsBuilder;
 use futures_util::StreamExt;
 use serde::Serialize;
 use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinSet;
 use ts_rs::TS;
 
 use crate::containers::{self, Listed};
 use crate::error::{Endpoint, Error};
+use crate::feed::{Feed, FeedEvent};
 use crate::logs::parse_rfc3339;
 use crate::subscription::{AbortOnDrop, Demand, Subscription};
 use crate::{Engine, labels};
@@ -183,8 +184,14 @@ async fn running(
             action: "list the project's containers",
             cause,
         })?;
+    Ok(subjects(&listed, services))
+}
+
+/// The running containers of a listing (of `services`, or all when empty), sorted by name.
+fn subjects(listed: &[ContainerSummary], services: &[String]) -> Vec<Subject> {
     let mut out: Vec<Subject> = listed
-        .into_iter()
+        .iter()
+        .cloned()
         .map(Listed::from_summary)
         .filter(|c| c.running && (services.is_empty() || services.contains(&c.service)))
         .map(|c| Subject {
@@ -194,7 +201,7 @@ async fn running(
         })
         .collect();
     out.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(out)
+    out
 }
 
 /// One sample of each running container of `project` (of `services`, or all), as
@@ -238,21 +245,26 @@ struct Shared {
 
 /// Samples a slow subscriber may fall behind by before it is told it lagged.
 const CHANNEL: usize = 1024;
-const FIRST_RETRY: Duration = Duration::from_millis(200);
-const MAX_RETRY: Duration = Duration::from_secs(5);
 
-/// The entry point: `Stats::spawn(engine, project)`.
+/// The entry point: `Stats::spawn(engine, project)`, or `Stats::follow(feed)`.
 pub struct Stats;
 
 impl Stats {
-    /// Starts following `project`'s containers; no engine stream opens before a subscriber.
+    /// Starts following `project`'s containers, on a feed of its own; no engine stream opens
+    /// before a subscriber.
     pub fn spawn(engine: Engine, project: String) -> StatsHandle {
+        Stats::follow(Feed::spawn(engine, &project, Vec::new()))
+    }
+
+    /// Starts following the containers of `feed`'s project; the feed is subscribed to, and
+    /// the stats streams opened, only while someone subscribes to the stats.
+    pub fn follow(feed: Feed) -> StatsHandle {
         let shared = Arc::new(Shared {
             histories: Mutex::new(BTreeMap::new()),
             tx: broadcast::channel(CHANNEL).0,
         });
         let demand = Demand::new();
-        let task = tokio::spawn(run(engine, project, shared.clone(), demand.clone()));
+        let task = tokio::spawn(run(feed, shared.clone(), demand.clone()));
         StatsHandle {
             shared,
             demand,
@@ -285,17 +297,12 @@ fn sorted(histories: &BTreeMap<String, StatsHistory>) -> Vec<StatsHistory> {
 }
 
 /// Waits for subscribers, follows the project while there are any, and starts over.
-async fn run(engine: Engine, project: String, shared: Arc<Shared>, demand: Demand) {
-    let mut retry = FIRST_RETRY;
+async fn run(feed: Feed, shared: Arc<Shared>, demand: Demand) {
     loop {
         demand.wanted().await;
         tokio::select! {
-            () = demand.unwanted() => retry = FIRST_RETRY,
-            error = follow(&engine, &project, &shared) => {
-                tracing::debug!(%error, %project, "stats: lost the engine; retrying");
-                tokio::time::sleep(retry).await;
-                retry = (retry * 2).min(MAX_RETRY);
-            }
+            () = demand.unwanted() => {}
+            () = follow(&feed, &shared) => {}
         }
     }
 }
@@ -320,82 +327,94 @@ impl Streams {
             handle.abort();
         }
     }
+
+    /// Opens a stream for every running container of a listing, closing any still open
+    /// (after an outage they ended with the connection), and forgets the containers gone.
+    fn restart(&mut self, engine: &Engine, listed: &[ContainerSummary], shared: &Arc<Shared>) {
+        let subjects = subjects(listed, &[]);
+        shared
+            .histories
+            .lock()
+            .expect("not poisoned")
+            .retain(|id, _| subjects.iter().any(|s| &s.id == id));
+        for (_, handle) in self.open.drain() {
+            handle.abort();
+        }
+        for subject in subjects {
+            self.start(engine, subject, shared);
+        }
+    }
 }
 
-/// Opens a stats stream for every running container and follows starts and stops, until the
-/// engine fails (the error is returned) or the caller stops polling (which aborts the streams).
-async fn follow(engine: &Engine, project: &str, shared: &Arc<Shared>) -> String {
-    // Events from a second before the listing, so a container started in between is not missed.
-    let since = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs().saturating_sub(1));
-    let subjects = match running(engine, project, &[]).await {
-        Ok(s) => s,
-        Err(e) => return e.to_string(),
-    };
-    // Containers gone since the last time drop their history.
-    shared
-        .histories
-        .lock()
-        .expect("not poisoned")
-        .retain(|id, _| subjects.iter().any(|s| &s.id == id));
+/// Opens a stats stream for every running container and follows starts and stops from the
+/// feed, until the caller stops polling (which aborts the streams).
+async fn follow(feed: &Feed, shared: &Arc<Shared>) {
+    let engine = feed.engine();
+    let mut events = feed.subscribe();
     let mut streams = Streams {
         tasks: JoinSet::new(),
         open: HashMap::new(),
     };
-    for subject in subjects {
-        streams.start(engine, subject, shared);
+    // Subscribed first, so nothing after this listing is missed. Without an engine, the
+    // feed's next listing starts the streams.
+    if let Ok(listed) = containers::list(engine, feed.project()).await {
+        streams.restart(engine, &listed, shared);
     }
-    let filters = HashMap::from([
-        ("label".to_owned(), vec![labels::project_filter(project)]),
-        ("type".to_owned(), vec!["container".to_owned()]),
-        (
-            "event".to_owned(),
-            vec!["start".to_owned(), "die".to_owned(), "destroy".to_owned()],
-        ),
-    ]);
-    let mut events = engine.docker().events(Some(
-        EventsOptionsBuilder::new()
-            .since(&since.to_string())
-            .filters(&filters)
-            .build(),
-    ));
     loop {
-        tokio::select! {
-            Some(Ok(id)) = streams.tasks.join_next() => {
-                streams.open.remove(&id);
+        let event = tokio::select! {
+            Some(Ok((task, id))) = streams.tasks.join_next_with_id() => {
+                // Unless a new stream of that container has taken its place.
+                if streams.open.get(&id).is_some_and(|open| open.id() == task) {
+                    streams.open.remove(&id);
+                }
+                continue;
             }
-            event = events.next() => {
-                let event = match event {
-                    Some(Ok(e)) => e,
-                    Some(Err(e)) => return e.to_string(),
-                    None => return "the engine closed the event stream".to_owned(),
-                };
-                let Some(actor) = event.actor else { continue };
-                let (Some(id), attributes) = (actor.id, actor.attributes.unwrap_or_default()) else {
+            event = events.recv() => event,
+        };
+        let event = match event {
+            Ok(FeedEvent::Event(e)) => e,
+            Ok(FeedEvent::Listed(listed)) => {
+                streams.restart(engine, &listed, shared);
+                continue;
+            }
+            // The streams end with the engine; the feed lists again when it is back.
+            Ok(FeedEvent::Lost { .. }) => continue,
+            Err(RecvError::Lagged(_)) => {
+                if let Ok(listed) = containers::list(engine, feed.project()).await {
+                    streams.restart(engine, &listed, shared);
+                }
+                continue;
+            }
+            Err(RecvError::Closed) => return,
+        };
+        let Some(actor) = &event.actor else { continue };
+        let (Some(id), attributes) = (
+            actor.id.clone(),
+            actor.attributes.clone().unwrap_or_default(),
+        ) else {
+            continue;
+        };
+        match event.action.as_deref() {
+            Some("start") => {
+                let Some(service) = attributes.get(labels::SERVICE) else {
                     continue;
                 };
-                match event.action.as_deref() {
-                    Some("start") => {
-                        let Some(service) = attributes.get(labels::SERVICE) else { continue };
-                        // A container that stopped and started again gets a new stream.
-                        streams.stop(&id);
-                        let subject = Subject {
-                            id,
-                            name: attributes.get("name").cloned().unwrap_or_default(),
-                            service: service.clone(),
-                        };
-                        streams.start(engine, subject, shared);
-                    }
-                    // A stopped container's stream would go on with empty frames.
-                    Some("die") => streams.stop(&id),
-                    Some("destroy") => {
-                        streams.stop(&id);
-                        shared.histories.lock().expect("not poisoned").remove(&id);
-                    }
-                    _ => {}
-                }
+                // A container that stopped and started again gets a new stream.
+                streams.stop(&id);
+                let subject = Subject {
+                    id,
+                    name: attributes.get("name").cloned().unwrap_or_default(),
+                    service: service.clone(),
+                };
+                streams.start(engine, subject, shared);
             }
+            // A stopped container's stream would go on with empty frames.
+            Some("die") => streams.stop(&id),
+            Some("destroy") => {
+                streams.stop(&id);
+                shared.histories.lock().expect("not poisoned").remove(&id);
+            }
+            _ => {}
         }
     }
 }

@@ -65,9 +65,10 @@ impl<T: Clone> Subscription<T> {
     }
 }
 
-/// Aborts a background task when the last handle to it is dropped.
+/// Aborts a background task when dropped: the one guard for every task that lives as long as a
+/// handle to it (shared handles hold it in an `Arc`).
 #[derive(Debug)]
-pub(crate) struct AbortOnDrop(pub tokio::task::JoinHandle<()>);
+pub struct AbortOnDrop(pub tokio::task::JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {

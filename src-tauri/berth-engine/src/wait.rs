@@ -4,7 +4,7 @@
 //! container just started without a health check has run long enough to count as up.
 
 use std::collections::{BTreeSet, HashMap};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use berth_compose::Project;
 use bollard::models::EventMessage;
@@ -64,10 +64,7 @@ async fn watch(
     ]);
     // From a moment before the first look, so no event between the look and the subscription
     // is missed; one seen twice only causes one more look.
-    let since = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .saturating_sub(std::time::Duration::from_secs(1));
+    let since = crate::clock::since_epoch().saturating_sub(Duration::from_secs(1));
     let options = EventsOptions {
         since: Some(format!("{}.{:09}", since.as_secs(), since.subsec_nanos())),
         filters: Some(filters),
@@ -353,9 +350,7 @@ fn exited(c: &Container) -> bool {
 /// How long the container has run since it last started, by its engine's record; zero if that
 /// cannot be read (or is ahead of this machine's clock).
 fn ran_for(c: &Container) -> Duration {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
+    let now = crate::clock::since_epoch();
     parse_rfc3339(&c.started_at)
         .and_then(|nanos| u64::try_from(nanos).ok())
         .and_then(|started| now.checked_sub(Duration::from_nanos(started)))

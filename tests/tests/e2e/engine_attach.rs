@@ -3,11 +3,13 @@
 //! kills it).
 
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use berth_tests::compose::ComposeProject;
+use berth_tests::proxy::Proxy;
 use berth_tests::stacks::TestStack;
 use berth_tests::{unique_project, workspace_binary};
 
@@ -320,4 +322,41 @@ async fn ctrl_c_during_a_detached_up_exits_130_and_says_what_it_left() {
         said.iter().any(|l| l.contains("Run up again to finish")),
         "says what it left and what to do\n{said:#?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attached_up_holds_one_event_stream() {
+    let yaml = r#"
+services:
+  alpha:
+    image: berth-test/busybox:1
+    command: ["sh", "-c", "echo hello; sleep 600"]
+"#;
+    let t = TestStack::new("attach-feed", yaml).await;
+    let dir = std::env::temp_dir().join(&t.name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let proxy = Proxy::start(&dir.join("proxy.sock"), Path::new("/var/run/docker.sock"));
+    let mut child = Command::new(workspace_binary("berthctl"))
+        .env("DOCKER_HOST", proxy.host())
+        .args(["-p", &t.name, "-f"])
+        .arg(t.file())
+        .arg("up")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start berthctl up");
+    let stdout = lines(child.stdout.take().unwrap());
+    until(&stdout, "alpha-1  | hello");
+    // The state model and the log follower are both listening once the line is out; the
+    // most streams open at once over the next two seconds.
+    let mut most = 0;
+    let end = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < end {
+        most = most.max(proxy.open_event_streams());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(most, 1, "one event stream for the model and the logs");
+    interrupt(child.id());
+    exit_code(&mut child, "Ctrl-C");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -9,9 +9,11 @@ use std::time::Duration;
 use berth_engine::logs::{self, FollowOptions, Record, parse_rfc3339};
 use berth_engine::stats::{Stats, StatsSample};
 use berth_engine::{
-    CancellationToken, DownOptions, Engine, Progress, Stack, Subscription, UpOptions,
+    CancellationToken, DownOptions, Engine, EngineState, Prober, ProberHandle, Progress, Stack,
+    StateHandle, StatsHandle, Subscription, UpOptions,
 };
 use berth_tests::daemon::Daemon;
+use berth_tests::proxy::Proxy;
 use berth_tests::stacks::load;
 use berth_tests::unique_project;
 use bollard::query_parameters::LogsOptionsBuilder;
@@ -185,5 +187,135 @@ async fn stats_resume_after_the_engine_restarts() {
     }
 
     drop(feed);
+    take_down(&stack, daemon, &dir).await;
+}
+
+/// What an open project in the app holds, wired as the app's session wires it: the state model,
+/// the log follower feeding the hub, and the stats and probes the window subscribes to while it
+/// shows them, all on the state model's feed.
+struct OpenProject {
+    state: StateHandle,
+    stats: StatsHandle,
+    prober: ProberHandle,
+    lines: watch::Receiver<Vec<(i64, Vec<u8>)>>,
+    cancel: CancellationToken,
+}
+
+impl Drop for OpenProject {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+fn open_project(engine: Engine, project: berth_engine::berth_compose::Project) -> OpenProject {
+    let state = StateHandle::spawn(engine, project);
+    let feed = state.feed().clone();
+    let stats = Stats::follow(feed.clone());
+    let prober = Prober::spawn(state.clone());
+    let (tx, mut rx) = mpsc::channel::<Vec<Record>>(64);
+    let (lines_tx, lines) = watch::channel(Vec::new());
+    tokio::spawn(async move {
+        while let Some(batch) = rx.recv().await {
+            lines_tx.send_modify(|l| l.extend(batch.into_iter().map(|r| (r.ts, r.text))));
+        }
+    });
+    let cancel = CancellationToken::new();
+    let options = FollowOptions {
+        follow: true,
+        tail: Some(10),
+        ..Default::default()
+    };
+    tokio::spawn({
+        let cancel = cancel.clone();
+        async move { logs::follow_feed(&feed, options, tx, cancel).await }
+    });
+    OpenProject {
+        state,
+        stats,
+        prober,
+        lines,
+        cancel,
+    }
+}
+
+/// Polls `what` until it holds, within the limit.
+async fn eventually(what: &str, holds: impl Fn() -> bool) {
+    tokio::time::timeout(LIMIT, async {
+        while !holds() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{what}: not within {LIMIT:?}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_project_holds_one_event_stream_shown_hidden_and_after_a_restart() {
+    let (dir, mut daemon, _, stack) = ticker_on_own_daemon("one-feed").await;
+    let proxy = Proxy::start(&dir.join("proxy.sock"), &dir.join("docker.sock"));
+    let engine = Engine::connect_to(&proxy.host()).await.unwrap();
+    let mut open = open_project(engine, stack.project().clone());
+    open.state.subscribe().await;
+    until(&mut open.lines, "the log follower reading", |l| {
+        !l.is_empty()
+    })
+    .await;
+
+    // Shown: the window subscribes to stats and probes.
+    let (_, mut samples) = open.stats.subscribe();
+    let (_, probes) = open.prober.subscribe();
+    tokio::time::timeout(LIMIT, samples.recv())
+        .await
+        .expect("a sample")
+        .unwrap();
+    assert_eq!(proxy.open_stats_streams(), 1);
+    assert_eq!(proxy.open_event_streams(), 1, "shown: one event stream");
+
+    // Hidden again: the stats streams close, and nothing more is asked of the engine.
+    drop((samples, probes));
+    eventually("the stats stream closed", || {
+        proxy.open_stats_streams() == 0
+    })
+    .await;
+    let mark = proxy.requests();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        proxy.requests_since(mark),
+        Vec::<String>::new(),
+        "hidden: no requests"
+    );
+    assert_eq!(proxy.open_event_streams(), 1, "hidden: one event stream");
+
+    daemon.stop();
+    eventually("the model saw the engine go", || {
+        !matches!(open.state.snapshot().engine, EngineState::Available)
+    })
+    .await;
+    let stopped = now_ns();
+    let (daemon, _) = Daemon::start(&dir).await;
+    until(&mut open.lines, "lines after the restart", |l| {
+        l.iter().any(|(ts, _)| *ts > stopped)
+    })
+    .await;
+    eventually("the model resynced", || {
+        matches!(open.state.snapshot().engine, EngineState::Available)
+    })
+    .await;
+    let (_, mut samples) = open.stats.subscribe();
+    tokio::time::timeout(LIMIT, samples.recv())
+        .await
+        .expect("a sample after the restart")
+        .unwrap();
+    eventually("the event stream open again", || {
+        proxy.open_event_streams() >= 1
+    })
+    .await;
+    assert_eq!(
+        proxy.open_event_streams(),
+        1,
+        "after a restart: one event stream"
+    );
+
+    drop((samples, open));
     take_down(&stack, daemon, &dir).await;
 }

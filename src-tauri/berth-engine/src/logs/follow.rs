@@ -1,6 +1,6 @@
 //! Reading a project's logs from the engine: every container's stdout and stderr with the
-//! engine's timestamps, re-attached across restarts, recreates and scale changes, and across
-//! the engine's own restarts.
+//! engine's timestamps, re-attached across restarts, recreates and scale changes (as the
+//! project's [`Feed`] tells), and across the engine's own restarts (the feed's next listing).
 //!
 //! Resuming uses the engine's timestamps: the API's `since` only has whole seconds, so a
 //! re-attach asks from the second of the last line read (and at most [`RESUME_TAIL`] lines
@@ -19,18 +19,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bollard::container::LogOutput;
-use bollard::models::EventMessage;
-use bollard::query_parameters::{
-    EventsOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
-};
+use bollard::models::{ContainerSummary, EventMessage};
+use bollard::query_parameters::LogsOptionsBuilder;
 use futures_util::StreamExt;
+use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::line::{Stream, parse_rfc3339};
 use super::query::prefix_len;
 use crate::error::{Endpoint, Error, not_found};
-use crate::{Engine, labels};
+use crate::feed::{Feed, FeedEvent};
+use crate::{Engine, clock, containers, labels};
 
 /// How far back a re-attach reads at most. Lines beyond it written between the last line read
 /// and the re-attach (a hundred thousand, in the moment a container restarts) would be missed.
@@ -98,11 +98,43 @@ pub struct Record {
 
 /// Reads the logs of `project`'s containers into `sink`, in batches. Without `follow` it returns
 /// once every container's lines so far are sent (ordered by timestamp across containers);
-/// with it, it keeps going until `cancel` fires, through engine restarts: when the engine goes
-/// away it retries with backoff, and every container resumes after its last line.
+/// with it, it keeps going until `cancel` fires, through engine restarts: when the engine comes
+/// back every container resumes after its last line. It follows a feed of its own.
 pub async fn follow(
     engine: &Engine,
     project: &str,
+    options: FollowOptions,
+    sink: mpsc::Sender<Vec<Record>>,
+    cancel: CancellationToken,
+) -> crate::Result<()> {
+    let feed = options
+        .follow
+        .then(|| Feed::spawn(engine.clone(), project, Vec::new()));
+    read(engine, project, feed.as_ref(), options, sink, cancel).await
+}
+
+/// As [`follow`], on the project's feed that others follow too.
+pub async fn follow_feed(
+    feed: &Feed,
+    options: FollowOptions,
+    sink: mpsc::Sender<Vec<Record>>,
+    cancel: CancellationToken,
+) -> crate::Result<()> {
+    read(
+        feed.engine(),
+        feed.project(),
+        Some(feed),
+        options,
+        sink,
+        cancel,
+    )
+    .await
+}
+
+async fn read(
+    engine: &Engine,
+    project: &str,
+    feed: Option<&Feed>,
     options: FollowOptions,
     sink: mpsc::Sender<Vec<Record>>,
     cancel: CancellationToken,
@@ -117,8 +149,9 @@ pub async fn follow(
             cause,
         }
     };
-    // Events from before the listing replay, so a container started in between is not missed.
-    let started = now_secs();
+    // Subscribed before the listing, so a container started in between is not missed.
+    let mut events = feed.filter(|_| options.follow).map(Feed::subscribe);
+    let started = clock::now_secs();
     let origins = listed(engine, project, &options.services)
         .await
         .map_err(request("list the project's containers"))?;
@@ -172,9 +205,9 @@ pub async fn follow(
             return Ok(());
         }
     }
-    if !options.follow {
+    let Some(events) = &mut events else {
         return Ok(());
-    }
+    };
 
     let mut followers = Followers {
         engine,
@@ -187,55 +220,30 @@ pub async fn follow(
     for reader in readers {
         followers.spawn(reader);
     }
-    let mut events = container_events(engine, project, started);
-    let mut retry = FIRST_RETRY;
-    'events: loop {
+    loop {
         let event = tokio::select! {
             () = cancel.cancelled() => break,
-            event = events.next() => event,
+            event = events.recv() => event,
         };
-        let failure = match event {
-            Some(Ok(event)) => {
-                retry = FIRST_RETRY;
-                followers.apply(event);
-                continue;
+        match event {
+            Ok(FeedEvent::Event(event)) => followers.apply(&event),
+            // The engine is back (after a restart, an upgrade): every known container resumes
+            // from its last line, and those created meanwhile are read from their first.
+            Ok(FeedEvent::Listed(list)) => followers.resync(origins_of(&list, &options.services)),
+            Ok(FeedEvent::Lost { error, .. }) => {
+                tracing::debug!(%error, %project, "log follower lost the engine; waiting");
             }
-            Some(Err(cause)) => cause.to_string(),
-            None => "the engine closed the event stream".to_owned(),
-        };
-        // The engine went away (a restart, an upgrade): once it answers again, every known
-        // container resumes from its last line, and those created meanwhile are read from
-        // their first.
-        tracing::debug!(%failure, %project, "log follower lost the engine; retrying");
-        loop {
-            tokio::select! {
-                () = cancel.cancelled() => break 'events,
-                () = tokio::time::sleep(retry) => {}
-            }
-            retry = (retry * 2).min(MAX_RETRY);
-            let since = now_secs().saturating_sub(1);
-            match listed(engine, project, &options.services).await {
-                Ok(origins) => {
+            Err(RecvError::Lagged(_)) => {
+                if let Ok(origins) = listed(engine, project, &options.services).await {
                     followers.resync(origins);
-                    events = container_events(engine, project, since);
-                    break;
                 }
-                Err(err) => tracing::debug!(%err, %project, "the engine is still away"),
             }
+            Err(RecvError::Closed) => break,
         }
     }
     cancel.cancel();
     followers.tasks.join_all().await;
     Ok(())
-}
-
-const FIRST_RETRY: Duration = Duration::from_millis(200);
-const MAX_RETRY: Duration = Duration::from_secs(5);
-
-fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// The project's containers (one-offs aside) of `services` (all when empty), with their
@@ -245,17 +253,18 @@ async fn listed(
     project: &str,
     services: &[String],
 ) -> Result<Vec<(Arc<Origin>, u32)>, bollard::errors::Error> {
-    let list = engine
-        .docker()
-        .list_containers(Some(
-            ListContainersOptionsBuilder::new()
-                .all(true)
-                .filters(&labels::filters(project))
-                .build(),
-        ))
-        .await?;
+    Ok(origins_of(
+        &containers::list(engine, project).await?,
+        services,
+    ))
+}
+
+/// The containers of a listing (one-offs aside) of `services` (all when empty), with their
+/// numbers, by service and number.
+fn origins_of(list: &[ContainerSummary], services: &[String]) -> Vec<(Arc<Origin>, u32)> {
     let mut origins: Vec<(Arc<Origin>, u32)> = list
-        .into_iter()
+        .iter()
+        .cloned()
         .filter_map(|c| {
             let labels_map = c.labels.unwrap_or_default();
             if labels::is_oneoff(&labels_map) {
@@ -279,29 +288,7 @@ async fn listed(
         .filter(|(o, _)| services.is_empty() || services.contains(&o.service))
         .collect();
     origins.sort_by(|a, b| (&a.0.service, a.1).cmp(&(&b.0.service, b.1)));
-    Ok(origins)
-}
-
-/// The project's container starts and removals from `since` (seconds since the epoch) on.
-fn container_events(
-    engine: &Engine,
-    project: &str,
-    since: u64,
-) -> impl futures_util::Stream<Item = Result<EventMessage, bollard::errors::Error>> + use<> {
-    let filters = HashMap::from([
-        ("label".to_owned(), vec![labels::project_filter(project)]),
-        ("type".to_owned(), vec!["container".to_owned()]),
-        (
-            "event".to_owned(),
-            vec!["start".to_owned(), "destroy".to_owned()],
-        ),
-    ]);
-    engine.docker().events(Some(
-        EventsOptionsBuilder::new()
-            .since(&since.to_string())
-            .filters(&filters)
-            .build(),
-    ))
+    origins
 }
 
 /// The readers of a following `follow`, one per container, each woken when its container
@@ -332,9 +319,12 @@ impl Followers<'_> {
         self.options.services.is_empty() || self.options.services.iter().any(|s| s == service)
     }
 
-    fn apply(&mut self, event: EventMessage) {
-        let Some(actor) = event.actor else { return };
-        let (Some(id), attributes) = (actor.id, actor.attributes.unwrap_or_default()) else {
+    fn apply(&mut self, event: &EventMessage) {
+        let Some(actor) = &event.actor else { return };
+        let (Some(id), attributes) = (
+            actor.id.clone(),
+            actor.attributes.clone().unwrap_or_default(),
+        ) else {
             return;
         };
         match event.action.as_deref() {

@@ -51,8 +51,8 @@ pub async fn run(stack: &Stack, attach: Attach, interrupts: &mut Signal) -> anyh
     let (tx, mut rx) = mpsc::channel::<Vec<Record>>(64);
     let cancel = CancellationToken::new();
     let reader = tokio::spawn({
-        let engine = stack.engine().clone();
-        let name = stack.project().name.clone();
+        // The model's feed: one event stream for both.
+        let feed = state.feed().clone();
         let options = FollowOptions {
             since: Some(attach.since),
             follow: true,
@@ -60,7 +60,7 @@ pub async fn run(stack: &Stack, attach: Attach, interrupts: &mut Signal) -> anyh
             ..Default::default()
         };
         let cancel = cancel.clone();
-        async move { logs::follow(&engine, &name, options, tx, cancel).await }
+        async move { logs::follow_feed(&feed, options, tx, cancel).await }
     });
     let mut printer = Printer {
         prefix: attach.prefix,

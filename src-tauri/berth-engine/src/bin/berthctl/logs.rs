@@ -52,10 +52,7 @@ const COLORS: [&str; 6] = ["36", "33", "32", "35", "34", "31"];
 
 pub async fn run(project: &ProjectArgs, args: LogsArgs) -> anyhow::Result<()> {
     let stack = stack_args::stack(project).await?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .context("the system clock is before 1970")?
-        .as_nanos() as i64;
+    let now = berth_engine::clock::now_ns();
     let tail = match args.tail.as_str() {
         "all" | "-1" => None,
         n => Some(

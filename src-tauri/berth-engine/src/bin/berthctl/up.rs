@@ -59,10 +59,7 @@ enum Pull {
 
 pub async fn run(project: &ProjectArgs, args: UpArgs) -> anyhow::Result<()> {
     let stack = stack_args::stack(project).await?;
-    let started = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .context("the system clock is before 1970")?
-        .as_nanos() as i64;
+    let started = berth_engine::clock::now_ns();
     // Attached to the services named (all when none are), as compose; their dependencies too
     // with --attach-dependencies, and Ctrl-C stops everything this up brought up.
     let selected: BTreeSet<String> = if args.services.is_empty() {
