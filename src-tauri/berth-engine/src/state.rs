@@ -17,6 +17,7 @@ use ts_rs::TS;
 
 use crate::containers::{self, Container};
 use crate::error::{describe, not_found};
+use crate::status::{ContainerState, Health};
 use crate::{Engine, labels};
 
 /// Everything known about the project at one moment.
@@ -64,7 +65,7 @@ impl Desired {
         let stopped = containers
             .iter()
             .filter(|c| !c.oneoff)
-            .all(|c| !c.running() && c.state != "restarting" && c.stop_requested);
+            .all(Container::stopped_on_request);
         if stopped {
             Desired::Stopped { replicas }
         } else {
@@ -252,7 +253,7 @@ impl StateHandle {
     }
 }
 
-fn now_secs() -> u64 {
+pub(crate) fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -344,7 +345,12 @@ async fn run(engine: Engine, project: String, images: Vec<String>, shared: Arc<S
 /// the engine's event backlog still tells (it keeps its last 256 events, in memory): a stop or
 /// kill after the container's last start means asked for. Without a record, what
 /// [`Container::from_inspect`] guessed stands.
-async fn recall_stop_requests(engine: &Engine, project: &str, until: u64, list: &mut [Container]) {
+pub(crate) async fn recall_stop_requests(
+    engine: &Engine,
+    project: &str,
+    until: u64,
+    list: &mut [Container],
+) {
     if list.iter().all(|c| c.running()) {
         return;
     }
@@ -508,7 +514,7 @@ async fn apply(engine: &Engine, shared: &Shared, event: EventMessage) {
                     // an exit whose `kill` and `die` are still to be applied, and would report
                     // it without saying who asked for it.
                     if let Some(existing) = &existing {
-                        container.state.clone_from(&existing.state);
+                        container.state = existing.state;
                         container.exit_code = existing.exit_code;
                         container.stop_requested = existing.stop_requested;
                         container.oom_killed = existing.oom_killed;
@@ -568,7 +574,7 @@ fn fast_update(c: &mut Container, action: &str, attributes: &HashMap<String, Str
     let before = c.clone();
     match action {
         "die" => {
-            c.state = "exited".to_owned();
+            c.state = ContainerState::Exited;
             c.exit_code = attributes
                 .get("exitCode")
                 .and_then(|e| e.parse().ok())
@@ -583,14 +589,14 @@ fn fast_update(c: &mut Container, action: &str, attributes: &HashMap<String, Str
         "stop" => c.stop_requested = true,
         "oom" => c.oom_killed = true,
         "start" => {
-            c.state = "running".to_owned();
+            c.state = ContainerState::Running;
             c.stop_requested = false;
             c.oom_killed = false;
         }
-        "unpause" => c.state = "running".to_owned(),
-        "pause" => c.state = "paused".to_owned(),
+        "unpause" => c.state = ContainerState::Running,
+        "pause" => c.state = ContainerState::Paused,
         _ => match action.strip_prefix("health_status: ") {
-            Some(health) => c.health = health.to_owned(),
+            Some(health) => c.health = Health::parse(health),
             None => return false,
         },
     }
@@ -618,8 +624,8 @@ mod tests {
             service: "web".into(),
             number: 1,
             oneoff: false,
-            state: "running".into(),
-            health: "healthy".into(),
+            state: ContainerState::Running,
+            health: Some(Health::Healthy),
             health_log: Vec::new(),
             exit_code: 0,
             stop_requested: false,
@@ -639,7 +645,7 @@ mod tests {
         let mut c = container();
         let attributes = HashMap::from([("exitCode".to_owned(), "137".to_owned())]);
         assert!(fast_update(&mut c, "die", &attributes));
-        assert_eq!((c.state.as_str(), c.exit_code), ("exited", 137));
+        assert_eq!((c.state, c.exit_code), (ContainerState::Exited, 137));
         assert!(
             !fast_update(&mut c, "die", &attributes),
             "no change, no event"
@@ -649,7 +655,7 @@ mod tests {
             "health_status: unhealthy",
             &HashMap::new()
         ));
-        assert_eq!(c.health, "unhealthy");
+        assert_eq!(c.health, Some(Health::Unhealthy));
         assert!(!fast_update(&mut c, "rename", &HashMap::new()));
     }
 
@@ -678,10 +684,10 @@ mod tests {
         let mut b = container();
         assert_eq!(running.follow(&[]), Desired::Stopped { replicas: 2 });
         assert_eq!(running.follow(&[a.clone(), b.clone()]), running);
-        a.state = "exited".into();
+        a.state = ContainerState::Exited;
         a.stop_requested = true;
         assert_eq!(running.follow(&[a.clone(), b.clone()]), running);
-        b.state = "exited".into();
+        b.state = ContainerState::Exited;
         assert_eq!(
             running.follow(&[a.clone(), b.clone()]),
             running,
@@ -690,7 +696,7 @@ mod tests {
         b.stop_requested = true;
         let stopped = running.follow(&[a.clone(), b.clone()]);
         assert_eq!(stopped, Desired::Stopped { replicas: 2 });
-        b.state = "running".into();
+        b.state = ContainerState::Running;
         assert_eq!(stopped.follow(&[a, b]), running);
         assert_eq!(Desired::Orphan.follow(&[]), Desired::Orphan);
     }
