@@ -253,7 +253,7 @@ impl StateHandle {
     }
 }
 
-pub(crate) fn now_secs() -> u64 {
+fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -270,7 +270,7 @@ async fn run(engine: Engine, project: String, images: Vec<String>, shared: Arc<S
         let since = now_secs().saturating_sub(1);
         match containers::inspect_all(&engine, &project).await {
             Ok(mut list) => {
-                recall_stop_requests(&engine, &project, now_secs(), &mut list).await;
+                recall_stop_requests(&engine, &project, &mut list).await;
                 retry = FIRST_RETRY;
                 shared.publish(|s| {
                     resync(s, list);
@@ -345,15 +345,15 @@ async fn run(engine: Engine, project: String, images: Vec<String>, shared: Arc<S
 /// the engine's event backlog still tells (it keeps its last 256 events, in memory): a stop or
 /// kill after the container's last start means asked for. Without a record, what
 /// [`Container::from_inspect`] guessed stands.
-pub(crate) async fn recall_stop_requests(
-    engine: &Engine,
-    project: &str,
-    until: u64,
-    list: &mut [Container],
-) {
+pub(crate) async fn recall_stop_requests(engine: &Engine, project: &str, list: &mut [Container]) {
     if list.iter().all(|c| c.running()) {
         return;
     }
+    // To the nanosecond: whole seconds would miss a stop made this very second (`berthctl stop`
+    // then `berthctl ps`).
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let filters = HashMap::from([
         ("label".to_owned(), vec![labels::project_filter(project)]),
         ("type".to_owned(), vec!["container".to_owned()]),
@@ -365,7 +365,7 @@ pub(crate) async fn recall_stop_requests(
     let options = EventsOptions {
         // The whole backlog: `since` must be set for the engine to replay it.
         since: Some("1".to_owned()),
-        until: Some(until.to_string()),
+        until: Some(format!("{}.{:09}", now.as_secs(), now.subsec_nanos())),
         filters: Some(filters),
     };
     let replay = engine

@@ -135,7 +135,7 @@ pub struct ServiceStatus {
     pub state: Option<ContainerState>,
     pub running: u32,
     pub replicas: u32,
-    /// The worst health among its containers.
+    /// The worst health among its running containers.
     pub health: Option<Health>,
     /// The latest health check outputs of the container with that health, oldest first.
     pub health_log: Vec<String>,
@@ -179,10 +179,11 @@ impl ServiceStatus {
             Desired::Running { replicas } | Desired::Stopped { replicas } => replicas,
             Desired::Disabled | Desired::Orphan => 0,
         };
-        // The worst health among the containers, as a user would want it told.
+        // The worst health among the running containers, as a user would want it told (a
+        // stopped container keeps its last check's word, which says nothing now).
         let health = [Health::Unhealthy, Health::Starting, Health::Healthy]
             .into_iter()
-            .find(|h| cs.iter().any(|c| c.health == Some(*h)));
+            .find(|h| running.iter().any(|c| c.health == Some(*h)));
         let state = if !running.is_empty() {
             Some(ContainerState::Running)
         } else {
@@ -203,7 +204,7 @@ impl ServiceStatus {
             .filter(|c| c.state == ContainerState::Exited)
             .map(|c| c.exit_code)
             .max_by_key(|code| *code != 0);
-        let health_log = cs
+        let health_log = running
             .iter()
             .find(|c| health.is_some() && c.health == health)
             .map(|c| c.health_log.clone())
@@ -391,10 +392,14 @@ mod tests {
 
     #[test]
     fn a_stop_you_asked_for_reads_stopped_and_a_crash_its_exit_code() {
-        let mut c = container(ContainerState::Exited, None, 143);
+        // Docker leaves a stopped container's last health check word on it.
+        let mut c = container(ContainerState::Exited, Some(Health::Unhealthy), 143);
         c.stop_requested = true;
         let stopped = ServiceStatus::of(Desired::Stopped { replicas: 1 }, &[c.clone()]);
-        assert_eq!((stopped.label.as_str(), stopped.problem), ("stopped", None));
+        assert_eq!(
+            (stopped.summary(), stopped.problem),
+            ("stopped".into(), None)
+        );
         assert_eq!(ServiceStatus::of_container(&c).label, "stopped");
         c.stop_requested = false;
         c.exit_code = 3;

@@ -15,7 +15,7 @@ export type ServiceStatus = { desired: Desired,
  */
 state: ContainerState | null, running: number, replicas: number, 
 /**
- * The worst health among its containers.
+ * The worst health among its running containers.
  */
 health: Health | null, 
 /**
