@@ -22,6 +22,7 @@ pub struct Container {
     pub number: u32,
     /// A `docker compose run` container.
     pub oneoff: bool,
+    /// Serialized in Docker's words, as `docker compose ps --format json` prints it.
     pub state: ContainerState,
     /// None without a health check.
     pub health: Option<Health>,

@@ -10,7 +10,11 @@ export type Container = { id: string, name: string, service: string, number: num
 /**
  * A `docker compose run` container.
  */
-oneoff: boolean, state: ContainerState, 
+oneoff: boolean, 
+/**
+ * Serialized in Docker's words, as `docker compose ps --format json` prints it.
+ */
+state: ContainerState, 
 /**
  * None without a health check.
  */
