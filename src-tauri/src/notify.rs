@@ -5,7 +5,9 @@ use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_notification::NotificationExt;
 
 use crate::commands::Berth;
-use crate::view::{ServiceRow, StackStatus, StackView};
+use berth_engine::{Health, Problem, StackStatus};
+
+use crate::view::{ServiceRow, StackView};
 
 /// A notification: its title and body.
 #[derive(Debug, PartialEq, Eq)]
@@ -23,12 +25,12 @@ pub fn alerts(before: &StackView, after: &StackView) -> Vec<Alert> {
     after
         .services
         .iter()
-        .filter(|row| row.problem)
+        .filter(|row| row.status.problem.is_some())
         .filter(|row| {
             !before
                 .services
                 .iter()
-                .any(|b| b.name == row.name && b.problem)
+                .any(|b| b.name == row.name && b.status.problem.is_some())
         })
         .map(|row| alert(row, after.project.loaded().map_or("", |p| &p.name)))
         .collect()
@@ -36,18 +38,24 @@ pub fn alerts(before: &StackView, after: &StackView) -> Vec<Alert> {
 
 fn alert(row: &ServiceRow, project: &str) -> Alert {
     let title = format!("{project}: {}", row.name);
-    let body = if row.health == "unhealthy" {
-        let output = row.health_log.last().map(|s| s.trim()).unwrap_or_default();
-        format!("is unhealthy. Last check: {output}")
-    } else if row.state == "restarting" {
-        format!("keeps restarting ({} restarts)", row.restart_count)
-    } else if row.state == "exited" || row.state == "dead" {
-        format!(
-            "exited unexpectedly with code {}",
-            row.exit_code.unwrap_or_default()
-        )
-    } else {
-        format!("runs {} of {} replicas", row.running, row.replicas)
+    let status = &row.status;
+    let body = match status.problem {
+        Some(Problem::Unhealthy) => {
+            let output = status
+                .health_log
+                .last()
+                .map(|s| s.trim())
+                .unwrap_or_default();
+            format!("is {}. Last check: {output}", Health::Unhealthy)
+        }
+        Some(Problem::Restarting) => {
+            format!("keeps restarting ({} restarts)", status.restart_count)
+        }
+        Some(Problem::MissingReplicas) => {
+            format!("runs {} of {} replicas", status.running, status.replicas)
+        }
+        // The window's word for it: `exited (3)`.
+        Some(Problem::Exited | Problem::Dead) | None => format!("{} unexpectedly", status.label),
     };
     Alert { title, body }
 }
@@ -80,68 +88,45 @@ pub fn watch<R: Runtime>(app: &AppHandle<R>) {
 
 #[cfg(test)]
 mod tests {
-    use berth_engine::Desired;
+    use berth_engine::{Container, ContainerState, Desired, Snapshot};
 
     use super::*;
-    use crate::project::{ProjectStatus, ProjectView};
+    use crate::view::tests::{container, project, snapshot, version};
 
-    fn row(name: &str, state: &str, health: &str, exit: Option<i64>, problem: bool) -> ServiceRow {
-        ServiceRow {
-            name: name.into(),
-            image: String::new(),
-            desired: Desired::Running { replicas: 1 },
-            state: state.into(),
-            running: u32::from(state == "running"),
-            replicas: 1,
-            health: health.into(),
-            health_log: vec!["ok".into(), "connection refused\n".into()],
-            started_at: String::new(),
-            restart_count: 4,
-            exit_code: exit,
-            ports: vec![],
-            problem,
+    /// The view of services `api` and `db` made of these containers, as the shell builds it.
+    fn view(containers: Vec<Container>, stopped: &[&str]) -> StackView {
+        let mut s: Snapshot = snapshot(containers, &["api", "db"]);
+        for name in stopped {
+            s.services.get_mut(*name).unwrap().desired = Desired::Stopped { replicas: 1 };
         }
-    }
-
-    fn view(status: StackStatus, services: Vec<ServiceRow>) -> StackView {
-        let mut v = StackView::new(ProjectStatus::Loaded(ProjectView {
-            name: "shop".into(),
-            files: vec![],
-            profiles: vec![],
-            active_profiles: vec![],
-            services: vec![],
-        }));
-        v.status = status;
-        v.services = services;
+        let mut v = StackView::new(project(&["api", "db"]));
+        v.refresh(Some(&version()), Some(&s));
         v
     }
 
+    fn up(service: &str, health: Option<Health>) -> Container {
+        let mut c = container(service, ContainerState::Running, health, 0);
+        c.health_log = vec!["ok".into(), "connection refused\n".into()];
+        c.restart_count = 4;
+        c
+    }
+
     #[test]
-    fn a_service_turning_unhealthy_or_crashing_is_notified_once() {
-        let healthy = view(
-            StackStatus::Healthy,
-            vec![
-                row("db", "running", "healthy", None, false),
-                row("api", "running", "", None, false),
-            ],
-        );
-        let broken = view(
-            StackStatus::Degraded,
-            vec![
-                row("db", "running", "unhealthy", None, true),
-                row("api", "exited", "", Some(3), true),
-            ],
-        );
+    fn a_service_turning_unhealthy_or_crashing_is_notified_once_in_the_windows_words() {
+        let healthy = view(vec![up("api", None), up("db", Some(Health::Healthy))], &[]);
+        let crashed = container("api", ContainerState::Exited, None, 3);
+        let broken = view(vec![crashed, up("db", Some(Health::Unhealthy))], &[]);
+        assert_eq!(broken.services[0].status.label, "exited (3)");
         assert_eq!(
             alerts(&healthy, &broken),
             [
                 Alert {
-                    title: "shop: db".into(),
-                    body: "is unhealthy. Last check: connection refused".into()
+                    title: "p: api".into(),
+                    body: "exited (3) unexpectedly".into()
                 },
                 Alert {
-                    title: "shop: api".into(),
-                    body: "exited unexpectedly with code 3".into()
+                    title: "p: db".into(),
+                    body: "is unhealthy. Last check: connection refused".into()
                 },
             ]
         );
@@ -150,24 +135,20 @@ mod tests {
 
     #[test]
     fn stops_and_the_first_view_are_not_news() {
-        let running = view(
-            StackStatus::Healthy,
-            vec![row("api", "running", "", None, false)],
-        );
-        // A requested stop leaves the row without a problem.
-        let stopped = view(
-            StackStatus::Stopped,
-            vec![row("api", "exited", "", Some(143), false)],
-        );
+        let running = view(vec![up("api", None)], &[]);
+        let mut stopped = container("api", ContainerState::Exited, None, 143);
+        stopped.stop_requested = true;
+        let stopped = view(vec![stopped], &["api", "db"]);
+        assert_eq!(stopped.services[0].status.label, "stopped");
         assert!(alerts(&running, &stopped).is_empty());
-        let first = view(StackStatus::Unknown, vec![]);
-        let crashed = view(
-            StackStatus::Degraded,
-            vec![row("api", "restarting", "", None, true)],
-        );
-        assert!(alerts(&first, &crashed).is_empty());
+        let mut looping = up("api", None);
+        looping.state = ContainerState::Restarting;
+        let looping = view(vec![looping], &[]);
+        let first = StackView::new(project(&["api", "db"]));
+        assert_eq!(first.status, StackStatus::Unknown);
+        assert!(alerts(&first, &looping).is_empty());
         assert_eq!(
-            alerts(&running, &crashed)[0].body,
+            alerts(&running, &looping)[0].body,
             "keeps restarting (4 restarts)"
         );
     }

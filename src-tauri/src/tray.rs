@@ -8,7 +8,9 @@ use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent}
 use tauri::{AppHandle, Manager, Runtime};
 
 use crate::commands::Berth;
-use crate::view::{Action, ActionRequest, ServiceRow, StackStatus, StackView};
+use berth_engine::StackStatus;
+
+use crate::view::{Action, ActionRequest, ServiceRow, StackView};
 
 pub const ID: &str = "berth";
 
@@ -80,20 +82,16 @@ fn menu_lines(view: &StackView) -> Vec<String> {
     lines
 }
 
+/// The service's label (with its health), as the window and `berthctl ps` word it.
 fn service_line(row: &ServiceRow) -> String {
-    let mark = if row.problem {
+    let mark = if row.status.problem.is_some() {
         "✖"
-    } else if row.running > 0 {
+    } else if row.status.running > 0 {
         "●"
     } else {
         "○"
     };
-    let health = if row.health.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", row.health)
-    };
-    format!("{mark} {}: {}{health}", row.name, row.state)
+    format!("{mark} {}: {}", row.name, row.status.summary())
 }
 
 fn menu<R: Runtime>(
@@ -199,8 +197,10 @@ fn with_window<R: Runtime>(
 
 #[cfg(test)]
 mod tests {
+    use berth_engine::{ContainerState, Desired, Health};
+
     use super::*;
-    use crate::project::{ProjectStatus, ProjectView};
+    use crate::view::tests::{container, project, snapshot, version};
 
     #[test]
     fn the_icon_gets_a_dot_in_the_status_colour() {
@@ -221,31 +221,28 @@ mod tests {
 
     #[test]
     fn the_tooltip_names_the_project_and_status_and_each_service_gets_a_line() {
-        let mut view = StackView::new(ProjectStatus::Loaded(ProjectView {
-            name: "shop".into(),
-            files: vec![],
-            profiles: vec![],
-            active_profiles: vec![],
-            services: vec![],
-        }));
-        view.services.push(ServiceRow {
-            name: "db".into(),
-            image: "mongo:7".into(),
-            desired: berth_engine::Desired::Running { replicas: 1 },
-            state: "running".into(),
-            running: 1,
-            replicas: 1,
-            health: "healthy".into(),
-            health_log: vec![],
-            started_at: String::new(),
-            restart_count: 0,
-            exit_code: None,
-            ports: vec![],
-            problem: false,
-        });
+        let mut view = StackView::new(project(&["db", "web"]));
+        let db = container("db", ContainerState::Running, Some(Health::Healthy), 0);
+        view.refresh(None, Some(&snapshot(vec![db], &["db", "web"])));
         assert_eq!(
             menu_lines(&view),
-            ["Berth: shop unknown", "● db: running (healthy)"]
+            [
+                "Berth: p unknown",
+                "● db: running (healthy)",
+                "○ web: not created"
+            ]
         );
+    }
+
+    #[test]
+    fn a_stop_you_asked_for_reads_stopped_as_in_the_window() {
+        let mut web = container("web", ContainerState::Exited, None, 143);
+        web.stop_requested = true;
+        let mut s = snapshot(vec![web], &["web"]);
+        s.services.get_mut("web").unwrap().desired = Desired::Stopped { replicas: 1 };
+        let mut view = StackView::new(project(&["web"]));
+        view.refresh(Some(&version()), Some(&s));
+        assert_eq!(view.services[0].status.label, "stopped");
+        assert_eq!(menu_lines(&view), ["Berth: p stopped", "○ web: stopped"]);
     }
 }

@@ -1,8 +1,9 @@
 //! What the window and the tray show: the open project, the engine, and one row per service,
-//! built from the project's files and the engine's live state model. Pure data, so the rules
-//! (what "degraded" means, which row a service gets) are tested without a window.
+//! built from the project's files and the engine's live state model. What a service and the
+//! stack are (their labels, problems, status) the engine decides; this only says which rows
+//! there are and what the action underway makes of the stack.
 
-use berth_engine::{Container, Desired, EngineState, EngineVersion, Publisher, Snapshot};
+use berth_engine::{Desired, EngineState, EngineVersion, ServiceStatus, Snapshot, StackStatus};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -38,35 +39,6 @@ pub enum EngineView {
     },
 }
 
-/// The stack as a whole, for the header, the tray's tooltip and its icon.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
-#[serde(rename_all = "snake_case")]
-#[ts(export)]
-pub enum StackStatus {
-    /// Nothing known yet (no engine, or an invalid project).
-    Unknown,
-    Stopped,
-    Starting,
-    Stopping,
-    /// Every service runs (and is healthy where it has a health check).
-    Healthy,
-    /// Something the user wants running is not: exited, unhealthy, restarting, missing replicas.
-    Degraded,
-}
-
-impl StackStatus {
-    pub fn label(self) -> &'static str {
-        match self {
-            StackStatus::Unknown => "unknown",
-            StackStatus::Stopped => "stopped",
-            StackStatus::Starting => "starting",
-            StackStatus::Stopping => "stopping",
-            StackStatus::Healthy => "healthy",
-            StackStatus::Degraded => "degraded",
-        }
-    }
-}
-
 /// What the user asked for: an action on the stack, or on some of its services.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
@@ -94,31 +66,14 @@ impl Action {
     }
 }
 
+/// A service's row: its name and image beside the engine's status of it.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct ServiceRow {
     pub name: String,
     pub image: String,
-    pub desired: Desired,
-    /// `not created`, `running`, `exited`, `restarting`…: the state that says most of its
-    /// containers (counts are in `running` and `replicas`).
-    pub state: String,
-    pub running: u32,
-    pub replicas: u32,
-    /// `healthy`, `unhealthy`, `starting`, or empty without a health check.
-    pub health: String,
-    /// The latest health check outputs, oldest first.
-    pub health_log: Vec<String>,
-    /// When the oldest running container started (RFC 3339), for the uptime; empty if none runs.
-    pub started_at: String,
-    #[ts(type = "number")]
-    pub restart_count: i64,
-    /// The exit code of an exited container, if any.
-    #[ts(type = "number | null")]
-    pub exit_code: Option<i64>,
-    pub ports: Vec<Publisher>,
-    /// The row needs attention (the same rule as the stack's `degraded`).
-    pub problem: bool,
+    #[serde(flatten)]
+    pub status: ServiceStatus,
 }
 
 impl StackView {
@@ -171,119 +126,33 @@ fn rows(view: &ProjectView, snapshot: Option<&Snapshot>) -> Vec<ServiceRow> {
         .into_iter()
         .map(|name| {
             let spec = view.services.iter().find(|s| s.name == name);
-            let state = snapshot.and_then(|s| s.services.get(name));
-            let desired = state.map(|s| s.desired).unwrap_or(match spec {
-                Some(s) => Desired::Running {
-                    replicas: s.replicas,
-                },
-                None => Desired::Orphan,
+            let status = match snapshot.and_then(|s| s.services.get(name)) {
+                Some(state) => state.status(),
+                None => ServiceStatus::of(
+                    match spec {
+                        Some(s) => Desired::Running {
+                            replicas: s.replicas,
+                        },
+                        None => Desired::Orphan,
+                    },
+                    &[],
+                ),
+            };
+            let image = spec.and_then(|s| s.image.clone()).or_else(|| {
+                let state = snapshot?.services.get(name)?;
+                state
+                    .containers
+                    .iter()
+                    .find(|c| !c.oneoff)
+                    .map(|c| c.image.clone())
             });
-            let containers: Vec<&Container> = state
-                .map(|s| s.containers.iter().filter(|c| !c.oneoff).collect())
-                .unwrap_or_default();
-            row(
-                name,
-                spec.and_then(|s| s.image.clone()),
-                desired,
-                &containers,
-            )
+            ServiceRow {
+                name: name.to_owned(),
+                image: image.unwrap_or_default(),
+                status,
+            }
         })
         .collect()
-}
-
-fn row(name: &str, image: Option<String>, desired: Desired, cs: &[&Container]) -> ServiceRow {
-    let running: Vec<&&Container> = cs.iter().filter(|c| c.running()).collect();
-    let replicas = match desired {
-        Desired::Running { replicas } | Desired::Stopped { replicas } => replicas,
-        Desired::Disabled | Desired::Orphan => 0,
-    };
-    // The worst health among the containers, as a user would want it told.
-    let health = ["unhealthy", "starting", "healthy"]
-        .into_iter()
-        .find(|h| cs.iter().any(|c| c.health == *h))
-        .unwrap_or_default();
-    let state = if cs.is_empty() {
-        "not created".to_owned()
-    } else if !running.is_empty() {
-        "running".to_owned()
-    } else {
-        // Restarting or dead say more than exited; exited more than created.
-        [
-            "restarting",
-            "dead",
-            "paused",
-            "exited",
-            "created",
-            "removing",
-        ]
-        .into_iter()
-        .find(|s| cs.iter().any(|c| c.state == *s))
-        .unwrap_or(&cs[0].state)
-        .to_owned()
-    };
-    let exit_code = cs
-        .iter()
-        .filter(|c| c.state == "exited")
-        .map(|c| c.exit_code)
-        .max_by_key(|code| *code != 0);
-    let health_log = cs
-        .iter()
-        .find(|c| c.health == health)
-        .map(|c| c.health_log.clone())
-        .unwrap_or_default();
-    let mut ports: Vec<Publisher> = running.iter().flat_map(|c| published(c)).collect();
-    ports.sort_by_key(|p| (p.host_port, p.container_port, p.protocol.clone()));
-    ports.dedup_by_key(|p| (p.host_port, p.container_port, p.protocol.clone()));
-    let problem = match desired {
-        Desired::Running { .. } if !cs.is_empty() => {
-            health == "unhealthy"
-                || state == "restarting"
-                || state == "dead"
-                || (state == "exited" && exit_code.is_some_and(|c| c != 0))
-                || (!running.is_empty() && (running.len() as u32) < replicas)
-        }
-        _ => false,
-    };
-    ServiceRow {
-        name: name.to_owned(),
-        image: image
-            .or_else(|| cs.first().map(|c| c.image.clone()))
-            .unwrap_or_default(),
-        desired,
-        state,
-        running: running.len() as u32,
-        replicas,
-        health: health.to_owned(),
-        health_log,
-        started_at: running
-            .iter()
-            .map(|c| c.started_at.as_str())
-            .min()
-            .unwrap_or_default()
-            .to_owned(),
-        restart_count: cs.iter().map(|c| c.restart_count).sum(),
-        exit_code,
-        ports,
-        problem,
-    }
-}
-
-/// A container's published ports. A port published on all addresses is listed by the engine
-/// twice, on `0.0.0.0` and on `::`, and Docker 20.10 may give the two different host ports (so
-/// the IPv6 one's number can be another service's IPv4 port): the IPv4 binding stands for both,
-/// as in `docker compose port`. Bindings to a given address stay as they are.
-fn published(c: &Container) -> impl Iterator<Item = Publisher> + '_ {
-    let twin = |p: &Publisher| {
-        c.ports.iter().any(|q| {
-            q.host_ip == "0.0.0.0"
-                && q.host_port != 0
-                && (q.container_port, &q.protocol) == (p.container_port, &p.protocol)
-        })
-    };
-    c.ports
-        .iter()
-        .filter(move |p| p.host_port != 0 && !(p.host_ip == "::" && twin(p)))
-        .cloned()
 }
 
 fn status(
@@ -299,53 +168,40 @@ fn status(
             StackStatus::Stopping
         };
     }
-    if snapshot.is_none() || !matches!(engine, EngineView::Connected(_)) || rows.is_empty() {
+    if snapshot.is_none() || !matches!(engine, EngineView::Connected(_)) {
         return StackStatus::Unknown;
     }
-    let wanted: Vec<&ServiceRow> = rows
-        .iter()
-        .filter(|r| matches!(r.desired, Desired::Running { .. }))
-        .collect();
-    if rows.iter().all(|r| r.running == 0 && !r.problem) {
-        return StackStatus::Stopped;
-    }
-    if rows.iter().any(|r| r.problem) {
-        return StackStatus::Degraded;
-    }
-    if wanted.iter().any(|r| r.health == "starting") {
-        return StackStatus::Starting;
-    }
-    // A one-shot that completed (exit 0) is done, not down.
-    let done = |r: &ServiceRow| r.state == "exited" && r.exit_code == Some(0);
-    if wanted
-        .iter()
-        .all(|r| (r.running > 0 && r.running >= r.replicas) || done(r))
-    {
-        StackStatus::Healthy
-    } else {
-        StackStatus::Degraded
-    }
+    StackStatus::of(rows.iter().map(|r| &r.status))
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::collections::BTreeMap;
 
-    use berth_engine::ServiceState;
+    use berth_engine::{Container, ContainerState, Health, Publisher, ServiceState};
 
     use super::*;
     use crate::project::ServiceView;
 
-    fn container(service: &str, state: &str, health: &str, exit_code: i64) -> Container {
+    /// A container as the engine would report it, with ports on `0.0.0.0` and `::`.
+    pub(crate) fn container(
+        service: &str,
+        state: ContainerState,
+        health: Option<Health>,
+        exit_code: i64,
+    ) -> Container {
         Container {
             id: format!("{service}-id"),
             name: format!("p-{service}-1"),
             service: service.into(),
             number: 1,
             oneoff: false,
-            state: state.into(),
-            health: health.into(),
-            health_log: vec![format!("{service} says {health}")],
+            state,
+            health,
+            health_log: vec![format!(
+                "{service} says {}",
+                health.map_or("", Health::as_str)
+            )],
             exit_code,
             restart_count: 0,
             started_at: "2026-11-22T10:00:00Z".into(),
@@ -367,7 +223,7 @@ mod tests {
         }
     }
 
-    fn project(names: &[&str]) -> ProjectStatus {
+    pub(crate) fn project(names: &[&str]) -> ProjectStatus {
         ProjectStatus::Loaded(ProjectView {
             name: "p".into(),
             files: vec!["/p/compose.yaml".into()],
@@ -386,7 +242,7 @@ mod tests {
         })
     }
 
-    fn snapshot(containers: Vec<Container>, names: &[&str]) -> Snapshot {
+    pub(crate) fn snapshot(containers: Vec<Container>, names: &[&str]) -> Snapshot {
         let mut services: BTreeMap<String, ServiceState> = names
             .iter()
             .map(|n| {
@@ -417,7 +273,7 @@ mod tests {
         }
     }
 
-    fn version() -> EngineVersion {
+    pub(crate) fn version() -> EngineVersion {
         EngineVersion {
             endpoint: "unix:///var/run/docker.sock".into(),
             version: "20.10".into(),
@@ -439,27 +295,27 @@ mod tests {
     fn a_stack_with_nothing_created_is_stopped_with_a_row_per_service() {
         let v = view(vec![]);
         assert_eq!(v.status, StackStatus::Stopped);
-        let states: Vec<&str> = v.services.iter().map(|r| r.state.as_str()).collect();
-        assert_eq!(states, ["not created", "not created"]);
+        let labels: Vec<&str> = v.services.iter().map(|r| r.status.label.as_str()).collect();
+        assert_eq!(labels, ["not created", "not created"]);
         assert_eq!(v.services[0].image, "db:1");
     }
 
     #[test]
     fn running_and_healthy_is_healthy_with_ports_from_running_containers() {
         let v = view(vec![
-            container("db", "running", "healthy", 0),
-            container("web", "running", "", 0),
+            container("db", ContainerState::Running, Some(Health::Healthy), 0),
+            container("web", ContainerState::Running, None, 0),
         ]);
         assert_eq!(v.status, StackStatus::Healthy);
-        assert_eq!(v.services[0].health, "healthy");
-        assert_eq!(v.services[0].health_log, ["db says healthy"]);
-        assert_eq!(v.services[1].ports[0].host_port, 8080);
+        assert_eq!(v.services[0].status.health, Some(Health::Healthy));
+        assert_eq!(v.services[0].status.health_log, ["db says healthy"]);
+        assert_eq!(v.services[1].status.ports[0].host_port, 8080);
         assert_eq!(
-            v.services[1].ports.len(),
+            v.services[1].status.ports.len(),
             1,
             "IPv4 and IPv6 bindings are one port"
         );
-        assert_eq!(v.services[1].started_at, "2026-11-22T10:00:00Z");
+        assert_eq!(v.services[1].status.started_at, "2026-11-22T10:00:00Z");
     }
 
     #[test]
@@ -471,7 +327,7 @@ mod tests {
             protocol: "tcp".into(),
             url: None,
         };
-        let mut web = container("web", "running", "", 0);
+        let mut web = container("web", ContainerState::Running, None, 0);
         // As Docker 20.10 publishes `80` and `443`, `[::]:53:53` and `[::1]:9000:8080` next to
         // `127.0.0.1:8000:8080`.
         web.ports = vec![
@@ -485,6 +341,7 @@ mod tests {
         ];
         let v = view(vec![web]);
         let ports: Vec<(&str, u16, u16)> = v.services[1]
+            .status
             .ports
             .iter()
             .map(|p| (p.host_ip.as_str(), p.host_port, p.container_port))
@@ -504,8 +361,8 @@ mod tests {
     #[test]
     fn a_health_check_still_starting_makes_the_stack_starting() {
         let v = view(vec![
-            container("db", "running", "starting", 0),
-            container("web", "running", "", 0),
+            container("db", ContainerState::Running, Some(Health::Starting), 0),
+            container("web", ContainerState::Running, None, 0),
         ]);
         assert_eq!(v.status, StackStatus::Starting);
     }
@@ -513,20 +370,20 @@ mod tests {
     #[test]
     fn unhealthy_or_crashed_services_degrade_the_stack() {
         let v = view(vec![
-            container("db", "running", "unhealthy", 0),
-            container("web", "running", "", 0),
+            container("db", ContainerState::Running, Some(Health::Unhealthy), 0),
+            container("web", ContainerState::Running, None, 0),
         ]);
         assert_eq!(v.status, StackStatus::Degraded);
-        assert!(v.services[0].problem);
+        assert!(v.services[0].status.problem.is_some());
 
         let v = view(vec![
-            container("db", "running", "healthy", 0),
-            container("web", "exited", "", 3),
+            container("db", ContainerState::Running, Some(Health::Healthy), 0),
+            container("web", ContainerState::Exited, None, 3),
         ]);
         assert_eq!(v.status, StackStatus::Degraded);
-        assert_eq!(v.services[1].exit_code, Some(3));
+        assert_eq!(v.services[1].status.exit_code, Some(3));
         assert!(
-            v.services[1].ports.is_empty(),
+            v.services[1].status.ports.is_empty(),
             "an exited container publishes nothing"
         );
     }
@@ -534,17 +391,17 @@ mod tests {
     #[test]
     fn a_one_shot_that_completed_does_not_degrade_the_stack() {
         let v = view(vec![
-            container("db", "exited", "", 0),
-            container("web", "running", "", 0),
+            container("db", ContainerState::Exited, None, 0),
+            container("web", ContainerState::Running, None, 0),
         ]);
         assert_eq!(v.status, StackStatus::Healthy);
-        assert!(!v.services[0].problem);
+        assert!(v.services[0].status.problem.is_none());
     }
 
     #[test]
     fn services_the_user_stopped_are_stopped_not_degraded() {
         let mut names = ["db", "web"].map(|n| {
-            let mut c = container(n, "exited", "", 143);
+            let mut c = container(n, ContainerState::Exited, None, 143);
             c.stop_requested = true;
             c
         });
@@ -556,14 +413,18 @@ mod tests {
         v.engine = EngineView::Connecting;
         v.refresh(Some(&version()), Some(&s));
         assert_eq!(v.status, StackStatus::Stopped);
-        assert!(v.services.iter().all(|r| !r.problem && r.replicas == 1));
+        assert!(
+            v.services
+                .iter()
+                .all(|r| r.status.problem.is_none() && r.status.replicas == 1)
+        );
         // The same exit without a request is a crash.
         names[1].stop_requested = false;
         let mut s = snapshot(names.to_vec(), &["db", "web"]);
         s.services.get_mut("db").unwrap().desired = Desired::Stopped { replicas: 1 };
         v.refresh(Some(&version()), Some(&s));
         assert_eq!(v.status, StackStatus::Degraded);
-        assert!(v.services[1].problem);
+        assert!(v.services[1].status.problem.is_some());
     }
 
     #[test]
@@ -585,10 +446,10 @@ mod tests {
 
     #[test]
     fn orphans_get_a_row_after_the_files_services() {
-        let v = view(vec![container("old", "running", "", 0)]);
+        let v = view(vec![container("old", ContainerState::Running, None, 0)]);
         let names: Vec<&str> = v.services.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["db", "web", "old"]);
-        assert_eq!(v.services[2].desired, Desired::Orphan);
+        assert_eq!(v.services[2].status.desired, Desired::Orphan);
     }
 
     #[test]
@@ -596,6 +457,6 @@ mod tests {
         let mut v = StackView::new(project(&["db"]));
         v.refresh(None, None);
         assert_eq!(v.status, StackStatus::Unknown);
-        assert_eq!(v.services[0].state, "not created");
+        assert_eq!(v.services[0].status.label, "not created");
     }
 }

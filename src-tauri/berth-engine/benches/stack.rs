@@ -69,7 +69,7 @@ async fn exited(changes: &mut tokio::sync::broadcast::Receiver<Change>, victim: 
     loop {
         if let ChangeKind::Container { container, .. } = changes.recv().await.unwrap().kind
             && container.name == victim
-            && container.state == "exited"
+            && container.state == berth_engine::ContainerState::Exited
         {
             return;
         }

@@ -3,12 +3,13 @@
 use std::collections::HashMap;
 
 use bollard::models::{
-    ContainerInspectResponse, ContainerSummary, HealthStatusEnum, RestartPolicyNameEnum,
+    ContainerInspectResponse, ContainerSummary, ContainerSummaryStateEnum, RestartPolicyNameEnum,
 };
 use bollard::query_parameters::ListContainersOptions;
 use serde::Serialize;
 use ts_rs::TS;
 
+use crate::status::{ContainerState, Health};
 use crate::{Engine, labels, names};
 
 /// One container of a service: what the state model holds and `ps` prints.
@@ -21,10 +22,10 @@ pub struct Container {
     pub number: u32,
     /// A `docker compose run` container.
     pub oneoff: bool,
-    /// `created`, `running`, `paused`, `restarting`, `removing`, `exited` or `dead`.
-    pub state: String,
-    /// `starting`, `healthy` or `unhealthy`; empty without a health check.
-    pub health: String,
+    /// Serialized in Docker's words, as `docker compose ps --format json` prints it.
+    pub state: ContainerState,
+    /// None without a health check.
+    pub health: Option<Health>,
     /// The output of the latest health checks, oldest first.
     pub health_log: Vec<String>,
     pub exit_code: i64,
@@ -62,7 +63,12 @@ const HTTP_PORTS: &[u16] = &[
 
 impl Container {
     pub fn running(&self) -> bool {
-        self.state == "running"
+        self.state == ContainerState::Running
+    }
+
+    /// It is down because someone asked for it to stop (not a crash, not restarting).
+    pub fn stopped_on_request(&self) -> bool {
+        !self.running() && self.state != ContainerState::Restarting && self.stop_requested
     }
 
     /// The container's config hash label.
@@ -104,7 +110,7 @@ impl Container {
             })
             .collect();
         publishers.sort();
-        let status = state.status.map(|s| s.to_string()).unwrap_or_default();
+        let status = ContainerState::from_docker(state.status);
         let restart = c
             .host_config
             .as_ref()
@@ -113,7 +119,7 @@ impl Container {
         // The engine keeps no record of who stopped a container, but it restarts every
         // container with these policies unless someone stopped it. The state model refines this
         // from the engine's recent events.
-        let stop_requested = status == "exited"
+        let stop_requested = status == ContainerState::Exited
             && matches!(
                 restart,
                 Some(RestartPolicyNameEnum::ALWAYS | RestartPolicyNameEnum::UNLESS_STOPPED)
@@ -127,10 +133,7 @@ impl Container {
             number: labels::container_number(&labels).unwrap_or(0),
             oneoff: labels::is_oneoff(&labels),
             state: status,
-            health: match health.status {
-                Some(HealthStatusEnum::EMPTY | HealthStatusEnum::NONE) | None => String::new(),
-                Some(s) => s.to_string(),
-            },
+            health: Health::from_docker(health.status),
             health_log: health
                 .log
                 .unwrap_or_default()
@@ -291,7 +294,7 @@ impl Listed {
             service: labels.get(labels::SERVICE).cloned().unwrap_or_default(),
             number: labels::container_number(&labels).unwrap_or(0),
             oneoff: labels::is_oneoff(&labels),
-            running: c.state.is_some_and(|s| s.to_string() == "running"),
+            running: c.state == Some(ContainerSummaryStateEnum::RUNNING),
             image_id: c.image_id.unwrap_or_default(),
             labels,
         }

@@ -28,6 +28,7 @@ mod resources;
 mod stack;
 mod state;
 pub mod stats;
+mod status;
 mod subscription;
 mod wait;
 
@@ -46,5 +47,6 @@ pub use project_args::ProjectArgs;
 pub use stack::{DownOptions, ProjectSummary, RmOptions, Stack, projects};
 pub use state::{Change, ChangeKind, Desired, EngineState, ServiceState, Snapshot, StateHandle};
 pub use stats::{Stats, StatsHandle, StatsHistory, StatsSample};
+pub use status::{ContainerState, Health, Problem, ServiceStatus, StackStatus};
 pub use subscription::{AbortOnDrop, Subscription};
 pub use tokio_util::sync::CancellationToken;

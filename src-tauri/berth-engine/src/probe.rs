@@ -19,7 +19,7 @@ use ts_rs::TS;
 
 use crate::state::StateHandle;
 use crate::subscription::{AbortOnDrop, Demand, Subscription};
-use crate::{Container, Publisher};
+use crate::{Container, Health, Publisher};
 
 /// How long a connect may take before the port counts as unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -284,7 +284,7 @@ const SETTLE: Duration = Duration::from_millis(250);
 struct Target {
     container_id: String,
     started_at: String,
-    health: String,
+    health: Option<Health>,
     host_port: u16,
     protocol: String,
 }
@@ -294,7 +294,7 @@ impl Target {
         Target {
             container_id: c.id.clone(),
             started_at: c.started_at.clone(),
-            health: c.health.clone(),
+            health: c.health,
             host_port: p.host_port,
             protocol: p.protocol.clone(),
         }

@@ -14,7 +14,7 @@ use crate::create;
 use crate::error::{StackError, gather, not_found, not_running};
 use crate::images;
 use crate::progress::Progress;
-use crate::state::StateHandle;
+use crate::state::{self, StateHandle};
 use crate::{Engine, resources};
 
 /// What `down` is asked to do.
@@ -483,6 +483,8 @@ impl Stack {
         if !all {
             list.retain(Container::running);
         }
+        // Who stopped what, as the state model knows it: a stop asked for reads `stopped`.
+        state::recall_stop_requests(&self.engine, &self.project.name, &mut list).await;
         Ok(list)
     }
 

@@ -19,6 +19,7 @@ use ts_rs::TS;
 use crate::containers::{self, Container};
 use crate::error::not_found;
 use crate::feed::{Feed, FeedEvent};
+use crate::status::{ContainerState, Health};
 use crate::subscription::{AbortOnDrop, Subscription};
 use crate::{Engine, clock, labels};
 
@@ -67,7 +68,7 @@ impl Desired {
         let stopped = containers
             .iter()
             .filter(|c| !c.oneoff)
-            .all(|c| !c.running() && c.state != "restarting" && c.stop_requested);
+            .all(Container::stopped_on_request);
         if stopped {
             Desired::Stopped { replicas }
         } else {
@@ -285,7 +286,7 @@ async fn run(
         };
         // The engine went away meanwhile: the feed says so next, and lists again.
         let Ok(mut list) = inspected else { continue };
-        recall_stop_requests(&engine, &project, clock::now_secs(), &mut list).await;
+        recall_stop_requests(&engine, &project, &mut list).await;
         shared.publish(|s| {
             resync(s, list);
             s.engine = EngineState::Available;
@@ -307,10 +308,13 @@ async fn run(
 /// the engine's event backlog still tells (it keeps its last 256 events, in memory): a stop or
 /// kill after the container's last start means asked for. Without a record, what
 /// [`Container::from_inspect`] guessed stands.
-async fn recall_stop_requests(engine: &Engine, project: &str, until: u64, list: &mut [Container]) {
+pub(crate) async fn recall_stop_requests(engine: &Engine, project: &str, list: &mut [Container]) {
     if list.iter().all(|c| c.running()) {
         return;
     }
+    // To the nanosecond: whole seconds would miss a stop made this very second (`berthctl stop`
+    // then `berthctl ps`).
+    let now = clock::since_epoch();
     let filters = HashMap::from([
         ("label".to_owned(), vec![labels::project_filter(project)]),
         ("type".to_owned(), vec!["container".to_owned()]),
@@ -322,7 +326,7 @@ async fn recall_stop_requests(engine: &Engine, project: &str, until: u64, list: 
     let options = EventsOptions {
         // The whole backlog: `since` must be set for the engine to replay it.
         since: Some("1".to_owned()),
-        until: Some(until.to_string()),
+        until: Some(format!("{}.{:09}", now.as_secs(), now.subsec_nanos())),
         filters: Some(filters),
     };
     let replay = engine
@@ -446,7 +450,7 @@ async fn apply(engine: &Engine, shared: &Shared, event: EventMessage) {
                     // an exit whose `kill` and `die` are still to be applied, and would report
                     // it without saying who asked for it.
                     if let Some(existing) = &existing {
-                        container.state.clone_from(&existing.state);
+                        container.state = existing.state;
                         container.exit_code = existing.exit_code;
                         container.stop_requested = existing.stop_requested;
                         container.oom_killed = existing.oom_killed;
@@ -506,7 +510,7 @@ fn fast_update(c: &mut Container, action: &str, attributes: &HashMap<String, Str
     let before = c.clone();
     match action {
         "die" => {
-            c.state = "exited".to_owned();
+            c.state = ContainerState::Exited;
             c.exit_code = attributes
                 .get("exitCode")
                 .and_then(|e| e.parse().ok())
@@ -521,14 +525,14 @@ fn fast_update(c: &mut Container, action: &str, attributes: &HashMap<String, Str
         "stop" => c.stop_requested = true,
         "oom" => c.oom_killed = true,
         "start" => {
-            c.state = "running".to_owned();
+            c.state = ContainerState::Running;
             c.stop_requested = false;
             c.oom_killed = false;
         }
-        "unpause" => c.state = "running".to_owned(),
-        "pause" => c.state = "paused".to_owned(),
+        "unpause" => c.state = ContainerState::Running,
+        "pause" => c.state = ContainerState::Paused,
         _ => match action.strip_prefix("health_status: ") {
-            Some(health) => c.health = health.to_owned(),
+            Some(health) => c.health = Health::parse(health),
             None => return false,
         },
     }
@@ -556,8 +560,8 @@ mod tests {
             service: "web".into(),
             number: 1,
             oneoff: false,
-            state: "running".into(),
-            health: "healthy".into(),
+            state: ContainerState::Running,
+            health: Some(Health::Healthy),
             health_log: Vec::new(),
             exit_code: 0,
             stop_requested: false,
@@ -577,7 +581,7 @@ mod tests {
         let mut c = container();
         let attributes = HashMap::from([("exitCode".to_owned(), "137".to_owned())]);
         assert!(fast_update(&mut c, "die", &attributes));
-        assert_eq!((c.state.as_str(), c.exit_code), ("exited", 137));
+        assert_eq!((c.state, c.exit_code), (ContainerState::Exited, 137));
         assert!(
             !fast_update(&mut c, "die", &attributes),
             "no change, no event"
@@ -587,7 +591,7 @@ mod tests {
             "health_status: unhealthy",
             &HashMap::new()
         ));
-        assert_eq!(c.health, "unhealthy");
+        assert_eq!(c.health, Some(Health::Unhealthy));
         assert!(!fast_update(&mut c, "rename", &HashMap::new()));
     }
 
@@ -616,10 +620,10 @@ mod tests {
         let mut b = container();
         assert_eq!(running.follow(&[]), Desired::Stopped { replicas: 2 });
         assert_eq!(running.follow(&[a.clone(), b.clone()]), running);
-        a.state = "exited".into();
+        a.state = ContainerState::Exited;
         a.stop_requested = true;
         assert_eq!(running.follow(&[a.clone(), b.clone()]), running);
-        b.state = "exited".into();
+        b.state = ContainerState::Exited;
         assert_eq!(
             running.follow(&[a.clone(), b.clone()]),
             running,
@@ -628,7 +632,7 @@ mod tests {
         b.stop_requested = true;
         let stopped = running.follow(&[a.clone(), b.clone()]);
         assert_eq!(stopped, Desired::Stopped { replicas: 2 });
-        b.state = "running".into();
+        b.state = ContainerState::Running;
         assert_eq!(stopped.follow(&[a, b]), running);
         assert_eq!(Desired::Orphan.follow(&[]), Desired::Orphan);
     }

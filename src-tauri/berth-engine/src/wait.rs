@@ -16,6 +16,7 @@ use crate::containers::{self, Container};
 use crate::error::StackError;
 use crate::logs::parse_rfc3339;
 use crate::progress::{Progress, ProgressEvent};
+use crate::status::{ContainerState, Health};
 use crate::{Engine, labels};
 
 /// How long a container without a health check must run before `--wait` counts it as up: all
@@ -177,7 +178,7 @@ pub(crate) async fn dependency(
                         exit_code: c.exit_code,
                     });
                 }
-                if c.state == "restarting" {
+                if c.state == ContainerState::Restarting {
                     return Err(StackError::DependencyRestarting {
                         service: service.to_owned(),
                         dependency: dep.to_owned(),
@@ -185,7 +186,7 @@ pub(crate) async fn dependency(
                         restarts: c.restart_count,
                     });
                 }
-                if c.health == "unhealthy" {
+                if c.health == Some(Health::Unhealthy) {
                     return Err(StackError::DependencyUnhealthy {
                         service: service.to_owned(),
                         dependency: dep.to_owned(),
@@ -193,7 +194,7 @@ pub(crate) async fn dependency(
                     });
                 }
                 // As compose: waiting for health that is never checked would never end.
-                if c.health.is_empty() {
+                if c.health.is_none() {
                     return Err(StackError::DependencyUnhealthy {
                         service: service.to_owned(),
                         dependency: dep.to_owned(),
@@ -202,7 +203,7 @@ pub(crate) async fn dependency(
                             .to_owned(),
                     });
                 }
-                done &= c.running() && c.health == "healthy";
+                done &= c.running() && c.health == Some(Health::Healthy);
             } else if exited(c) {
                 if c.exit_code != 0 {
                     return Err(StackError::DependencyFailed {
@@ -262,7 +263,8 @@ pub(crate) async fn running(
     // When each start of a container without a health check has run for SETTLE.
     let mut settles: HashMap<(String, String), Instant> = HashMap::new();
     let selected = |c: &&Container| project.services.contains_key(&c.service);
-    let ready = |c: &Container| c.running() && (c.health.is_empty() || c.health == "healthy");
+    let ready =
+        |c: &Container| c.running() && (c.health.is_none() || c.health == Some(Health::Healthy));
     let completed =
         |c: &Container| exited(c) && c.exit_code == 0 && one_shots.contains(&*c.service);
     let judge = |all: &[Container], exits: &Exits| {
@@ -274,7 +276,7 @@ pub(crate) async fn running(
             // A restart loop is never pending. One restart is not a loop: a service that exits
             // while what it needs starts, and runs once restarted, is waited for (as compose).
             let looping = c.restart_count >= first + RESTART_LOOP
-                || (c.state == "restarting" && c.restart_count >= RESTART_LOOP);
+                || (c.state == ContainerState::Restarting && c.restart_count >= RESTART_LOOP);
             if looping {
                 return Err(StackError::Restarting {
                     service: c.service.clone(),
@@ -293,7 +295,7 @@ pub(crate) async fn running(
                     exit_code: c.exit_code,
                 });
             }
-            if c.health == "unhealthy" {
+            if c.health == Some(Health::Unhealthy) {
                 return Err(StackError::Unhealthy {
                     service: c.service.clone(),
                     container: c.name.clone(),
@@ -301,7 +303,7 @@ pub(crate) async fn running(
                 });
             }
             let mut up = ready(c);
-            if up && c.health.is_empty() {
+            if up && c.health.is_none() {
                 let key = (c.id.clone(), c.started_at.clone());
                 let settled = *settles
                     .entry(key)
@@ -312,7 +314,7 @@ pub(crate) async fn running(
                 }
             }
             if up && reported.insert(c.name.clone()) {
-                let status = if c.health.is_empty() {
+                let status = if c.health.is_none() {
                     "Running"
                 } else {
                     "Healthy"
@@ -344,7 +346,7 @@ pub(crate) async fn running(
 }
 
 fn exited(c: &Container) -> bool {
-    c.state == "exited" || c.state == "dead"
+    c.state.ended()
 }
 
 /// How long the container has run since it last started, by its engine's record; zero if that

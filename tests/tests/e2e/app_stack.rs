@@ -1,12 +1,13 @@
 //! The desktop app runs a real stack: Start, every service running and healthy with its ports,
-//! its logs read and searched (hostile ones inert), one service stopped from its row, then the
-//! whole stack stopped. Real app, real webview, real engine.
+//! its logs read and searched (hostile ones inert), one service stopped from its row and one
+//! with berthctl (the window and `berthctl ps` say the same word), then the whole stack stopped.
+//! Real app, real webview, real engine.
 
 use std::time::Duration;
 
 use berth_tests::app::App;
 use berth_tests::stacks::Cleanup;
-use berth_tests::{fixture, unique_project, workspace_binary};
+use berth_tests::{berthctl_ok, fixture, unique_project, workspace_binary};
 use bollard::container::LogOutput;
 use bollard::query_parameters::LogsOptionsBuilder;
 use futures_util::TryStreamExt;
@@ -123,6 +124,25 @@ async fn start_the_fixture_stack_see_it_healthy_stop_a_service_then_the_stack() 
         })
         .await;
     assert_ne!(status, "degraded");
+
+    // Stopped behind the window's back, a service reads as berthctl ps words it.
+    let compose = file.to_str().expect("UTF-8 path");
+    berthctl_ok(&name, &file, &["stop", "redis"]);
+    let cell = app
+        .cell_when("redis", "state", long, |t| t == "stopped")
+        .await;
+    let ps = String::from_utf8(berthctl_ok(&name, &file, &["ps", "-a"])).expect("UTF-8");
+    let redis = format!("{name}-redis-1 ");
+    let row = ps
+        .lines()
+        .find(|l| l.starts_with(&redis))
+        .unwrap_or_else(|| panic!("berthctl -f {compose} ps -a lists no {redis}:\n{ps}"));
+    let column = ps.find("STATUS").expect("a STATUS column");
+    assert_eq!(
+        row[column..].split("   ").next(),
+        Some(cell.as_str()),
+        "{ps}"
+    );
 
     // The whole stack.
     app.click("[data-testid=stop]").await;

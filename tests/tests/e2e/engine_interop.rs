@@ -89,7 +89,7 @@ async fn berth_sees_controls_and_takes_down_a_stack_docker_compose_started() {
         .into_iter()
         .filter(|c| c.service == "redis" && !c.oneoff)
         .collect();
-    assert_eq!(redis[0].state, "exited");
+    assert_eq!(redis[0].state, berth_engine::ContainerState::Exited);
     berthctl(&name, &file, &["start", "redis"]);
 
     berthctl(&name, &file, &["down", "-v"]);

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use berth_engine::{Container, Progress, RmOptions};
+use berth_engine::{Container, ContainerState, Progress, RmOptions};
 use berth_tests::stacks::TestStack;
 use berth_tests::workspace_binary;
 
@@ -29,7 +29,10 @@ async fn one_service_stops_starts_restarts_is_killed_and_removed_alone() {
     let p = Progress::default();
 
     t.stack.stop(&web, &p).await.unwrap();
-    assert_eq!(service(&t, "web").await.unwrap().state, "exited");
+    assert_eq!(
+        service(&t, "web").await.unwrap().state,
+        ContainerState::Exited
+    );
     assert!(service(&t, "cache").await.unwrap().running());
 
     t.stack.start(&web, &p).await.unwrap();
@@ -43,7 +46,10 @@ async fn one_service_stops_starts_restarts_is_killed_and_removed_alone() {
 
     t.stack.kill(&web, None, &p).await.unwrap();
     let killed = service(&t, "web").await.unwrap();
-    assert_eq!((killed.state.as_str(), killed.exit_code), ("exited", 137));
+    assert_eq!(
+        (killed.state, killed.exit_code),
+        (ContainerState::Exited, 137)
+    );
     assert!(service(&t, "cache").await.unwrap().running());
 
     t.stack.rm(&web, &RmOptions::default(), &p).await.unwrap();

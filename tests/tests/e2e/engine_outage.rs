@@ -112,8 +112,8 @@ async fn an_engine_outage_is_reported_retried_and_resynced() {
     assert_eq!(snapshot.engine, EngineState::Available);
     let app_state = &snapshot.services["app"].containers[0];
     assert_eq!(
-        (app_state.state.as_str(), app_state.exit_code),
-        ("exited", 137)
+        (app_state.state, app_state.exit_code),
+        (berth_engine::ContainerState::Exited, 137)
     );
 
     // And it follows events again.

@@ -3,7 +3,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use berth_engine::{ChangeKind, Desired, EngineState};
+use berth_engine::{ChangeKind, ContainerState, Desired, EngineState};
 use berth_tests::docker;
 use berth_tests::stacks::{TestStack, next_change};
 
@@ -60,7 +60,7 @@ async fn a_docker_kill_reaches_subscribers_as_an_ordered_change() {
     loop {
         if let ChangeKind::Container { container, .. } = next().await.kind
             && container.name == victim
-            && container.state == "exited"
+            && container.state == ContainerState::Exited
         {
             assert_eq!(container.exit_code, 137);
             break;
@@ -129,7 +129,7 @@ async fn exited(
 ) -> berth_engine::Container {
     let kind = next_change(changes, &format!("exit of {name}"), LIMIT, |k| {
         matches!(k, ChangeKind::Container { container, .. }
-            if container.name == name && container.state == "exited")
+            if container.name == name && container.state == ContainerState::Exited)
     })
     .await;
     let ChangeKind::Container { container, .. } = kind else {
@@ -219,4 +219,70 @@ async fn each_exit_says_whether_it_was_asked_for_and_desired_follows_the_user() 
     assert_eq!(snapshot.services["web"].desired, stopped);
     assert!(!snapshot.services["crash"].containers[0].stop_requested);
     assert_eq!(snapshot.services["crash"].desired, running);
+}
+
+const WORDS: &str = r#"
+services:
+  web:
+    image: berth-test/busybox:1
+    # Ends on TERM at once, and by itself with code 3 when sent USR1.
+    command: ["sh", "-c", "trap 'exit 0' TERM; trap 'exit 3' USR1; while :; do sleep 0.2; done"]
+  cache:
+    image: berth-test/busybox:1
+    command: ["sleep", "600"]
+"#;
+
+/// The STATUS cell of `berthctl ps -a` for `container`.
+fn ps_status(t: &TestStack, container: &str) -> String {
+    let table = String::from_utf8(berth_tests::berthctl_ok(&t.name, &t.file(), &["ps", "-a"]))
+        .expect("UTF-8");
+    let header = table.lines().next().expect("a header");
+    let (from, to) = (
+        header.find("STATUS").expect("a STATUS column"),
+        header.find("PORTS").expect("a PORTS column"),
+    );
+    let row = table
+        .lines()
+        .find(|l| l.starts_with(container))
+        .unwrap_or_else(|| panic!("no row for {container}:\n{table}"));
+    row.get(from..to.min(row.len()))
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
+/// The label the engine gives `service` in the state model's snapshot: what the window, the
+/// tray and notifications print (they read it from the same snapshot, src-tauri/src/view.rs).
+async fn label(t: &TestStack, service: &str, want: &str) -> String {
+    let state = t.stack.watch();
+    let (_, mut changes) = state.subscribe().await;
+    let status = || state.snapshot().services[service].status();
+    while status().label != want {
+        next_change(&mut changes, &format!("{service} {want}"), LIMIT, |_| true).await;
+    }
+    let status = status();
+    assert_eq!(
+        status.problem.is_some(),
+        want != "stopped",
+        "only a crash needs attention: {status:?}"
+    );
+    status.label
+}
+
+#[tokio::test]
+async fn a_stop_you_asked_for_reads_stopped_and_a_crash_its_exit_code_in_every_surface() {
+    let t = TestStack::new("words", WORDS).await;
+    t.up_wait().await;
+    let web = format!("{}-web-1", t.name);
+
+    berth_tests::berthctl_ok(&t.name, &t.file(), &["stop", "web"]);
+    // At once: ps learns of the stop from the engine's events of this very second.
+    let ps = ps_status(&t, &web);
+    assert_eq!(ps, label(&t, "web", "stopped").await);
+
+    berth_tests::berthctl_ok(&t.name, &t.file(), &["start", "web"]);
+    docker(&["kill", "-s", "USR1", &web]);
+    docker(&["wait", &web]);
+    let crashed = label(&t, "web", "exited (3)").await;
+    assert_eq!(ps_status(&t, &web), crashed);
 }

@@ -1,7 +1,7 @@
 //! `up` and `down` against the real engine: dependency order and conditions, recreate on
 //! change, replicas, and the failures a user must be told about in words they can act on.
 
-use berth_engine::{DownOptions, Progress, StackError, UpOptions};
+use berth_engine::{ContainerState, DownOptions, Health, Progress, StackError, UpOptions};
 use berth_tests::stacks::{Cleanup, TestStack, free_port};
 use berth_tests::{docker, engine, fixture, unique_project};
 
@@ -32,7 +32,10 @@ async fn the_fixture_stack_comes_up_healthy_in_dependency_order_and_goes_down() 
     let containers = stack.ps(true).await.unwrap();
     let mut health: Vec<String> = containers
         .iter()
-        .map(|c| format!("{} {} {}", c.name, c.state, c.health))
+        .map(|c| {
+            let health = c.health.map_or("", Health::as_str);
+            format!("{} {} {health}", c.name, c.state)
+        })
         .collect();
     health.sort();
     assert_eq!(
@@ -194,7 +197,10 @@ services:
     let containers = t.containers().await;
     let migrate = containers.iter().find(|c| c.service == "migrate").unwrap();
     let app = containers.iter().find(|c| c.service == "app").unwrap();
-    assert_eq!((migrate.state.as_str(), migrate.exit_code), ("exited", 0));
+    assert_eq!(
+        (migrate.state, migrate.exit_code),
+        (ContainerState::Exited, 0)
+    );
     assert!(app.running());
 
     let failing = TestStack::new("oneshot-fails", &yaml.replace("exit 0", "exit 3")).await;
@@ -218,7 +224,11 @@ services:
         .into_iter()
         .find(|c| c.service == "app")
         .unwrap();
-    assert_eq!(app.state, "created", "the dependent must not start");
+    assert_eq!(
+        app.state,
+        ContainerState::Created,
+        "the dependent must not start"
+    );
 }
 
 #[tokio::test]
@@ -457,7 +467,8 @@ services:
         .find(|c| c.service == "after")
         .unwrap();
     assert_eq!(
-        after.state, "created",
+        after.state,
+        ContainerState::Created,
         "a cancelled up must not go on starting"
     );
 }

@@ -307,5 +307,9 @@ volumes:
         .into_iter()
         .find(|c| c.service == "api")
         .unwrap();
-    assert_eq!(api.state, "created", "api must not start, as with compose");
+    assert_eq!(
+        api.state,
+        berth_engine::ContainerState::Created,
+        "api must not start, as with compose"
+    );
 }

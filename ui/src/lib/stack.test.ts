@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ServiceRow } from '../bindings/ServiceRow';
-import { engineBadge, healthDetail, projectHeading, stateText, uptime, uptimeTick } from './stack';
+import { engineBadge, healthDetail, projectHeading, uptime, uptimeTick } from './stack';
 
 function row(over: Partial<ServiceRow>): ServiceRow {
   return {
@@ -10,13 +10,14 @@ function row(over: Partial<ServiceRow>): ServiceRow {
     state: 'running',
     running: 1,
     replicas: 1,
-    health: '',
+    health: null,
     health_log: [],
     started_at: '',
     restart_count: 0,
     exit_code: null,
     ports: [],
-    problem: false,
+    label: 'running',
+    problem: null,
     ...over,
   };
 }
@@ -73,26 +74,6 @@ describe('projectHeading', () => {
     const heading = projectHeading({ state: 'invalid', files: ['/srv/c.yaml'], message: 'e' });
     expect(heading).toEqual({ title: 'Invalid compose file', files: '/srv/c.yaml' });
     expect(projectHeading(undefined).title).toBe('Loading project…');
-  });
-});
-
-describe('stateText', () => {
-  it('tells a crash from a stop the user asked for', () => {
-    expect(stateText(row({ state: 'exited', running: 0, exit_code: 3 }))).toBe('exited (3)');
-    expect(
-      stateText(
-        row({ state: 'exited', running: 0, exit_code: 143, desired: { kind: 'stopped', replicas: 1 } }),
-      ),
-    ).toBe('stopped');
-  });
-
-  it('counts replicas only when there are several', () => {
-    expect(stateText(row({}))).toBe('running');
-    expect(stateText(row({ running: 2, replicas: 3 }))).toBe('running 2/3');
-    expect(stateText(row({ state: 'not created', running: 0 }))).toBe('not created');
-    expect(stateText(row({ desired: { kind: 'disabled' }, state: 'not created' }))).toBe(
-      'disabled (profile)',
-    );
   });
 });
 

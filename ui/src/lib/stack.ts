@@ -36,16 +36,6 @@ export function projectHeading(status: ProjectStatus | undefined): { title: stri
   return { title: 'Invalid compose file', files: status.files.join(' + ') };
 }
 
-/** The state cell: the state, the replica count when it matters, the exit code of a crash. */
-export function stateText(row: ServiceRow): string {
-  if (row.desired.kind === 'disabled') return 'disabled (profile)';
-  if (row.state === 'exited' && row.exit_code !== null) {
-    return row.desired.kind === 'stopped' ? 'stopped' : `exited (${row.exit_code})`;
-  }
-  if (row.state === 'running' && row.replicas > 1) return `running ${row.running}/${row.replicas}`;
-  return row.state;
-}
-
 /** `45s`, `12m`, `3h 2m`, `4d 1h`: how long since `startedAt`, or empty. Seconds only in the
  * first minute, so the table need not redraw every second (see `uptimeTick`). */
 export function uptime(startedAt: string, now: number): string {
@@ -74,5 +64,5 @@ export function uptimeTick(startedAts: string[], now: number): number | null {
 /** The health badge's tooltip: the latest health check output. */
 export function healthDetail(row: ServiceRow): string {
   const last = row.health_log.at(-1)?.trim();
-  return last ? `Last check: ${last}` : row.health;
+  return last ? `Last check: ${last}` : (row.health ?? '');
 }

@@ -78,7 +78,7 @@ pub async fn run(stack: &Stack, attach: Attach, interrupts: &mut Signal) -> anyh
         .filter_map(|s| Some((s.clone(), stack.project().services.get(s)?.restart.clone())))
         .collect();
     let finished = |c: &Container| {
-        let ended = matches!(c.state.as_str(), "exited" | "dead");
+        let ended = c.state.ended();
         // The engine brings these back unless someone stopped them: not over yet.
         let comes_back = match restarts.get(&c.service).cloned().flatten().as_deref() {
             Some("always" | "unless-stopped") => true,

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use berth_engine::{ChangeKind, EngineState};
+use berth_engine::{ChangeKind, ContainerState, EngineState};
 use clap::Args;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -41,12 +41,8 @@ pub async fn run(project: &ProjectArgs, args: EventsArgs) -> anyhow::Result<()> 
                     action,
                     container: c,
                 } => {
-                    let health = if c.health.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" {}", c.health)
-                    };
-                    let asked = if c.state == "exited" && c.stop_requested {
+                    let health = c.health.map(|h| format!(" {h}")).unwrap_or_default();
+                    let asked = if c.state == ContainerState::Exited && c.stop_requested {
                         ", stopped on request"
                     } else {
                         ""

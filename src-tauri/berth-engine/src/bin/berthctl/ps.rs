@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use berth_engine::{Container, labels};
+use berth_engine::{Container, ContainerState, Health, ServiceStatus, labels};
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
@@ -39,14 +39,15 @@ pub async fn run(project: &ProjectArgs, args: PsArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Docker's words for a container's status (`Up (healthy)`, `Exited (1)`).
+/// Docker's words for a container's status (`Up (healthy)`, `Exited (1)`), as compose's JSON
+/// has them.
 fn status(c: &Container) -> String {
-    match c.state.as_str() {
-        "running" if !c.health.is_empty() => format!("Up ({})", c.health),
-        "running" => "Up".to_owned(),
-        "exited" | "dead" => format!("Exited ({})", c.exit_code),
-        other => {
-            let mut s = other.to_owned();
+    match (c.state, c.health) {
+        (ContainerState::Running, Some(health)) => format!("Up ({health})"),
+        (ContainerState::Running, None) => "Up".to_owned(),
+        (ContainerState::Exited | ContainerState::Dead, _) => format!("Exited ({})", c.exit_code),
+        (other, _) => {
+            let mut s = other.as_str().to_owned();
             if let Some(first) = s.get_mut(..1) {
                 first.make_ascii_uppercase();
             }
@@ -80,7 +81,7 @@ fn json_line(c: &Container, project: &str) -> String {
         "Project": c.labels.get(labels::PROJECT).map_or(project, String::as_str),
         "Service": c.service,
         "State": c.state,
-        "Health": c.health,
+        "Health": c.health.map_or("", Health::as_str),
         "ExitCode": c.exit_code,
         "Status": status(c),
         "Publishers": publishers,
@@ -111,7 +112,8 @@ fn table(containers: &[Container]) -> String {
                 c.name.clone(),
                 c.image.clone(),
                 c.service.clone(),
-                status(c),
+                // The word the window, the tray and notifications use for it.
+                ServiceStatus::of_container(c).summary(),
                 ports.join(", "),
             ]
         })
