@@ -116,10 +116,7 @@ pub(crate) async fn up(
         .collect();
     let orphans: Vec<&Listed> = listed
         .iter()
-        .filter(|c| {
-            !full.services.contains_key(&c.service)
-                && !full.disabled_services.contains_key(&c.service)
-        })
+        .filter(|c| !full.defines(&c.service))
         .collect();
     if opts.remove_orphans {
         for o in &orphans {
@@ -344,11 +341,7 @@ async fn converge_containers(
         linked_containers(engine, &project.name, &referenced).await?
     };
     let linked = &linked;
-    let replicas = service
-        .deploy
-        .as_ref()
-        .and_then(|d| d.replicas)
-        .unwrap_or(1) as u32;
+    let replicas = service.replicas();
     let hash = crate::hash::service_hash(service);
     let mine: Vec<&Listed> = listed.iter().filter(|c| c.service == name).collect();
     let mut existing = Vec::new();

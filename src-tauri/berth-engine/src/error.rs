@@ -222,8 +222,12 @@ pub enum StackError {
         name: String,
         path: std::path::PathBuf,
     },
-    #[error("no such service: {0}")]
-    NoSuchService(String),
+    #[error("no such service: {service}\nThe services of {project} are: {}", known.join(", "))]
+    NoSuchService {
+        service: String,
+        project: String,
+        known: Vec<String>,
+    },
     /// Several containers failed at once (a batch of stops or kills goes on past a failure).
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
     Several(Vec<StackError>),

@@ -196,7 +196,7 @@ impl StateHandle {
     pub fn spawn(engine: Engine, project: Project) -> StateHandle {
         let mut services = BTreeMap::new();
         for (name, s) in &project.services {
-            let replicas = s.deploy.as_ref().and_then(|d| d.replicas).unwrap_or(1) as u32;
+            let replicas = s.replicas();
             services.insert(
                 name.clone(),
                 ServiceState {
