@@ -5,6 +5,7 @@
 pub mod app;
 pub mod compose;
 pub mod daemon;
+pub mod modules;
 pub mod registry;
 pub mod stacks;
 

@@ -17,6 +17,7 @@ mod limits;
 pub mod logs;
 pub mod names;
 mod plan;
+mod port_conflict;
 pub mod ports;
 pub mod probe;
 mod progress;

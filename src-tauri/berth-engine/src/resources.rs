@@ -184,7 +184,7 @@ async fn remove_diverged_network(
             .services
             .get(&c.service)
             .and_then(crate::create::stop_timeout);
-        crate::converge::stop_container(engine, &c.service, &c.id, &c.name, timeout, progress)
+        crate::containers::stop_container(engine, &c.service, &c.id, &c.name, timeout, progress)
             .await?;
         services.insert(c.service);
     }

@@ -223,7 +223,7 @@ impl Stack {
                 .clone()
                 .filter(|c| group.contains(&c.service))
                 .map(|c| {
-                    converge::stop_container(
+                    containers::stop_container(
                         &self.engine,
                         &c.service,
                         &c.id,
@@ -341,7 +341,7 @@ impl Stack {
                     .iter()
                     .filter(|c| group.contains(&c.service) && !c.oneoff)
                     .map(|c| {
-                        converge::start_container(
+                        containers::start_container(
                             &self.engine,
                             &c.service,
                             &c.id,
