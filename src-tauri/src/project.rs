@@ -101,7 +101,6 @@ pub struct ProjectView {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
-#[ts(export)]
 pub struct ServiceView {
     pub name: String,
     pub image: Option<String>,

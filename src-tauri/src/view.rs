@@ -41,7 +41,6 @@ pub enum EngineView {
 /// The stack as a whole, for the header, the tray's tooltip and its icon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "snake_case")]
-#[ts(export)]
 pub enum StackStatus {
     /// Nothing known yet (no engine, or an invalid project).
     Unknown,

@@ -3,6 +3,7 @@
 //! the test bed is missing: a test that cannot reach a real thing must never pass.
 
 pub mod app;
+pub mod bindings;
 pub mod compose;
 pub mod daemon;
 pub mod modules;

@@ -17,7 +17,6 @@ use crate::{Engine, labels, names};
 
 /// One container of a service: what the state model holds and `ps` prints.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
-#[ts(export)]
 pub struct Container {
     pub id: String,
     pub name: String,
@@ -164,12 +163,7 @@ impl Container {
     }
 }
 
-pub(crate) fn publisher(
-    host_ip: String,
-    host_port: u16,
-    container_port: u16,
-    protocol: &str,
-) -> Publisher {
+fn publisher(host_ip: String, host_port: u16, container_port: u16, protocol: &str) -> Publisher {
     let http = protocol == "tcp" && host_port != 0 && HTTP_PORTS.contains(&container_port);
     let url = http.then(|| {
         let scheme = if matches!(container_port, 443 | 8443) {

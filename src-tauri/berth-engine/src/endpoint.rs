@@ -100,7 +100,6 @@ pub struct Engine {
 
 /// What the engine says about itself.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, TS)]
-#[ts(export)]
 pub struct EngineVersion {
     pub endpoint: String,
     pub version: String,

@@ -1,4 +1,4 @@
-//! The stack's port map, and the host ports it asks for that something else already holds.
+//! The host ports the stack asks for that something else already holds.
 //!
 //! Docker finds a taken port only when it starts the container, after the networks, volumes
 //! and earlier containers exist, and then says little more than "port is already allocated".
@@ -12,54 +12,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use berth_compose::Project;
 use bollard::query_parameters::ListContainersOptions;
-use serde::Serialize;
-use ts_rs::TS;
 
-use crate::containers::publisher;
 use crate::error::{Endpoint, Error};
 pub use crate::port_conflict::{Holder, PortConflict, PortsInUse};
 use crate::{Engine, labels};
-
-/// A port the file publishes, as it asks for it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[ts(export)]
-pub struct PortMapping {
-    pub service: String,
-    /// Empty for every interface.
-    pub host_ip: String,
-    /// `8080`, a range `8000-8010`, or empty when the engine picks one.
-    pub host_port: String,
-    pub container_port: u32,
-    pub protocol: String,
-    /// `http://localhost:PORT` for a fixed port that usually speaks HTTP.
-    pub url: Option<String>,
-}
-
-/// Every published port of the project's services, by service.
-pub fn port_map(project: &Project) -> Vec<PortMapping> {
-    project
-        .services
-        .iter()
-        .flat_map(|(service, s)| {
-            s.ports.iter().map(move |p| {
-                let protocol = p.protocol.clone().unwrap_or_else(|| "tcp".to_owned());
-                let host_port = p.published.clone().unwrap_or_default();
-                let url = match (host_port.parse::<u16>(), u16::try_from(p.target)) {
-                    (Ok(host), Ok(target)) => publisher(String::new(), host, target, &protocol).url,
-                    _ => None,
-                };
-                PortMapping {
-                    service: service.clone(),
-                    host_ip: p.host_ip.clone().unwrap_or_default(),
-                    host_port,
-                    container_port: p.target,
-                    protocol,
-                    url,
-                }
-            })
-        })
-        .collect()
-}
 
 /// A fixed host port a service publishes.
 struct Wanted {

@@ -506,7 +506,6 @@ impl Stack {
 
 /// A compose project found on the engine.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
-#[ts(export)]
 pub struct ProjectSummary {
     pub name: String,
     pub running: usize,

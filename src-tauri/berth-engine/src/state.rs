@@ -21,7 +21,6 @@ use crate::{Engine, labels};
 
 /// Everything known about the project at one moment.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
-#[ts(export)]
 pub struct Snapshot {
     pub project: String,
     /// The sequence number of the last change this snapshot includes.
@@ -31,7 +30,6 @@ pub struct Snapshot {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
-#[ts(export)]
 pub struct ServiceState {
     pub desired: Desired,
     pub containers: Vec<Container>,
@@ -40,7 +38,6 @@ pub struct ServiceState {
 /// What is wanted of a service: the file says how many replicas, the user says whether they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-#[ts(export)]
 pub enum Desired {
     /// Running with this many replicas: some container of it runs, or stopped without being
     /// asked to (a crash, or its process ending by itself).
@@ -76,7 +73,6 @@ impl Desired {
 /// Whether the model can hear from the engine.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-#[ts(export)]
 pub enum EngineState {
     Connecting,
     Available,
@@ -89,7 +85,6 @@ pub enum EngineState {
 
 /// One change to the model.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
-#[ts(export)]
 pub struct Change {
     pub seq: u64,
     pub kind: ChangeKind,
@@ -97,7 +92,6 @@ pub struct Change {
 
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-#[ts(export)]
 pub enum ChangeKind {
     /// A container appeared or changed; `action` is the Docker event that said so.
     Container {
