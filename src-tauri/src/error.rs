@@ -91,6 +91,10 @@ impl From<StackError> for Error {
                 ..Error::new(ErrorKind::PortConflict, message)
             },
             StackError::Cancelled { .. } => Error::new(ErrorKind::Cancelled, message),
+            StackError::NoSuchService { service, .. } => Error {
+                service: Some(service),
+                ..Error::invalid(message)
+            },
             e => Error {
                 service: service(&e).map(str::to_owned),
                 ..Error::new(ErrorKind::Stack, message)
@@ -116,8 +120,7 @@ fn service(e: &StackError) -> Option<&str> {
         | S::Unhealthy { service, .. }
         | S::Docker { service, .. }
         | S::FileVariableUnset { service, .. }
-        | S::FileMissing { service, .. }
-        | S::NoSuchService(service) => Some(service),
+        | S::FileMissing { service, .. } => Some(service),
         _ => None,
     }
 }
@@ -156,6 +159,22 @@ mod tests {
         assert_eq!(
             (e.kind, e.service.as_deref()),
             (ErrorKind::Stack, Some("db"))
+        );
+
+        // The stack checks the names an action gives: one it lacks is the request's fault.
+        let e = Error::from(StackError::NoSuchService {
+            service: "postgres".into(),
+            project: "shop".into(),
+            known: vec!["web".into()],
+        });
+        assert_eq!(
+            (e.kind, e.service.as_deref()),
+            (ErrorKind::Invalid, Some("postgres"))
+        );
+        assert!(
+            e.message.contains("The services of shop are: web"),
+            "{}",
+            e.message
         );
     }
 }

@@ -25,17 +25,21 @@ pub struct ViewStats {
     pub view: u32,
     /// This view's report count, to skip a report older than one already taken.
     pub seq: u32,
+    /// Rows in the view now.
     pub length: u32,
+    /// Rows with at least one match of the current search (0 without a search).
     pub matches: u32,
-    /// Rows that left the front since the view was set.
+    /// Rows that left the front since the view was set (the buffer is bounded): every row index
+    /// the viewer holds shifts down by the growth since the last report it took.
     #[ts(type = "number")]
     pub evicted: u64,
-    /// Lines the store has dropped since it started.
+    /// Lines the store has dropped since it started, all filters aside: lets the viewer say
+    /// that older lines are no longer kept.
     #[ts(type = "number")]
     pub dropped: u64,
     /// The newest rows that arrived since the previous report (at most `TAIL`), ending at row
-    /// `length`: a following viewer draws them without asking for a window, so a new line is
-    /// one change on screen instead of two.
+    /// `length`, search matches marked: a following viewer draws them without asking for a
+    /// window, so a new line is one change on screen instead of two. Empty from `set`.
     pub tail: Vec<Line>,
 }
 

@@ -101,7 +101,6 @@ pub struct ProjectView {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
-#[ts(export)]
 pub struct ServiceView {
     pub name: String,
     pub image: Option<String>,
@@ -122,7 +121,7 @@ impl From<&Project> for ProjectView {
                     image: service.image.clone(),
                     ports: service.ports.iter().map(short_port).collect(),
                     depends_on: service.depends_on.keys().cloned().collect(),
-                    replicas: replicas(service),
+                    replicas: service.replicas(),
                     name,
                 })
             })
@@ -143,15 +142,6 @@ impl From<&Project> for ProjectView {
             services,
         }
     }
-}
-
-/// Replicas the file asks for (compose's default: one).
-pub fn replicas(service: &berth_compose::Service) -> u32 {
-    service
-        .deploy
-        .as_ref()
-        .and_then(|d| d.replicas)
-        .map_or(1, |n| n as u32)
 }
 
 fn short_port(port: &Port) -> String {

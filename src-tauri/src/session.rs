@@ -118,7 +118,7 @@ impl Session {
                 "The compose file has errors (shown in the window); fix them first.",
             ));
         };
-        check_services(&project, &request).map_err(Error::invalid)?;
+        check_request(&request).map_err(Error::invalid)?;
         let cancel = {
             let mut action = self.action.lock().expect("action lock");
             if action.is_some() {
@@ -162,13 +162,8 @@ impl Session {
     }
 }
 
-/// Refuses services the project does not have: the IPC acts on the loaded project only.
-fn check_services(project: &Project, request: &ActionRequest) -> Result<(), String> {
-    for s in &request.services {
-        if !project.services.contains_key(s) && !project.disabled_services.contains_key(s) {
-            return Err(format!("{s} is not a service of {}.", project.name));
-        }
-    }
+/// Refuses what only the IPC can ask: a down of single services. The stack checks the names.
+fn check_request(request: &ActionRequest) -> Result<(), String> {
     if request.action == Action::Down && !request.services.is_empty() {
         return Err("Down applies to the whole stack; stop single services instead.".into());
     }
@@ -262,20 +257,6 @@ async fn follow_logs(feed: Feed, hub: Hub) {
 mod tests {
     use super::*;
 
-    fn project() -> Project {
-        let dir = std::env::temp_dir().join(format!("berth-session-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("compose.yaml");
-        std::fs::write(
-            &file,
-            "name: shop\nservices:\n  web:\n    image: nginx\n  debug:\n    image: busybox\n    profiles: [debug]\n",
-        )
-        .unwrap();
-        let mut options = berth_compose::LoadOptions::new(&dir, Default::default());
-        options.files = vec![file];
-        berth_compose::load(&options).unwrap()
-    }
-
     fn request(action: Action, services: &[&str]) -> ActionRequest {
         ActionRequest {
             action,
@@ -284,15 +265,9 @@ mod tests {
     }
 
     #[test]
-    fn actions_name_only_the_open_projects_services() {
-        let p = project();
-        assert_eq!(check_services(&p, &request(Action::Up, &["web"])), Ok(()));
-        assert_eq!(check_services(&p, &request(Action::Up, &["debug"])), Ok(()));
-        assert_eq!(
-            check_services(&p, &request(Action::Stop, &["postgres"])),
-            Err("postgres is not a service of shop.".to_owned())
-        );
-        assert!(check_services(&p, &request(Action::Down, &["web"])).is_err());
-        assert_eq!(check_services(&p, &request(Action::Down, &[])), Ok(()));
+    fn down_is_of_the_whole_stack() {
+        assert!(check_request(&request(Action::Down, &["web"])).is_err());
+        assert_eq!(check_request(&request(Action::Down, &[])), Ok(()));
+        assert_eq!(check_request(&request(Action::Stop, &["web"])), Ok(()));
     }
 }

@@ -3,8 +3,10 @@
 //! the test bed is missing: a test that cannot reach a real thing must never pass.
 
 pub mod app;
+pub mod bindings;
 pub mod compose;
 pub mod daemon;
+pub mod modules;
 pub mod proxy;
 pub mod registry;
 pub mod stacks;

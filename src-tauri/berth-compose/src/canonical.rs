@@ -3,6 +3,7 @@
 
 use crate::error::Error;
 use crate::node::{Entry, Node, Span, Value, last_wins};
+use crate::paths::is_windows_abs;
 use crate::units;
 
 /// Canonicalizes every service and top-level resource of a validated document.
@@ -390,11 +391,6 @@ pub fn volume(spec: &str, span: &Span) -> Result<Node, Error> {
 
 pub fn is_file_path(s: &str) -> bool {
     s.starts_with(['.', '/', '~']) || s.starts_with("\\\\") || is_windows_abs(s)
-}
-
-pub fn is_windows_abs(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':'
 }
 
 fn ports(n: &mut Node) -> Result<(), Error> {

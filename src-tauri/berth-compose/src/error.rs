@@ -317,7 +317,7 @@ fn source_line(file: &Path, line: usize) -> Option<String> {
     if !std::fs::metadata(file).ok()?.is_file() {
         return None;
     }
-    let text = crate::read::bounded(file).ok()?;
+    let text = crate::limits::bounded(file).ok()?;
     let text = String::from_utf8_lossy(&text);
     text.lines().nth(line.checked_sub(1)?).map(str::to_owned)
 }

@@ -25,3 +25,14 @@ pub const INCLUDE_DEPTH: usize = 64;
 
 /// Largest file the loader reads: compose files, env files, extended and included files.
 pub const FILE_BYTES: u64 = 64 << 20;
+
+/// The file's first [`FILE_BYTES`] bytes and one more, to tell that it is longer. Every file the
+/// loader reads goes through here, and so does an error quoting a line of one.
+pub fn bounded(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(FILE_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}

@@ -45,6 +45,13 @@ pub struct Project {
     pub active_profiles: Vec<String>,
 }
 
+impl Project {
+    /// Whether `service` is one of the project's, enabled or disabled by its profiles.
+    pub fn defines(&self, service: &str) -> bool {
+        self.services.contains_key(service) || self.disabled_services.contains_key(service)
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Service {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -105,6 +112,18 @@ pub struct Service {
     pub pull_policy: Option<String>,
     #[serde(flatten)]
     pub extra: Extra,
+}
+
+impl Service {
+    /// How many containers the file asks for: `scale`, else `deploy.replicas`, else one, as
+    /// compose's `GetScale`.
+    pub fn replicas(&self) -> u32 {
+        self.extra
+            .get("scale")
+            .and_then(Json::as_u64)
+            .or_else(|| self.deploy.as_ref().and_then(|d| d.replicas))
+            .map_or(1, |n| n as u32)
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

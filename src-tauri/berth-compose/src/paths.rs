@@ -2,7 +2,6 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use crate::canonical::is_windows_abs;
 use crate::node::{Node, Value};
 
 /// Resolves every path-valued field of a document against `dir`.
@@ -97,6 +96,12 @@ pub fn resolve_service(s: &mut Node, dir: &Path, home: Option<&str>) {
     {
         abs_node(f, dir, home);
     }
+}
+
+/// `C:…`: absolute on Windows, kept as written like compose does.
+pub fn is_windows_abs(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':'
 }
 
 fn is_remote(ctx: &str) -> bool {

@@ -2,8 +2,7 @@
 //! [`limits::FILE_BYTES`], so a directory, a device or a pipe named by mistake is reported as
 //! what it is and is never read without end.
 
-use std::fs::{File, FileType};
-use std::io::Read;
+use std::fs::FileType;
 use std::path::Path;
 
 use crate::error::{Error, Location};
@@ -41,7 +40,7 @@ pub fn regular(path: &Path, kind: &'static str, at: &Location) -> Result<(), Err
 /// past the limit even if the file grows or reports no size (as `/proc` files do).
 pub fn text(path: &Path, kind: &'static str, at: &Location) -> Result<String, Error> {
     regular(path, kind, at)?;
-    let bytes = bounded(path).map_err(|e| Error::Io {
+    let bytes = limits::bounded(path).map_err(|e| Error::Io {
         at: Location::file(path),
         message: e.to_string(),
     })?;
@@ -63,15 +62,6 @@ pub fn text(path: &Path, kind: &'static str, at: &Location) -> Result<String, Er
             offset,
         }
     })
-}
-
-/// The file's first [`limits::FILE_BYTES`] bytes and one more, to tell that it is longer.
-pub fn bounded(path: &Path) -> std::io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    File::open(path)?
-        .take(limits::FILE_BYTES + 1)
-        .read_to_end(&mut bytes)?;
-    Ok(bytes)
 }
 
 fn too_large(path: &Path, kind: &'static str, at: &Location) -> Error {

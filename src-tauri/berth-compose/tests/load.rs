@@ -316,3 +316,19 @@ fn discovery_walks_up_from_the_working_directory() {
         Error::NoComposeFile { .. }
     ));
 }
+
+#[test]
+fn replicas_come_from_scale_then_deploy_replicas_then_one() {
+    let s = Scratch::new("replicas");
+    s.write(
+        "compose.yaml",
+        "services:\n  scaled:\n    image: a\n    scale: 3\n  deployed:\n    image: a\n    deploy: {replicas: 2}\n  single:\n    image: a\n  debug:\n    image: a\n    profiles: [debug]\n",
+    );
+    let p = s.load().unwrap();
+    let replicas = |name: &str| p.services[name].replicas();
+    assert_eq!(
+        (replicas("scaled"), replicas("deployed"), replicas("single")),
+        (3, 2, 1)
+    );
+    assert!(p.defines("single") && p.defines("debug") && !p.defines("postgres"));
+}

@@ -5,16 +5,19 @@ use std::collections::HashMap;
 use bollard::models::{
     ContainerInspectResponse, ContainerSummary, ContainerSummaryStateEnum, RestartPolicyNameEnum,
 };
-use bollard::query_parameters::ListContainersOptions;
+use bollard::query_parameters::{
+    ListContainersOptions, RemoveContainerOptions, StopContainerOptions,
+};
 use serde::Serialize;
 use ts_rs::TS;
 
-use crate::status::{ContainerState, Health};
+use crate::container_state::{ContainerState, Health};
+use crate::error::{StackError, not_found, not_modified, not_running};
+use crate::progress::Progress;
 use crate::{Engine, labels, names};
 
 /// One container of a service: what the state model holds and `ps` prints.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
-#[ts(export)]
 pub struct Container {
     pub id: String,
     pub name: String,
@@ -163,12 +166,7 @@ impl Container {
     }
 }
 
-pub(crate) fn publisher(
-    host_ip: String,
-    host_port: u16,
-    container_port: u16,
-    protocol: &str,
-) -> Publisher {
+fn publisher(host_ip: String, host_port: u16, container_port: u16, protocol: &str) -> Publisher {
     let http = protocol == "tcp" && host_port != 0 && HTTP_PORTS.contains(&container_port);
     let url = http.then(|| {
         let scheme = if matches!(container_port, 443 | 8443) {
@@ -258,7 +256,7 @@ pub async fn inspect_listed(
         match inspected {
             Ok(c) => out.push(Container::from_inspect(&c)),
             // A container removed between the list and the inspect is simply gone.
-            Err(e) if crate::error::not_found(&e) => {}
+            Err(e) if not_found(&e) => {}
             // Anything else (the engine went away) is no answer: never "no containers".
             Err(e) => return Err(e),
         }
@@ -299,4 +297,107 @@ impl Listed {
             labels,
         }
     }
+}
+
+/// Starts a container; a port another holds is named with its holder.
+pub(crate) async fn start_container(
+    engine: &Engine,
+    service: &str,
+    id: &str,
+    name: &str,
+    progress: &Progress,
+) -> Result<(), StackError> {
+    progress.container(name, "Starting");
+    match engine.docker().start_container(id, None).await {
+        Ok(()) => {}
+        Err(e) if not_modified(&e) => {}
+        Err(e) => {
+            let mut err = StackError::docker(engine, service, format!("start container {name}"), e);
+            if let StackError::PortAllocated { port, holder, .. } = &mut err {
+                *holder = port_holder(engine, port, id).await;
+            }
+            return Err(err);
+        }
+    }
+    progress.container(name, "Started");
+    Ok(())
+}
+
+/// The container (other than `except`) that publishes host port `port`, if one does.
+async fn port_holder(engine: &Engine, port: &str, except: &str) -> Option<String> {
+    let filters = HashMap::from([("publish".to_owned(), vec![port.to_owned()])]);
+    let list = engine
+        .docker()
+        .list_containers(Some(ListContainersOptions {
+            filters: Some(filters),
+            ..Default::default()
+        }))
+        .await
+        .ok()?;
+    list.into_iter()
+        .filter(|c| c.id.as_deref() != Some(except))
+        .find_map(|c| c.names?.into_iter().next())
+        .map(|n| names::trim_slash(&n).to_owned())
+}
+
+/// Stops a container; one already stopped or gone counts as stopped.
+pub(crate) async fn stop_container(
+    engine: &Engine,
+    service: &str,
+    id: &str,
+    name: &str,
+    timeout: Option<i64>,
+    progress: &Progress,
+) -> Result<(), StackError> {
+    progress.container(name, "Stopping");
+    let options = StopContainerOptions {
+        t: timeout.map(|t| t as i32),
+        ..Default::default()
+    };
+    match engine.docker().stop_container(id, Some(options)).await {
+        Ok(()) => {}
+        // Already stopped, or gone: what a stop is for.
+        Err(e) if not_modified(&e) || not_found(&e) || not_running(&e) => {}
+        Err(e) => {
+            return Err(StackError::docker(
+                engine,
+                service,
+                format!("stop container {name}"),
+                e,
+            ));
+        }
+    }
+    progress.container(name, "Stopped");
+    Ok(())
+}
+
+/// Stops and removes a container; one already gone counts as removed.
+pub(crate) async fn remove_container(
+    engine: &Engine,
+    service: &str,
+    id: &str,
+    name: &str,
+    timeout: Option<i64>,
+    progress: &Progress,
+) -> Result<(), StackError> {
+    stop_container(engine, service, id, name, timeout, progress).await?;
+    progress.container(name, "Removing");
+    let options = RemoveContainerOptions {
+        force: true,
+        ..Default::default()
+    };
+    match engine.docker().remove_container(id, Some(options)).await {
+        Ok(()) => {}
+        Err(e) if not_found(&e) => {}
+        Err(e) => {
+            return Err(StackError::docker(
+                engine,
+                service,
+                format!("remove container {name}"),
+                e,
+            ));
+        }
+    }
+    progress.container(name, "Removed");
+    Ok(())
 }

@@ -8,15 +8,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use berth_compose::Project;
-use bollard::query_parameters::{
-    CreateContainerOptions, RemoveContainerOptions, RenameContainerOptions, StopContainerOptions,
-};
+use bollard::query_parameters::{CreateContainerOptions, RenameContainerOptions};
 use futures_util::future::{self, BoxFuture, FutureExt, Shared};
 use tokio_util::sync::CancellationToken;
 
-use crate::containers::{self, Listed};
+use crate::containers::{self, Listed, remove_container, start_container, stop_container};
 use crate::create::{self, ContainerSpec};
-use crate::error::{StackError, not_modified, not_running};
+use crate::error::StackError;
 use crate::images::{self, PullPolicy};
 use crate::plan::{self, Existing, Step};
 use crate::progress::Progress;
@@ -116,10 +114,7 @@ pub(crate) async fn up(
         .collect();
     let orphans: Vec<&Listed> = listed
         .iter()
-        .filter(|c| {
-            !full.services.contains_key(&c.service)
-                && !full.disabled_services.contains_key(&c.service)
-        })
+        .filter(|c| !full.defines(&c.service))
         .collect();
     if opts.remove_orphans {
         for o in &orphans {
@@ -344,11 +339,7 @@ async fn converge_containers(
         linked_containers(engine, &project.name, &referenced).await?
     };
     let linked = &linked;
-    let replicas = service
-        .deploy
-        .as_ref()
-        .and_then(|d| d.replicas)
-        .unwrap_or(1) as u32;
+    let replicas = service.replicas();
     let hash = crate::hash::service_hash(service);
     let mine: Vec<&Listed> = listed.iter().filter(|c| c.service == name).collect();
     let mut existing = Vec::new();
@@ -619,104 +610,4 @@ async fn create_container(
             })?;
     }
     Ok((created.id, spec.name))
-}
-
-pub(crate) async fn start_container(
-    engine: &Engine,
-    service: &str,
-    id: &str,
-    name: &str,
-    progress: &Progress,
-) -> Result<(), StackError> {
-    progress.container(name, "Starting");
-    match engine.docker().start_container(id, None).await {
-        Ok(()) => {}
-        Err(e) if not_modified(&e) => {}
-        Err(e) => {
-            let mut err = StackError::docker(engine, service, format!("start container {name}"), e);
-            if let StackError::PortAllocated { port, holder, .. } = &mut err {
-                *holder = port_holder(engine, port, id).await;
-            }
-            return Err(err);
-        }
-    }
-    progress.container(name, "Started");
-    Ok(())
-}
-
-/// The container (other than `except`) that publishes host port `port`, if one does.
-async fn port_holder(engine: &Engine, port: &str, except: &str) -> Option<String> {
-    let filters = HashMap::from([("publish".to_owned(), vec![port.to_owned()])]);
-    let list = engine
-        .docker()
-        .list_containers(Some(bollard::query_parameters::ListContainersOptions {
-            filters: Some(filters),
-            ..Default::default()
-        }))
-        .await
-        .ok()?;
-    list.into_iter()
-        .filter(|c| c.id.as_deref() != Some(except))
-        .find_map(|c| c.names?.into_iter().next())
-        .map(|n| crate::names::trim_slash(&n).to_owned())
-}
-
-pub(crate) async fn stop_container(
-    engine: &Engine,
-    service: &str,
-    id: &str,
-    name: &str,
-    timeout: Option<i64>,
-    progress: &Progress,
-) -> Result<(), StackError> {
-    progress.container(name, "Stopping");
-    let options = StopContainerOptions {
-        t: timeout.map(|t| t as i32),
-        ..Default::default()
-    };
-    match engine.docker().stop_container(id, Some(options)).await {
-        Ok(()) => {}
-        // Already stopped, or gone: what a stop is for.
-        Err(e) if not_modified(&e) || crate::error::not_found(&e) || not_running(&e) => {}
-        Err(e) => {
-            return Err(StackError::docker(
-                engine,
-                service,
-                format!("stop container {name}"),
-                e,
-            ));
-        }
-    }
-    progress.container(name, "Stopped");
-    Ok(())
-}
-
-pub(crate) async fn remove_container(
-    engine: &Engine,
-    service: &str,
-    id: &str,
-    name: &str,
-    timeout: Option<i64>,
-    progress: &Progress,
-) -> Result<(), StackError> {
-    stop_container(engine, service, id, name, timeout, progress).await?;
-    progress.container(name, "Removing");
-    let options = RemoveContainerOptions {
-        force: true,
-        ..Default::default()
-    };
-    match engine.docker().remove_container(id, Some(options)).await {
-        Ok(()) => {}
-        Err(e) if crate::error::not_found(&e) => {}
-        Err(e) => {
-            return Err(StackError::docker(
-                engine,
-                service,
-                format!("remove container {name}"),
-                e,
-            ));
-        }
-    }
-    progress.container(name, "Removed");
-    Ok(())
 }

@@ -618,7 +618,9 @@ fn extra_hosts(service: &Service) -> Option<Vec<String>> {
     }
 }
 
-fn string_map(v: &Json) -> Option<HashMap<String, String>> {
+/// A JSON object as the string map Docker takes: strings as they are, other values as JSON
+/// writes them.
+pub(crate) fn string_map(v: &Json) -> Option<HashMap<String, String>> {
     Some(
         v.as_object()?
             .iter()

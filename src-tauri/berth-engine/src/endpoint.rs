@@ -8,7 +8,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use ts_rs::TS;
 
-use crate::error::{Endpoint, Error, Result};
+use crate::error::{Endpoint, Error, Result, StackError};
 
 /// The socket Docker listens on when DOCKER_HOST is not set.
 const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
@@ -100,7 +100,6 @@ pub struct Engine {
 
 /// What the engine says about itself.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, TS)]
-#[ts(export)]
 pub struct EngineVersion {
     pub endpoint: String,
     pub version: String,
@@ -188,6 +187,37 @@ impl Engine {
             os: v.os.unwrap_or_default(),
             arch: v.arch.unwrap_or_default(),
         })
+    }
+}
+
+/// Here rather than in `error`, which would otherwise need the engine it names.
+impl StackError {
+    /// A failed Docker call for `service`, recognising the failures that have a better name.
+    pub(crate) fn docker(
+        engine: &Engine,
+        service: &str,
+        action: impl Into<String>,
+        cause: bollard::errors::Error,
+    ) -> Self {
+        if let Some(reason) = crate::error::lost(&cause) {
+            return StackError::Engine(Error::Lost {
+                endpoint: Endpoint(engine.endpoint().to_owned()),
+                reason,
+            });
+        }
+        let message = cause.to_string();
+        if let Some(port) = crate::error::allocated_port(&message) {
+            return StackError::PortAllocated {
+                service: service.to_owned(),
+                port,
+                holder: None,
+            };
+        }
+        StackError::Docker {
+            service: service.to_owned(),
+            action: action.into(),
+            cause,
+        }
     }
 }
 

@@ -1,7 +1,5 @@
 use std::fmt;
 
-use crate::Engine;
-
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// What went wrong talking to the Docker engine, with what the user can do about it.
@@ -63,7 +61,7 @@ pub enum StackError {
         holder: Option<String>,
     },
     #[error(transparent)]
-    PortsInUse(#[from] crate::ports::PortsInUse),
+    PortsInUse(#[from] crate::port_conflict::PortsInUse),
     #[error(
         "service {service}: image {image} is not on this engine and pulling it failed: {cause}\n\
          Check the image name and your registry access, or build the image locally."
@@ -222,8 +220,12 @@ pub enum StackError {
         name: String,
         path: std::path::PathBuf,
     },
-    #[error("no such service: {0}")]
-    NoSuchService(String),
+    #[error("no such service: {service}\nThe services of {project} are: {}", known.join(", "))]
+    NoSuchService {
+        service: String,
+        project: String,
+        known: Vec<String>,
+    },
     /// Several containers failed at once (a batch of stops or kills goes on past a failure).
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
     Several(Vec<StackError>),
@@ -232,36 +234,6 @@ pub enum StackError {
         if created.is_empty() { "nothing".to_owned() } else { created.join(", ") }
     )]
     Cancelled { created: Vec<String> },
-}
-
-impl StackError {
-    /// A failed Docker call for `service`, recognising the failures that have a better name.
-    pub(crate) fn docker(
-        engine: &Engine,
-        service: &str,
-        action: impl Into<String>,
-        cause: bollard::errors::Error,
-    ) -> Self {
-        if let Some(reason) = lost(&cause) {
-            return StackError::Engine(Error::Lost {
-                endpoint: Endpoint(engine.endpoint().to_owned()),
-                reason,
-            });
-        }
-        let message = cause.to_string();
-        if let Some(port) = allocated_port(&message) {
-            return StackError::PortAllocated {
-                service: service.to_owned(),
-                port,
-                holder: None,
-            };
-        }
-        StackError::Docker {
-            service: service.to_owned(),
-            action: action.into(),
-            cause,
-        }
-    }
 }
 
 /// Docker's restart count in words: "restarted 1 time", "restarted 4 times".
@@ -351,7 +323,7 @@ pub(crate) fn gather(
 
 /// The host port in Docker's "Bind for 0.0.0.0:8080 failed: port is already allocated" (or the
 /// "address already in use" variant a non-Docker holder gives).
-fn allocated_port(message: &str) -> Option<String> {
+pub(crate) fn allocated_port(message: &str) -> Option<String> {
     if !(message.contains("port is already allocated")
         || message.contains("address already in use"))
     {

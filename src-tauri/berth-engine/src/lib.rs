@@ -6,6 +6,7 @@
 
 mod backoff;
 pub mod clock;
+mod container_state;
 mod containers;
 mod context;
 mod converge;
@@ -20,6 +21,7 @@ mod limits;
 pub mod logs;
 pub mod names;
 mod plan;
+mod port_conflict;
 pub mod ports;
 pub mod probe;
 mod progress;
@@ -34,6 +36,7 @@ mod wait;
 
 pub use backoff::Backoff;
 pub use berth_compose;
+pub use container_state::{ContainerState, Health};
 pub use containers::{Container, Publisher};
 pub use converge::UpOptions;
 pub use endpoint::{Engine, EngineVersion};
@@ -47,6 +50,6 @@ pub use project_args::ProjectArgs;
 pub use stack::{DownOptions, ProjectSummary, RmOptions, Stack, projects};
 pub use state::{Change, ChangeKind, Desired, EngineState, ServiceState, Snapshot, StateHandle};
 pub use stats::{Stats, StatsHandle, StatsHistory, StatsSample};
-pub use status::{ContainerState, Health, Problem, ServiceStatus, StackStatus};
+pub use status::{Problem, ServiceStatus, StackStatus};
 pub use subscription::{AbortOnDrop, Subscription};
 pub use tokio_util::sync::CancellationToken;

@@ -1,4 +1,4 @@
-//! The stack's port map, and the host ports it asks for that something else already holds.
+//! The host ports the stack asks for that something else already holds.
 //!
 //! Docker finds a taken port only when it starts the container, after the networks, volumes
 //! and earlier containers exist, and then says little more than "port is already allocated".
@@ -8,155 +8,14 @@
 //! by the socket's inode in `/proc/*/fd`.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use berth_compose::Project;
 use bollard::query_parameters::ListContainersOptions;
-use serde::Serialize;
-use ts_rs::TS;
 
-use crate::containers::publisher;
 use crate::error::{Endpoint, Error};
+pub use crate::port_conflict::{Holder, PortConflict, PortsInUse};
 use crate::{Engine, labels};
-
-/// A port the file publishes, as it asks for it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[ts(export)]
-pub struct PortMapping {
-    pub service: String,
-    /// Empty for every interface.
-    pub host_ip: String,
-    /// `8080`, a range `8000-8010`, or empty when the engine picks one.
-    pub host_port: String,
-    pub container_port: u32,
-    pub protocol: String,
-    /// `http://localhost:PORT` for a fixed port that usually speaks HTTP.
-    pub url: Option<String>,
-}
-
-/// Every published port of the project's services, by service.
-pub fn port_map(project: &Project) -> Vec<PortMapping> {
-    project
-        .services
-        .iter()
-        .flat_map(|(service, s)| {
-            s.ports.iter().map(move |p| {
-                let protocol = p.protocol.clone().unwrap_or_else(|| "tcp".to_owned());
-                let host_port = p.published.clone().unwrap_or_default();
-                let url = match (host_port.parse::<u16>(), u16::try_from(p.target)) {
-                    (Ok(host), Ok(target)) => publisher(String::new(), host, target, &protocol).url,
-                    _ => None,
-                };
-                PortMapping {
-                    service: service.clone(),
-                    host_ip: p.host_ip.clone().unwrap_or_default(),
-                    host_port,
-                    container_port: p.target,
-                    protocol,
-                    url,
-                }
-            })
-        })
-        .collect()
-}
-
-/// A host port the file asks for that is already held.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[ts(export)]
-pub struct PortConflict {
-    /// The file's service that publishes it.
-    pub service: String,
-    pub host_ip: String,
-    pub host_port: u16,
-    pub protocol: String,
-    pub holder: Holder,
-}
-
-/// What holds a port.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-#[ts(export)]
-pub enum Holder {
-    /// A running container; `project` and `service` when compose (or Berth) made it.
-    Container {
-        name: String,
-        project: Option<String>,
-        service: Option<String>,
-    },
-    /// A process of this machine; `pid` and `command` when /proc tells (it does not for other
-    /// users' processes without privileges).
-    Process {
-        pid: Option<u32>,
-        command: Option<String>,
-    },
-}
-
-impl fmt::Display for Holder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Holder::Container {
-                name,
-                project: Some(project),
-                ..
-            } => write!(f, "container {name} of compose project {project}"),
-            Holder::Container { name, .. } => write!(f, "container {name}"),
-            Holder::Process {
-                pid: Some(pid),
-                command: Some(command),
-            } => write!(f, "process {command} (pid {pid})"),
-            Holder::Process { pid: Some(pid), .. } => write!(f, "process {pid}"),
-            Holder::Process { .. } => f.write_str("a process of another user"),
-        }
-    }
-}
-
-impl Holder {
-    /// What to run to free the port.
-    fn fix(&self) -> String {
-        match self {
-            Holder::Container {
-                project: Some(project),
-                service: Some(service),
-                ..
-            } => format!("docker compose -p {project} stop {service}"),
-            Holder::Container { name, .. } => format!("docker stop {name}"),
-            Holder::Process { pid: Some(pid), .. } => format!("kill {pid}"),
-            Holder::Process { .. } => "stop the program listening on it".to_owned(),
-        }
-    }
-}
-
-/// `up` refused to start: host ports the file asks for are held.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct PortsInUse(pub Vec<PortConflict>);
-
-impl fmt::Display for PortsInUse {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, c) in self.0.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            let ip = match c.host_ip.as_str() {
-                "" => String::new(),
-                ip if ip.contains(':') => format!("[{ip}]:"),
-                ip => format!("{ip}:"),
-            };
-            write!(
-                f,
-                "service {}: host port {ip}{}/{} is already in use by {}\n\
-                 Stop it ({}), or publish {} on another host port in the compose file.",
-                c.service,
-                c.host_port,
-                c.protocol,
-                c.holder,
-                c.holder.fix(),
-                c.service
-            )?;
-        }
-        Ok(())
-    }
-}
 
 /// A fixed host port a service publishes.
 struct Wanted {

@@ -39,7 +39,6 @@ const NOT_HTTP_PORTS: &[u16] = &[
 
 /// What a probe of one published port found.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
-#[ts(export)]
 pub struct ProbeResult {
     pub publisher: Publisher,
     /// The address connected to: the publisher's host IP, or loopback for a wildcard.
@@ -57,7 +56,6 @@ pub struct ProbeResult {
 /// Whether the port could be reached.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-#[ts(export)]
 pub enum Reach {
     /// Connected, and the server answered or waited for more.
     Open,
@@ -79,7 +77,6 @@ pub enum Reach {
 
 /// The status line of an HTTP answer.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
-#[ts(export)]
 pub struct HttpAnswer {
     pub status: u16,
     pub reason: String,

@@ -39,7 +39,6 @@ pub enum ProgressEvent {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
-#[ts(export)]
 pub enum Resource {
     Container,
     Network,

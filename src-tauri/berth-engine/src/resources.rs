@@ -1,7 +1,7 @@
 //! The project's networks and volumes: created with compose's names and labels, found again by
 //! them, removed by `down`.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use berth_compose::Project;
 use bollard::models::{Ipam, IpamConfig, NetworkCreateRequest, VolumeCreateRequest};
@@ -9,6 +9,7 @@ use bollard::query_parameters::{ListNetworksOptions, ListVolumesOptions};
 use serde_json::Value as Json;
 
 use crate::Engine;
+use crate::create::string_map;
 use crate::error::{StackError, conflict, not_found};
 use crate::labels;
 use crate::progress::{Progress, Resource};
@@ -20,22 +21,6 @@ fn docker_error(
     cause: bollard::errors::Error,
 ) -> StackError {
     StackError::docker(engine, what, action.to_owned(), cause)
-}
-
-fn string_map(v: Option<&Json>) -> Option<HashMap<String, String>> {
-    Some(
-        v?.as_object()?
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.clone(),
-                    v.as_str()
-                        .map(str::to_owned)
-                        .unwrap_or_else(|| v.to_string()),
-                )
-            })
-            .collect(),
-    )
 }
 
 /// Creates the networks `keys` name that do not exist yet; external ones must exist. A network
@@ -110,7 +95,11 @@ async fn ensure_network(
         Err(e) => return Err(docker_error(engine, name, "inspect the network", e)),
     }
     progress.resource(Resource::Network, name, "Creating");
-    let mut network_labels = string_map(network.extra.get("labels")).unwrap_or_default();
+    let mut network_labels = network
+        .extra
+        .get("labels")
+        .and_then(string_map)
+        .unwrap_or_default();
     network_labels.insert(labels::PROJECT.into(), project.name.clone());
     network_labels.insert(labels::NETWORK.into(), key.to_owned());
     network_labels.insert(labels::VERSION.into(), labels::COMPOSE_VERSION.into());
@@ -121,7 +110,7 @@ async fn ensure_network(
         internal: network.extra.get("internal").and_then(Json::as_bool),
         attachable: network.extra.get("attachable").and_then(Json::as_bool),
         enable_ipv6: network.extra.get("enable_ipv6").and_then(Json::as_bool),
-        options: string_map(network.extra.get("driver_opts")),
+        options: network.extra.get("driver_opts").and_then(string_map),
         ipam: network.extra.get("ipam").map(ipam),
         labels: Some(network_labels),
         ..Default::default()
@@ -148,12 +137,12 @@ fn ipam(v: &Json) -> Ipam {
                         subnet: field("subnet"),
                         ip_range: field("ip_range"),
                         gateway: field("gateway"),
-                        auxiliary_addresses: string_map(p.get("aux_addresses")),
+                        auxiliary_addresses: p.get("aux_addresses").and_then(string_map),
                     }
                 })
                 .collect()
         }),
-        options: string_map(v.get("options")),
+        options: v.get("options").and_then(string_map),
     }
 }
 
@@ -184,7 +173,7 @@ async fn remove_diverged_network(
             .services
             .get(&c.service)
             .and_then(crate::create::stop_timeout);
-        crate::converge::stop_container(engine, &c.service, &c.id, &c.name, timeout, progress)
+        crate::containers::stop_container(engine, &c.service, &c.id, &c.name, timeout, progress)
             .await?;
         services.insert(c.service);
     }
@@ -250,7 +239,11 @@ pub(crate) async fn ensure_volumes(
             });
         }
         progress.resource(Resource::Volume, name, "Creating");
-        let mut volume_labels = string_map(volume.extra.get("labels")).unwrap_or_default();
+        let mut volume_labels = volume
+            .extra
+            .get("labels")
+            .and_then(string_map)
+            .unwrap_or_default();
         volume_labels.insert(labels::PROJECT.into(), project.name.clone());
         volume_labels.insert(labels::VOLUME.into(), key.clone());
         volume_labels.insert(labels::VERSION.into(), labels::COMPOSE_VERSION.into());
@@ -258,7 +251,7 @@ pub(crate) async fn ensure_volumes(
         let request = VolumeCreateRequest {
             name: Some(name.clone()),
             driver: volume.driver.clone(),
-            driver_opts: string_map(volume.extra.get("driver_opts")),
+            driver_opts: volume.extra.get("driver_opts").and_then(string_map),
             labels: Some(volume_labels),
             ..Default::default()
         };

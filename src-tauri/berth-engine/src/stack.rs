@@ -44,6 +44,20 @@ pub struct Stack {
 
 type Result<T> = std::result::Result<T, StackError>;
 
+/// A service name the project does not define, with the names it does.
+fn no_such_service(project: &Project, service: &str) -> StackError {
+    let mut known: Vec<String> = (project.services.keys())
+        .chain(project.disabled_services.keys())
+        .cloned()
+        .collect();
+    known.sort();
+    StackError::NoSuchService {
+        service: service.to_owned(),
+        project: project.name.clone(),
+        known,
+    }
+}
+
 impl Stack {
     pub fn new(engine: Engine, project: Project) -> Stack {
         Stack {
@@ -71,7 +85,7 @@ impl Stack {
             if let Some(disabled) = project.disabled_services.remove(s) {
                 project.services.insert(s.clone(), disabled);
             } else if !project.services.contains_key(s) {
-                return Err(StackError::NoSuchService(s.clone()));
+                return Err(no_such_service(&self.project, s));
             }
         }
         let keep = project.with_dependencies(services.iter().map(String::as_str));
@@ -85,10 +99,8 @@ impl Stack {
             return Ok(self.project.services.keys().cloned().collect());
         }
         for s in services {
-            if !self.project.services.contains_key(s)
-                && !self.project.disabled_services.contains_key(s)
-            {
-                return Err(StackError::NoSuchService(s.clone()));
+            if !self.project.defines(s) {
+                return Err(no_such_service(&self.project, s));
             }
         }
         Ok(services.iter().cloned().collect())
@@ -211,7 +223,7 @@ impl Stack {
                 .clone()
                 .filter(|c| group.contains(&c.service))
                 .map(|c| {
-                    converge::stop_container(
+                    containers::stop_container(
                         &self.engine,
                         &c.service,
                         &c.id,
@@ -264,10 +276,10 @@ impl Stack {
     /// networks, and with `volumes` its named volumes.
     pub async fn down(&self, opts: &DownOptions, progress: &Progress) -> Result<()> {
         let listed = self.listed().await?;
-        let known = |s: &str| {
-            self.project.services.contains_key(s) || self.project.disabled_services.contains_key(s)
-        };
-        let orphans: Vec<&Listed> = listed.iter().filter(|c| !known(&c.service)).collect();
+        let orphans: Vec<&Listed> = listed
+            .iter()
+            .filter(|c| !self.project.defines(&c.service))
+            .collect();
         if !opts.remove_orphans && !orphans.is_empty() {
             let names: Vec<&str> = orphans.iter().map(|o| o.name.as_str()).collect();
             progress.warn(format!(
@@ -277,7 +289,7 @@ impl Stack {
         }
         let services: BTreeSet<String> = listed
             .iter()
-            .filter(|c| opts.remove_orphans || known(&c.service))
+            .filter(|c| opts.remove_orphans || self.project.defines(&c.service))
             .map(|c| c.service.clone())
             .collect();
         self.stop_in_order(listed.iter(), &services, progress)
@@ -329,7 +341,7 @@ impl Stack {
                     .iter()
                     .filter(|c| group.contains(&c.service) && !c.oneoff)
                     .map(|c| {
-                        converge::start_container(
+                        containers::start_container(
                             &self.engine,
                             &c.service,
                             &c.id,
@@ -496,7 +508,6 @@ impl Stack {
 
 /// A compose project found on the engine.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
-#[ts(export)]
 pub struct ProjectSummary {
     pub name: String,
     pub running: usize,

@@ -16,16 +16,15 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, watch};
 use ts_rs::TS;
 
+use crate::container_state::{ContainerState, Health};
 use crate::containers::{self, Container};
 use crate::error::not_found;
 use crate::feed::{Feed, FeedEvent};
-use crate::status::{ContainerState, Health};
 use crate::subscription::{AbortOnDrop, Subscription};
 use crate::{Engine, clock, labels};
 
 /// Everything known about the project at one moment.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
-#[ts(export)]
 pub struct Snapshot {
     pub project: String,
     /// The sequence number of the last change this snapshot includes.
@@ -35,7 +34,6 @@ pub struct Snapshot {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
-#[ts(export)]
 pub struct ServiceState {
     pub desired: Desired,
     pub containers: Vec<Container>,
@@ -44,7 +42,6 @@ pub struct ServiceState {
 /// What is wanted of a service: the file says how many replicas, the user says whether they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-#[ts(export)]
 pub enum Desired {
     /// Running with this many replicas: some container of it runs, or stopped without being
     /// asked to (a crash, or its process ending by itself).
@@ -80,7 +77,6 @@ impl Desired {
 /// Whether the model can hear from the engine.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-#[ts(export)]
 pub enum EngineState {
     Connecting,
     Available,
@@ -93,7 +89,6 @@ pub enum EngineState {
 
 /// One change to the model.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
-#[ts(export)]
 pub struct Change {
     pub seq: u64,
     pub kind: ChangeKind,
@@ -101,7 +96,6 @@ pub struct Change {
 
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-#[ts(export)]
 pub enum ChangeKind {
     /// A container appeared or changed; `action` is the Docker event that said so.
     Container {
@@ -190,7 +184,7 @@ impl StateHandle {
     pub fn spawn(engine: Engine, project: Project) -> StateHandle {
         let mut services = BTreeMap::new();
         for (name, s) in &project.services {
-            let replicas = s.deploy.as_ref().and_then(|d| d.replicas).unwrap_or(1) as u32;
+            let replicas = s.replicas();
             services.insert(
                 name.clone(),
                 ServiceState {

@@ -64,7 +64,6 @@ pub struct StatsSample {
 
 /// A container's recent samples, oldest first.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
-#[ts(export)]
 pub struct StatsHistory {
     pub container_id: String,
     pub name: String,

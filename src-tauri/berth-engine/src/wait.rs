@@ -12,11 +12,11 @@ use bollard::query_parameters::EventsOptions;
 use futures_util::{FutureExt, StreamExt};
 use tokio::time::Instant;
 
+use crate::container_state::{ContainerState, Health};
 use crate::containers::{self, Container};
 use crate::error::StackError;
 use crate::logs::parse_rfc3339;
 use crate::progress::{Progress, ProgressEvent};
-use crate::status::{ContainerState, Health};
 use crate::{Engine, labels};
 
 /// How long a container without a health check must run before `--wait` counts it as up: all

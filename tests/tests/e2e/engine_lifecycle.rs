@@ -156,8 +156,16 @@ async fn every_berthctl_command_acts_on_the_stack() {
         "{message}"
     );
 
+    // The engine checks a service's name once, for berthctl and the app alike, naming the fix.
     let unknown = berthctl(&t, &["stop", "nope"]);
-    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no such service: nope"));
+    let message = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        message.contains(&format!(
+            "no such service: nope\nThe services of {} are: cache, web",
+            t.name
+        )),
+        "{message}"
+    );
 
     ok(&t, &["down", "-v"]);
     assert!(t.containers().await.is_empty());

@@ -14,18 +14,28 @@ view: number,
 /**
  * This view's report count, to skip a report older than one already taken.
  */
-seq: number, length: number, matches: number, 
+seq: number, 
 /**
- * Rows that left the front since the view was set.
+ * Rows in the view now.
+ */
+length: number, 
+/**
+ * Rows with at least one match of the current search (0 without a search).
+ */
+matches: number, 
+/**
+ * Rows that left the front since the view was set (the buffer is bounded): every row index
+ * the viewer holds shifts down by the growth since the last report it took.
  */
 evicted: number, 
 /**
- * Lines the store has dropped since it started.
+ * Lines the store has dropped since it started, all filters aside: lets the viewer say
+ * that older lines are no longer kept.
  */
 dropped: number, 
 /**
  * The newest rows that arrived since the previous report (at most `TAIL`), ending at row
- * `length`: a following viewer draws them without asking for a window, so a new line is
- * one change on screen instead of two.
+ * `length`, search matches marked: a following viewer draws them without asking for a
+ * window, so a new line is one change on screen instead of two. Empty from `set`.
  */
 tail: Array<Line>, };

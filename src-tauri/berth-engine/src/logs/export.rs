@@ -12,7 +12,6 @@ use super::store::Store;
 /// How exported lines look.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, TS)]
 #[serde(default)]
-#[ts(export)]
 pub struct ExportOptions {
     /// Start each line with its RFC 3339 timestamp.
     pub timestamps: bool,

@@ -48,7 +48,6 @@ impl Default for HubOptions {
 /// What a subscriber receives.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-#[ts(export)]
 pub enum Delivery {
     /// New lines that pass the subscriber's filter, oldest first.
     Lines {

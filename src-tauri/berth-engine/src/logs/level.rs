@@ -1,10 +1,50 @@
 //! Guessing a line's level from its text: JSON `level`/`severity` fields, logfmt `level=`,
 //! bracketed or upper-case level words, and the glog and Redis prefixes.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use ts_rs::TS;
 
-use super::line::Level;
+/// A line's severity, as far as its text tells. Ordered, so "warn and above" is a comparison.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize, TS,
+)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum Level {
+    /// Nothing in the line names a level.
+    #[default]
+    Unknown,
+    Trace,
+    Debug,
+    Info,
+    Notice,
+    Warn,
+    Error,
+    Fatal,
+}
+
+impl Level {
+    pub(crate) const ALL: [Level; 8] = [
+        Level::Unknown,
+        Level::Trace,
+        Level::Debug,
+        Level::Info,
+        Level::Notice,
+        Level::Warn,
+        Level::Error,
+        Level::Fatal,
+    ];
+
+    pub(crate) fn from_u8(v: u8) -> Level {
+        Level::ALL.get(usize::from(v)).copied().unwrap_or_default()
+    }
+
+    /// Parses the words `--level` takes (and common spellings of them).
+    pub fn parse(text: &str) -> Option<Level> {
+        word(text.as_bytes())
+    }
+}
 
 /// How far into a line a text level is looked for: levels sit near the start.
 const HEAD: usize = 256;

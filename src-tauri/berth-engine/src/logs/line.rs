@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use super::level::Level;
+
 /// Which output of the container a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
@@ -10,47 +12,6 @@ use ts_rs::TS;
 pub enum Stream {
     Stdout,
     Stderr,
-}
-
-/// A line's severity, as far as its text tells. Ordered, so "warn and above" is a comparison.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize, TS,
-)]
-#[serde(rename_all = "snake_case")]
-#[ts(export)]
-pub enum Level {
-    /// Nothing in the line names a level.
-    #[default]
-    Unknown,
-    Trace,
-    Debug,
-    Info,
-    Notice,
-    Warn,
-    Error,
-    Fatal,
-}
-
-impl Level {
-    pub(crate) const ALL: [Level; 8] = [
-        Level::Unknown,
-        Level::Trace,
-        Level::Debug,
-        Level::Info,
-        Level::Notice,
-        Level::Warn,
-        Level::Error,
-        Level::Fatal,
-    ];
-
-    pub(crate) fn from_u8(v: u8) -> Level {
-        Level::ALL.get(usize::from(v)).copied().unwrap_or_default()
-    }
-
-    /// Parses the words `--level` takes (and common spellings of them).
-    pub fn parse(word: &str) -> Option<Level> {
-        crate::logs::level::word(word.as_bytes())
-    }
 }
 
 /// A terminal colour: one of the 256 palette entries, or 24-bit.

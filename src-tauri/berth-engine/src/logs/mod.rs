@@ -18,6 +18,7 @@ pub mod store;
 pub use export::ExportOptions;
 pub use follow::{FollowOptions, MAX_LINE, Origin, PARTIAL_WAIT, Record, follow, follow_feed};
 pub use hub::{Delivery, Hub, HubOptions};
-pub use line::{Color, Level, Line, Span, Stream, Style, format_rfc3339, parse_rfc3339};
+pub use level::Level;
+pub use line::{Color, Line, Span, Stream, Style, format_rfc3339, parse_rfc3339};
 pub use query::{Filter, Matcher, Search, SearchMode, lines, lines_within, select, select_range};
 pub use store::{DEFAULT_BUDGET, Source, Store};

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use super::ansi;
-use super::line::{Level, Line, Span, Stream, format_rfc3339};
+use super::level::Level;
+use super::line::{Line, Span, Stream, format_rfc3339};
 use super::store::{Entry, PARTIAL, RAW, Store};
 
 /// Which lines to show. Empty or absent fields select everything.

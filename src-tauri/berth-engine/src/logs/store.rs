@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::ansi;
 use super::level;
-use super::line::{Level, Stream};
+use super::level::Level;
+use super::line::Stream;
 
 /// Room for a million typical (≈100-byte) lines with their index.
 pub const DEFAULT_BUDGET: usize = 128 << 20;

@@ -11,13 +11,13 @@ export interface Held {
   lines: Line[];
 }
 
-export interface Span {
+export interface RowRange {
   first: number;
   last: number;
 }
 
 /** Whether `held` has every row of `want` (inclusive) for view `gen`. */
-export function covers(held: Held | null, gen: number, want: Span): boolean {
+export function covers(held: Held | null, gen: number, want: RowRange): boolean {
   return (
     held !== null &&
     held.gen === gen &&
@@ -32,7 +32,7 @@ export function covers(held: Held | null, gen: number, want: Span): boolean {
 export function plan(
   held: Held | null,
   gen: number,
-  want: Span,
+  want: RowRange,
   spare: number,
   length: number,
 ): { start: number; count: number } {
@@ -53,7 +53,7 @@ export function rebase(held: Held, gone: number): Held {
 
 /** `incoming` joined to `held` when both are of the same view and touch, keeping held Line
  * objects, then cut to rows `keep.first ..= keep.last` so memory stays bounded. */
-export function merge(held: Held | null, incoming: Held, keep: Span): Held {
+export function merge(held: Held | null, incoming: Held, keep: RowRange): Held {
   let out = incoming;
   if (held && held.gen === incoming.gen) {
     const heldEnd = held.start + held.lines.length;

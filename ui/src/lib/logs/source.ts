@@ -2,31 +2,11 @@
 // viewer only ever holds the rows it draws. A "view" is the buffered lines that pass the current
 // filter, addressed by row: 0 is the oldest line still buffered.
 import type { Filter } from '../../bindings/Filter';
-import type { Line } from '../../bindings/Line';
 import type { Rows } from '../../bindings/Rows';
 import type { Search } from '../../bindings/Search';
+import type { ViewStats } from '../../bindings/ViewStats';
 
-export interface ViewStats {
-  /** Which view this describes: each setView makes a new one. */
-  view: number;
-  /** This view's report count. Reports can arrive late or out of order, and every figure in one
-   * is absolute, so a viewer skips a report older than one it took and loses nothing. */
-  seq: number;
-  /** Rows in the view now. */
-  length: number;
-  /** Rows with at least one match of the current search (0 without a search). */
-  matches: number;
-  /** Rows that fell off the front since the view was set (the buffer is bounded): every row
-   * index the viewer holds shifts down by the growth since the last report it took. */
-  evicted: number;
-  /** Lines dropped from the front of the buffer since the project was opened, all filters aside:
-   * lets the viewer say that older lines are no longer kept. */
-  dropped: number;
-  /** The newest rows that arrived since the previous report (a bounded number), ending at row
-   * `length`, search matches marked: a viewer following the end draws them without asking for a
-   * window. Empty from `setView`. */
-  tail: Line[];
-}
+export type { ViewStats };
 
 export interface LogSource {
   /** Replaces the view's filter and search and resolves with the new view. Rejects with a
