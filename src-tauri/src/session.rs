@@ -1,14 +1,12 @@
-//! The open project's live side: the engine connection (retried until it answers), the state
-//! model, the log hub and the stack action underway. The window and the tray see it only as a
-//! [`StackView`] in a watch channel, rebuilt on every change of the state model.
+//! The open project's window side: the engine's [`berth_engine::Session`] (connection, state
+//! model, log hub, action underway) translated into a [`StackView`] in a watch channel, rebuilt
+//! on every update of the session. The window and the tray see only the view.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
-use berth_compose::Project;
-use berth_engine::logs::{FollowOptions, Hub, HubOptions};
+use berth_engine::logs::{Hub, HubOptions};
 use berth_engine::{
-    AbortOnDrop, Backoff, CancellationToken, DownOptions, Engine, EngineVersion, Feed, Prober,
-    ProberHandle, Progress, Stack, StateHandle, Stats, StatsHandle, UpOptions,
+    Connection, DownOptions, ProberHandle, Progress, SessionOptions, Stack, StatsHandle, UpOptions,
 };
 use tokio::sync::watch;
 
@@ -17,32 +15,15 @@ use crate::project::OpenProject;
 use crate::settings::Settings;
 use crate::view::{Action, ActionRequest, EngineView, StackView};
 
-/// Lines per container read back when the project opens; older ones stay in Docker.
-const TAIL: u64 = 10_000;
-
 pub struct Session {
     open: OpenProject,
     view: watch::Sender<StackView>,
-    hub: Hub,
-    live: Mutex<Live>,
-    /// The action underway, cancellable.
-    action: Mutex<Option<CancellationToken>>,
+    engine: Arc<berth_engine::Session>,
     task: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
-}
-
-#[derive(Default)]
-struct Live {
-    engine: Option<Engine>,
-    version: Option<EngineVersion>,
-    state: Option<StateHandle>,
-    /// Read from the engine only while the window subscribes (see `metrics`).
-    stats: Option<StatsHandle>,
-    prober: Option<ProberHandle>,
 }
 
 impl Drop for Session {
     fn drop(&mut self) {
-        // The state model and the log followers end with the task.
         if let Some(task) = self.task.lock().expect("task lock").take() {
             task.abort();
         }
@@ -63,23 +44,28 @@ impl Session {
             session: OPENED.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
             ..StackView::new(status)
         });
+        let options = SessionOptions {
+            endpoint: settings.engine_endpoint.clone(),
+            hub: HubOptions {
+                budget: (settings.log_buffer_mib as usize) << 20,
+                ..HubOptions::default()
+            },
+            follow_logs: true,
+        };
+        // The engine's session spawns on tokio: Tauri's runtime is one.
+        let engine = {
+            let runtime = tauri::async_runtime::handle();
+            let _entered = runtime.inner().enter();
+            berth_engine::Session::open(project, options)
+        };
+        let updates = engine.updates();
         let session = Arc::new(Session {
             open,
             view,
-            hub: Hub::new(HubOptions {
-                budget: (settings.log_buffer_mib as usize) << 20,
-                ..HubOptions::default()
-            }),
-            live: Mutex::new(Live::default()),
-            action: Mutex::new(None),
+            engine,
             task: Mutex::new(None),
         });
-        let endpoint = settings.engine_endpoint.clone();
-        let task = tauri::async_runtime::spawn(connect_and_watch(
-            Arc::downgrade(&session),
-            project,
-            endpoint,
-        ));
+        let task = tauri::async_runtime::spawn(translate(Arc::downgrade(&session), updates));
         *session.task.lock().expect("task lock") = Some(task);
         session
     }
@@ -89,23 +75,21 @@ impl Session {
     }
 
     pub fn hub(&self) -> &Hub {
-        &self.hub
+        self.engine.hub()
     }
 
     /// Rebuilds the view from what is known now.
     fn publish(&self, change: impl FnOnce(&mut StackView)) {
-        let live = self.live.lock().expect("live lock");
-        let snapshot = live.state.as_ref().map(StateHandle::snapshot);
+        let (version, snapshot) = self.engine.known();
         self.view.send_modify(|v| {
             change(v);
-            v.refresh(live.version.as_ref(), snapshot.as_ref());
+            v.refresh(version.as_ref(), snapshot.as_ref());
         });
     }
 
     /// Runs `request` on the project as its files say now, reporting progress; one at a time.
     pub async fn run(&self, request: ActionRequest, progress: Progress) -> Result<(), Error> {
-        let engine = self.live.lock().expect("live lock").engine.clone();
-        let Some(engine) = engine else {
+        let Some(engine) = self.engine.engine() else {
             return Err(Error::not_ready(
                 "Berth is not connected to a Docker engine yet; it keeps trying, \
                  and the header says why it cannot connect.",
@@ -119,14 +103,10 @@ impl Session {
             ));
         };
         check_request(&request).map_err(Error::invalid)?;
-        let cancel = {
-            let mut action = self.action.lock().expect("action lock");
-            if action.is_some() {
-                return Err(Error::not_ready(
-                    "Another action is still running; wait for it or cancel it.",
-                ));
-            }
-            action.insert(CancellationToken::new()).clone()
+        let Some(action) = self.engine.begin_action() else {
+            return Err(Error::not_ready(
+                "Another action is still running; wait for it or cancel it.",
+            ));
         };
         self.publish(|v| v.action = Some(request.clone()));
         let stack = Stack::new(engine, project);
@@ -137,28 +117,48 @@ impl Session {
                     services: services.clone(),
                     ..UpOptions::default()
                 };
-                stack.up_cancellable(&options, &progress, &cancel).await
+                stack
+                    .up_cancellable(&options, &progress, action.token())
+                    .await
             }
             Action::Stop => stack.stop(services, &progress).await,
             Action::Restart => stack.restart(services, &progress).await,
             Action::Down => stack.down(&DownOptions::default(), &progress).await,
         };
-        *self.action.lock().expect("action lock") = None;
+        drop(action);
         self.publish(|v| v.action = None);
         result.map_err(Error::from)
     }
 
     /// The live stats and port probes, once connected.
     pub fn metrics(&self) -> Option<(StatsHandle, ProberHandle)> {
-        let live = self.live.lock().expect("live lock");
-        Some((live.stats.clone()?, live.prober.clone()?))
+        self.engine.metrics()
     }
 
     /// Cancels the action underway, if it can be (an `up`).
     pub fn cancel(&self) {
-        if let Some(token) = &*self.action.lock().expect("action lock") {
-            token.cancel();
-        }
+        self.engine.cancel();
+    }
+}
+
+/// Rebuilds the view on every update of the engine's session, until either is gone.
+async fn translate(session: Weak<Session>, mut updates: watch::Receiver<Connection>) {
+    while updates.changed().await.is_ok() {
+        let connection = updates.borrow_and_update().clone();
+        let Some(s) = session.upgrade() else { return };
+        s.publish(|v| match connection {
+            Connection::Connecting => {}
+            Connection::Unavailable {
+                reason,
+                retry_in_ms,
+            } => {
+                v.engine = EngineView::Unavailable {
+                    reason,
+                    retry_in_ms,
+                }
+            }
+            Connection::Connected(version) => v.engine = EngineView::Connected(version),
+        });
     }
 }
 
@@ -168,89 +168,6 @@ fn check_request(request: &ActionRequest) -> Result<(), String> {
         return Err("Down applies to the whole stack; stop single services instead.".into());
     }
     Ok(())
-}
-
-/// Connects (retrying with backoff while the engine is away), then keeps the view current from
-/// the state model and feeds the log hub, until the session is dropped.
-async fn connect_and_watch(
-    session: std::sync::Weak<Session>,
-    project: Option<Project>,
-    endpoint: String,
-) {
-    let mut backoff = Backoff::new();
-    let (engine, version) = loop {
-        let attempt = async {
-            let engine = if endpoint.is_empty() {
-                Engine::connect().await?
-            } else {
-                Engine::connect_to(&endpoint).await?
-            };
-            let version = engine.version().await?;
-            Ok::<_, berth_engine::Error>((engine, version))
-        };
-        match attempt.await {
-            Ok(connected) => break connected,
-            Err(err) => {
-                let retry = backoff.wait();
-                let Some(s) = session.upgrade() else { return };
-                s.publish(|v| {
-                    v.engine = EngineView::Unavailable {
-                        reason: err.to_string(),
-                        retry_in_ms: retry.as_millis() as u64,
-                    }
-                });
-                drop(s);
-                tokio::time::sleep(retry).await;
-            }
-        }
-    };
-    let Some(s) = session.upgrade() else { return };
-    {
-        let mut live = s.live.lock().expect("live lock");
-        live.engine = Some(engine.clone());
-        live.version = Some(version.clone());
-    }
-    s.publish(|v| v.engine = EngineView::Connected(version));
-    let Some(project) = project else { return };
-    let state = StateHandle::spawn(engine, project);
-    let (_, mut changes) = state.subscribe().await;
-    // One feed of the project's events for the state model, the stats and the log follower.
-    let feed = state.feed().clone();
-    {
-        let mut live = s.live.lock().expect("live lock");
-        live.stats = Some(Stats::follow(feed.clone()));
-        live.prober = Some(Prober::spawn(state.clone()));
-        live.state = Some(state);
-    }
-    s.publish(|_| {});
-    let hub = s.hub.clone();
-    drop(s);
-    let _logs = AbortOnDrop(tokio::spawn(follow_logs(feed, hub)));
-    loop {
-        match changes.recv().await {
-            // A lagged receiver rebuilds from the snapshot all the same.
-            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-        }
-        let Some(s) = session.upgrade() else { return };
-        s.publish(|_| {});
-    }
-}
-
-/// Follows every container's logs into the hub, from the last [`TAIL`] lines of each; the
-/// follower itself re-attaches when the engine comes back.
-async fn follow_logs(feed: Feed, hub: Hub) {
-    let options = FollowOptions {
-        tail: Some(TAIL),
-        follow: true,
-        ..FollowOptions::default()
-    };
-    let (tx, rx) = tokio::sync::mpsc::channel(256);
-    let reading = berth_engine::logs::follow_feed(&feed, options, tx, Default::default());
-    let (result, ()) = tokio::join!(reading, hub.pump(rx));
-    if let Err(err) = result {
-        tracing::warn!("following the logs stopped: {err}");
-    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use berth_engine::{ChangeKind, ContainerState, EngineState};
+use berth_engine::{ChangeKind, Connection, ContainerState, EngineState, Session, StateHandle};
 use clap::Args;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -17,8 +17,9 @@ pub struct EventsArgs {
 }
 
 pub async fn run(project: &ProjectArgs, args: EventsArgs) -> anyhow::Result<()> {
-    let stack = stack_args::stack(project).await?;
-    let state = stack.watch();
+    // The app's session, without its log follower: nothing here reads logs.
+    let session = Session::open(Some(stack_args::load(project)?), Default::default());
+    let state = connected(&session).await?;
     let (snapshot, mut changes) = state.subscribe().await;
     let mut out = std::io::stdout();
     if args.json {
@@ -74,5 +75,20 @@ pub async fn run(project: &ProjectArgs, args: EventsArgs) -> anyhow::Result<()> 
         if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
             return Ok(());
         }
+    }
+}
+
+/// The session's state model once it connects; the first failed attempt is an error, as for
+/// every other command.
+async fn connected(session: &Session) -> anyhow::Result<StateHandle> {
+    let mut updates = session.updates();
+    loop {
+        if let Some(state) = session.state() {
+            return Ok(state);
+        }
+        if let Connection::Unavailable { reason, .. } = &*updates.borrow_and_update() {
+            anyhow::bail!("{reason}");
+        }
+        updates.changed().await?;
     }
 }

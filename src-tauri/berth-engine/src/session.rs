@@ -1,0 +1,284 @@
+//! An open project's live side, as both the app and `berthctl` run it: the engine connection
+//! (retried until it answers), the state model on the project's one feed, the log hub and its
+//! follower, the stats and port probes, and the stack action underway.
+
+use std::sync::{Arc, Mutex, Weak};
+
+use berth_compose::Project;
+use tokio::sync::{broadcast::error::RecvError, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::backoff::Backoff;
+use crate::endpoint::{Engine, EngineVersion};
+use crate::feed::Feed;
+use crate::logs::{FollowOptions, Hub, HubOptions};
+use crate::probe::{Prober, ProberHandle};
+use crate::state::{Snapshot, StateHandle};
+use crate::stats::{Stats, StatsHandle};
+use crate::subscription::AbortOnDrop;
+
+/// Lines per container read back when the project opens; older ones stay in Docker.
+const TAIL: u64 = 10_000;
+
+/// How a session connects and what it follows.
+#[derive(Debug, Clone, Default)]
+pub struct SessionOptions {
+    /// The engine's address; empty for the one DOCKER_HOST (or the default socket) names.
+    pub endpoint: String,
+    pub hub: HubOptions,
+    /// Whether every container's logs are read into the hub.
+    pub follow_logs: bool,
+}
+
+/// How far the connection got. The session's updates change on each attempt and on every change
+/// of the state model.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Connection {
+    Connecting,
+    /// Not reached yet; the session retries in `retry_in_ms`.
+    Unavailable {
+        reason: String,
+        retry_in_ms: u64,
+    },
+    Connected(EngineVersion),
+}
+
+pub struct Session {
+    hub: Hub,
+    live: Mutex<Live>,
+    updates: watch::Sender<Connection>,
+    /// The action underway, cancellable.
+    action: Mutex<Option<CancellationToken>>,
+    task: Mutex<Option<AbortOnDrop>>,
+}
+
+#[derive(Default)]
+struct Live {
+    engine: Option<Engine>,
+    version: Option<EngineVersion>,
+    state: Option<StateHandle>,
+    /// Read from the engine only while someone subscribes.
+    stats: Option<StatsHandle>,
+    prober: Option<ProberHandle>,
+}
+
+/// The action underway while it is held; dropping it lets the next one start.
+pub struct ActionGuard<'a> {
+    session: &'a Session,
+    cancel: CancellationToken,
+}
+
+impl ActionGuard<'_> {
+    pub fn token(&self) -> &CancellationToken {
+        &self.cancel
+    }
+}
+
+impl Drop for ActionGuard<'_> {
+    fn drop(&mut self) {
+        *self.session.action.lock().expect("action lock") = None;
+    }
+}
+
+impl Session {
+    /// Connects in the background (on the current tokio runtime) and, once connected, watches
+    /// `project` if it loaded. Opening never starts anything.
+    pub fn open(project: Option<Project>, options: SessionOptions) -> Arc<Session> {
+        let session = Arc::new(Session {
+            hub: Hub::new(options.hub),
+            live: Mutex::new(Live::default()),
+            updates: watch::channel(Connection::Connecting).0,
+            action: Mutex::new(None),
+            task: Mutex::new(None),
+        });
+        let task = tokio::spawn(connect_and_watch(
+            Arc::downgrade(&session),
+            project,
+            options.endpoint,
+            options.follow_logs,
+        ));
+        *session.task.lock().expect("task lock") = Some(AbortOnDrop(task));
+        session
+    }
+
+    /// The connection as it stands, marked changed on every attempt and state change.
+    pub fn updates(&self) -> watch::Receiver<Connection> {
+        self.updates.subscribe()
+    }
+
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    pub fn engine(&self) -> Option<Engine> {
+        self.live.lock().expect("live lock").engine.clone()
+    }
+
+    /// The state model, once connected to a project that loaded.
+    pub fn state(&self) -> Option<StateHandle> {
+        self.live.lock().expect("live lock").state.clone()
+    }
+
+    /// The engine's version and the state model's snapshot, read together.
+    pub fn known(&self) -> (Option<EngineVersion>, Option<Snapshot>) {
+        let live = self.live.lock().expect("live lock");
+        (
+            live.version.clone(),
+            live.state.as_ref().map(StateHandle::snapshot),
+        )
+    }
+
+    /// The live stats and port probes, once connected.
+    pub fn metrics(&self) -> Option<(StatsHandle, ProberHandle)> {
+        let live = self.live.lock().expect("live lock");
+        Some((live.stats.clone()?, live.prober.clone()?))
+    }
+
+    /// Marks an action underway, or `None` while another one is.
+    pub fn begin_action(&self) -> Option<ActionGuard<'_>> {
+        let mut action = self.action.lock().expect("action lock");
+        if action.is_some() {
+            return None;
+        }
+        let cancel = action.insert(CancellationToken::new()).clone();
+        Some(ActionGuard {
+            session: self,
+            cancel,
+        })
+    }
+
+    /// Cancels the action underway, if it can be (an `up`).
+    pub fn cancel(&self) {
+        if let Some(token) = &*self.action.lock().expect("action lock") {
+            token.cancel();
+        }
+    }
+}
+
+/// Connects (retrying with backoff while the engine is away), then marks the updates changed on
+/// every change of the state model and feeds the log hub, until the session is dropped.
+async fn connect_and_watch(
+    session: Weak<Session>,
+    project: Option<Project>,
+    endpoint: String,
+    follow: bool,
+) {
+    let mut backoff = Backoff::new();
+    let (engine, version) = loop {
+        let attempt = async {
+            let engine = if endpoint.is_empty() {
+                Engine::connect().await?
+            } else {
+                Engine::connect_to(&endpoint).await?
+            };
+            let version = engine.version().await?;
+            Ok::<_, crate::Error>((engine, version))
+        };
+        match attempt.await {
+            Ok(connected) => break connected,
+            Err(err) => {
+                let retry = backoff.wait();
+                let Some(s) = session.upgrade() else { return };
+                s.updates.send_replace(Connection::Unavailable {
+                    reason: err.to_string(),
+                    retry_in_ms: retry.as_millis() as u64,
+                });
+                drop(s);
+                tokio::time::sleep(retry).await;
+            }
+        }
+    };
+    let Some(s) = session.upgrade() else { return };
+    {
+        let mut live = s.live.lock().expect("live lock");
+        live.engine = Some(engine.clone());
+        live.version = Some(version.clone());
+    }
+    s.updates.send_replace(Connection::Connected(version));
+    let Some(project) = project else { return };
+    let state = StateHandle::spawn(engine, project);
+    let (_, mut changes) = state.subscribe().await;
+    // One feed of the project's events for the state model, the stats and the log follower.
+    let feed = state.feed().clone();
+    {
+        let mut live = s.live.lock().expect("live lock");
+        live.stats = Some(Stats::follow(feed.clone()));
+        live.prober = Some(Prober::spawn(state.clone()));
+        live.state = Some(state);
+    }
+    s.updates.send_modify(|_| {});
+    let hub = s.hub.clone();
+    drop(s);
+    let _logs = follow.then(|| AbortOnDrop(tokio::spawn(follow_logs(feed, hub))));
+    loop {
+        match changes.recv().await {
+            // A lagged receiver rebuilds from the snapshot all the same.
+            Ok(_) | Err(RecvError::Lagged(_)) => {}
+            Err(RecvError::Closed) => return,
+        }
+        let Some(s) = session.upgrade() else { return };
+        s.updates.send_modify(|_| {});
+    }
+}
+
+/// Follows every container's logs into the hub, from the last [`TAIL`] lines of each; the
+/// follower itself re-attaches when the engine comes back.
+async fn follow_logs(feed: Feed, hub: Hub) {
+    let options = FollowOptions {
+        tail: Some(TAIL),
+        follow: true,
+        ..FollowOptions::default()
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel(256);
+    let reading = crate::logs::follow_feed(&feed, options, tx, Default::default());
+    let (result, ()) = tokio::join!(reading, hub.pump(rx));
+    if let Err(err) = result {
+        tracing::warn!("following the logs stopped: {err}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn away() -> SessionOptions {
+        SessionOptions {
+            endpoint: "unix:///nonexistent/berth-test.sock".into(),
+            ..SessionOptions::default()
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_absent_engine_is_retried_with_growing_waits() {
+        let session = Session::open(None, away());
+        let mut updates = session.updates();
+        let mut waits = Vec::new();
+        while waits.len() < 3 {
+            updates.changed().await.expect("session alive");
+            match &*updates.borrow_and_update() {
+                Connection::Unavailable {
+                    reason,
+                    retry_in_ms,
+                } => {
+                    assert!(reason.contains("berth-test.sock"), "{reason}");
+                    waits.push(*retry_in_ms);
+                }
+                other => panic!("connected to nothing: {other:?}"),
+            }
+        }
+        assert!(waits[0] < waits[2], "{waits:?}");
+        assert!(session.engine().is_none() && session.metrics().is_none());
+    }
+
+    #[tokio::test]
+    async fn one_action_at_a_time_and_cancel_reaches_it() {
+        let session = Session::open(None, away());
+        let first = session.begin_action().expect("nothing underway");
+        assert!(session.begin_action().is_none());
+        session.cancel();
+        assert!(first.token().is_cancelled());
+        drop(first);
+        let next = session.begin_action().expect("the first one ended");
+        assert!(!next.token().is_cancelled());
+    }
+}
