@@ -3,8 +3,8 @@
 
 /** The services pane keeps its header row and a row or two. */
 export const MIN_SERVICES = 64;
-/** The log pane keeps its toolbar and a few rows (App.svelte's `.logs` min-height). */
-export const MIN_LOGS = 252;
+/** The log pane keeps its toolbar and a few rows: App.svelte's `.logs` min-height, 18rem. */
+export const MIN_LOGS = 288;
 const STEP = 24;
 
 /** `wanted` within what the window leaves: `top` is where the services pane starts. */
