@@ -4,7 +4,8 @@
 //!
 //! The text that comes out is the text as shown, searched, copied and exported (the raw bytes are
 //! kept apart): characters that would draw as nothing or reorder what is drawn are decided here,
-//! once. C1 controls and bidi overrides and isolates become U+FFFD, a visible stand-in; zero-width
+//! once. C1 controls and bidi overrides and isolates become U+FFFD, a visible stand-in, and line
+//! and paragraph separators ␤ (U+2424), as the viewer draws them; zero-width
 //! characters go, so `pass<U+200B>word` reads, and is found, as `password`.
 
 use super::line::{Color, Style};
@@ -41,7 +42,7 @@ pub fn needs_strip(raw: &[u8]) -> bool {
 const STAND_IN: &[u8] = "\u{fffd}".as_bytes();
 
 /// When `s` starts with a character that must not be drawn as it is: its length, and what is
-/// shown instead (nothing, or [`STAND_IN`]).
+/// shown instead (nothing, [`STAND_IN`] or ␤).
 fn invisible(s: &[u8]) -> Option<(usize, &'static [u8])> {
     let len = match s[0] {
         0xc2..=0xdf => 2,
@@ -53,6 +54,8 @@ fn invisible(s: &[u8]) -> Option<(usize, &'static [u8])> {
     let shown: &[u8] = match c {
         // C1 controls; bidi embeddings, overrides and isolates.
         '\u{80}'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => STAND_IN,
+        // Line and paragraph separators would break the row: ␤, the viewer's stand-in.
+        '\u{2028}' | '\u{2029}' => "\u{2424}".as_bytes(),
         // Zero-width: soft hyphen, grapheme joiner, Arabic letter mark, Mongolian vowel
         // separator, zero-width space, non-joiner and joiner, direction marks, word joiner and
         // invisible operators, byte order mark, tags.
@@ -285,10 +288,13 @@ mod tests {
 
     #[test]
     fn invisible_characters_show_or_go() {
-        let raw =
-            "a\u{85}b\u{202e}c\u{2068}d\u{200b}e\u{feff}f\u{e0041}g \u{e9}\u{1f600}".as_bytes();
+        let raw = "a\u{85}b\u{202e}c\u{2068}d\u{200b}e\u{feff}f\u{e0041}g \u{e9}\u{1f600}\u{2028}h"
+            .as_bytes();
         assert!(needs_strip(raw));
-        assert_eq!(text(raw), "a\u{fffd}b\u{fffd}c\u{fffd}defg \u{e9}\u{1f600}");
+        assert_eq!(
+            text(raw),
+            "a\u{fffd}b\u{fffd}c\u{fffd}defg \u{e9}\u{1f600}\u{2424}h"
+        );
         assert!(!needs_strip("caf\u{e9} \u{1f600} \u{4e2d}".as_bytes()));
         // Invalid UTF-8 is left for the lossy decoding.
         assert_eq!(strip(b"x\xc2\xff\xe2\x80").text, b"x\xc2\xff\xe2\x80");
