@@ -664,3 +664,65 @@ async fn a_port_conflict_marks_the_service_whose_port_is_taken() {
     drop(held);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_holds_one_event_stream_shown_hidden_and_after_an_engine_restart() {
+    use crate::observe_engine_restart::{LIMIT, eventually, take_down, ticker_on_own_daemon};
+    // The real app, its engine behind a proxy that counts what it is asked.
+    let (dir, mut daemon, _, stack) = ticker_on_own_daemon("app-one-feed").await;
+    let proxy = berth_tests::proxy::Proxy::start(&dir.join("proxy.sock"), &dir.join("docker.sock"));
+    let file = dir.join("compose.yaml");
+    let name = stack.project().name.clone();
+    let args = ["-f", file.to_str().expect("UTF-8 path"), "-p", &name];
+    let host = proxy.host();
+    let app =
+        App::launch_with_env(&workspace_binary("berth"), &args, &[("DOCKER_HOST", &host)]).await;
+    app.cell_when("ticker", "state", LIMIT, |t| t == "running")
+        .await;
+    eventually("the window's stats stream", || {
+        proxy.open_stats_streams() == 1
+    })
+    .await;
+    assert_eq!(proxy.open_event_streams(), 1, "shown: one event stream");
+
+    // Hidden (the tray): the stats stream closes and nothing is asked of the engine.
+    let windows = app.hide_window().await;
+    eventually("the stats stream closed", || {
+        proxy.open_stats_streams() == 0
+    })
+    .await;
+    let mark = proxy.requests();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        proxy.requests_since(mark),
+        Vec::<String>::new(),
+        "hidden: no requests"
+    );
+    assert_eq!(proxy.open_event_streams(), 1, "hidden: one event stream");
+    app.show_window(&windows).await;
+
+    // After an engine restart: again one.
+    daemon.stop();
+    eventually("the event stream gone with the engine", || {
+        proxy.open_event_streams() == 0
+    })
+    .await;
+    let (daemon, _) = berth_tests::daemon::Daemon::start(&dir).await;
+    app.cell_when("ticker", "state", LIMIT, |t| t == "running")
+        .await;
+    eventually("the event stream open again", || {
+        proxy.open_event_streams() >= 1
+    })
+    .await;
+    eventually("the window's stats stream again", || {
+        proxy.open_stats_streams() == 1
+    })
+    .await;
+    assert_eq!(
+        proxy.open_event_streams(),
+        1,
+        "after a restart: one event stream"
+    );
+    app.quit().await;
+    take_down(&stack, daemon, &dir).await;
+}

@@ -31,7 +31,7 @@ const YAML: &str = "services:
     restart: always
 ";
 
-const LIMIT: Duration = Duration::from_secs(60);
+pub(crate) const LIMIT: Duration = Duration::from_secs(60);
 
 /// The container's whole log as the engine has it: (timestamp, text).
 async fn engine_log(engine: &Engine, id: &str) -> Vec<(i64, Vec<u8>)> {
@@ -66,7 +66,7 @@ async fn until(
 
 /// The ticker up on a dockerd of the test's own: its directory, the daemon, its engine, the
 /// stack.
-async fn ticker_on_own_daemon(what: &str) -> (PathBuf, Daemon, Engine, Stack) {
+pub(crate) async fn ticker_on_own_daemon(what: &str) -> (PathBuf, Daemon, Engine, Stack) {
     let name = unique_project(what);
     let dir = std::env::temp_dir().join(&name);
     std::fs::create_dir_all(&dir).unwrap();
@@ -82,7 +82,7 @@ async fn ticker_on_own_daemon(what: &str) -> (PathBuf, Daemon, Engine, Stack) {
 }
 
 /// Takes the ticker down, then its daemon and directory: how both tests end.
-async fn take_down(stack: &Stack, mut daemon: Daemon, dir: &Path) {
+pub(crate) async fn take_down(stack: &Stack, mut daemon: Daemon, dir: &Path) {
     stack
         .down(&DownOptions::default(), &Progress::default())
         .await
@@ -239,7 +239,7 @@ fn open_project(engine: Engine, project: berth_engine::berth_compose::Project) -
 }
 
 /// Polls `what` until it holds, within the limit.
-async fn eventually(what: &str, holds: impl Fn() -> bool) {
+pub(crate) async fn eventually(what: &str, holds: impl Fn() -> bool) {
     tokio::time::timeout(LIMIT, async {
         while !holds() {
             tokio::time::sleep(Duration::from_millis(50)).await;
