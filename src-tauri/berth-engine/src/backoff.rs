@@ -1,10 +1,13 @@
-//! The wait between attempts to reach the engine: short at first, so a blip goes unnoticed,
-//! doubling up to a few seconds while it stays away.
+//! The wait between attempts: short at first, so a blip goes unnoticed, doubling up to a most
+//! while the failure lasts. The engine's connection uses [`Backoff::new`]; probes of a port that
+//! does not answer yet wait longer.
 
 use std::time::Duration;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct Backoff {
+    first: Duration,
+    most: Duration,
     next: Duration,
 }
 
@@ -12,20 +15,30 @@ impl Backoff {
     pub const FIRST: Duration = Duration::from_millis(200);
     pub const MAX: Duration = Duration::from_secs(5);
 
+    /// The engine's: [`Self::FIRST`] doubling up to [`Self::MAX`].
     pub fn new() -> Backoff {
-        Backoff { next: Self::FIRST }
+        Backoff::between(Self::FIRST, Self::MAX)
     }
 
-    /// The wait before the next attempt; the one after it is twice as long, up to [`Self::MAX`].
+    /// Waits of `first`, doubling up to `most`.
+    pub fn between(first: Duration, most: Duration) -> Backoff {
+        Backoff {
+            first,
+            most,
+            next: first,
+        }
+    }
+
+    /// The wait before the next attempt; the one after it is twice as long, up to the most.
     pub fn wait(&mut self) -> Duration {
         let wait = self.next;
-        self.next = (wait * 2).min(Self::MAX);
+        self.next = (wait * 2).min(self.most);
         wait
     }
 
-    /// The engine answered: the next failure waits [`Self::FIRST`] again.
+    /// It worked: the next failure waits the first wait again.
     pub fn reset(&mut self) {
-        self.next = Self::FIRST;
+        self.next = self.first;
     }
 }
 

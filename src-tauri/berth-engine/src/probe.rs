@@ -17,6 +17,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{broadcast, mpsc};
 use ts_rs::TS;
 
+use crate::backoff::Backoff;
 use crate::state::StateHandle;
 use crate::subscription::{AbortOnDrop, Demand, Subscription};
 use crate::{Container, Health, Publisher};
@@ -307,7 +308,7 @@ struct Known {
 #[derive(Clone, Copy)]
 struct Retry {
     at: Instant,
-    wait: Duration,
+    backoff: Backoff,
 }
 
 /// Whether a probe found the port answering (or not probeable): it is then left alone.
@@ -470,13 +471,13 @@ async fn round(
     });
     for (target, probe) in futures_util::future::join_all(probes).await {
         let retry = (!settled(&probe.result)).then(|| {
-            let wait = known
+            let mut backoff = known
                 .get(&target)
                 .and_then(|k| k.retry)
-                .map_or(RETRY_FIRST, |r| (r.wait * 2).min(RETRY_MAX));
+                .map_or_else(|| Backoff::between(RETRY_FIRST, RETRY_MAX), |r| r.backoff);
             Retry {
-                at: Instant::now() + wait,
-                wait,
+                at: Instant::now() + backoff.wait(),
+                backoff,
             }
         });
         known.insert(target, Known { probe, retry });
