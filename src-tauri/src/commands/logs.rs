@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use berth_engine::logs::{Delivery, ExportOptions, Filter, Hub, Search};
+use berth_engine::logs::{Delivery, ExportOptions, Filter, Hub, Search, Store};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_dialog::DialogExt;
@@ -18,19 +18,13 @@ pub fn logs_set_view(
     filter: Filter,
     search: Option<Search>,
 ) -> Result<ViewStats, Error> {
-    let session = berth.session();
-    let hub = session.hub().clone();
+    let hub = berth.session().hub().clone();
     // Subscribe before selecting, so no line falls between; the view drops the repeats.
     let deliveries = hub.subscribe(filter.clone());
-    let stats = hub
-        .read(|store| {
-            berth
-                .logs
-                .lock()
-                .expect("log view")
-                .set(store, filter, search.as_ref())
-        })
-        .map_err(Error::invalid)?;
+    let stats = read_view(&berth, |store, view| {
+        view.set(store, filter, search.as_ref())
+    })
+    .map_err(Error::invalid)?;
     let task = tauri::async_runtime::spawn(feed(
         hub,
         deliveries,
@@ -39,6 +33,12 @@ pub fn logs_set_view(
     ));
     replace(&berth.log_feed, task);
     Ok(stats)
+}
+
+/// Runs `f` on the open project's stored lines and the log view.
+fn read_view<T>(berth: &Berth, f: impl FnOnce(&Store, &mut LogView) -> T) -> T {
+    let hub = berth.session().hub().clone();
+    hub.read(|store| f(store, &mut berth.logs.lock().expect("log view")))
 }
 
 /// Applies each delivery of new lines to the view and reports it, until the hub is gone.
@@ -80,27 +80,15 @@ pub fn logs_unwatch(berth: State<'_, Berth>) {
 #[tauri::command]
 pub fn logs_window(berth: State<'_, Berth>, start: u32, count: u32, evicted: u64) -> Rows {
     let count = count.min(1000);
-    let hub = berth.session().hub().clone();
-    hub.read(|store| {
-        berth
-            .logs
-            .lock()
-            .expect("log view")
-            .window(store, start, count, evicted)
+    read_view(&berth, |store, view| {
+        view.window(store, start, count, evicted)
     })
 }
 
 /// The whole text of one row, for copying a long line (a window carries only its start).
 #[tauri::command]
 pub fn logs_line_text(berth: State<'_, Berth>, row: u32, evicted: u64) -> Option<String> {
-    let hub = berth.session().hub().clone();
-    hub.read(|store| {
-        berth
-            .logs
-            .lock()
-            .expect("log view")
-            .line_text(store, row, evicted)
-    })
+    read_view(&berth, |store, view| view.line_text(store, row, evicted))
 }
 
 #[tauri::command]
@@ -111,13 +99,8 @@ pub fn logs_find(
     evicted: u64,
     length: u32,
 ) -> Option<u32> {
-    let hub = berth.session().hub().clone();
-    hub.read(|store| {
-        berth
-            .logs
-            .lock()
-            .expect("log view")
-            .find(store, from, forward, evicted, length)
+    read_view(&berth, |store, view| {
+        view.find(store, from, forward, evicted, length)
     })
 }
 
