@@ -56,13 +56,10 @@ impl Proxy {
         format!("unix://{}", self.socket.display())
     }
 
-    /// How many requests so far.
-    pub fn requests(&self) -> usize {
-        self.seen.lock().unwrap().requests.len()
-    }
-
-    /// The requests after the first `from`.
-    pub fn requests_since(&self, from: usize) -> Vec<String> {
+    /// The requests made while waiting `time`.
+    pub async fn requests_during(&self, time: std::time::Duration) -> Vec<String> {
+        let from = self.seen.lock().unwrap().requests.len();
+        tokio::time::sleep(time).await;
         self.seen.lock().unwrap().requests[from..].to_vec()
     }
 
