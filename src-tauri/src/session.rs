@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex, Weak};
 
 use berth_engine::logs::{Hub, HubOptions};
 use berth_engine::{
-    Connection, DownOptions, ProberHandle, Progress, SessionOptions, Stack, StatsHandle, UpOptions,
+    AbortOnDrop, Connection, DownOptions, ProberHandle, Progress, SessionOptions, Stack,
+    StatsHandle, UpOptions,
 };
 use tokio::sync::watch;
 
@@ -19,15 +20,8 @@ pub struct Session {
     open: OpenProject,
     view: watch::Sender<StackView>,
     engine: Arc<berth_engine::Session>,
-    task: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        if let Some(task) = self.task.lock().expect("task lock").take() {
-            task.abort();
-        }
-    }
+    /// Turns the engine session's updates into views; ends with the session.
+    task: Mutex<Option<AbortOnDrop>>,
 }
 
 impl Session {
@@ -53,8 +47,8 @@ impl Session {
             follow_logs: true,
         };
         // The engine's session spawns on tokio: Tauri's runtime is one.
+        let runtime = tauri::async_runtime::handle();
         let engine = {
-            let runtime = tauri::async_runtime::handle();
             let _entered = runtime.inner().enter();
             berth_engine::Session::open(project, options)
         };
@@ -65,8 +59,10 @@ impl Session {
             engine,
             task: Mutex::new(None),
         });
-        let task = tauri::async_runtime::spawn(translate(Arc::downgrade(&session), updates));
-        *session.task.lock().expect("task lock") = Some(task);
+        let task = runtime
+            .inner()
+            .spawn(translate(Arc::downgrade(&session), updates));
+        *session.task.lock().expect("task lock") = Some(AbortOnDrop(task));
         session
     }
 
