@@ -16,6 +16,7 @@ mod error;
 pub mod feed;
 mod hash;
 mod images;
+pub mod inspect;
 pub mod labels;
 mod limits;
 pub mod logs;

@@ -94,7 +94,7 @@ impl Stack {
     }
 
     /// Services named, or all; unknown names are an error.
-    fn names(&self, services: &[String]) -> Result<BTreeSet<String>> {
+    pub(crate) fn names(&self, services: &[String]) -> Result<BTreeSet<String>> {
         if services.is_empty() {
             return Ok(self.project.services.keys().cloned().collect());
         }
