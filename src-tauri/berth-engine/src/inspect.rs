@@ -25,17 +25,18 @@ pub struct ServiceInspect {
 
 /// One container of the service, as the engine reports it.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
 pub struct ContainerInspect {
     pub name: String,
     pub id: String,
     /// Docker's state word: running, exited, …
     pub state: String,
     pub env: Vec<EnvVar>,
-    pub mounts: Vec<Mount>,
-    pub networks: Vec<Network>,
+    pub mounts: Vec<ContainerMount>,
+    pub networks: Vec<ContainerNetwork>,
     /// Sorted by key.
     pub labels: Vec<(String, String)>,
-    pub image: Image,
+    pub image: ContainerImage,
     /// `no`, `always`, `unless-stopped`, or `on-failure` with its retry limit (`on-failure:3`).
     pub restart_policy: String,
     #[ts(type = "number")]
@@ -45,6 +46,7 @@ pub struct ContainerInspect {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
 pub struct EnvVar {
     pub key: String,
     pub value: String,
@@ -53,7 +55,8 @@ pub struct EnvVar {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
-pub struct Mount {
+#[ts(export)]
+pub struct ContainerMount {
     /// `bind`, `volume`, `tmpfs`…
     pub kind: String,
     /// The host path (a bind) or the volume's directory on the engine's host.
@@ -67,7 +70,8 @@ pub struct Mount {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
-pub struct Network {
+#[ts(export)]
+pub struct ContainerNetwork {
     pub name: String,
     pub ipv4: String,
     pub ipv6: String,
@@ -75,7 +79,7 @@ pub struct Network {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
-pub struct Image {
+pub struct ContainerImage {
     /// As the service names it (`redis:7`).
     pub name: String,
     pub id: String,
@@ -87,6 +91,7 @@ pub struct Image {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
 pub struct HealthCheck {
     pub start: String,
     pub end: String,
@@ -251,7 +256,7 @@ impl ContainerInspect {
             })
             .collect();
         let mounts = (c.mounts.clone().unwrap_or_default().into_iter())
-            .map(|m| Mount {
+            .map(|m| ContainerMount {
                 kind: m.typ.map(|t| t.to_string()).unwrap_or_default(),
                 source: m.source.unwrap_or_default(),
                 target: m.destination.unwrap_or_default(),
@@ -260,11 +265,11 @@ impl ContainerInspect {
                 volume: m.name.filter(|n| !n.is_empty()),
             })
             .collect();
-        let mut networks: Vec<Network> = (c.network_settings.as_ref())
+        let mut networks: Vec<ContainerNetwork> = (c.network_settings.as_ref())
             .and_then(|n| n.networks.clone())
             .unwrap_or_default()
             .into_iter()
-            .map(|(name, e)| Network {
+            .map(|(name, e)| ContainerNetwork {
                 name,
                 ipv4: e.ip_address.unwrap_or_default(),
                 ipv6: e.global_ipv6_address.unwrap_or_default(),
@@ -307,7 +312,7 @@ impl ContainerInspect {
             mounts,
             networks,
             labels,
-            image: Image {
+            image: ContainerImage {
                 name: config.image.unwrap_or_default(),
                 id: c.image.clone().unwrap_or_default(),
                 created: image.and_then(|i| i.created.clone()).unwrap_or_default(),

@@ -12,6 +12,7 @@ import type { Metrics } from '../bindings/Metrics';
 import type { ProgressEvent } from '../bindings/ProgressEvent';
 import type { Rows } from '../bindings/Rows';
 import type { Search } from '../bindings/Search';
+import type { ServiceInspect } from '../bindings/ServiceInspect';
 import type { Settings } from '../bindings/Settings';
 import type { SettingsChange } from '../bindings/SettingsChange';
 import type { StackView } from '../bindings/StackView';
@@ -183,4 +184,12 @@ export function setProfiles(profiles: string[]): Promise<void> {
  * capability restricts to http and https). */
 export function openUrl(url: string): Promise<void> {
   return call('plugin:shell|open', { path: url });
+}
+
+// Looking into a service.
+
+/** The open project's service: its configuration as loaded and each container as the engine
+ * reports it. */
+export function inspectService(service: string): Promise<ServiceInspect> {
+  return call('inspect_service', { service });
 }
