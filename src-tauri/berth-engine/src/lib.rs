@@ -15,6 +15,7 @@ mod endpoint;
 mod error;
 mod exec;
 pub mod feed;
+pub mod files;
 mod hash;
 mod images;
 pub mod inspect;

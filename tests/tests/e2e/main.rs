@@ -9,6 +9,7 @@ mod engine;
 mod engine_attach;
 mod engine_daemon_restart;
 mod engine_endpoint;
+mod engine_files;
 mod engine_hash;
 mod engine_inspect;
 mod engine_interop;
