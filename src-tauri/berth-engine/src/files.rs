@@ -58,7 +58,6 @@ pub struct FileEntry {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "snake_case")]
-#[ts(export)]
 pub enum FileKind {
     Dir,
     File,

@@ -23,6 +23,8 @@ macro_rules! commands {
             metrics::unwatch_metrics,
             metrics::probe_again,
             inspect::inspect_service,
+            files::files_list,
+            files::files_save,
         )
     };
 }

@@ -4,6 +4,7 @@
 // services and ports of a port conflict).
 import { Channel, invoke } from '@tauri-apps/api/core';
 import type { ActionRequest } from '../bindings/ActionRequest';
+import type { DirListing } from '../bindings/DirListing';
 import type { ErrorKind } from '../bindings/ErrorKind';
 import type { Filter } from '../bindings/Filter';
 import type { Holder } from '../bindings/Holder';
@@ -192,4 +193,15 @@ export function openUrl(url: string): Promise<void> {
  * reports it. */
 export function inspectService(service: string): Promise<ServiceInspect> {
   return call('inspect_service', { service });
+}
+
+/** Directory `path` of the service's running container. */
+export function filesList(service: string, path: string): Promise<DirListing> {
+  return call('files_list', { service, path });
+}
+
+/** Saves file `path` of the service's container where the user picks; the path written, or
+ * null when they cancel. */
+export function filesSave(service: string, path: string): Promise<string | null> {
+  return call('files_save', { service, path });
 }
