@@ -101,7 +101,7 @@ pub struct HealthCheck {
 }
 
 /// What masked values read as: one length, so it tells nothing of the secret's.
-pub const MASK: &str = "********";
+pub const MASK: &str = "••••••••";
 
 /// Whether an environment variable's value should be hidden until asked for.
 ///
@@ -401,7 +401,7 @@ mod tests {
         });
         let yaml = config_yaml(&project, "api");
         assert!(yaml.starts_with("services:\n  api:\n"), "{yaml}");
-        assert!(yaml.contains(&format!("API_TOKEN: \"{MASK}\"")), "{yaml}");
+        assert!(yaml.contains(&format!("API_TOKEN: \"{MASK}\"\n")), "{yaml}");
         assert!(yaml.contains("PORT: \"3000\""), "{yaml}");
         assert!(
             !yaml.contains("s3cret") && !yaml.contains("mongo"),

@@ -7,7 +7,8 @@ import type { ContainerMount } from '../../bindings/ContainerMount';
 import type { ContainerNetwork } from '../../bindings/ContainerNetwork';
 import { bytes } from '../metrics';
 
-/** What a masked value reads as: one length, whatever the secret's. */
+/** What a masked value reads as: one length, whatever the secret's (the engine's MASK in the
+ * configuration). */
 export const MASKED = '••••••••';
 
 /** A variable's value as shown: masked while it is secret and not revealed. */
