@@ -7,6 +7,7 @@ mod berthctl;
 mod engine;
 mod engine_attach;
 mod engine_daemon_restart;
+mod engine_drift;
 mod engine_endpoint;
 mod engine_hash;
 mod engine_interop;
