@@ -2,6 +2,7 @@
 //! rather than once per file. nextest still runs each test in a process of its own.
 
 mod app;
+mod app_drift;
 mod app_stack;
 mod berthctl;
 mod engine;
