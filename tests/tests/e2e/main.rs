@@ -2,11 +2,13 @@
 //! rather than once per file. nextest still runs each test in a process of its own.
 
 mod app;
+mod app_drift;
 mod app_stack;
 mod berthctl;
 mod engine;
 mod engine_attach;
 mod engine_daemon_restart;
+mod engine_drift;
 mod engine_endpoint;
 mod engine_hash;
 mod engine_interop;
