@@ -2,6 +2,7 @@
 //! rather than once per file. nextest still runs each test in a process of its own.
 
 mod app;
+mod app_drift;
 mod app_files;
 mod app_inspect;
 mod app_stack;
@@ -9,6 +10,7 @@ mod berthctl;
 mod engine;
 mod engine_attach;
 mod engine_daemon_restart;
+mod engine_drift;
 mod engine_endpoint;
 mod engine_files;
 mod engine_hash;
