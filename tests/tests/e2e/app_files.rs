@@ -50,9 +50,9 @@ async fn browse_the_backend_container_and_save_a_file() {
     app.text_when(&path, wait, |t| t == "/app").await;
 
     // Save server.js where the user types in the save dialog.
-    let dir = std::env::temp_dir().join(&name);
-    std::fs::create_dir_all(&dir).expect("a directory to save into");
-    let dest = dir.join("saved-server.js");
+    let dir = SaveDir(std::env::temp_dir().join(&name));
+    std::fs::create_dir_all(&dir.0).expect("a directory to save into");
+    let dest = dir.0.join("saved-server.js");
     app.click(&format!(
         "{panel} [data-testid=files-entry][data-name='server.js'] [data-action=save]"
     ))
@@ -75,7 +75,15 @@ async fn browse_the_backend_container_and_save_a_file() {
         .stdout;
     assert!(!theirs.is_empty());
     assert_eq!(std::fs::read(&dest).expect("the saved file"), theirs);
-    std::fs::remove_dir_all(&dir).ok();
 
     app.quit().await;
+}
+
+/// Where the test saves, removed with it even when it fails.
+struct SaveDir(std::path::PathBuf);
+
+impl Drop for SaveDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
