@@ -119,15 +119,10 @@ impl Session {
     /// Runs `request` on the project as its files say now, reporting progress; one at a time.
     pub async fn run(&self, request: ActionRequest, progress: Progress) -> Result<(), Error> {
         let Some(engine) = self.engine.engine() else {
-            return Err(Error::not_ready(
-                "Berth is not connected to a Docker engine yet; it keeps trying, \
-                 and the header says why it cannot connect.",
-            ));
+            return Err(Error::not_ready(NOT_CONNECTED));
         };
         let Some(project) = self.reload() else {
-            return Err(Error::not_ready(
-                "The compose file has errors (shown in the window); fix them first.",
-            ));
+            return Err(Error::not_ready(FILE_ERRORS));
         };
         check_request(&request).map_err(Error::invalid)?;
         let Some(action) = self.engine.begin_action() else {
@@ -171,7 +166,19 @@ impl Session {
     pub fn cancel(&self) {
         self.engine.cancel();
     }
+
+    /// The project as its files say now, on the engine: for what looks into one service.
+    pub fn stack(&self) -> Result<Stack, Error> {
+        let engine = (self.engine.engine()).ok_or_else(|| Error::not_ready(NOT_CONNECTED))?;
+        let (_, project, _) = self.open.load();
+        let project = project.ok_or_else(|| Error::not_ready(FILE_ERRORS))?;
+        Ok(Stack::new(engine, project))
+    }
 }
+
+const NOT_CONNECTED: &str = "Berth is not connected to a Docker engine yet; it keeps trying, \
+                             and the header says why it cannot connect.";
+const FILE_ERRORS: &str = "The compose file has errors (shown in the window); fix them first.";
 
 /// Rebuilds the view on every update of the engine's session, until either is gone.
 async fn translate(session: Weak<Session>, mut updates: watch::Receiver<Connection>) {

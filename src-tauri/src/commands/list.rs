@@ -22,6 +22,9 @@ macro_rules! commands {
             metrics::watch_metrics,
             metrics::unwatch_metrics,
             metrics::probe_again,
+            inspect::inspect_service,
+            files::files_list,
+            files::files_save,
         )
     };
 }

@@ -18,6 +18,8 @@ use crate::session::Session;
 use crate::settings::Settings;
 use crate::view::{ActionRequest, StackView};
 
+pub mod files;
+pub mod inspect;
 pub mod logs;
 pub mod metrics;
 pub mod project;

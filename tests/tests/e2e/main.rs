@@ -3,6 +3,8 @@
 
 mod app;
 mod app_drift;
+mod app_files;
+mod app_inspect;
 mod app_stack;
 mod berthctl;
 mod engine;
@@ -10,7 +12,9 @@ mod engine_attach;
 mod engine_daemon_restart;
 mod engine_drift;
 mod engine_endpoint;
+mod engine_files;
 mod engine_hash;
+mod engine_inspect;
 mod engine_interop;
 mod engine_keys;
 mod engine_lifecycle;
