@@ -8,6 +8,7 @@ mod engine;
 mod engine_attach;
 mod engine_daemon_restart;
 mod engine_endpoint;
+mod engine_exec;
 mod engine_hash;
 mod engine_interop;
 mod engine_keys;
