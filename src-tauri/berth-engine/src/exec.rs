@@ -154,6 +154,29 @@ impl crate::Stack {
         start(self.engine(), service, &container, options).await
     }
 
+    /// [`Stack::exec`] without attaching (`exec -d`): the process runs on its own, its output
+    /// discarded by the engine.
+    pub async fn exec_detached(
+        &self,
+        service: &str,
+        index: Option<u32>,
+        options: ExecOptions,
+    ) -> Result<()> {
+        let container = self.exec_target(service, index).await?;
+        let engine = self.engine();
+        let id = create(engine, service, &container, options, false).await?;
+        let start = StartExecOptions {
+            detach: true,
+            ..Default::default()
+        };
+        engine
+            .docker()
+            .start_exec(&id, Some(start))
+            .await
+            .map_err(|e| start_failed(engine, service, e))?;
+        Ok(())
+    }
+
     /// compose's `getSpecifiedContainer`: the service's running containers (one-offs last)
     /// by number, or the one numbered `index`.
     async fn exec_target(&self, service: &str, index: Option<u32>) -> Result<String> {
@@ -186,36 +209,14 @@ async fn start(
     engine: &Engine,
     service: &str,
     container: &str,
-    options: ExecOptions,
+    mut options: ExecOptions,
 ) -> Result<Exec> {
-    let docker = engine.docker();
     let marker = (options.tty && options.stdin).then(new_marker);
-    let mut env = options.env;
-    env.extend(marker.iter().map(|m| format!("{MARKER}={m}")));
-    let config = CreateExecOptions {
-        attach_stdin: Some(options.stdin),
-        attach_stdout: Some(true),
-        attach_stderr: Some(true),
-        tty: Some(options.tty),
-        env: Some(env),
-        cmd: Some(options.command),
-        privileged: Some(options.privileged),
-        user: options.user.clone(),
-        working_dir: options.workdir,
-        ..Default::default()
-    };
-    let not_running = || StackError::NotRunning {
-        service: service.to_owned(),
-        index: None,
-    };
-    let created = docker
-        .create_exec(container, config)
-        .await
-        .map_err(|e| match e {
-            // The container stopped since it was picked.
-            e if conflict(&e) => not_running(),
-            e => StackError::docker(engine, service, "start a process in its container", e),
-        })?;
+    let user = options.user.clone();
+    options
+        .env
+        .extend(marker.iter().map(|m| format!("{MARKER}={m}")));
+    let id = create(engine, service, container, options, true).await?;
     let start = StartExecOptions {
         detach: false,
         // The engine frames the output (stdout/stderr headers) unless the *start* asks for a
@@ -226,24 +227,22 @@ async fn start(
         // The read buffer: large enough that a stream of output is a few reads per frame.
         output_capacity: Some(64 * 1024),
     };
-    let StartExecResults::Attached { output, input } = docker
-        .start_exec(&created.id, Some(start))
+    let StartExecResults::Attached { output, input } = engine
+        .docker()
+        .start_exec(&id, Some(start))
         .await
-        .map_err(|e| match e {
-            e if conflict(&e) => not_running(),
-            e => StackError::docker(engine, service, "start a process in its container", e),
-        })?
+        .map_err(|e| start_failed(engine, service, e))?
     else {
         unreachable!("an exec started without detach is attached");
     };
     let shared = Arc::new(Shared {
         target: Target {
             engine: engine.clone(),
-            id: created.id,
+            id,
             container: container.to_owned(),
             service: service.to_owned(),
             marker,
-            user: options.user,
+            user,
         },
         ended: AtomicBool::new(false),
         hung_up: AtomicBool::new(false),
@@ -260,6 +259,41 @@ async fn start(
         },
         process: ExecProcess { shared },
     })
+}
+
+/// Creates the exec; `attach` attaches its streams (stdin only if asked for).
+async fn create(
+    engine: &Engine,
+    service: &str,
+    container: &str,
+    options: ExecOptions,
+    attach: bool,
+) -> Result<String> {
+    let config = CreateExecOptions {
+        attach_stdin: Some(attach && options.stdin),
+        attach_stdout: Some(attach),
+        attach_stderr: Some(attach),
+        tty: Some(options.tty),
+        env: Some(options.env),
+        cmd: Some(options.command),
+        privileged: Some(options.privileged),
+        user: options.user,
+        working_dir: options.workdir,
+        ..Default::default()
+    };
+    let created = engine.docker().create_exec(container, config).await;
+    Ok(created.map_err(|e| start_failed(engine, service, e))?.id)
+}
+
+/// A refused create or start: a container that stopped since it was picked is not running.
+fn start_failed(engine: &Engine, service: &str, e: bollard::errors::Error) -> StackError {
+    if conflict(&e) {
+        return StackError::NotRunning {
+            service: service.to_owned(),
+            index: None,
+        };
+    }
+    StackError::docker(engine, service, "start a process in its container", e)
 }
 
 /// A token no other exec carries: the clock, the process and a counter, hashed.

@@ -4,6 +4,7 @@
 mod app;
 mod app_stack;
 mod berthctl;
+mod berthctl_exec;
 mod engine;
 mod engine_attach;
 mod engine_daemon_restart;
