@@ -12,7 +12,7 @@ use clap::Args;
 use futures_util::StreamExt;
 use rustix::termios::{OptionalActions, Termios, tcgetattr, tcgetwinsize, tcsetattr};
 use tokio::io::AsyncWriteExt;
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::mpsc;
 
 use crate::{Exit, stack_args};
@@ -92,6 +92,8 @@ pub async fn run(project: &ProjectArgs, args: ExecArgs) -> anyhow::Result<()> {
 /// The process on this terminal: resized with it, and hung up if berthctl is told to end.
 async fn on_the_terminal(exec: Exec) -> anyhow::Result<i64> {
     let process = exec.process.clone();
+    let sizes = signal(SignalKind::window_change())?;
+    let _sizes = AbortOnDrop(tokio::spawn(follow_size(process.clone(), sizes)));
     let mut hangup = signal(SignalKind::hangup())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut quit = signal(SignalKind::quit())?;
@@ -106,7 +108,6 @@ async fn on_the_terminal(exec: Exec) -> anyhow::Result<i64> {
     };
     tokio::select! {
         code = attached(exec) => code,
-        result = follow_size(&process) => result,
         signal = signalled => {
             process.hang_up().await?;
             Err(Exit(128 + signal.as_raw_value() as u8).into())
@@ -114,14 +115,18 @@ async fn on_the_terminal(exec: Exec) -> anyhow::Result<i64> {
     }
 }
 
-/// Sizes the process's terminal as this one, now and at each SIGWINCH; ends only on an error.
-async fn follow_size(process: &ExecProcess) -> anyhow::Result<i64> {
-    let mut changes = signal(SignalKind::window_change())?;
+/// Sizes the process's terminal as this one, now and at each SIGWINCH. A resize that fails
+/// (the process just ended) is no error, as with the docker CLI.
+async fn follow_size(process: ExecProcess, mut changes: Signal) {
     loop {
-        if let Ok(size) = tcgetwinsize(std::io::stdout()) {
-            process.resize(size.ws_col, size.ws_row).await?;
+        if let Ok(size) = tcgetwinsize(std::io::stdout())
+            && let Err(e) = process.resize(size.ws_col, size.ws_row).await
+        {
+            tracing::debug!("resizing the terminal failed: {e}");
         }
-        changes.recv().await;
+        if changes.recv().await.is_none() {
+            return;
+        }
     }
 }
 
