@@ -367,11 +367,6 @@ impl AsyncWrite for ExecInput {
 }
 
 impl ExecProcess {
-    /// The engine's id of the exec.
-    pub fn id(&self) -> &str {
-        &self.shared.target.id
-    }
-
     /// Sets the size of the process's terminal (a TTY exec only).
     pub async fn resize(&self, cols: u16, rows: u16) -> Result<()> {
         let size = ResizeExecOptions {
