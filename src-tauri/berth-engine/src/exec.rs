@@ -63,7 +63,8 @@ pub enum Chunk {
 ///
 /// A TTY session with input is hung up as a closed terminal hangs up (SIGHUP to its processes)
 /// when its input is shut down, or when all three parts are dropped before its output ended:
-/// the engine itself leaves an exec running after its client went away.
+/// the engine itself leaves an exec running after its client went away. Such a session carries
+/// `BERTH_EXEC=<token>` in its environment, by which the hangup finds its processes.
 pub struct Exec {
     pub output: ExecOutput,
     pub input: ExecInput,
