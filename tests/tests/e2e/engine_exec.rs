@@ -310,7 +310,10 @@ services:
 
 #[tokio::test]
 async fn the_shell_is_bash_when_the_image_has_it_and_sh_otherwise() {
-    let yaml = r#"
+    // Declared before the stack, so removed after its containers.
+    let image = RemoveImage(berth_tests::unique_project("exec-shell-image"));
+    let yaml = format!(
+        r#"
 services:
   app:
     image: berth-test/busybox:1
@@ -318,10 +321,13 @@ services:
     init: true
   bash:
     build: .
+    image: {}
     command: ["sleep", "600"]
     init: true
-"#;
-    let t = TestStack::new("exec-shell", yaml).await;
+"#,
+        image.0
+    );
+    let t = TestStack::new("exec-shell", &yaml).await;
     // A stand-in bash that says it ran: the test images have none.
     std::fs::write(
         t.dir.join("Dockerfile"),
@@ -347,6 +353,17 @@ services:
             "{service}: {out:?}"
         );
         assert_eq!(code, Some(5), "{service}: {out:?}");
+    }
+}
+
+/// Removes the image a test built, however the test ends.
+struct RemoveImage(String);
+
+impl Drop for RemoveImage {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("docker")
+            .args(["rmi", "-f", &self.0])
+            .output();
     }
 }
 
