@@ -331,8 +331,8 @@ impl Stream for ExecOutput {
                 | LogOutput::Console { message }
                 | LogOutput::StdIn { message },
             )) => Some(Ok(Chunk::Stdout(message))),
+            // A broken connection is no end of the process: a drop still hangs it up.
             Some(Err(e)) => {
-                shared.ended.store(true, Ordering::Relaxed);
                 let action = "read the output of its process";
                 Some(Err(StackError::docker(
                     &target.engine,
