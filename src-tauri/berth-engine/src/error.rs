@@ -226,6 +226,14 @@ pub enum StackError {
         project: String,
         known: Vec<String>,
     },
+    /// `exec` found no running container of the service (or none numbered `index`), worded as
+    /// `docker compose exec` words it.
+    #[error(
+        "service \"{service}\" is not running{}\n\
+         Start it (berthctl up -d {service}), or pick a running replica with --index.",
+        index.map(|i| format!(" container #{i}")).unwrap_or_default()
+    )]
+    NotRunning { service: String, index: Option<u32> },
     /// Several containers failed at once (a batch of stops or kills goes on past a failure).
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
     Several(Vec<StackError>),

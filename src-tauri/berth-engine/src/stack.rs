@@ -45,7 +45,7 @@ pub struct Stack {
 type Result<T> = std::result::Result<T, StackError>;
 
 /// A service name the project does not define, with the names it does.
-fn no_such_service(project: &Project, service: &str) -> StackError {
+pub(crate) fn no_such_service(project: &Project, service: &str) -> StackError {
     let mut known: Vec<String> = (project.services.keys())
         .chain(project.disabled_services.keys())
         .cloned()
