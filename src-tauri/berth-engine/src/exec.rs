@@ -340,6 +340,21 @@ impl ExecProcess {
         })
     }
 
+    /// Whether the process's container still runs: when the output ends because the container
+    /// stopped, the exit code is only the signal that ended it.
+    pub async fn container_running(&self) -> Result<bool> {
+        let shared = &self.shared;
+        let inspect = shared
+            .engine
+            .docker()
+            .inspect_container(&shared.container, None)
+            .await
+            .map_err(|e| {
+                StackError::docker(&shared.engine, &shared.service, "inspect its container", e)
+            })?;
+        Ok(inspect.state.and_then(|s| s.running).unwrap_or(false))
+    }
+
     /// Ends the process and everything it started as a closed terminal would: SIGHUP to each
     /// process carrying its marker (a TTY session with input; other execs end with their input).
     /// Nothing is done if it already ended.
