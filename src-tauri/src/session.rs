@@ -85,19 +85,7 @@ impl Session {
 
     /// Runs `request` on the project as its files say now, reporting progress; one at a time.
     pub async fn run(&self, request: ActionRequest, progress: Progress) -> Result<(), Error> {
-        let Some(engine) = self.engine.engine() else {
-            return Err(Error::not_ready(
-                "Berth is not connected to a Docker engine yet; it keeps trying, \
-                 and the header says why it cannot connect.",
-            ));
-        };
-        let (status, project) = self.open.load();
-        self.publish(|v| v.project = status.clone());
-        let Some(project) = project else {
-            return Err(Error::not_ready(
-                "The compose file has errors (shown in the window); fix them first.",
-            ));
-        };
+        let stack = self.stack()?;
         check_request(&request).map_err(Error::invalid)?;
         let Some(action) = self.engine.begin_action() else {
             return Err(Error::not_ready(
@@ -105,7 +93,6 @@ impl Session {
             ));
         };
         self.publish(|v| v.action = Some(request.clone()));
-        let stack = Stack::new(engine, project);
         let services = &request.services;
         let result = match request.action {
             Action::Up => {
@@ -124,6 +111,24 @@ impl Session {
         drop(action);
         self.publish(|v| v.action = None);
         result.map_err(Error::from)
+    }
+
+    /// The stack as its files say now (the window shows them as loaded), on the engine.
+    pub fn stack(&self) -> Result<Stack, Error> {
+        let Some(engine) = self.engine.engine() else {
+            return Err(Error::not_ready(
+                "Berth is not connected to a Docker engine yet; it keeps trying, \
+                 and the header says why it cannot connect.",
+            ));
+        };
+        let (status, project) = self.open.load();
+        self.publish(|v| v.project = status.clone());
+        let Some(project) = project else {
+            return Err(Error::not_ready(
+                "The compose file has errors (shown in the window); fix them first.",
+            ));
+        };
+        Ok(Stack::new(engine, project))
     }
 
     /// The live stats and port probes, once connected.

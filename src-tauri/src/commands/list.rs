@@ -22,6 +22,11 @@ macro_rules! commands {
             metrics::watch_metrics,
             metrics::unwatch_metrics,
             metrics::probe_again,
+            terminal::terminal_open,
+            terminal::terminal_input,
+            terminal::terminal_resize,
+            terminal::terminal_ack,
+            terminal::terminal_close,
         )
     };
 }

@@ -3,6 +3,7 @@
 
 mod app;
 mod app_stack;
+mod app_terminal;
 mod berthctl;
 mod engine;
 mod engine_attach;
