@@ -7,9 +7,12 @@
 use std::time::{Duration, Instant};
 
 use berth_tests::app::App;
-use berth_tests::stacks::Cleanup;
+use berth_tests::stacks::{Cleanup, TestStack};
 use berth_tests::{berthctl_ok, docker, fixture, unique_project, workspace_binary};
-use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::Locator;
+use fantoccini::actions::{
+    InputSource, KeyAction, KeyActions, MOUSE_BUTTON_LEFT, MouseActions, PointerAction,
+};
 
 const LONG: Duration = Duration::from_secs(90);
 const WAIT: Duration = Duration::from_secs(20);
@@ -60,6 +63,23 @@ async fn a_terminal_on_the_backend_runs_resizes_exits_and_closes_leaving_no_shel
         docker(&["exec", &backend, "cat", "/tmp/berth-term"]).trim(),
         "42"
     );
+
+    // Copy and paste with Ctrl+Shift+C and Ctrl+Shift+V: a word selected by a double click,
+    // pasted back onto the command line.
+    type_text(&app, "echo copy-me\u{E007}").await;
+    let rows = screen_when(&app, tab, |rows| rows.iter().any(|r| r == "copy-me")).await;
+    let line = rows
+        .iter()
+        .position(|r| r == "copy-me")
+        .expect("the echoed line");
+    double_click_start(&app, tab, line).await;
+    press_with_ctrl_shift(&app, 'C').await;
+    press_with_ctrl_shift(&app, 'V').await;
+    screen_when(&app, tab, |rows| {
+        rows.last_non_empty().ends_with("# copy-me")
+    })
+    .await;
+    type_text(&app, "\u{0015}").await;
 
     // The TTY has the pane's size, and follows it when the window shrinks.
     let (rows, cols) = tty_size(&app, tab).await;
@@ -136,6 +156,63 @@ async fn a_terminal_on_the_backend_runs_resizes_exits_and_closes_leaving_no_shel
     app.quit().await;
 }
 
+#[tokio::test]
+async fn a_scaled_service_asks_which_replica_and_other_services_are_refused() {
+    let stack = TestStack::new(
+        "term-scale",
+        "services:\n  web:\n    image: berth-test/busybox:1\n    command: [sleep, '100000']\n    scale: 2\n",
+    )
+    .await;
+    stack.up_wait().await;
+    let file = stack.file();
+    let app = App::launch(
+        &workspace_binary("berth"),
+        &["-f", file.to_str().expect("UTF-8 path"), "-p", &stack.name],
+    )
+    .await;
+    app.cell_when("web", "state", LONG, |t| t.starts_with("running"))
+        .await;
+
+    // The Terminal button asks which replica; the tab is named after the one picked.
+    app.click("[data-testid=services] tr[data-service=web] [data-action=terminal]")
+        .await;
+    app.click("[data-testid=services] tr[data-service=web] [data-replica='2']")
+        .await;
+    app.texts_when("[data-testid=terminal-tab]", WAIT, |t| t == ["web-2"])
+        .await;
+    screen_when(&app, "web-2", |rows| rows.iter().any(|r| r.ends_with('#'))).await;
+    type_text(&app, "hostname\u{E007}").await;
+    let host = docker(&[
+        "inspect",
+        "-f",
+        "{{.Config.Hostname}}",
+        &format!("{}-web-2", stack.name),
+    ]);
+    screen_when(&app, "web-2", |rows| rows.contains(&host)).await;
+
+    // The page can name only the open project's services.
+    let refused = app
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; \
+             const ipc = window.__TAURI_INTERNALS__; \
+             const onOutput = '__CHANNEL__:' + ipc.transformCallback(() => {}); \
+             ipc.invoke('terminal_open', { service: 'postgres', index: 1, cols: 80, rows: 24, onOutput }) \
+               .then(() => done('opened'), (e) => done(e.message ?? String(e)));",
+            Vec::new(),
+        )
+        .await
+        .expect("a script");
+    let refused = refused.as_str().expect("a message");
+    assert!(
+        refused.contains("postgres")
+            && refused.contains(&format!("The services of {} are: web", stack.name)),
+        "{refused}"
+    );
+
+    app.quit().await;
+}
+
 /// Types `text` into the focused terminal, key by key (`\u{E007}` is Enter).
 async fn type_text(app: &App, text: &str) {
     let keys = text
@@ -145,6 +222,64 @@ async fn type_text(app: &App, text: &str) {
                 .then(KeyAction::Up { value: c })
         });
     app.client.perform_actions(keys).await.expect("type");
+}
+
+/// Presses Ctrl+Shift+`key`.
+async fn press_with_ctrl_shift(app: &App, key: char) {
+    const CONTROL: char = '\u{E009}';
+    const SHIFT: char = '\u{E008}';
+    let keys = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down { value: CONTROL })
+        .then(KeyAction::Down { value: SHIFT })
+        .then(KeyAction::Down { value: key })
+        .then(KeyAction::Up { value: key })
+        .then(KeyAction::Up { value: SHIFT })
+        .then(KeyAction::Up { value: CONTROL });
+    app.client.perform_actions(keys).await.expect("press keys");
+}
+
+/// Double-clicks the first word of screen row `row` in terminal `tab`.
+async fn double_click_start(app: &App, tab: &str, row: usize) {
+    let pane = format!("[data-testid=terminal][data-tab='{tab}']");
+    // The rows take no pointer events: the screen under them does. Pointer offsets are from
+    // its centre; the word starts a few pixels in from the row's left edge.
+    let script = format!(
+        "const screen = document.querySelector(\"{pane} .xterm-screen\").getBoundingClientRect(); \
+         const row = document.querySelectorAll(\"{pane} .xterm-rows > div\")[{row}] \
+           .getBoundingClientRect(); \
+         return [row.left + 8 - screen.left - screen.width / 2, \
+                 row.top + row.height / 2 - screen.top - screen.height / 2]"
+    );
+    let offset: [f64; 2] = serde_json::from_value(app.eval(&script).await).expect("an offset");
+    let screen = app
+        .client
+        .find(Locator::Css(&format!("{pane} .xterm-screen")))
+        .await
+        .expect("the terminal's screen");
+    let at = PointerAction::MoveToElement {
+        element: screen,
+        duration: None,
+        x: offset[0],
+        y: offset[1],
+    };
+    let click = [
+        PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        },
+        PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        },
+    ];
+    let mouse = MouseActions::new("mouse".into())
+        .then(at)
+        .then(click[0].clone())
+        .then(click[1].clone())
+        .then(click[0].clone())
+        .then(click[1].clone());
+    app.client
+        .perform_actions(mouse)
+        .await
+        .expect("double-click");
 }
 
 /// The screen rows of terminal `tab`, once `ready` accepts them.
@@ -178,6 +313,19 @@ async fn tty_size_when(app: &App, tab: &str, ready: impl Fn(u32, u32) -> bool) -
         }
         assert!(Instant::now() < deadline, "stty size stayed {r} {c}");
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+trait LastNonEmpty {
+    fn last_non_empty(&self) -> &str;
+}
+
+impl LastNonEmpty for [String] {
+    fn last_non_empty(&self) -> &str {
+        self.iter()
+            .rev()
+            .find(|r| !r.is_empty())
+            .map_or("", String::as_str)
     }
 }
 
