@@ -5,7 +5,7 @@
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use bollard::container::LogOutput;
 use bollard::exec::{CreateExecOptions, ResizeExecOptions, StartExecOptions, StartExecResults};
@@ -61,9 +61,10 @@ pub enum Chunk {
 
 /// A running process in a container: its output, its input and its handle.
 ///
-/// When every part of it is dropped while the process still runs, the process is hung up as a
-/// terminal hangs up its session (SIGHUP): the engine itself leaves an exec running after its
-/// client went away.
+/// A TTY session with input is hung up as a closed terminal hangs up (SIGHUP to its processes)
+/// when its input is shut down, or when all three parts are dropped before its output ended:
+/// the engine itself leaves an exec running after its client went away. Such a session carries
+/// `BERTH_EXEC=<token>` in its environment, by which the hangup finds its processes.
 pub struct Exec {
     pub output: ExecOutput,
     pub input: ExecInput,
@@ -78,31 +79,64 @@ pub struct ExecOutput {
     shared: Arc<Shared>,
 }
 
-/// The process's stdin. Shutting it down is end of input; with a TTY it also hangs up the
-/// process, since the engine then ends the output but not the process.
+/// The process's stdin. Shutting it down is end of input; with a TTY it also hangs the session
+/// up, since the engine then ends the output but not the process.
 pub struct ExecInput {
     writer: Pin<Box<dyn AsyncWrite + Send>>,
     shared: Arc<Shared>,
 }
 
-/// The process itself: size, exit code, hangup. Clones name the same process.
+/// The process itself: terminal size, exit code, hangup. Clones name the same process.
 #[derive(Clone)]
 pub struct ExecProcess {
     shared: Arc<Shared>,
 }
 
-/// What the parts share: the exec and how to reach it.
-struct Shared {
+/// The exec on the engine, and where it runs.
+#[derive(Clone)]
+struct Target {
     engine: Engine,
     id: String,
     container: String,
     service: String,
-    /// The marker in the process's environment that finds it and its children for a hangup.
+    /// The value of [`MARKER`] in the session's environment (a TTY with input only): how a
+    /// hangup finds its processes, whose in-container ids the engine does not tell.
     marker: Option<String>,
+    /// The exec's user, who may signal its processes.
     user: Option<String>,
-    /// The output ended: the process is over (or, with a TTY, its input was closed).
+}
+
+/// What the three parts share.
+struct Shared {
+    target: Target,
+    /// The output ended: the process is over (or, with a TTY, its input was shut down).
     ended: AtomicBool,
+    hung_up: AtomicBool,
+    /// The runtime the exec started on, for the hangup a drop sends.
     runtime: tokio::runtime::Handle,
+}
+
+impl Shared {
+    /// Hangs the session up in the background, once.
+    fn hang_up_soon(&self) {
+        if self.target.marker.is_none() || self.hung_up.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let target = self.target.clone();
+        self.runtime.spawn(async move {
+            if let Err(e) = target.hang_up().await {
+                tracing::warn!("could not hang up a terminal of {}: {e}", target.service);
+            }
+        });
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        if !self.ended.load(Ordering::Relaxed) {
+            self.hang_up_soon();
+        }
+    }
 }
 
 /// The environment variable marking a TTY session's processes, so a hangup finds them all.
@@ -119,6 +153,29 @@ impl crate::Stack {
     ) -> Result<Exec> {
         let container = self.exec_target(service, index).await?;
         start(self.engine(), service, &container, options).await
+    }
+
+    /// [`Stack::exec`] without attaching (`exec -d`): the process runs on its own, its output
+    /// discarded by the engine.
+    pub async fn exec_detached(
+        &self,
+        service: &str,
+        index: Option<u32>,
+        options: ExecOptions,
+    ) -> Result<()> {
+        let container = self.exec_target(service, index).await?;
+        let engine = self.engine();
+        let id = create(engine, service, &container, options, false).await?;
+        let start = StartExecOptions {
+            detach: true,
+            ..Default::default()
+        };
+        engine
+            .docker()
+            .start_exec(&id, Some(start))
+            .await
+            .map_err(|e| start_failed(engine, service, e))?;
+        Ok(())
     }
 
     /// compose's `getSpecifiedContainer`: the service's running containers (one-offs last)
@@ -153,60 +210,43 @@ async fn start(
     engine: &Engine,
     service: &str,
     container: &str,
-    options: ExecOptions,
+    mut options: ExecOptions,
 ) -> Result<Exec> {
-    let docker = engine.docker();
     let marker = (options.tty && options.stdin).then(new_marker);
-    let mut env = options.env;
-    env.extend(marker.iter().map(|m| format!("{MARKER}={m}")));
-    let config = CreateExecOptions {
-        attach_stdin: Some(options.stdin),
-        attach_stdout: Some(true),
-        attach_stderr: Some(true),
-        tty: Some(options.tty),
-        env: Some(env),
-        cmd: Some(options.command),
-        privileged: Some(options.privileged),
-        user: options.user.clone(),
-        working_dir: options.workdir,
-        ..Default::default()
-    };
-    let not_running = || StackError::NotRunning {
-        service: service.to_owned(),
-        index: None,
-    };
-    let created = docker
-        .create_exec(container, config)
-        .await
-        .map_err(|e| match e {
-            // The container stopped since it was picked.
-            e if conflict(&e) => not_running(),
-            e => StackError::docker(engine, service, "start a process in its container", e),
-        })?;
+    let user = options.user.clone();
+    options
+        .env
+        .extend(marker.iter().map(|m| format!("{MARKER}={m}")));
+    let id = create(engine, service, container, options, true).await?;
     let start = StartExecOptions {
         detach: false,
-        tty: options.tty,
+        // The engine frames the output (stdout/stderr headers) unless the *start* asks for a
+        // TTY, whatever the exec was created with (moby's postContainerExecStart): framed, a
+        // terminal's bytes cannot be taken for a frame header, as bollard's decoder takes raw
+        // output that begins with a byte below 3 (and then holds the rest until the end).
+        tty: false,
         // The read buffer: large enough that a stream of output is a few reads per frame.
         output_capacity: Some(64 * 1024),
     };
-    let StartExecResults::Attached { output, input } = docker
-        .start_exec(&created.id, Some(start))
+    let StartExecResults::Attached { output, input } = engine
+        .docker()
+        .start_exec(&id, Some(start))
         .await
-        .map_err(|e| match e {
-            e if conflict(&e) => not_running(),
-            e => StackError::docker(engine, service, "start a process in its container", e),
-        })?
+        .map_err(|e| start_failed(engine, service, e))?
     else {
         unreachable!("an exec started without detach is attached");
     };
     let shared = Arc::new(Shared {
-        engine: engine.clone(),
-        id: created.id,
-        container: container.to_owned(),
-        service: service.to_owned(),
-        marker,
-        user: options.user,
+        target: Target {
+            engine: engine.clone(),
+            id,
+            container: container.to_owned(),
+            service: service.to_owned(),
+            marker,
+            user,
+        },
         ended: AtomicBool::new(false),
+        hung_up: AtomicBool::new(false),
         runtime: tokio::runtime::Handle::current(),
     });
     Ok(Exec {
@@ -220,6 +260,41 @@ async fn start(
         },
         process: ExecProcess { shared },
     })
+}
+
+/// Creates the exec; `attach` attaches its streams (stdin only if asked for).
+async fn create(
+    engine: &Engine,
+    service: &str,
+    container: &str,
+    options: ExecOptions,
+    attach: bool,
+) -> Result<String> {
+    let config = CreateExecOptions {
+        attach_stdin: Some(attach && options.stdin),
+        attach_stdout: Some(attach),
+        attach_stderr: Some(attach),
+        tty: Some(options.tty),
+        env: Some(options.env),
+        cmd: Some(options.command),
+        privileged: Some(options.privileged),
+        user: options.user,
+        working_dir: options.workdir,
+        ..Default::default()
+    };
+    let created = engine.docker().create_exec(container, config).await;
+    Ok(created.map_err(|e| start_failed(engine, service, e))?.id)
+}
+
+/// A refused create or start: a container that stopped since it was picked is not running.
+fn start_failed(engine: &Engine, service: &str, e: bollard::errors::Error) -> StackError {
+    if conflict(&e) {
+        return StackError::NotRunning {
+            service: service.to_owned(),
+            index: None,
+        };
+    }
+    StackError::docker(engine, service, "start a process in its container", e)
 }
 
 /// A token no other exec carries: the clock, the process and a counter, hashed.
@@ -242,11 +317,9 @@ impl Stream for ExecOutput {
     type Item = Result<Chunk>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let item = match self.stream.poll_next_unpin(cx) {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(item) => item,
-        };
+        let item = ready!(self.stream.poll_next_unpin(cx));
         let shared = &self.shared;
+        let target = &shared.target;
         Poll::Ready(match item {
             None => {
                 shared.ended.store(true, Ordering::Relaxed);
@@ -262,8 +335,8 @@ impl Stream for ExecOutput {
                 shared.ended.store(true, Ordering::Relaxed);
                 let action = "read the output of its process";
                 Some(Err(StackError::docker(
-                    &shared.engine,
-                    &shared.service,
+                    &target.engine,
+                    &target.service,
                     action,
                     e,
                 )))
@@ -287,87 +360,76 @@ impl AsyncWrite for ExecInput {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         let done = self.writer.as_mut().poll_shutdown(cx);
-        if done.is_ready() && self.shared.marker.is_some() {
-            let process = ExecProcess {
-                shared: self.shared.clone(),
-            };
-            self.shared
-                .runtime
-                .spawn(async move { process.hang_up().await });
+        if done.is_ready() {
+            self.shared.hang_up_soon();
         }
         done
     }
 }
 
 impl ExecProcess {
-    /// The engine's id of the exec.
-    pub fn id(&self) -> &str {
-        &self.shared.id
-    }
-
     /// Sets the size of the process's terminal (a TTY exec only).
     pub async fn resize(&self, cols: u16, rows: u16) -> Result<()> {
         let size = ResizeExecOptions {
             width: cols,
             height: rows,
         };
-        let shared = &self.shared;
-        shared
-            .engine
-            .docker()
-            .resize_exec(&shared.id, size)
-            .await
-            .map_err(|e| {
-                StackError::docker(&shared.engine, &shared.service, "resize its terminal", e)
-            })
+        let target = &self.shared.target;
+        let docker = target.engine.docker();
+        docker.resize_exec(&target.id, size).await.map_err(|e| {
+            StackError::docker(&target.engine, &target.service, "resize its terminal", e)
+        })
     }
 
-    /// After the output ended: the process's exit code (126 and 127 when the command cannot be
-    /// run or is not found). None while it still runs.
+    /// After the output ended: the process's exit code (126 when the engine cannot start the
+    /// command, 127 when a shell does not find it). None while it still runs.
     pub async fn exit_code(&self) -> Result<Option<i64>> {
-        let shared = &self.shared;
-        let inspect = shared
-            .engine
-            .docker()
-            .inspect_exec(&shared.id)
+        self.shared.target.exit_code().await
+    }
+
+    /// Whether the process's container still runs: when the output ends because the container
+    /// stopped, the exit code is only the signal that ended it.
+    pub async fn container_running(&self) -> Result<bool> {
+        let target = &self.shared.target;
+        let docker = target.engine.docker();
+        let inspect = docker
+            .inspect_container(&target.container, None)
             .await
             .map_err(|e| {
-                StackError::docker(&shared.engine, &shared.service, "read its exit code", e)
+                StackError::docker(&target.engine, &target.service, "inspect its container", e)
             })?;
+        Ok(inspect.state.and_then(|s| s.running).unwrap_or(false))
+    }
+
+    /// Ends a TTY session as a closed terminal would, unless it already ended: see [`Exec`].
+    pub async fn hang_up(&self) -> Result<()> {
+        self.shared.hung_up.store(true, Ordering::Relaxed);
+        self.shared.target.hang_up().await
+    }
+}
+
+impl Target {
+    async fn exit_code(&self) -> Result<Option<i64>> {
+        let inspect = (self.engine.docker().inspect_exec(&self.id).await).map_err(|e| {
+            StackError::docker(&self.engine, &self.service, "read its exit code", e)
+        })?;
         Ok(match inspect.running {
             Some(true) => None,
             _ => inspect.exit_code,
         })
     }
 
-    /// Whether the process's container still runs: when the output ends because the container
-    /// stopped, the exit code is only the signal that ended it.
-    pub async fn container_running(&self) -> Result<bool> {
-        let shared = &self.shared;
-        let inspect = shared
-            .engine
-            .docker()
-            .inspect_container(&shared.container, None)
-            .await
-            .map_err(|e| {
-                StackError::docker(&shared.engine, &shared.service, "inspect its container", e)
-            })?;
-        Ok(inspect.state.and_then(|s| s.running).unwrap_or(false))
-    }
-
-    /// Ends the process and everything it started as a closed terminal would: SIGHUP to each
-    /// process carrying its marker (a TTY session with input; other execs end with their input).
-    /// Nothing is done if it already ended.
-    pub async fn hang_up(&self) -> Result<()> {
-        let Some(marker) = &self.shared.marker else {
+    /// SIGHUP to every process that carries the session's marker: the shell and what it
+    /// started, as the kernel signals a session whose terminal closed.
+    async fn hang_up(&self) -> Result<()> {
+        let Some(marker) = &self.marker else {
             return Ok(());
         };
         if self.exit_code().await?.is_some() {
             return Ok(());
         }
-        let shared = &self.shared;
-        // Each /proc entry's environment, one NUL-separated entry a line, for the marker; the
-        // marker is $0 so no quoting is involved. Unreadable entries (other users) are skipped.
+        // Each process's environment, an entry a line; the marker is $0, so nothing is quoted
+        // into the script. Processes of other users are unreadable and skipped.
         let script = r#"for e in /proc/[0-9]*/environ; do
   if tr '\0' '\n' < "$e" 2>/dev/null | grep -qx "$0"; then
     p=${e%/environ}; kill -HUP "${p#/proc/}" 2>/dev/null
@@ -380,39 +442,11 @@ done"#;
                 script.into(),
                 format!("{MARKER}={marker}"),
             ],
-            user: shared.user.clone(),
+            user: self.user.clone(),
             ..ExecOptions::default()
         };
-        let mut kill = start(&shared.engine, &shared.service, &shared.container, options).await?;
+        let mut kill = start(&self.engine, &self.service, &self.container, options).await?;
         while kill.output.next().await.is_some() {}
         Ok(())
-    }
-}
-
-impl Drop for Shared {
-    fn drop(&mut self) {
-        if self.marker.is_none() || self.ended.load(Ordering::Relaxed) {
-            return;
-        }
-        let process = ExecProcess {
-            shared: Arc::new(Shared {
-                engine: self.engine.clone(),
-                id: std::mem::take(&mut self.id),
-                container: std::mem::take(&mut self.container),
-                service: std::mem::take(&mut self.service),
-                marker: self.marker.take(),
-                user: self.user.take(),
-                ended: AtomicBool::new(true),
-                runtime: self.runtime.clone(),
-            }),
-        };
-        self.runtime.spawn(async move {
-            if let Err(e) = process.hang_up().await {
-                tracing::warn!(
-                    "could not hang up a process in {}: {e}",
-                    process.shared.service
-                );
-            }
-        });
     }
 }

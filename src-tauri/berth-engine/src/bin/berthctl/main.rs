@@ -4,6 +4,7 @@ mod attach;
 mod config;
 mod down;
 mod events;
+mod exec;
 mod lifecycle;
 mod logs;
 mod ls;
@@ -52,6 +53,8 @@ enum Command {
     Stats(stats::StatsArgs),
     #[command(flatten)]
     Lifecycle(lifecycle::Lifecycle),
+    /// Execute a command in a running container.
+    Exec(exec::ExecArgs),
     /// Show the versions of berthctl and of the Docker engine it talks to.
     Version {
         /// Print JSON instead of text.
@@ -105,6 +108,7 @@ async fn run(command: Command, project: &ProjectArgs) -> anyhow::Result<()> {
         Command::Ls(args) => ls::run(args).await,
         Command::Stats(args) => stats::run(project, args).await,
         Command::Lifecycle(command) => lifecycle::run(project, command).await,
+        Command::Exec(args) => exec::run(project, args).await,
         Command::Version { json } => {
             let engine = Engine::connect().await?.version().await?;
             if json {
