@@ -120,7 +120,8 @@ fn service(e: &StackError) -> Option<&str> {
         | S::Unhealthy { service, .. }
         | S::Docker { service, .. }
         | S::FileVariableUnset { service, .. }
-        | S::FileMissing { service, .. } => Some(service),
+        | S::FileMissing { service, .. }
+        | S::NothingToBuild { service } => Some(service),
         _ => None,
     }
 }

@@ -1,6 +1,7 @@
 //! The project the window shows: which compose files it comes from, and the view the UI renders
 //! of its files.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use berth_compose::{LoadOptions, Port, Project};
@@ -9,8 +10,8 @@ use serde::Serialize;
 use tauri::{AppHandle, Manager, Runtime};
 use ts_rs::TS;
 
-/// The compose files the window was opened on, with berthctl's flags. Loaded again before each
-/// action, so an edit to the files takes effect without a restart.
+/// The compose files the window was opened on, with berthctl's flags. Loaded again on every
+/// edit of the files and before each action, so an edit takes effect without a restart.
 pub struct OpenProject {
     args: ProjectArgs,
     options: LoadOptions,
@@ -37,12 +38,15 @@ impl OpenProject {
         &self.args
     }
 
-    /// Loads the files as they are now: the view the window shows, and the project if valid.
-    pub fn load(&self) -> (ProjectStatus, Option<Project>) {
-        match berth_compose::load(&self.options) {
+    /// Loads the files as they are now: the view the window shows, the project if valid, and
+    /// every file the load read or looked for (to watch for edits).
+    pub fn load(&self) -> (ProjectStatus, Option<Project>, BTreeSet<PathBuf>) {
+        let (loaded, sources) = berth_compose::load_sources(&self.options);
+        match loaded {
             Ok(project) => (
                 ProjectStatus::Loaded(ProjectView::from(&project)),
                 Some(project),
+                sources,
             ),
             Err(err) => (
                 ProjectStatus::Invalid {
@@ -50,6 +54,7 @@ impl OpenProject {
                     message: err.render(),
                 },
                 None,
+                sources,
             ),
         }
     }
@@ -108,6 +113,8 @@ pub struct ServiceView {
     pub ports: Vec<String>,
     pub depends_on: Vec<String>,
     pub replicas: u32,
+    /// The files give it a `build:`: its image can be rebuilt.
+    pub build: bool,
 }
 
 impl From<&Project> for ProjectView {
@@ -122,6 +129,7 @@ impl From<&Project> for ProjectView {
                     ports: service.ports.iter().map(short_port).collect(),
                     depends_on: service.depends_on.keys().cloned().collect(),
                     replicas: service.replicas(),
+                    build: service.build.is_some(),
                     name,
                 })
             })

@@ -1,15 +1,17 @@
 //! The open project's window side: the engine's [`berth_engine::Session`] (connection, state
 //! model, log hub, action underway) translated into a [`StackView`] in a watch channel, rebuilt
-//! on every update of the session. The window and the tray see only the view.
+//! on every update of the session. The project's files are watched: an edit reloads them into
+//! the engine's session and the view. The window and the tray see only the view.
 
 use std::sync::{Arc, Mutex, Weak};
 
+use berth_compose::Project;
 use berth_engine::logs::{Hub, HubOptions};
 use berth_engine::{
-    AbortOnDrop, Connection, DownOptions, ProberHandle, Progress, SessionOptions, Stack,
+    AbortOnDrop, Connection, DownOptions, FileWatch, ProberHandle, Progress, SessionOptions, Stack,
     StatsHandle, UpOptions,
 };
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use crate::error::Error;
 use crate::project::OpenProject;
@@ -20,8 +22,10 @@ pub struct Session {
     open: OpenProject,
     view: watch::Sender<StackView>,
     engine: Arc<berth_engine::Session>,
-    /// Turns the engine session's updates into views; ends with the session.
-    task: Mutex<Option<AbortOnDrop>>,
+    /// The files the last load read; none if the system cannot watch files.
+    files: Option<FileWatch>,
+    /// Turn the engine session's updates into views, and edits into reloads; end with it.
+    tasks: Mutex<Vec<AbortOnDrop>>,
 }
 
 impl Session {
@@ -33,7 +37,7 @@ impl Session {
         settings: &Settings,
     ) -> Arc<Session> {
         static OPENED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let (status, project) = open.load();
+        let (status, project, sources) = open.load();
         view.send_replace(StackView {
             session: OPENED.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
             ..StackView::new(status)
@@ -48,21 +52,35 @@ impl Session {
         };
         // The engine's session spawns on tokio: Tauri's runtime is one.
         let runtime = tauri::async_runtime::handle();
-        let engine = {
+        let (engine, watched) = {
             let _entered = runtime.inner().enter();
-            berth_engine::Session::open(project, options)
+            let watched = FileWatch::new(berth_engine::file_watch::QUIET)
+                .inspect_err(|e| tracing::warn!(%e, "cannot watch the project's files"))
+                .ok();
+            (berth_engine::Session::open(project, options), watched)
         };
         let updates = engine.updates();
+        let (files, edits) = watched.unzip();
+        if let Some(files) = &files {
+            files.watch(sources);
+        }
         let session = Arc::new(Session {
             open,
             view,
             engine,
-            task: Mutex::new(None),
+            files,
+            tasks: Mutex::new(Vec::new()),
         });
-        let task = runtime
-            .inner()
-            .spawn(translate(Arc::downgrade(&session), updates));
-        *session.task.lock().expect("task lock") = Some(AbortOnDrop(task));
+        let weak = Arc::downgrade(&session);
+        let mut tasks = vec![AbortOnDrop(
+            runtime.inner().spawn(translate(weak.clone(), updates)),
+        )];
+        if let Some(edits) = edits {
+            tasks.push(AbortOnDrop(
+                runtime.inner().spawn(reload_on_edits(weak, edits)),
+            ));
+        }
+        *session.tasks.lock().expect("tasks lock") = tasks;
         session
     }
 
@@ -72,6 +90,21 @@ impl Session {
 
     pub fn hub(&self) -> &Hub {
         self.engine.hub()
+    }
+
+    /// Loads the files as they are now and watches what they read. A good load is shown and
+    /// handed to the engine's session; a broken one (or one under another project name) is
+    /// told beside the last good one, and is `None`.
+    fn reload(&self) -> Option<Project> {
+        let (status, project, sources) = self.open.load();
+        if let Some(files) = &self.files {
+            files.watch(sources);
+        }
+        let mut shown = false;
+        self.publish(|v| shown = v.show_load(status));
+        let project = project.filter(|_| shown)?;
+        self.engine.set_project(project.clone());
+        Some(project)
     }
 
     /// Rebuilds the view from what is known now.
@@ -85,7 +118,12 @@ impl Session {
 
     /// Runs `request` on the project as its files say now, reporting progress; one at a time.
     pub async fn run(&self, request: ActionRequest, progress: Progress) -> Result<(), Error> {
-        let stack = self.stack()?;
+        let Some(engine) = self.engine.engine() else {
+            return Err(Error::not_ready(NOT_CONNECTED));
+        };
+        let Some(project) = self.reload() else {
+            return Err(Error::not_ready(FILE_ERRORS));
+        };
         check_request(&request).map_err(Error::invalid)?;
         let Some(action) = self.engine.begin_action() else {
             return Err(Error::not_ready(
@@ -93,6 +131,7 @@ impl Session {
             ));
         };
         self.publish(|v| v.action = Some(request.clone()));
+        let stack = Stack::new(engine, project);
         let services = &request.services;
         let result = match request.action {
             Action::Up => {
@@ -107,28 +146,15 @@ impl Session {
             Action::Stop => stack.stop(services, &progress).await,
             Action::Restart => stack.restart(services, &progress).await,
             Action::Down => stack.down(&DownOptions::default(), &progress).await,
+            Action::Rebuild => {
+                stack
+                    .rebuild_cancellable(services, &progress, action.token())
+                    .await
+            }
         };
         drop(action);
         self.publish(|v| v.action = None);
         result.map_err(Error::from)
-    }
-
-    /// The stack as its files say now (the window shows them as loaded), on the engine.
-    pub fn stack(&self) -> Result<Stack, Error> {
-        let Some(engine) = self.engine.engine() else {
-            return Err(Error::not_ready(
-                "Berth is not connected to a Docker engine yet; it keeps trying, \
-                 and the header says why it cannot connect.",
-            ));
-        };
-        let (status, project) = self.open.load();
-        self.publish(|v| v.project = status.clone());
-        let Some(project) = project else {
-            return Err(Error::not_ready(
-                "The compose file has errors (shown in the window); fix them first.",
-            ));
-        };
-        Ok(Stack::new(engine, project))
     }
 
     /// The live stats and port probes, once connected.
@@ -140,7 +166,19 @@ impl Session {
     pub fn cancel(&self) {
         self.engine.cancel();
     }
+
+    /// The project as its files say now, on the engine: for what looks into one service.
+    pub fn stack(&self) -> Result<Stack, Error> {
+        let engine = (self.engine.engine()).ok_or_else(|| Error::not_ready(NOT_CONNECTED))?;
+        let (_, project, _) = self.open.load();
+        let project = project.ok_or_else(|| Error::not_ready(FILE_ERRORS))?;
+        Ok(Stack::new(engine, project))
+    }
 }
+
+const NOT_CONNECTED: &str = "Berth is not connected to a Docker engine yet; it keeps trying, \
+                             and the header says why it cannot connect.";
+const FILE_ERRORS: &str = "The compose file has errors (shown in the window); fix them first.";
 
 /// Rebuilds the view on every update of the engine's session, until either is gone.
 async fn translate(session: Weak<Session>, mut updates: watch::Receiver<Connection>) {
@@ -163,10 +201,22 @@ async fn translate(session: Weak<Session>, mut updates: watch::Receiver<Connecti
     }
 }
 
-/// Refuses what only the IPC can ask: a down of single services. The stack checks the names.
+/// Reloads the project on each burst of edits to its files, until either is gone.
+async fn reload_on_edits(session: Weak<Session>, mut edits: mpsc::Receiver<()>) {
+    while edits.recv().await.is_some() {
+        let Some(s) = session.upgrade() else { return };
+        s.reload();
+    }
+}
+
+/// Refuses what only the IPC can ask: a down of single services, a rebuild of the whole
+/// stack. The stack checks the names.
 fn check_request(request: &ActionRequest) -> Result<(), String> {
     if request.action == Action::Down && !request.services.is_empty() {
         return Err("Down applies to the whole stack; stop single services instead.".into());
+    }
+    if request.action == Action::Rebuild && request.services.is_empty() {
+        return Err("Rebuild applies to single services; name the ones to rebuild.".into());
     }
     Ok(())
 }
@@ -187,5 +237,11 @@ mod tests {
         assert!(check_request(&request(Action::Down, &["web"])).is_err());
         assert_eq!(check_request(&request(Action::Down, &[])), Ok(()));
         assert_eq!(check_request(&request(Action::Stop, &["web"])), Ok(()));
+    }
+
+    #[test]
+    fn rebuild_is_of_single_services() {
+        assert!(check_request(&request(Action::Rebuild, &[])).is_err());
+        assert_eq!(check_request(&request(Action::Rebuild, &["web"])), Ok(()));
     }
 }

@@ -16,7 +16,11 @@ pub struct StackView {
     /// Which opening of a project this is: it changes when a project (or the same one with
     /// other settings) is opened, and with it the log view starts over.
     pub session: u32,
+    /// The project as its files last loaded, or why they never did.
     pub project: ProjectStatus,
+    /// Why the files' latest load is not shown (the loader's located error, or a new project
+    /// name), while the rows stay those of their last good load.
+    pub files_error: Option<String>,
     pub engine: EngineView,
     pub status: StackStatus,
     /// The stack action underway, if any.
@@ -58,11 +62,13 @@ pub enum Action {
     Restart,
     /// `down`: stop and remove the containers and networks (volumes are kept).
     Down,
+    /// Build the services' images (`build:`), then `up` those services.
+    Rebuild,
 }
 
 impl Action {
     fn starts(self) -> bool {
-        matches!(self, Action::Up | Action::Restart)
+        matches!(self, Action::Up | Action::Restart | Action::Rebuild)
     }
 }
 
@@ -72,6 +78,8 @@ impl Action {
 pub struct ServiceRow {
     pub name: String,
     pub image: String,
+    /// The files give it a `build:`: it has a Rebuild action.
+    pub build: bool,
     #[serde(flatten)]
     pub status: ServiceStatus,
 }
@@ -82,10 +90,38 @@ impl StackView {
         StackView {
             session: 0,
             project,
+            files_error: None,
             engine: EngineView::Connecting,
             status: StackStatus::Unknown,
             action: None,
             services: Vec::new(),
+        }
+    }
+
+    /// Shows a new load of the project's files; says whether it is now the project shown. A
+    /// broken one after a good one is told beside it and changes nothing else: the rows stay as
+    /// the last good load made them. So is a load under another project name, which is another
+    /// project on the engine.
+    pub fn show_load(&mut self, status: ProjectStatus) -> bool {
+        let shown = self.project.loaded().map(|p| p.name.clone());
+        match (status, shown) {
+            (ProjectStatus::Invalid { message, .. }, Some(_)) => {
+                self.files_error = Some(message);
+                false
+            }
+            (ProjectStatus::Loaded(new), Some(name)) if new.name != name => {
+                self.files_error = Some(format!(
+                    "The files now name the project {}, not {name}: open them again \
+                     (Project ▾) to manage it under its new name.",
+                    new.name
+                ));
+                false
+            }
+            (status, _) => {
+                self.project = status;
+                self.files_error = None;
+                true
+            }
         }
     }
 
@@ -149,6 +185,7 @@ fn rows(view: &ProjectView, snapshot: Option<&Snapshot>) -> Vec<ServiceRow> {
             ServiceRow {
                 name: name.to_owned(),
                 image: image.unwrap_or_default(),
+                build: spec.is_some_and(|s| s.build),
                 status,
             }
         })
@@ -237,6 +274,7 @@ pub(crate) mod tests {
                     ports: vec![],
                     depends_on: vec![],
                     replicas: 1,
+                    build: false,
                 })
                 .collect(),
         })
@@ -251,6 +289,7 @@ pub(crate) mod tests {
                     ServiceState {
                         desired: Desired::Running { replicas: 1 },
                         containers: vec![],
+                        config_hash: None,
                     },
                 )
             })
@@ -261,6 +300,7 @@ pub(crate) mod tests {
                 .or_insert(ServiceState {
                     desired: Desired::Orphan,
                     containers: vec![],
+                    config_hash: None,
                 })
                 .containers
                 .push(c);
@@ -450,6 +490,46 @@ pub(crate) mod tests {
         let names: Vec<&str> = v.services.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["db", "web", "old"]);
         assert_eq!(v.services[2].status.desired, Desired::Orphan);
+    }
+
+    #[test]
+    fn a_broken_edit_is_told_beside_the_last_good_project_until_fixed() {
+        let broken = |message: &str| ProjectStatus::Invalid {
+            files: vec!["/p/compose.yaml".into()],
+            message: message.into(),
+        };
+        let mut v = StackView::new(broken("never loaded"));
+        assert!(v.show_load(project(&["db"])));
+        assert_eq!(
+            (v.project.clone(), v.files_error.clone()),
+            (project(&["db"]), None)
+        );
+        assert!(!v.show_load(broken("compose.yaml:3:1: fix it")));
+        v.refresh(Some(&version()), Some(&snapshot(vec![], &["db"])));
+        assert_eq!(v.project, project(&["db"]), "the rows stay");
+        assert_eq!(v.services.len(), 1);
+        assert_eq!(v.files_error.as_deref(), Some("compose.yaml:3:1: fix it"));
+        assert!(v.show_load(project(&["db", "web"])));
+        assert_eq!(
+            (v.project.clone(), v.files_error.clone()),
+            (project(&["db", "web"]), None)
+        );
+        // Another name is another project: the one shown stays, and the error says what to do.
+        let ProjectStatus::Loaded(mut renamed) = project(&["db"]) else {
+            unreachable!()
+        };
+        renamed.name = "q".into();
+        assert!(!v.show_load(ProjectStatus::Loaded(renamed)));
+        assert_eq!(v.project, project(&["db", "web"]));
+        let error = v.files_error.clone().unwrap_or_default();
+        assert!(error.contains("name the project q, not p"), "{error}");
+        // A project that never loaded says why in place of the rows.
+        let mut v = StackView::new(broken("never loaded"));
+        assert!(v.show_load(broken("still not")));
+        assert_eq!(
+            (v.project.clone(), v.files_error.clone()),
+            (broken("still not"), None)
+        );
     }
 
     #[test]

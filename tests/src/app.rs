@@ -237,7 +237,17 @@ impl App {
         loop {
             let found = descendants(self.driver.0.id()).into_iter().find_map(|pid| {
                 let pid = pid.to_string();
-                xdotool(&["search", "--onlyvisible", "--pid", &pid, "--name", title])
+                // --all: xdotool otherwise takes a window matching either the pid or the name.
+                let by = [
+                    "search",
+                    "--all",
+                    "--onlyvisible",
+                    "--pid",
+                    &pid,
+                    "--name",
+                    title,
+                ];
+                xdotool(&by)
             });
             if let Some(window) = found.and_then(|f| f.split_whitespace().next().map(str::to_owned))
             {
@@ -256,6 +266,12 @@ impl App {
     pub fn press(&self, window: &str, key: &str) {
         xdotool(&["windowfocus", "--sync", window]).expect("xdotool windowfocus");
         xdotool(&["key", key]).expect("xdotool key");
+    }
+
+    /// Types `text` in `window` as the user would (a path in a native save dialog).
+    pub fn type_text(&self, window: &str, text: &str) {
+        xdotool(&["windowfocus", "--sync", window]).expect("xdotool windowfocus");
+        xdotool(&["type", "--delay", "10", text]).expect("xdotool type");
     }
 
     async fn visibility_when(&self, state: &str) {

@@ -34,7 +34,7 @@ mod schema;
 pub mod units;
 mod yaml;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -91,6 +91,17 @@ impl LoadOptions {
 
 /// Loads, validates and normalizes a project.
 pub fn load(opts: &LoadOptions) -> Result<Project, Error> {
+    load_sources(opts).0
+}
+
+/// [`load`], and every file the load read or looked for, whether or not it succeeded: the
+/// compose files, env files (`.env`, `--env-file`, `env_file:`), and the files `include` and
+/// `extends` name. Watching these sees every edit that can change the project.
+pub fn load_sources(opts: &LoadOptions) -> (Result<Project, Error>, BTreeSet<PathBuf>) {
+    read::recording(|| load_unrecorded(opts))
+}
+
+fn load_unrecorded(opts: &LoadOptions) -> Result<Project, Error> {
     let files = compose_files(opts)?;
     let project_dir = match &opts.project_directory {
         Some(d) => PathBuf::from(paths::absolute(
@@ -105,7 +116,7 @@ pub fn load(opts: &LoadOptions) -> Result<Project, Error> {
     let mut env = opts.environment.clone();
     let env_files: Vec<PathBuf> = if opts.env_files.is_empty() {
         Some(project_dir.join(".env"))
-            .filter(|p| p.is_file())
+            .filter(|p| read::optional(p))
             .into_iter()
             .collect()
     } else {

@@ -218,7 +218,7 @@ impl Loader {
             let env_paths: Vec<PathBuf> = if env_files.is_empty() {
                 vec![sub_dir.join(".env")]
                     .into_iter()
-                    .filter(|p| p.is_file())
+                    .filter(|p| read::optional(p))
                     .collect()
             } else {
                 env_files

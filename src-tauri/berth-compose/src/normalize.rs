@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::loader::read_env_file;
 use crate::merge::enforce_unicity;
 use crate::node::{Entry, Node, Span, Value, last_wins};
-use crate::paths;
+use crate::{paths, read};
 
 pub struct Context<'a> {
     pub name: &'a str,
@@ -222,6 +222,7 @@ fn environment(s: &mut Node, cx: &Context) -> Result<(), Error> {
             let path = Path::new(path);
             // Only a missing file may be optional: compose reads (and refuses) anything else,
             // a file that cannot be looked at included (reading it says why).
+            read::looked_for(path);
             if !path.try_exists().unwrap_or(true) {
                 if required {
                     return Err(Error::EnvFileNotFound {

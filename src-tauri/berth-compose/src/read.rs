@@ -2,15 +2,57 @@
 //! [`limits::FILE_BYTES`], so a directory, a device or a pipe named by mistake is reported as
 //! what it is and is never read without end.
 
+use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::fs::FileType;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Location};
 use crate::limits;
 
+thread_local! {
+    /// The files the load running on this thread has read or looked for.
+    static SOURCES: RefCell<Option<BTreeSet<PathBuf>>> = const { RefCell::new(None) };
+}
+
+/// Runs `load` and says every file it read or looked for: each goes through this module, so a
+/// watcher of these files sees every edit that can change what `load` returns.
+pub fn recording<T>(load: impl FnOnce() -> T) -> (T, BTreeSet<PathBuf>) {
+    /// Ends the recording even if `load` panics.
+    struct Stop;
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            SOURCES.with(|s| s.borrow_mut().take());
+        }
+    }
+    SOURCES.with(|s| *s.borrow_mut() = Some(BTreeSet::new()));
+    let stop = Stop;
+    let value = load();
+    let sources = SOURCES.with(|s| s.borrow_mut().take()).unwrap_or_default();
+    drop(stop);
+    (value, sources)
+}
+
+/// Records a file the load looks for (it changes the project if it appears or changes).
+pub fn looked_for(path: &Path) {
+    SOURCES.with(|s| {
+        if let Some(sources) = s.borrow_mut().as_mut() {
+            sources.insert(path.to_path_buf());
+        }
+    });
+}
+
+/// Whether an optional file (a `.env` beside a compose file) is there to be read; recorded
+/// either way, as creating it changes the project.
+pub fn optional(path: &Path) -> bool {
+    looked_for(path);
+    path.is_file()
+}
+
 /// Checks that `path` is a regular file no larger than the limit. `kind` says what the file is
 /// for ("env file") and `at` where it is named, for the error.
 pub fn regular(path: &Path, kind: &'static str, at: &Location) -> Result<(), Error> {
+    looked_for(path);
     let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => Error::FileNotFound {
             at: at.clone(),

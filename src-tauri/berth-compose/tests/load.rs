@@ -332,3 +332,32 @@ fn replicas_come_from_scale_then_deploy_replicas_then_one() {
     );
     assert!(p.defines("single") && p.defines("debug") && !p.defines("postgres"));
 }
+
+#[test]
+fn a_load_reports_every_file_it_read_or_looked_for_even_when_it_fails() {
+    let s = Scratch::new("sources");
+    let compose = s.write(
+        "compose.yaml",
+        "include: [inc/more.yaml]\nservices:\n  web:\n    extends: {file: base.yaml, service: base}\n    env_file: [web.env]\n",
+    );
+    let base = s.write("base.yaml", "services:\n  base:\n    image: app\n");
+    let more = s.write("inc/more.yaml", "services:\n  db:\n    image: db\n");
+    let web_env = s.write("web.env", "A=1\n");
+    let (project, sources) = berth_compose::load_sources(&s.options(&[]));
+    project.unwrap();
+    let expected: Vec<PathBuf> = vec![
+        s.dir.join(".env"),
+        base.clone(),
+        compose.clone(),
+        s.dir.join("inc/.env"),
+        more,
+        web_env.clone(),
+    ];
+    assert_eq!(sources.into_iter().collect::<Vec<_>>(), expected);
+
+    // A broken file still names what was read up to it, and a missing one what to wait for.
+    std::fs::remove_file(&web_env).unwrap();
+    let (project, sources) = berth_compose::load_sources(&s.options(&[]));
+    assert!(project.is_err());
+    assert!(sources.contains(&web_env) && sources.contains(&compose) && sources.contains(&base));
+}

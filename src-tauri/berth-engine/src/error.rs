@@ -220,6 +220,11 @@ pub enum StackError {
         name: String,
         path: std::path::PathBuf,
     },
+    #[error(
+        "service {service} has no `build:` in the compose file, so there is nothing to rebuild; \
+         add one, or pull its image instead."
+    )]
+    NothingToBuild { service: String },
     #[error("no such service: {service}\nThe services of {project} are: {}", known.join(", "))]
     NoSuchService {
         service: String,

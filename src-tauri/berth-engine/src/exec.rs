@@ -180,7 +180,7 @@ impl crate::Stack {
 
     /// compose's `getSpecifiedContainer`: the service's running containers (one-offs last)
     /// by number, or the one numbered `index`.
-    async fn exec_target(&self, service: &str, index: Option<u32>) -> Result<String> {
+    pub(crate) async fn exec_target(&self, service: &str, index: Option<u32>) -> Result<String> {
         if !self.project().defines(service) {
             return Err(crate::stack::no_such_service(self.project(), service));
         }

@@ -47,6 +47,8 @@ pub struct Session {
     hub: Hub,
     live: Mutex<Live>,
     updates: watch::Sender<Connection>,
+    /// The project as its files last loaded; the state model follows it.
+    project: watch::Sender<Option<Project>>,
     /// The action underway, cancellable.
     action: Mutex<Option<CancellationToken>>,
     task: Mutex<Option<AbortOnDrop>>,
@@ -82,23 +84,33 @@ impl Drop for ActionGuard<'_> {
 
 impl Session {
     /// Connects in the background (on the current tokio runtime) and, once connected, watches
-    /// `project` if it loaded. Opening never starts anything.
+    /// `project` once it has loaded (now, or at a [`Session::set_project`]). Opening never
+    /// starts anything.
     pub fn open(project: Option<Project>, options: SessionOptions) -> Arc<Session> {
+        let (project, projects) = watch::channel(project);
         let session = Arc::new(Session {
             hub: Hub::new(options.hub),
             live: Mutex::new(Live::default()),
             updates: watch::channel(Connection::Connecting).0,
+            project,
             action: Mutex::new(None),
             task: Mutex::new(None),
         });
         let task = tokio::spawn(connect_and_watch(
             Arc::downgrade(&session),
-            project,
+            projects,
             options.endpoint,
             options.follow_logs,
         ));
         *session.task.lock().expect("task lock") = Some(AbortOnDrop(task));
         session
+    }
+
+    /// The project as its files now say, after an edit: the state model takes its services,
+    /// replicas and config hashes (what [`crate::ServiceStatus::config_changed`] compares).
+    /// The project keeps its name: another name is another project, opened anew.
+    pub fn set_project(&self, project: Project) {
+        self.project.send_replace(Some(project));
     }
 
     /// The connection as it stands, marked changed on every attempt and state change.
@@ -159,7 +171,7 @@ impl Session {
 /// every change of the state model and feeds the log hub, until the session is dropped.
 async fn connect_and_watch(
     session: Weak<Session>,
-    project: Option<Project>,
+    mut projects: watch::Receiver<Option<Project>>,
     endpoint: String,
     follow: bool,
 ) {
@@ -195,7 +207,12 @@ async fn connect_and_watch(
         live.version = Some(version.clone());
     }
     s.updates.send_replace(Connection::Connected(version));
-    let Some(project) = project else { return };
+    drop(s);
+    // A project whose files do not load yet is watched once they do.
+    let Ok(Some(project)) = projects.wait_for(Option::is_some).await.map(|p| p.clone()) else {
+        return;
+    };
+    let Some(s) = session.upgrade() else { return };
     let state = StateHandle::spawn(engine, project);
     let (_, mut changes) = state.subscribe().await;
     // One feed of the project's events for the state model, the stats and the log follower.
@@ -204,17 +221,29 @@ async fn connect_and_watch(
         let mut live = s.live.lock().expect("live lock");
         live.stats = Some(Stats::follow(feed.clone()));
         live.prober = Some(Prober::spawn(state.clone()));
-        live.state = Some(state);
+        live.state = Some(state.clone());
     }
     s.updates.send_modify(|_| {});
     let hub = s.hub.clone();
     drop(s);
     let _logs = follow.then(|| AbortOnDrop(tokio::spawn(follow_logs(feed, hub))));
     loop {
-        match changes.recv().await {
-            // A lagged receiver rebuilds from the snapshot all the same.
-            Ok(_) | Err(RecvError::Lagged(_)) => {}
-            Err(RecvError::Closed) => return,
+        tokio::select! {
+            change = changes.recv() => match change {
+                // A lagged receiver rebuilds from the snapshot all the same.
+                Ok(_) | Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => return,
+            },
+            // Its change reaches the updates through the state model's.
+            reloaded = projects.changed() => {
+                if reloaded.is_err() {
+                    return;
+                }
+                if let Some(project) = &*projects.borrow_and_update() {
+                    state.set_project(project);
+                }
+                continue;
+            }
         }
         let Some(s) = session.upgrade() else { return };
         s.updates.send_modify(|_| {});

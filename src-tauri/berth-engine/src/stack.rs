@@ -94,7 +94,7 @@ impl Stack {
     }
 
     /// Services named, or all; unknown names are an error.
-    fn names(&self, services: &[String]) -> Result<BTreeSet<String>> {
+    pub(crate) fn names(&self, services: &[String]) -> Result<BTreeSet<String>> {
         if services.is_empty() {
             return Ok(self.project.services.keys().cloned().collect());
         }
@@ -145,6 +145,37 @@ impl Stack {
             }
             result => result,
         }
+    }
+
+    /// Builds the images of `services` (each must have `build:`), then brings those services up
+    /// as [`Stack::up_cancellable`] does, which recreates their containers on the new images.
+    /// What they depend on is brought up as well (its images not rebuilt) and what depends on
+    /// them is left alone, as `docker compose up SERVICE` does. Cancelling abandons the build.
+    pub async fn rebuild_cancellable(
+        &self,
+        services: &[String],
+        progress: &Progress,
+        cancel: &CancellationToken,
+    ) -> Result<()> {
+        for name in self.names(services)? {
+            if self
+                .project
+                .services
+                .get(&name)
+                .is_none_or(|s| s.build.is_none())
+            {
+                return Err(StackError::NothingToBuild { service: name });
+            }
+        }
+        tokio::select! {
+            built = self.build(services, progress) => built?,
+            () = cancel.cancelled() => return Err(StackError::Cancelled { created: Vec::new() }),
+        }
+        let options = UpOptions {
+            services: services.to_vec(),
+            ..UpOptions::default()
+        };
+        self.up_cancellable(&options, progress, cancel).await
     }
 
     /// The project's containers, networks and volumes by kind and name.

@@ -37,6 +37,11 @@ pub struct Snapshot {
 pub struct ServiceState {
     pub desired: Desired,
     pub containers: Vec<Container>,
+    /// The config hash the files give the service now ([`crate::service_hash`], as `up`
+    /// computes it); none for a service the files do not enable.
+    #[serde(skip)]
+    #[ts(skip)]
+    pub config_hash: Option<String>,
 }
 
 /// What is wanted of a service: the file says how many replicas, the user says whether they run.
@@ -125,6 +130,8 @@ pub enum ChangeKind {
     Resynced {
         snapshot: Box<Snapshot>,
     },
+    /// The project's files were loaded again: services, replicas and config hashes are theirs.
+    Project,
 }
 
 /// A running state model; dropping the last handle stops it.
@@ -182,34 +189,15 @@ const CHANNEL: usize = 4096;
 impl StateHandle {
     /// Starts the model for `project` on `engine`.
     pub fn spawn(engine: Engine, project: Project) -> StateHandle {
-        let mut services = BTreeMap::new();
-        for (name, s) in &project.services {
-            let replicas = s.replicas();
-            services.insert(
-                name.clone(),
-                ServiceState {
-                    // Nothing runs until the listing says otherwise.
-                    desired: Desired::Stopped { replicas },
-                    containers: Vec::new(),
-                },
-            );
-        }
-        for name in project.disabled_services.keys() {
-            services.insert(
-                name.clone(),
-                ServiceState {
-                    desired: Desired::Disabled,
-                    containers: Vec::new(),
-                },
-            );
-        }
+        let mut snapshot = Snapshot {
+            project: project.name.clone(),
+            seq: 0,
+            engine: EngineState::Connecting,
+            services: BTreeMap::new(),
+        };
+        define(&mut snapshot, &project);
         let shared = Arc::new(Shared {
-            snapshot: Mutex::new(Snapshot {
-                project: project.name.clone(),
-                seq: 0,
-                engine: EngineState::Connecting,
-                services,
-            }),
+            snapshot: Mutex::new(snapshot),
             tx: broadcast::channel(CHANNEL).0,
             settled: watch::channel(false).0,
         });
@@ -247,6 +235,48 @@ impl StateHandle {
 
     pub fn snapshot(&self) -> Snapshot {
         self.shared.snapshot.lock().expect("not poisoned").clone()
+    }
+
+    /// Takes the project as its files now say (same name): which services there are, their
+    /// replicas and config hashes. The containers stay as the engine reports them.
+    pub fn set_project(&self, project: &Project) {
+        self.shared.publish(|s| {
+            define(s, project);
+            Some(ChangeKind::Project)
+        });
+    }
+}
+
+/// Makes the snapshot's services those `project` defines, keeping their containers and what the
+/// user asked of them; a service the files no longer define is an orphan while it has containers.
+fn define(s: &mut Snapshot, project: &Project) {
+    for (name, service) in &mut s.services {
+        if !project.defines(name) {
+            service.desired = Desired::Orphan;
+            service.config_hash = None;
+        }
+    }
+    s.services
+        .retain(|_, v| v.desired != Desired::Orphan || !v.containers.is_empty());
+    for (name, spec) in &project.services {
+        let replicas = spec.replicas();
+        let service = s.services.entry(name.clone()).or_insert(ServiceState {
+            // Nothing runs until the listing says otherwise.
+            desired: Desired::Stopped { replicas },
+            containers: Vec::new(),
+            config_hash: None,
+        });
+        service.desired = Desired::Stopped { replicas }.follow(&service.containers);
+        service.config_hash = Some(crate::hash::service_hash(spec));
+    }
+    for name in project.disabled_services.keys() {
+        let service = s.services.entry(name.clone()).or_insert(ServiceState {
+            desired: Desired::Disabled,
+            containers: Vec::new(),
+            config_hash: None,
+        });
+        service.desired = Desired::Disabled;
+        service.config_hash = None;
     }
 }
 
@@ -391,6 +421,7 @@ fn service_entry<'a>(s: &'a mut Snapshot, service: &str) -> &'a mut ServiceState
         .or_insert(ServiceState {
             desired: Desired::Orphan,
             containers: Vec::new(),
+            config_hash: None,
         })
 }
 

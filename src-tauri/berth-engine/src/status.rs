@@ -48,6 +48,9 @@ pub struct ServiceStatus {
     pub label: String,
     /// Why it needs attention; none for a stop the user asked for or a one-shot that completed.
     pub problem: Option<Problem>,
+    /// Its containers no longer match its files (their config hash is not the one the files
+    /// give now): `up` of the service recreates them.
+    pub config_changed: bool,
 }
 
 impl ServiceStatus {
@@ -153,6 +156,7 @@ impl ServiceStatus {
             ports,
             label,
             problem,
+            config_changed: false,
         }
     }
 
@@ -173,8 +177,22 @@ impl ServiceStatus {
 impl ServiceState {
     /// The service as every surface shows it.
     pub fn status(&self) -> ServiceStatus {
-        ServiceStatus::of(self.desired, &self.containers)
+        ServiceStatus {
+            config_changed: drifted(self.config_hash.as_deref(), &self.containers),
+            ..ServiceStatus::of(self.desired, &self.containers)
+        }
     }
+}
+
+/// Whether a service's containers (one-offs are not part of it) were made from other files than
+/// those whose hash is `hash`: compose's test for recreating them. Only a service the files
+/// enable and whose containers exist can drift.
+fn drifted(hash: Option<&str>, containers: &[Container]) -> bool {
+    hash.is_some_and(|hash| {
+        containers
+            .iter()
+            .any(|c| !c.oneoff && c.config_hash() != Some(hash))
+    })
 }
 
 /// A container's published ports. A port published on all addresses is listed by the engine
@@ -283,6 +301,42 @@ mod tests {
     }
 
     const RUNNING: Desired = Desired::Running { replicas: 1 };
+
+    #[test]
+    fn a_service_drifts_when_a_container_carries_another_config_hash() {
+        let mut made = container(ContainerState::Running, None, 0);
+        made.labels
+            .insert(crate::labels::CONFIG_HASH.into(), "aaa".into());
+        let state = |hash: Option<&str>, containers: Vec<Container>| ServiceState {
+            desired: RUNNING,
+            containers,
+            config_hash: hash.map(Into::into),
+        };
+        assert!(
+            !state(Some("aaa"), vec![made.clone()])
+                .status()
+                .config_changed
+        );
+        assert!(
+            state(Some("bbb"), vec![made.clone()])
+                .status()
+                .config_changed
+        );
+        assert!(
+            !state(Some("bbb"), vec![]).status().config_changed,
+            "nothing to recreate"
+        );
+        assert!(
+            !state(None, vec![made.clone()]).status().config_changed,
+            "orphan"
+        );
+        let mut oneoff = made.clone();
+        oneoff.oneoff = true;
+        assert!(!state(Some("bbb"), vec![oneoff]).status().config_changed);
+        let mut unlabelled = made;
+        unlabelled.labels.clear();
+        assert!(state(Some("aaa"), vec![unlabelled]).status().config_changed);
+    }
 
     #[test]
     fn a_stop_you_asked_for_reads_stopped_and_a_crash_its_exit_code() {

@@ -19,6 +19,8 @@ use crate::settings::Settings;
 use crate::terminal::Terminals;
 use crate::view::{ActionRequest, StackView};
 
+pub mod files;
+pub mod inspect;
 pub mod logs;
 pub mod metrics;
 pub mod project;

@@ -2,6 +2,9 @@
 //! rather than once per file. nextest still runs each test in a process of its own.
 
 mod app;
+mod app_drift;
+mod app_files;
+mod app_inspect;
 mod app_stack;
 mod app_terminal;
 mod berthctl;
@@ -9,9 +12,12 @@ mod berthctl_exec;
 mod engine;
 mod engine_attach;
 mod engine_daemon_restart;
+mod engine_drift;
 mod engine_endpoint;
+mod engine_files;
 mod engine_exec;
 mod engine_hash;
+mod engine_inspect;
 mod engine_interop;
 mod engine_keys;
 mod engine_lifecycle;

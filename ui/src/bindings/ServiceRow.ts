@@ -8,7 +8,11 @@ import type { Publisher } from "./Publisher";
 /**
  * A service's row: its name and image beside the engine's status of it.
  */
-export type ServiceRow = { name: string, image: string, desired: Desired, 
+export type ServiceRow = { name: string, image: string, 
+/**
+ * The files give it a `build:`: it has a Rebuild action.
+ */
+build: boolean, desired: Desired, 
 /**
  * The state that says most of its containers (counts are in `running` and `replicas`);
  * none when it has no container.
@@ -42,4 +46,9 @@ label: string,
 /**
  * Why it needs attention; none for a stop the user asked for or a one-shot that completed.
  */
-problem: Problem | null, };
+problem: Problem | null, 
+/**
+ * Its containers no longer match its files (their config hash is not the one the files
+ * give now): `up` of the service recreates them.
+ */
+config_changed: boolean, };

@@ -4,4 +4,8 @@ export type ServiceView = { name: string, image: string | null,
 /**
  * Published ports as compose's short syntax writes them: `[IP:]HOST:CONTAINER/PROTOCOL`.
  */
-ports: Array<string>, depends_on: Array<string>, replicas: number, };
+ports: Array<string>, depends_on: Array<string>, replicas: number, 
+/**
+ * The files give it a `build:`: its image can be rebuilt.
+ */
+build: boolean, };

@@ -13,7 +13,16 @@ export type StackView = {
  * Which opening of a project this is: it changes when a project (or the same one with
  * other settings) is opened, and with it the log view starts over.
  */
-session: number, project: ProjectStatus, engine: EngineView, status: StackStatus, 
+session: number, 
+/**
+ * The project as its files last loaded, or why they never did.
+ */
+project: ProjectStatus, 
+/**
+ * Why the files' latest load is not shown (the loader's located error, or a new project
+ * name), while the rows stay those of their last good load.
+ */
+files_error: string | null, engine: EngineView, status: StackStatus, 
 /**
  * The stack action underway, if any.
  */

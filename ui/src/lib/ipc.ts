@@ -4,6 +4,7 @@
 // services and ports of a port conflict).
 import { Channel, invoke } from '@tauri-apps/api/core';
 import type { ActionRequest } from '../bindings/ActionRequest';
+import type { DirListing } from '../bindings/DirListing';
 import type { ErrorKind } from '../bindings/ErrorKind';
 import type { Filter } from '../bindings/Filter';
 import type { Holder } from '../bindings/Holder';
@@ -12,6 +13,7 @@ import type { Metrics } from '../bindings/Metrics';
 import type { ProgressEvent } from '../bindings/ProgressEvent';
 import type { Rows } from '../bindings/Rows';
 import type { Search } from '../bindings/Search';
+import type { ServiceInspect } from '../bindings/ServiceInspect';
 import type { Settings } from '../bindings/Settings';
 import type { SettingsChange } from '../bindings/SettingsChange';
 import type { StackView } from '../bindings/StackView';
@@ -184,6 +186,25 @@ export function setProfiles(profiles: string[]): Promise<void> {
  * capability restricts to http and https). */
 export function openUrl(url: string): Promise<void> {
   return call('plugin:shell|open', { path: url });
+}
+
+// Looking into a service.
+
+/** The open project's service: its configuration as loaded and each container as the engine
+ * reports it. */
+export function inspectService(service: string): Promise<ServiceInspect> {
+  return call('inspect_service', { service });
+}
+
+/** Directory `path` of the service's running container. */
+export function filesList(service: string, path: string): Promise<DirListing> {
+  return call('files_list', { service, path });
+}
+
+/** Saves file `path` of the service's container where the user picks; the path written, or
+ * null when they cancel. */
+export function filesSave(service: string, path: string): Promise<string | null> {
+  return call('files_save', { service, path });
 }
 
 // Terminals (src-tauri/src/commands/terminal.rs): a shell in a service's container.

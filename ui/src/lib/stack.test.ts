@@ -6,6 +6,7 @@ function row(over: Partial<ServiceRow>): ServiceRow {
   return {
     name: 'web',
     image: 'nginx:1',
+    build: false,
     desired: { kind: 'running', replicas: 1 },
     state: 'running',
     running: 1,
@@ -18,6 +19,7 @@ function row(over: Partial<ServiceRow>): ServiceRow {
     ports: [],
     label: 'running',
     problem: null,
+    config_changed: false,
     ...over,
   };
 }

@@ -69,6 +69,7 @@ pub async fn run(project: &ProjectArgs, args: EventsArgs) -> anyhow::Result<()> 
                     format!("service {service} desired {desired:?}").to_lowercase()
                 }
                 ChangeKind::Resynced { .. } => "engine back; state resynced".to_owned(),
+                ChangeKind::Project => "project files reloaded".to_owned(),
             }
         };
         // stdout closed (`| head`): stop quietly.
