@@ -138,6 +138,17 @@ async fn a_terminal_on_the_backend_runs_resizes_exits_and_closes_leaving_no_shel
     let sleeping = docker(&["exec", &backend, "ps", "-o", "args"]);
     assert!(!sleeping.contains("sleep 600"), "{sleeping}");
 
+    // Reopening the project (its settings saved) ends its terminals and their shells.
+    app.click("[data-testid=services] tr[data-service=backend] [data-action=terminal]")
+        .await;
+    shells_when(&backend, 1).await;
+    app.click("[data-testid=project-menu]").await;
+    app.click("[role=dialog][aria-label=Project] form button[type=submit]")
+        .await;
+    shells_when(&backend, 0).await;
+    app.texts_when("[data-testid=terminal-tab]", WAIT, <[String]>::is_empty)
+        .await;
+
     // A container that stops takes its shell with it, and the tab says so.
     app.click("[data-testid=services] tr[data-service=redis] [data-action=terminal]")
         .await;
