@@ -387,6 +387,20 @@ impl ExecProcess {
         self.shared.target.exit_code().await
     }
 
+    /// Whether the process's container still runs: when the output ends because the container
+    /// stopped, the exit code is only the signal that ended it.
+    pub async fn container_running(&self) -> Result<bool> {
+        let target = &self.shared.target;
+        let docker = target.engine.docker();
+        let inspect = docker
+            .inspect_container(&target.container, None)
+            .await
+            .map_err(|e| {
+                StackError::docker(&target.engine, &target.service, "inspect its container", e)
+            })?;
+        Ok(inspect.state.and_then(|s| s.running).unwrap_or(false))
+    }
+
     /// Ends a TTY session as a closed terminal would, unless it already ended: see [`Exec`].
     pub async fn hang_up(&self) -> Result<()> {
         self.shared.hung_up.store(true, Ordering::Relaxed);
