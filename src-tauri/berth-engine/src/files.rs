@@ -81,7 +81,8 @@ pub enum FilesError {
     NotAbsolute { path: String },
     #[error(
         "service {service}: its image has no `{tool}`, which Berth runs to list a directory\n\
-         Add find and stat to the image (busybox has both) to browse its files here."
+         Use the Terminal button to look inside it, or add find and stat (busybox has both) \
+         to the image."
     )]
     NoTool { service: String, tool: &'static str },
     #[error("service {service}: cannot list {path}: {reason}")]
