@@ -95,12 +95,23 @@ impl From<StackError> for Error {
                 service: Some(service),
                 ..Error::invalid(message)
             },
+            // compose's words, but the window's fix rather than berthctl's flags.
+            StackError::NotRunning { service, .. } => Error {
+                service: Some(service),
+                ..Error::new(ErrorKind::Stack, not_running_here(&message))
+            },
             e => Error {
                 service: service(&e).map(str::to_owned),
                 ..Error::new(ErrorKind::Stack, message)
             },
         }
     }
+}
+
+/// [`StackError::NotRunning`]'s first line, and what to do in the window.
+fn not_running_here(message: &str) -> String {
+    let first = message.lines().next().unwrap_or_default();
+    format!("{first}\nStart it, then try again.")
 }
 
 /// The service a stack failure is about, when it is one.
@@ -176,6 +187,22 @@ mod tests {
             e.message.contains("The services of shop are: web"),
             "{}",
             e.message
+        );
+    }
+
+    #[test]
+    fn not_running_reads_as_compose_words_it_with_the_window_s_fix() {
+        let e = Error::from(StackError::NotRunning {
+            service: "db".into(),
+            index: None,
+        });
+        assert_eq!(
+            (e.kind, e.service.as_deref()),
+            (ErrorKind::Stack, Some("db"))
+        );
+        assert_eq!(
+            e.message,
+            "service \"db\" is not running\nStart it, then try again."
         );
     }
 }

@@ -34,6 +34,10 @@ pub struct ExecOptions {
     /// Whether the process reads what is written to [`Exec::input`].
     pub stdin: bool,
     pub privileged: bool,
+    /// Hang the process up if its client drops it before its output ended, as a TTY session
+    /// with input always is: for a command Berth runs for itself, which must not outlive the
+    /// request (a `find` that never ends in a hostile image).
+    pub end_with_client: bool,
 }
 
 impl ExecOptions {
@@ -99,7 +103,8 @@ struct Target {
     id: String,
     container: String,
     service: String,
-    /// The value of [`MARKER`] in the session's environment (a TTY with input only): how a
+    /// The value of [`MARKER`] in the session's environment (a TTY with input, or
+    /// [`ExecOptions::end_with_client`]): how a
     /// hangup finds its processes, whose in-container ids the engine does not tell.
     marker: Option<String>,
     /// The exec's user, who may signal its processes.
@@ -111,6 +116,8 @@ struct Shared {
     target: Target,
     /// The output ended: the process is over (or, with a TTY, its input was shut down).
     ended: AtomicBool,
+    /// A TTY with input: shutting its input down hangs it up.
+    terminal: bool,
     hung_up: AtomicBool,
     /// The runtime the exec started on, for the hangup a drop sends.
     runtime: tokio::runtime::Handle,
@@ -212,7 +219,8 @@ async fn start(
     container: &str,
     mut options: ExecOptions,
 ) -> Result<Exec> {
-    let marker = (options.tty && options.stdin).then(new_marker);
+    let terminal = options.tty && options.stdin;
+    let marker = (terminal || options.end_with_client).then(new_marker);
     let user = options.user.clone();
     options
         .env
@@ -246,6 +254,7 @@ async fn start(
             user,
         },
         ended: AtomicBool::new(false),
+        terminal,
         hung_up: AtomicBool::new(false),
         runtime: tokio::runtime::Handle::current(),
     });
@@ -360,7 +369,7 @@ impl AsyncWrite for ExecInput {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         let done = self.writer.as_mut().poll_shutdown(cx);
-        if done.is_ready() {
+        if done.is_ready() && self.shared.terminal {
             self.shared.hang_up_soon();
         }
         done

@@ -4,10 +4,13 @@
 //! Listing runs `find` and `stat` in the container (through [`Stack::exec`]), as Docker
 //! Desktop's Files tab runs commands in it: the engine's archive API would send a directory's
 //! whole subtree (all of /usr for /usr). Names come NUL-separated from `find -print0`, so no
-//! name (newlines, control or bidi characters) can be taken for another or for a field. Saving
-//! reads the file through the archive API, a tar stream copied to disk as it arrives.
+//! name (newlines, control or bidi characters) can be taken for another or for a field. They
+//! run in a hostile container: a listing is given up after [`LIST_TIMEOUT`], what it reads is
+//! capped, and its processes are hung up when it ends early. Saving reads the file through the
+//! archive API, a tar stream copied to a file beside the destination as it arrives, renamed
+//! over the destination once complete.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use bollard::query_parameters::DownloadFromContainerOptions;
@@ -22,8 +25,12 @@ use crate::exec::{Chunk, ExecOptions};
 
 /// At most this many entries of a directory are listed (the first by name).
 pub const MAX_ENTRIES: usize = 1000;
-/// At most this much of `find`'s output is read: about 100,000 names.
+/// At most this much of `find`'s (or a `stat` run's) output is read: about 100,000 names.
 const MAX_NAMES_BYTES: usize = 8 << 20;
+/// At most this much of a command's complaints is kept.
+const MAX_STDERR_BYTES: usize = 4096;
+/// How long a listing may take before it is given up on (a `find` or `stat` that hangs).
+pub const LIST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// `stat`'s arguments per run, well under the kernel's limit on a command line.
 const MAX_ARGS_BYTES: usize = 128 << 10;
 
@@ -70,11 +77,12 @@ pub enum FileKind {
 pub enum FilesError {
     #[error(transparent)]
     Stack(#[from] StackError),
-    #[error("{path} is not an absolute path in the container (it starts with /)")]
+    #[error("{path} is not an absolute path in the container: give one that starts with /")]
     NotAbsolute { path: String },
     #[error(
         "service {service}: its image has no `{tool}`, which Berth runs to list a directory\n\
-         Browse it in a terminal, or add find and stat (busybox has both) to the image."
+         Use the Terminal button to look inside it, or add find and stat (busybox has both) \
+         to the image."
     )]
     NoTool { service: String, tool: &'static str },
     #[error("service {service}: cannot list {path}: {reason}")]
@@ -93,6 +101,12 @@ pub enum FilesError {
     NotAFile { service: String, path: String },
     #[error("service {service}: there is no {path} in its container")]
     NoSuchFile { service: String, path: String },
+    #[error(
+        "service {service}: listing {path} took over {} s, and was given up\n\
+         Its find or stat does not end: try again, or check the image's tools.",
+        LIST_TIMEOUT.as_secs()
+    )]
+    TimedOut { service: String, path: String },
     #[error("could not write {dest}: {reason}")]
     Write { dest: String, reason: String },
 }
@@ -100,9 +114,20 @@ pub enum FilesError {
 type Result<T> = std::result::Result<T, FilesError>;
 
 impl Stack {
-    /// The entries of directory `path` in `service`'s running container (the one `exec` picks).
+    /// The entries of directory `path` in `service`'s running container (the one `exec` picks),
+    /// or [`FilesError::TimedOut`] after [`LIST_TIMEOUT`].
     pub async fn list_dir(&self, service: &str, path: &str) -> Result<DirListing> {
         let path = normalize(path)?;
+        let listing = tokio::time::timeout(LIST_TIMEOUT, self.list(service, &path)).await;
+        listing.unwrap_or_else(|_| {
+            Err(FilesError::TimedOut {
+                service: service.to_owned(),
+                path,
+            })
+        })
+    }
+
+    async fn list(&self, service: &str, path: &str) -> Result<DirListing> {
         // `dir/.` lists the directory a symlink points to, as opening it does.
         let dir = format!("{}/.", path.trim_end_matches('/'));
         let find = [&dir, "-mindepth", "1", "-maxdepth", "1", "-print0"];
@@ -119,7 +144,7 @@ impl Stack {
         } else if found.exit != Some(0) && names.is_empty() {
             return Err(FilesError::List {
                 service: service.to_owned(),
-                path,
+                path: path.to_owned(),
                 reason: found.reason(),
             });
         }
@@ -140,21 +165,21 @@ impl Stack {
                     .filter_map(|p| String::from_utf8(p.clone()).ok()),
             );
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            let stat = self.run(service, "stat", &args, usize::MAX).await?;
+            let stat = self.run(service, "stat", &args, MAX_NAMES_BYTES).await?;
             entries.extend(parse_stat(&stat.stdout, batch, &paths));
         }
         entries.sort_by(|a, b| {
             (a.kind != FileKind::Dir, &a.name).cmp(&(b.kind != FileKind::Dir, &b.name))
         });
         Ok(DirListing {
-            path,
+            path: path.to_owned(),
             entries,
             total,
         })
     }
 
     /// Saves file `path` of `service`'s running container to `dest` on this host, streamed; the
-    /// bytes written. Nothing is left at `dest` if it fails.
+    /// bytes written. A failure leaves `dest` as it was.
     pub async fn save_file(&self, service: &str, path: &str, dest: &Path) -> Result<u64> {
         let path = normalize(path)?;
         let container = self.exec_target(service, None).await?;
@@ -166,12 +191,7 @@ impl Stack {
         let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(16);
         let (service_name, file, dest_path) = (service.to_owned(), path.clone(), dest.to_owned());
         let write = tokio::task::spawn_blocking(move || {
-            let written =
-                copy_first_entry(ChannelReader::new(rx), &dest_path, &service_name, &file);
-            if written.is_err() {
-                let _ = std::fs::remove_file(&dest_path);
-            }
-            written
+            save_first_entry(ChannelReader::new(rx), &dest_path, &service_name, &file)
         });
         while let Some(chunk) = tar.next().await {
             let chunk = match chunk {
@@ -211,6 +231,8 @@ impl Stack {
         command.extend(args.iter().map(|a| (*a).to_owned()));
         let options = ExecOptions {
             command,
+            // A listing given up (timed out, or enough read) must not leave it running.
+            end_with_client: true,
             ..ExecOptions::default()
         };
         let mut exec = self.exec(service, None, options).await?;
@@ -218,7 +240,10 @@ impl Stack {
         while let Some(chunk) = exec.output.next().await {
             match chunk? {
                 Chunk::Stdout(b) => ran.stdout.extend_from_slice(&b),
-                Chunk::Stderr(b) => ran.stderr.extend_from_slice(&b[..b.len().min(4096)]),
+                Chunk::Stderr(b) => {
+                    let room = MAX_STDERR_BYTES - ran.stderr.len();
+                    ran.stderr.extend_from_slice(&b[..b.len().min(room)]);
+                }
             }
             if ran.stdout.len() > limit {
                 // Enough: the rest of a huge directory is not shown; find ends on the closed pipe.
@@ -381,8 +406,10 @@ fn mode_string(mode: u32) -> String {
     s
 }
 
-/// The archive's first entry written to `dest`, if it is a regular file.
-fn copy_first_entry(reader: impl Read, dest: &Path, service: &str, path: &str) -> Result<u64> {
+/// The archive's first entry saved as `dest`, if it is a regular file: written to a file beside
+/// it, checked against the size the archive gives, and renamed over it. A failure removes only
+/// that file, so a file the user chose to replace is still there.
+fn save_first_entry(reader: impl Read, dest: &Path, service: &str, path: &str) -> Result<u64> {
     let write_error = |e: std::io::Error| FilesError::Write {
         dest: dest.display().to_string(),
         reason: e.to_string(),
@@ -409,12 +436,36 @@ fn copy_first_entry(reader: impl Read, dest: &Path, service: &str, path: &str) -
             path: path.to_owned(),
         });
     }
-    let mut file = std::fs::File::create(dest).map_err(write_error)?;
-    let written = std::io::copy(&mut entry, &mut file).map_err(|e| {
-        // Reading the archive or writing the file: either way the file is incomplete.
-        write_error(e)
-    })?;
-    file.sync_all().map_err(write_error)?;
+    let size = entry.size();
+    let dir = match dest.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let name = dest.file_name().unwrap_or_default().to_string_lossy();
+    let prefix = format!(".{name}.");
+    let mut temp = tempfile::Builder::new();
+    temp.prefix(&prefix).suffix(".part");
+    // As File::create makes it: what the umask allows, not tempfile's owner-only.
+    #[cfg(unix)]
+    temp.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut temp = temp.tempfile_in(dir).map_err(write_error)?;
+    let mut written = 0u64;
+    let mut buf = vec![0; 64 << 10];
+    loop {
+        let n = entry.read(&mut buf).map_err(read_error)?;
+        if n == 0 {
+            break;
+        }
+        temp.write_all(&buf[..n]).map_err(write_error)?;
+        written += n as u64;
+    }
+    if written != size {
+        return Err(read_error(std::io::Error::other(format!(
+            "the engine's stream ended after {written} of its {size} bytes"
+        ))));
+    }
+    temp.as_file().sync_all().map_err(write_error)?;
+    temp.persist(dest).map_err(|e| write_error(e.error))?;
     Ok(written)
 }
 
@@ -460,6 +511,53 @@ mod tests {
             .iter()
             .map(|n| [b"/d/./".as_slice(), n].concat())
             .collect()
+    }
+
+    /// A tar archive of one file `f` holding `data`.
+    fn archive(data: &[u8]) -> Vec<u8> {
+        let mut tar = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        tar.append_data(&mut header, "f", data).unwrap();
+        tar.into_inner().unwrap()
+    }
+
+    /// The engine's connection failing.
+    struct Broken;
+
+    impl Read for Broken {
+        fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("connection reset"))
+        }
+    }
+
+    #[test]
+    fn a_stream_that_ends_early_or_breaks_leaves_the_file_it_would_replace() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("mine.txt");
+        std::fs::write(&dest, "mine").unwrap();
+        let whole = archive(&[7; 100_000]);
+        let short = &whole[..60_000];
+
+        let ended = save_first_entry(short, &dest, "box", "/d/f").unwrap_err();
+        let broke = save_first_entry(short.chain(Broken), &dest, "box", "/d/f").unwrap_err();
+        for e in [ended, broke] {
+            assert!(matches!(e, FilesError::Read { .. }), "{e}");
+            assert!(
+                e.to_string().starts_with("service box: cannot read /d/f: "),
+                "{e}"
+            );
+        }
+        assert_eq!(std::fs::read_to_string(&dest).unwrap(), "mine");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "{left:?}");
+
+        assert_eq!(
+            save_first_entry(&whole[..], &dest, "box", "/d/f").unwrap(),
+            100_000
+        );
+        assert_eq!(std::fs::read(&dest).unwrap(), [7; 100_000]);
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! shape, as `berthctl config` prints it) and, for each of its containers, what the engine
 //! reports: environment, mounts, networks, labels, image, restart policy and health checks.
 
+use std::ops::Range;
+
 use bollard::models::{ContainerInspectResponse, ImageInspect, RestartPolicyNameEnum};
 use serde::Serialize;
 use serde_json::Value as Json;
@@ -16,11 +18,14 @@ use crate::{Engine, Stack, names};
 #[ts(export)]
 pub struct ServiceInspect {
     pub service: String,
-    /// The service's effective configuration as compose YAML, secret-looking environment
-    /// values masked (the environment section reveals them on request).
+    /// The service's effective configuration as compose YAML, its secrets masked: values under
+    /// secret-looking keys anywhere, and URL passwords (the environment section reveals its own
+    /// on request).
     pub config: String,
     /// Its containers, by number; empty when none was created.
     pub containers: Vec<ContainerInspect>,
+    /// [`MASK`], for the window to mask the environment's secrets with, as `config` is.
+    pub mask: String,
 }
 
 /// One container of the service, as the engine reports it.
@@ -34,7 +39,7 @@ pub struct ContainerInspect {
     pub env: Vec<EnvVar>,
     pub mounts: Vec<ContainerMount>,
     pub networks: Vec<ContainerNetwork>,
-    /// Sorted by key.
+    /// Sorted by key; a secret-looking value reads [`MASK`], as in the configuration.
     pub labels: Vec<(String, String)>,
     pub image: ContainerImage,
     /// `no`, `always`, `unless-stopped`, or `on-failure` with its retry limit (`on-failure:3`).
@@ -176,12 +181,37 @@ fn words(key: &str) -> Vec<String> {
 
 /// `scheme://user:password@host…`: a URL carrying a password in its user info.
 fn url_with_password(value: &str) -> bool {
-    value.split("://").skip(1).any(|rest| {
-        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-        authority
-            .rsplit_once('@')
-            .is_some_and(|(userinfo, _)| userinfo.contains(':'))
-    })
+    !passwords(value).is_empty()
+}
+
+/// Where the passwords of the URLs in `value` are, in order.
+fn passwords(value: &str) -> Vec<Range<usize>> {
+    (value.match_indices("://"))
+        .filter_map(|(at, sep)| {
+            let start = at + sep.len();
+            let rest = &value[start..];
+            // The authority never holds another `://`: it ends at the first `/`.
+            let end = rest
+                .find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace())
+                .unwrap_or(rest.len());
+            let (userinfo, _) = rest[..end].rsplit_once('@')?;
+            let (user, _) = userinfo.split_once(':')?;
+            Some(start + user.len() + 1..start + userinfo.len())
+        })
+        .collect()
+}
+
+/// `value` with each URL's password replaced by [`MASK`].
+fn mask_url_passwords(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut from = 0;
+    for password in passwords(value) {
+        out.push_str(&value[from..password.start]);
+        out.push_str(MASK);
+        from = password.end;
+    }
+    out.push_str(&value[from..]);
+    out
 }
 
 impl Stack {
@@ -208,22 +238,43 @@ impl Stack {
             service: service.to_owned(),
             config: config_yaml(&self.project().to_compose_json(), service),
             containers: inspected,
+            mask: MASK.to_owned(),
         })
     }
 }
 
-/// The service's part of `docker compose config`'s output (`services: {name: …}`), each
-/// secret-looking environment value replaced by [`MASK`].
+/// The service's part of `docker compose config`'s output (`services: {name: …}`), its
+/// secrets masked ([`mask_secrets`]).
 fn config_yaml(project: &Json, service: &str) -> String {
     let mut one = project["services"][service].clone();
-    if let Some(env) = one.get_mut("environment").and_then(Json::as_object_mut) {
-        for (key, value) in env.iter_mut() {
-            if secret_looking(key, value.as_str().unwrap_or_default()) {
-                *value = Json::from(MASK);
+    mask_secrets(&mut one);
+    berth_compose::to_yaml(&serde_json::json!({ "services": { service: one } }))
+}
+
+/// Replaces by [`MASK`], anywhere in `value`: each value that [`secret_looking`] calls secret
+/// under its key (the environment, build args, labels, …), and the password of every other
+/// URL in a string (a command, a health check).
+fn mask_secrets(value: &mut Json) {
+    match value {
+        Json::Object(entries) => {
+            for (key, value) in entries.iter_mut() {
+                let text = match value {
+                    Json::String(s) => s.clone(),
+                    Json::Number(_) | Json::Bool(_) => value.to_string(),
+                    _ => {
+                        mask_secrets(value);
+                        continue;
+                    }
+                };
+                if secret_looking(key, &text) {
+                    *value = Json::from(MASK);
+                }
             }
         }
+        Json::Array(items) => items.iter_mut().for_each(mask_secrets),
+        Json::String(s) if url_with_password(s) => *s = mask_url_passwords(s),
+        _ => {}
     }
-    berth_compose::to_yaml(&serde_json::json!({ "services": { service: one } }))
 }
 
 async fn container(
@@ -277,8 +328,16 @@ impl ContainerInspect {
             })
             .collect();
         networks.sort_by(|a, b| a.name.cmp(&b.name));
-        let mut labels: Vec<(String, String)> =
-            config.labels.unwrap_or_default().into_iter().collect();
+        let mut labels: Vec<(String, String)> = (config.labels.unwrap_or_default().into_iter())
+            .map(|(key, value)| {
+                let value = if secret_looking(&key, &value) {
+                    MASK.to_owned()
+                } else {
+                    value
+                };
+                (key, value)
+            })
+            .collect();
         labels.sort();
         let restart = (c.host_config.as_ref()).and_then(|h| h.restart_policy.clone());
         let restart_policy = match restart.as_ref().and_then(|r| r.name) {
@@ -407,5 +466,49 @@ mod tests {
             !yaml.contains("s3cret") && !yaml.contains("mongo"),
             "{yaml}"
         );
+    }
+
+    #[test]
+    fn secret_looking_labels_of_a_container_are_masked() {
+        let labels = [("app.auth.token", "l4bel"), ("team", "berth")]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()));
+        let c = ContainerInspectResponse {
+            config: Some(bollard::models::ContainerConfig {
+                labels: Some(labels.into_iter().collect()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let labels = ContainerInspect::from_inspect(&c, None).labels;
+        let want = [("app.auth.token", MASK), ("team", "berth")];
+        assert_eq!(labels, want.map(|(k, v)| (k.to_owned(), v.to_owned())));
+    }
+
+    #[test]
+    fn the_config_masks_secrets_outside_the_environment_too() {
+        let project = serde_json::json!({
+            "services": {
+                "api": {
+                    "build": { "context": ".", "args": { "NPM_TOKEN": "npm_s3cret", "NODE": "22" } },
+                    "labels": { "app.auth.token": "l4bel", "team": "berth" },
+                    "command": ["sh", "-c", "curl -s http://bot:hunter2@hooks/ping && serve"],
+                    "healthcheck": { "test": ["CMD", "wget", "-q", "https://u:p4ss@localhost:8/h"] },
+                    "x-deploy": { "registries": [{ "password": "r3g", "host": "reg.local" }] },
+                },
+            },
+        });
+        let yaml = config_yaml(&project, "api");
+        for secret in ["npm_s3cret", "l4bel", "hunter2", "r3g", "p4ss"] {
+            assert!(!yaml.contains(secret), "{secret} shows in\n{yaml}");
+        }
+        for kept in [
+            "NODE: \"22\"",
+            "team: berth",
+            "http://bot:••••••••@hooks/ping && serve",
+            "https://u:••••••••@localhost:8/h",
+            "host: reg.local",
+        ] {
+            assert!(yaml.contains(kept), "{kept} is not in\n{yaml}");
+        }
     }
 }

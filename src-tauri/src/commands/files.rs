@@ -66,6 +66,7 @@ fn error(e: FilesError, service: &str) -> Error {
         FilesError::NoTool { .. }
         | FilesError::List { .. }
         | FilesError::Read { .. }
-        | FilesError::NoSuchFile { .. } => with_service(Error::new(ErrorKind::Stack, message)),
+        | FilesError::NoSuchFile { .. }
+        | FilesError::TimedOut { .. } => with_service(Error::new(ErrorKind::Stack, message)),
     }
 }

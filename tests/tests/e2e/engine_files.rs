@@ -1,7 +1,11 @@
 //! A running container's files through the engine: a directory listed with hostile names
-//! intact, a large one bounded, a file saved byte for byte, and the errors a user is told.
+//! intact, a large one bounded, a file saved byte for byte, and the errors a user is told; a
+//! failed save leaves the file it would replace, and a `find` that never ends is given up on
+//! and leaves no process behind.
 
-use berth_engine::files::{FileKind, FilesError, MAX_ENTRIES};
+use std::time::{Duration, Instant};
+
+use berth_engine::files::{FileKind, FilesError, LIST_TIMEOUT, MAX_ENTRIES};
 use berth_tests::docker;
 use berth_tests::stacks::TestStack;
 
@@ -119,4 +123,79 @@ async fn a_directory_lists_with_hostile_names_intact_a_big_one_is_bounded_and_a_
     // Only the project's services.
     let other = stack.stack.list_dir("nginx", "/").await.unwrap_err();
     assert!(other.to_string().contains("box"), "{other}");
+}
+
+#[tokio::test]
+async fn a_failed_save_leaves_the_file_it_would_replace_and_a_save_replaces_it_whole() {
+    let stack = TestStack::new("files-save", STACK).await;
+    stack.up_wait().await;
+    let container = format!("{}-box-1", stack.name);
+    docker(&[
+        "exec",
+        &container,
+        "sh",
+        "-c",
+        "mkdir /d && printf 'theirs' > /d/f",
+    ]);
+    let dir = stack.dir.join("saves");
+    std::fs::create_dir(&dir).expect("mkdir saves");
+    let dest = dir.join("mine.txt");
+    std::fs::write(&dest, "mine").expect("write mine.txt");
+
+    // The user confirmed replacing mine.txt, and the save fails: mine.txt is as it was.
+    let not_file = stack.stack.save_file("box", "/d", &dest).await.unwrap_err();
+    assert!(
+        matches!(not_file, FilesError::NotAFile { .. }),
+        "{not_file}"
+    );
+    let gone = (stack.stack.save_file("box", "/d/none", &dest).await).unwrap_err();
+    assert!(matches!(gone, FilesError::NoSuchFile { .. }), "{gone}");
+    assert_eq!(std::fs::read_to_string(&dest).expect("mine.txt"), "mine");
+
+    // A save that works replaces it, and leaves nothing else beside it.
+    let written = stack.stack.save_file("box", "/d/f", &dest).await;
+    assert_eq!(written.expect("save /d/f"), 6);
+    assert_eq!(std::fs::read_to_string(&dest).expect("mine.txt"), "theirs");
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .expect("read saves")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(left, ["mine.txt"]);
+}
+
+#[tokio::test]
+async fn a_find_that_never_ends_is_given_up_on_and_leaves_no_process() {
+    let stack = TestStack::new("files-hang", STACK).await;
+    stack.up_wait().await;
+    let container = format!("{}-box-1", stack.name);
+    // A hostile image's find: it never answers.
+    docker(&[
+        "exec",
+        &container,
+        "sh",
+        "-c",
+        "rm /bin/find && printf '#!/bin/sh\nsleep 7777\n' > /bin/find && chmod +x /bin/find",
+    ]);
+
+    let started = Instant::now();
+    let hung = stack.stack.list_dir("box", "/etc").await.unwrap_err();
+    let took = started.elapsed();
+    assert!(matches!(hung, FilesError::TimedOut { .. }), "{hung}");
+    assert!(took < LIST_TIMEOUT + Duration::from_secs(5), "{took:?}");
+    let message = hung.to_string();
+    assert!(
+        message.contains("box") && message.contains("/etc"),
+        "{message}"
+    );
+
+    // The hung find and its sleep are gone from the container.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let top = docker(&["top", &container, "-o", "pid,args"]);
+        if !top.contains("7777") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "left running:\n{top}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }

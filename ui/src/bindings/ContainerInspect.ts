@@ -14,7 +14,7 @@ export type ContainerInspect = { name: string, id: string,
  */
 state: string, env: Array<EnvVar>, mounts: Array<ContainerMount>, networks: Array<ContainerNetwork>, 
 /**
- * Sorted by key.
+ * Sorted by key; a secret-looking value reads [`MASK`], as in the configuration.
  */
 labels: Array<[string, string]>, image: ContainerImage, 
 /**

@@ -6,11 +6,16 @@ import type { ContainerInspect } from "./ContainerInspect";
  */
 export type ServiceInspect = { service: string, 
 /**
- * The service's effective configuration as compose YAML, secret-looking environment
- * values masked (the environment section reveals them on request).
+ * The service's effective configuration as compose YAML, its secrets masked: values under
+ * secret-looking keys anywhere, and URL passwords (the environment section reveals its own
+ * on request).
  */
 config: string, 
 /**
  * Its containers, by number; empty when none was created.
  */
-containers: Array<ContainerInspect>, };
+containers: Array<ContainerInspect>, 
+/**
+ * [`MASK`], for the window to mask the environment's secrets with, as `config` is.
+ */
+mask: string, };

@@ -11,6 +11,14 @@ describe('paths', () => {
     ]);
   });
 
+  it('shows a directory name with control and bidi characters as stand-ins, and opens it as it is', () => {
+    expect(crumbs('/d/\u202etxt.exe\n')).toEqual([
+      { label: '/', path: '/' },
+      { label: 'd', path: '/d' },
+      { label: '\ufffdtxt.exe\u240a', path: '/d/\u202etxt.exe\n' },
+    ]);
+  });
+
   it('goes down into an entry and up to the parent', () => {
     expect(child('/', 'etc')).toBe('/etc');
     expect(child('/etc', 'a b\nc')).toBe('/etc/a b\nc');

@@ -1,10 +1,12 @@
 // Paths in a container for the Files panel: the path bar's parts and where an entry leads.
+import { inert } from '../logs/ansi';
 
-/** The path bar: `/`, then each directory down to `path`, each with the path it opens. */
+/** The path bar: `/`, then each directory down to `path`, each with the path it opens; names
+ * come from the container, so labels show control and bidi characters as stand-ins. */
 export function crumbs(path: string): { label: string; path: string }[] {
   const parts = path.split('/').filter((p) => p !== '');
   const out = [{ label: '/', path: '/' }];
-  parts.forEach((part, i) => out.push({ label: part, path: `/${parts.slice(0, i + 1).join('/')}` }));
+  parts.forEach((part, i) => out.push({ label: inert(part), path: `/${parts.slice(0, i + 1).join('/')}` }));
   return out;
 }
 

@@ -7,17 +7,14 @@ import type { ContainerMount } from '../../bindings/ContainerMount';
 import type { ContainerNetwork } from '../../bindings/ContainerNetwork';
 import { bytes } from '../metrics';
 
-/** What a masked value reads as: one length, whatever the secret's (the engine's MASK in the
- * configuration). */
-export const MASKED = '••••••••';
-
-/** A variable's value as shown: masked while it is secret and not revealed. */
-export function shownValue(v: EnvVar, revealed: boolean): string {
-  return v.secret && !revealed ? MASKED : v.value;
+/** A variable's value as shown: `mask` (the engine's, ServiceInspect.mask) while it is secret
+ * and not revealed. */
+export function shownValue(v: EnvVar, revealed: boolean, mask: string): string {
+  return v.secret && !revealed ? mask : v.value;
 }
 
-export function envText(env: EnvVar[], revealed: (key: string) => boolean): string {
-  return env.map((v) => `${v.key}=${shownValue(v, revealed(v.key))}`).join('\n');
+export function envText(env: EnvVar[], revealed: (key: string) => boolean, mask: string): string {
+  return env.map((v) => `${v.key}=${shownValue(v, revealed(v.key), mask)}`).join('\n');
 }
 
 /** `source → target (ro, volume data)`: the mount's line. */

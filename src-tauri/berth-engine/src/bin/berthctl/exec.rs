@@ -69,6 +69,7 @@ pub async fn run(project: &ProjectArgs, args: ExecArgs) -> anyhow::Result<()> {
         tty,
         stdin: true,
         privileged: args.privileged,
+        end_with_client: false,
     };
     let index = (args.index > 0).then_some(args.index);
     if args.detach {
