@@ -346,6 +346,27 @@ mod tests {
         });
     }
 
+    #[test]
+    fn a_compose_file_made_after_a_load_that_found_none_is_loaded() {
+        let dir = Dir::new("session-discovery");
+        let args = ProjectArgs {
+            project_directory: Some(dir.0.clone()),
+            ..ProjectArgs::default()
+        };
+        let open = OpenProject::new(args).expect("the project's paths");
+        let (view, shown) = watch::channel(StackView::new(open.load().0));
+        let _session = Session::open(open, view, &Settings::default());
+        assert!(shown.borrow().project.loaded().is_none());
+
+        let name = format!("berth-test-session-discovery-{}", std::process::id());
+        dir.write(&named(&name, "web"));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while shown.borrow().project.loaded().is_none() {
+            assert!(Instant::now() < deadline, "compose.yaml never loaded");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     fn request(action: Action, services: &[&str]) -> ActionRequest {
         ActionRequest {
             action,
