@@ -248,11 +248,8 @@ mod tests {
 
     impl Dir {
         fn new(what: &str) -> Dir {
-            let dir = std::env::temp_dir().join(format!(
-                "berth-test-{what}-{}-{:?}",
-                std::process::id(),
-                Instant::now()
-            ));
+            let dir =
+                std::env::temp_dir().join(format!("berth-test-{what}-{}", std::process::id()));
             std::fs::create_dir_all(&dir).expect("create the project directory");
             Dir(dir)
         }
