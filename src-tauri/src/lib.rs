@@ -13,6 +13,7 @@ mod notify;
 mod project;
 mod session;
 mod settings;
+mod terminal;
 mod tray;
 mod view;
 
@@ -122,6 +123,19 @@ pub fn run() {
                 let _ = window.hide();
             }
         })
-        .run(tauri::generate_context!())
-        .expect("Berth failed to start");
+        .build(tauri::generate_context!())
+        .expect("Berth failed to start")
+        .run(|app, event| {
+            if let tauri::RunEvent::Exit = event
+                && let Some(berth) = app.try_state::<commands::Berth>()
+            {
+                // The engine keeps an exec running after its client is gone: hang the
+                // terminals' shells up before the process (and its runtime) ends.
+                let closing = berth.terminals.close_all();
+                let _ = tauri::async_runtime::block_on(tokio::time::timeout(
+                    std::time::Duration::from_secs(5),
+                    closing,
+                ));
+            }
+        });
 }

@@ -331,8 +331,8 @@ impl Stream for ExecOutput {
                 | LogOutput::Console { message }
                 | LogOutput::StdIn { message },
             )) => Some(Ok(Chunk::Stdout(message))),
+            // A broken connection is no end of the process: a drop still hangs it up.
             Some(Err(e)) => {
-                shared.ended.store(true, Ordering::Relaxed);
                 let action = "read the output of its process";
                 Some(Err(StackError::docker(
                     &target.engine,
@@ -385,6 +385,20 @@ impl ExecProcess {
     /// command, 127 when a shell does not find it). None while it still runs.
     pub async fn exit_code(&self) -> Result<Option<i64>> {
         self.shared.target.exit_code().await
+    }
+
+    /// Whether the process's container still runs: when the output ends because the container
+    /// stopped, the exit code is only the signal that ended it.
+    pub async fn container_running(&self) -> Result<bool> {
+        let target = &self.shared.target;
+        let docker = target.engine.docker();
+        let inspect = docker
+            .inspect_container(&target.container, None)
+            .await
+            .map_err(|e| {
+                StackError::docker(&target.engine, &target.service, "inspect its container", e)
+            })?;
+        Ok(inspect.state.and_then(|s| s.running).unwrap_or(false))
     }
 
     /// Ends a TTY session as a closed terminal would, unless it already ended: see [`Exec`].

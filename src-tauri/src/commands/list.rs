@@ -25,6 +25,11 @@ macro_rules! commands {
             inspect::inspect_service,
             files::files_list,
             files::files_save,
+            terminal::terminal_open,
+            terminal::terminal_input,
+            terminal::terminal_resize,
+            terminal::terminal_ack,
+            terminal::terminal_close,
         )
     };
 }

@@ -16,6 +16,7 @@ use crate::logview::{LogView, ViewStats};
 use crate::project::OpenProject;
 use crate::session::Session;
 use crate::settings::Settings;
+use crate::terminal::Terminals;
 use crate::view::{ActionRequest, StackView};
 
 pub mod files;
@@ -24,6 +25,7 @@ pub mod logs;
 pub mod metrics;
 pub mod project;
 pub mod stack;
+pub mod terminal;
 
 include!("list.rs");
 
@@ -50,6 +52,8 @@ pub struct Berth {
     metrics_feed: Mutex<Option<JoinHandle<()>>>,
     /// An endpoint confirmation dialog is open: the page gets one at a time.
     confirming: AtomicBool,
+    /// The open project's terminals.
+    pub terminals: Terminals,
 }
 
 impl Berth {
@@ -70,6 +74,7 @@ impl Berth {
             log_listener: Arc::default(),
             metrics_feed: Mutex::default(),
             confirming: AtomicBool::new(false),
+            terminals: Terminals::default(),
         };
         berth.remember();
         berth
@@ -95,6 +100,7 @@ impl Berth {
         let settings = self.settings.lock().expect("settings lock").clone();
         let session = Session::open(project, self.view.clone(), &settings);
         *self.session.write().expect("session lock") = session;
+        self.terminals.clear();
         *self.logs.lock().expect("log view") = LogView::default();
         self.remember();
         Ok(())

@@ -6,6 +6,7 @@ mod app_drift;
 mod app_files;
 mod app_inspect;
 mod app_stack;
+mod app_terminal;
 mod berthctl;
 mod berthctl_exec;
 mod engine;

@@ -17,6 +17,7 @@ import type { ServiceInspect } from '../bindings/ServiceInspect';
 import type { Settings } from '../bindings/Settings';
 import type { SettingsChange } from '../bindings/SettingsChange';
 import type { StackView } from '../bindings/StackView';
+import type { TerminalEnded } from '../bindings/TerminalEnded';
 import type { ViewStats } from '../bindings/ViewStats';
 
 export type { IpcError };
@@ -204,4 +205,40 @@ export function filesList(service: string, path: string): Promise<DirListing> {
  * null when they cancel. */
 export function filesSave(service: string, path: string): Promise<string | null> {
   return call('files_save', { service, path });
+}
+
+// Terminals (src-tauri/src/commands/terminal.rs): a shell in a service's container.
+
+/** What a terminal's channel carries: its output's bytes, then, once, how it ended. */
+export type TerminalMessage = ArrayBuffer | TerminalEnded;
+
+/** Opens a shell in replica `index` of `service` with a `cols`×`rows` TTY; resolves to the
+ * terminal's id. Output streams to `onOutput`; acknowledge it with `terminalAck`. */
+export function terminalOpen(
+  service: string,
+  index: number,
+  cols: number,
+  rows: number,
+  onOutput: (message: TerminalMessage) => void,
+): Promise<number> {
+  return call('terminal_open', { service, index, cols, rows, onOutput: channel(onOutput) });
+}
+
+/** Types `data` into the terminal. */
+export function terminalInput(id: number, data: string): Promise<void> {
+  return call('terminal_input', { id, data });
+}
+
+export function terminalResize(id: number, cols: number, rows: number): Promise<void> {
+  return call('terminal_resize', { id, cols, rows });
+}
+
+/** The page has written `bytes` more of the terminal's output (flow control). */
+export function terminalAck(id: number, bytes: number): Promise<void> {
+  return call('terminal_ack', { id, bytes });
+}
+
+/** Ends the terminal's shell. */
+export function terminalClose(id: number): Promise<void> {
+  return call('terminal_close', { id });
 }

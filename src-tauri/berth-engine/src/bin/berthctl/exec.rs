@@ -158,8 +158,12 @@ async fn attached(exec: Exec) -> anyhow::Result<i64> {
             Chunk::Stderr(bytes) => stderr.write_all(&bytes)?,
         }
     }
-    // Running still: only a terminal whose input closed, which the input's end hung up.
-    Ok(process.exit_code().await?.unwrap_or(0))
+    // Running still: only a terminal whose input closed. Its hangup is awaited here, as
+    // berthctl's runtime ends when this returns and would drop one sent in the background.
+    match process.exit_code().await? {
+        Some(code) => Ok(code),
+        None => process.hang_up().await.map(|()| 0).map_err(Into::into),
+    }
 }
 
 /// Stdin, read on a thread of its own: a blocking read that exit may interrupt, where the
