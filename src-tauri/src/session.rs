@@ -26,6 +26,8 @@ pub struct Session {
     files: Option<FileWatch>,
     /// Turn the engine session's updates into views, and edits into reloads; end with it.
     tasks: Mutex<Vec<AbortOnDrop>>,
+    /// Held from a load to its publication, so a later load is never overtaken by an earlier.
+    loading: Mutex<()>,
 }
 
 impl Session {
@@ -70,6 +72,7 @@ impl Session {
             engine,
             files,
             tasks: Mutex::new(Vec::new()),
+            loading: Mutex::new(()),
         });
         let weak = Arc::downgrade(&session);
         let mut tasks = vec![AbortOnDrop(
@@ -92,19 +95,30 @@ impl Session {
         self.engine.hub()
     }
 
-    /// Loads the files as they are now and watches what they read. A good load is shown and
-    /// handed to the engine's session; a broken one (or one under another project name) is
-    /// told beside the last good one, and is `None`.
-    fn reload(&self) -> Option<Project> {
+    /// The project as its files say now: the one way anything acting on the project gets it.
+    /// Loads the files and watches what they read. A good load is shown and handed to the
+    /// engine's session; a broken one (or one under another project name) is told beside the
+    /// last good one, and refused with what the window says of it.
+    fn reload(&self) -> Result<Project, Error> {
+        let _loading = self.loading.lock().expect("loading lock");
         let (status, project, sources) = self.open.load();
         if let Some(files) = &self.files {
             files.watch(sources);
         }
-        let mut shown = false;
-        self.publish(|v| shown = v.show_load(status));
-        let project = project.filter(|_| shown)?;
+        let mut refused = None;
+        self.publish(|v| {
+            if !v.show_load(status) {
+                refused = v.files_error.clone();
+            }
+        });
+        let project = match (project, refused) {
+            (Some(project), None) => project,
+            (_, refused) => {
+                return Err(Error::not_ready(refused.as_deref().unwrap_or(FILE_ERRORS)));
+            }
+        };
         self.engine.set_project(project.clone());
-        Some(project)
+        Ok(project)
     }
 
     /// Rebuilds the view from what is known now.
@@ -121,9 +135,7 @@ impl Session {
         let Some(engine) = self.engine.engine() else {
             return Err(Error::not_ready(NOT_CONNECTED));
         };
-        let Some(project) = self.reload() else {
-            return Err(Error::not_ready(FILE_ERRORS));
-        };
+        let project = self.reload()?;
         check_request(&request).map_err(Error::invalid)?;
         let Some(action) = self.engine.begin_action() else {
             return Err(Error::not_ready(
@@ -170,9 +182,7 @@ impl Session {
     /// The project as its files say now, on the engine: for what looks into one service.
     pub fn stack(&self) -> Result<Stack, Error> {
         let engine = (self.engine.engine()).ok_or_else(|| Error::not_ready(NOT_CONNECTED))?;
-        let (_, project, _) = self.open.load();
-        let project = project.ok_or_else(|| Error::not_ready(FILE_ERRORS))?;
-        Ok(Stack::new(engine, project))
+        Ok(Stack::new(engine, self.reload()?))
     }
 }
 
@@ -205,7 +215,8 @@ async fn translate(session: Weak<Session>, mut updates: watch::Receiver<Connecti
 async fn reload_on_edits(session: Weak<Session>, mut edits: mpsc::Receiver<()>) {
     while edits.recv().await.is_some() {
         let Some(s) = session.upgrade() else { return };
-        s.reload();
+        // A refused load is shown in the window; nothing else is to be done with it.
+        let _ = s.reload();
     }
 }
 
@@ -223,7 +234,135 @@ fn check_request(request: &ActionRequest) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+
+    use berth_engine::ProjectArgs;
+
     use super::*;
+    use crate::error::ErrorKind;
+
+    /// A project directory of its own, removed with the test.
+    struct Dir(PathBuf);
+
+    impl Dir {
+        fn new(what: &str) -> Dir {
+            let dir =
+                std::env::temp_dir().join(format!("berth-test-{what}-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).expect("create the project directory");
+            Dir(dir)
+        }
+
+        /// Replaces compose.yaml at once (a rename), so no load reads half of it.
+        fn write(&self, yaml: &str) {
+            let part = self.0.join(".compose.yaml.part");
+            std::fs::write(&part, yaml).expect("write compose.yaml");
+            std::fs::rename(&part, self.0.join("compose.yaml")).expect("rename compose.yaml");
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn open(dir: &Dir, yaml: &str) -> (Arc<Session>, watch::Receiver<StackView>) {
+        dir.write(yaml);
+        let args = ProjectArgs {
+            files: vec![dir.0.join("compose.yaml")],
+            ..ProjectArgs::default()
+        };
+        let open = OpenProject::new(args).expect("the project's paths");
+        let (view, shown) = watch::channel(StackView::new(open.load().0));
+        (Session::open(open, view, &Settings::default()), shown)
+    }
+
+    fn named(name: &str, service: &str) -> String {
+        format!("name: {name}\nservices:\n  {service}:\n    image: berth-test/busybox:1\n")
+    }
+
+    #[test]
+    fn after_an_edit_of_the_name_the_stack_is_refused_as_runs_are() {
+        let dir = Dir::new("session-name");
+        let first = format!("berth-test-session-a-{}", std::process::id());
+        let (session, _shown) = open(&dir, &named(&first, "web"));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let stack = loop {
+            match session.stack() {
+                Ok(stack) => break stack,
+                Err(e) if e.message == NOT_CONNECTED && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
+                Err(e) => panic!("no stack: {}", e.message),
+            }
+        };
+        assert_eq!(stack.project().name, first);
+
+        dir.write(&named("berth-test-session-b", "web"));
+        let refused = session.stack().map(|s| s.project().name.clone());
+        let error = refused.expect_err("a stack under the files' new name");
+        assert_eq!(error.kind, ErrorKind::NotReady);
+        assert!(
+            error.message.contains("berth-test-session-b") && error.message.contains("open them"),
+            "{}",
+            error.message
+        );
+    }
+
+    #[test]
+    fn the_last_edit_is_shown_however_reloads_interleave() {
+        let dir = Dir::new("session-order");
+        let name = format!("berth-test-session-order-{}", std::process::id());
+        let (session, shown) = open(&dir, &named(&name, "s0"));
+        let services = |v: &StackView| -> Vec<String> {
+            let project = v.project.loaded().expect("a loaded project");
+            project.services.iter().map(|s| s.name.clone()).collect()
+        };
+        let done = AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            for _ in 0..3 {
+                scope.spawn(|| {
+                    while !done.load(Ordering::Relaxed) {
+                        session.reload().expect("a good load");
+                    }
+                });
+            }
+            // Whatever reloads run meanwhile, the one after an edit leaves that edit shown.
+            for i in 1..=300 {
+                dir.write(&named(&name, &format!("s{i}")));
+                session.reload().expect("a good load");
+                let now = services(&shown.borrow());
+                if now != [format!("s{i}")] {
+                    done.store(true, Ordering::Relaxed);
+                    panic!("edit {i} reloaded, yet {now:?} shown");
+                }
+            }
+            done.store(true, Ordering::Relaxed);
+        });
+    }
+
+    #[test]
+    fn a_compose_file_made_after_a_load_that_found_none_is_loaded() {
+        let dir = Dir::new("session-discovery");
+        let args = ProjectArgs {
+            project_directory: Some(dir.0.clone()),
+            ..ProjectArgs::default()
+        };
+        let open = OpenProject::new(args).expect("the project's paths");
+        let (view, shown) = watch::channel(StackView::new(open.load().0));
+        let _session = Session::open(open, view, &Settings::default());
+        assert!(shown.borrow().project.loaded().is_none());
+
+        let name = format!("berth-test-session-discovery-{}", std::process::id());
+        dir.write(&named(&name, "web"));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while shown.borrow().project.loaded().is_none() {
+            assert!(Instant::now() < deadline, "compose.yaml never loaded");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 
     fn request(action: Action, services: &[&str]) -> ActionRequest {
         ActionRequest {

@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::read;
+
 /// Names tried in each directory, in compose's order of preference.
 pub const DEFAULT_FILES: [&str; 4] = [
     "compose.yaml",
@@ -18,24 +20,19 @@ const OVERRIDE_FILES: [&str; 4] = [
 ];
 
 /// The compose file in `dir` or its nearest parent, followed by its override file if present.
+/// Every name tried is recorded as looked for: creating one changes what is found.
 pub fn discover(dir: &Path) -> Option<Vec<PathBuf>> {
+    let first =
+        |d: &Path, names: &[&str]| names.iter().map(|f| d.join(f)).find(|p| read::optional(p));
     for d in dir.ancestors() {
-        let Some(main) = DEFAULT_FILES
-            .iter()
-            .map(|f| d.join(f))
-            .find(|p| p.is_file())
-        else {
+        let Some(main) = first(d, &DEFAULT_FILES) else {
             continue;
         };
-        let mut files = vec![main];
-        if let Some(o) = OVERRIDE_FILES
-            .iter()
-            .map(|f| d.join(f))
-            .find(|p| p.is_file())
-        {
-            files.push(o);
-        }
-        return Some(files);
+        return Some(
+            std::iter::once(main)
+                .chain(first(d, &OVERRIDE_FILES))
+                .collect(),
+        );
     }
     None
 }

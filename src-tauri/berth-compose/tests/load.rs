@@ -348,7 +348,11 @@ fn a_load_reports_every_file_it_read_or_looked_for_even_when_it_fails() {
     let expected: Vec<PathBuf> = vec![
         s.dir.join(".env"),
         base.clone(),
+        s.dir.join("compose.override.yaml"),
+        s.dir.join("compose.override.yml"),
         compose.clone(),
+        s.dir.join("docker-compose.override.yaml"),
+        s.dir.join("docker-compose.override.yml"),
         s.dir.join("inc/.env"),
         more,
         web_env.clone(),
@@ -360,4 +364,27 @@ fn a_load_reports_every_file_it_read_or_looked_for_even_when_it_fails() {
     let (project, sources) = berth_compose::load_sources(&s.options(&[]));
     assert!(project.is_err());
     assert!(sources.contains(&web_env) && sources.contains(&compose) && sources.contains(&base));
+}
+
+#[test]
+fn discovery_reports_the_files_whose_creation_would_change_what_it_finds() {
+    let s = Scratch::new("discovery");
+    let (project, sources) = berth_compose::load_sources(&s.options(&[]));
+    assert!(matches!(project, Err(Error::NoComposeFile { .. })));
+    for dir in s.dir.ancestors() {
+        assert!(sources.contains(&dir.join("compose.yaml")), "{sources:?}");
+        assert!(sources.contains(&dir.join("docker-compose.yml")));
+    }
+
+    let compose = s.write("compose.yaml", "services:\n  web:\n    image: a\n");
+    let (project, sources) = berth_compose::load_sources(&s.options(&[]));
+    project.unwrap();
+    assert!(sources.contains(&compose));
+    assert!(sources.contains(&s.dir.join("compose.override.yaml")));
+    assert!(sources.contains(&s.dir.join("docker-compose.override.yml")));
+    let parent = s.dir.parent().unwrap();
+    assert!(
+        !sources.contains(&parent.join("compose.yaml")),
+        "a found file ends the search"
+    );
 }

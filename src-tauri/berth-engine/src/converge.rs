@@ -344,23 +344,9 @@ async fn converge_containers(
     let mine: Vec<&Listed> = listed.iter().filter(|c| c.service == name).collect();
     let mut existing = Vec::new();
     for c in mine {
-        let image_ok = image_id.is_none_or(|id| c.image_id == id);
-        let up_to_date = if c.labels.get(labels::CONFIG_HASH) == Some(&hash) {
-            image_ok
-        } else {
-            // Another hash (another compose version wrote it): compare what the container has.
-            let spec = create::container_spec(project, name, c.number, image_id, linked);
-            match engine.docker().inspect_container(&c.id, None).await {
-                Ok(actual) => match plan::config_difference(&spec, &actual) {
-                    None => image_ok,
-                    Some(what) => {
-                        tracing::debug!(container = %c.name, what, "configuration differs");
-                        false
-                    }
-                },
-                Err(_) => false,
-            }
-        };
+        let label = c.labels.get(labels::CONFIG_HASH).map(String::as_str);
+        let up_to_date = !crate::hash::config_changed(label, &hash)
+            && image_id.is_none_or(|id| c.image_id == id);
         existing.push(Existing {
             id: c.id.clone(),
             name: c.name.clone(),

@@ -14,7 +14,7 @@ use std::time::Duration;
 use bollard::models::{ContainerSummary, EventMessage, EventMessageTypeEnum};
 use bollard::query_parameters::EventsOptions;
 use futures_util::StreamExt;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use crate::backoff::Backoff;
 use crate::error::describe;
@@ -40,6 +40,8 @@ pub struct Feed {
     project: Arc<str>,
     tx: broadcast::Sender<FeedEvent>,
     demand: Demand,
+    /// The services' images, as the project's files name them now.
+    images: Arc<watch::Sender<Vec<String>>>,
     _task: Arc<AbortOnDrop>,
 }
 
@@ -54,10 +56,11 @@ impl Feed {
     pub fn spawn(engine: Engine, project: &str, images: Vec<String>) -> Feed {
         let tx = broadcast::channel(CHANNEL).0;
         let demand = Demand::new();
+        let (images, followed) = watch::channel(images);
         let task = tokio::spawn(run(
             engine.clone(),
             project.to_owned(),
-            images,
+            followed,
             tx.clone(),
             demand.clone(),
         ));
@@ -66,8 +69,18 @@ impl Feed {
             project: project.into(),
             tx,
             demand,
+            images: Arc::new(images),
             _task: Arc::new(AbortOnDrop(task)),
         }
+    }
+
+    /// Follows `images` from now on instead (the files were loaded again).
+    pub fn set_images(&self, images: Vec<String>) {
+        self.images.send_if_modified(|now| {
+            let changed = *now != images;
+            *now = images;
+            changed
+        });
     }
 
     /// Every event from now on; the feed runs while a subscription is alive.
@@ -87,7 +100,7 @@ impl Feed {
 async fn run(
     engine: Engine,
     project: String,
-    images: Vec<String>,
+    images: watch::Receiver<Vec<String>>,
     tx: broadcast::Sender<FeedEvent>,
     demand: Demand,
 ) {
@@ -104,7 +117,7 @@ async fn run(
 async fn follow(
     engine: &Engine,
     project: &str,
-    images: &[String],
+    images: &watch::Receiver<Vec<String>>,
     tx: &broadcast::Sender<FeedEvent>,
 ) {
     let mut backoff = Backoff::new();
@@ -125,7 +138,7 @@ async fn follow(
 async fn listen(
     engine: &Engine,
     project: &str,
-    images: &[String],
+    images: &watch::Receiver<Vec<String>>,
     tx: &broadcast::Sender<FeedEvent>,
     backoff: &mut Backoff,
 ) -> Result<(), bollard::errors::Error> {
@@ -133,15 +146,26 @@ async fn listen(
     let list = containers::list(engine, project).await?;
     backoff.reset();
     let _ = tx.send(FeedEvent::Listed(Arc::new(list)));
-    let refs = image_refs(engine, images).await;
+    let mut images = images.clone();
+    let named = images.borrow_and_update().clone();
+    let mut refs = image_refs(engine, &named).await;
     let mut events = engine.docker().events(Some(options(since)));
-    while let Some(event) = events.next().await {
-        let event = event?;
-        if concerns(&event, project, &refs) {
-            let _ = tx.send(FeedEvent::Event(Arc::new(event)));
+    loop {
+        tokio::select! {
+            event = events.next() => {
+                let Some(event) = event else { return Ok(()) };
+                let event = event?;
+                if concerns(&event, project, &refs) {
+                    let _ = tx.send(FeedEvent::Event(Arc::new(event)));
+                }
+            }
+            // Events meanwhile wait in the stream, and are matched against the new images.
+            Ok(()) = images.changed() => {
+                let named = images.borrow_and_update().clone();
+                refs = image_refs(engine, &named).await;
+            }
         }
     }
-    Ok(())
 }
 
 /// The images by name (pulls, tags) and by ID (untags, deletes).

@@ -55,31 +55,38 @@ impl FileWatch {
         ))
     }
 
-    /// Watches exactly `files` (absolute paths), whether or not they exist yet. A directory
-    /// that cannot be watched (it does not exist) is left out.
+    /// Watches exactly `files` (absolute paths), whether or not they exist yet. A directory not
+    /// there yet is watched through its nearest existing ancestor, for the step towards it:
+    /// making that step is told as an edit, and the reload it brings watches one step further.
     pub fn watch(&self, files: impl IntoIterator<Item = PathBuf>) {
-        let files: BTreeSet<PathBuf> = files.into_iter().collect();
-        let wanted: BTreeSet<PathBuf> = files
+        let mut files: BTreeSet<PathBuf> = files.into_iter().collect();
+        let parents: BTreeSet<PathBuf> = files
             .iter()
             .filter_map(|f| f.parent().map(Path::to_path_buf))
             .collect();
-        *self.files.lock().expect("files lock") = files;
         let mut watcher = self.watcher.lock().expect("watcher lock");
         let mut dirs = self.dirs.lock().expect("dirs lock");
+        let mut wanted = BTreeSet::new();
+        for parent in &parents {
+            let mut step = parent.as_path();
+            for dir in parent.ancestors() {
+                let watched = dirs.contains(dir) && dir.is_dir()
+                    || watcher.watch(dir, RecursiveMode::NonRecursive).is_ok();
+                if watched {
+                    if dir != parent {
+                        files.insert(step.to_path_buf());
+                    }
+                    wanted.insert(dir.to_path_buf());
+                    break;
+                }
+                step = dir;
+            }
+        }
         for gone in dirs.difference(&wanted) {
             let _ = watcher.unwatch(gone);
         }
-        dirs.retain(|d| wanted.contains(d));
-        for dir in wanted {
-            if !dirs.contains(&dir) {
-                match watcher.watch(&dir, RecursiveMode::NonRecursive) {
-                    Ok(()) => {
-                        dirs.insert(dir);
-                    }
-                    Err(e) => tracing::debug!(%e, dir = %dir.display(), "cannot watch"),
-                }
-            }
-        }
+        *dirs = wanted;
+        *self.files.lock().expect("files lock") = files;
     }
 }
 
@@ -158,6 +165,20 @@ mod tests {
         move || std::fs::write(path, text).unwrap()
     }
 
+    /// `edit`, then, once a burst it caused would have been told on its own, a write of the
+    /// watched `sentinel`: told once if `edit` was not, twice if it was.
+    fn then_sentinel(
+        edit: impl FnOnce() + Send + 'static,
+        sentinel: &Path,
+    ) -> impl FnOnce() + Send + 'static {
+        let sentinel = write(sentinel, "sentinel\n");
+        move || {
+            edit();
+            std::thread::sleep(QUIET * 2);
+            sentinel();
+        }
+    }
+
     #[tokio::test]
     async fn a_write_a_rename_save_and_a_broken_save_are_each_told_once() {
         let dir = Dir::new("saves");
@@ -186,9 +207,10 @@ mod tests {
 
         let path = compose.clone();
         let read = move || drop(std::fs::read(path).unwrap());
-        assert_eq!(told(&mut rx, read).await, 0, "a read is no edit");
-        let other = write(&dir.0.join("notes.txt"), "x");
-        assert_eq!(told(&mut rx, other).await, 0, "another file");
+        let read = then_sentinel(read, &compose);
+        assert_eq!(told(&mut rx, read).await, 1, "a read is no edit");
+        let other = then_sentinel(write(&dir.0.join("notes.txt"), "x"), &compose);
+        assert_eq!(told(&mut rx, other).await, 1, "another file");
         let created = write(&dir.0.join(".env"), "A=1\n");
         assert_eq!(told(&mut rx, created).await, 1, "a file looked for appears");
     }
@@ -218,14 +240,27 @@ mod tests {
         let other = dir.0.join("other.env");
         watch.watch([other.clone()]);
         assert_eq!(
-            told(&mut rx, write(&env, "A=4\n")).await,
-            0,
-            "no longer watched"
-        );
-        assert_eq!(
-            told(&mut rx, write(&other, "B=1\n")).await,
+            told(&mut rx, then_sentinel(write(&env, "A=4\n"), &other)).await,
             1,
-            "the new one is"
+            "no longer watched, and the new one is"
         );
+    }
+
+    #[tokio::test]
+    async fn a_file_in_a_directory_not_there_yet_is_seen_once_it_is() {
+        let dir = Dir::new("missing");
+        let env = dir.0.join("config/env/web.env");
+        let (watch, mut rx) = FileWatch::new(QUIET).unwrap();
+        watch.watch([env.clone()]);
+        let config = dir.0.join("config");
+        let made = move || std::fs::create_dir(config).unwrap();
+        assert_eq!(told(&mut rx, made).await, 1, "the way to it made");
+        // As the reload that follows watches the files again.
+        watch.watch([env.clone()]);
+        let parent = env.parent().unwrap().to_path_buf();
+        let made = move || std::fs::create_dir(parent).unwrap();
+        assert_eq!(told(&mut rx, made).await, 1, "its directory made");
+        watch.watch([env.clone()]);
+        assert_eq!(told(&mut rx, write(&env, "A=1\n")).await, 1, "the file");
     }
 }

@@ -211,6 +211,13 @@ pub fn service_hash(service: &Service) -> String {
     digest(&json, SERVICE)
 }
 
+/// Whether a container carrying the config hash label `label` was made from other files than
+/// those whose service hash is `files`: compose's test (`mustRecreate`: any other hash, however
+/// it came about), and so both what the window calls "config changed" and what `up` recreates.
+pub fn config_changed(label: Option<&str>, files: &str) -> bool {
+    label != Some(files)
+}
+
 /// The hash compose writes in a network's `com.docker.compose.config-hash`: of compose-go's
 /// `NetworkConfig`, whose `ipam` struct is always written.
 pub fn network_hash(network: &berth_compose::Network) -> String {

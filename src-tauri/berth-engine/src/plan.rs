@@ -2,10 +2,6 @@
 
 use std::collections::BTreeSet;
 
-use bollard::models::{ContainerCreateBody, ContainerInspectResponse};
-
-use crate::create::ContainerSpec;
-
 /// A container of the service as it exists on the engine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Existing {
@@ -16,8 +12,7 @@ pub struct Existing {
     /// It has the name the service gives its number. A recreate that was killed midway leaves
     /// the new container under its temporary name, `<old id[:12]>_<name>`.
     pub named: bool,
-    /// Its configuration matches the service's (same config hash and image, or, for a
-    /// container compose created, the same effective configuration).
+    /// Its configuration matches the service's: same config hash, same image.
     pub up_to_date: bool,
 }
 
@@ -78,113 +73,6 @@ pub fn plan(replicas: u32, existing: &[Existing], force_recreate: bool) -> Vec<S
         .take(missing as usize);
     steps.extend(free.map(|number| Step::Create { number }));
     steps
-}
-
-/// What differs between a container compose (or anyone) created and what `spec` asks for, or
-/// `None` if nothing does. Used when the config hash label is not Berth's, so an unchanged stack
-/// compose started is left alone.
-pub fn config_difference(
-    spec: &ContainerSpec,
-    actual: &ContainerInspectResponse,
-) -> Option<&'static str> {
-    let want: &ContainerCreateBody = &spec.body;
-    let (Some(config), Some(host)) = (&actual.config, &actual.host_config) else {
-        return Some("configuration");
-    };
-    let set_if = |w: &Option<Vec<String>>, a: &Option<Vec<String>>| w.is_none() || w == a;
-    let env_ok = want
-        .env
-        .iter()
-        .flatten()
-        .all(|e| config.env.as_ref().is_some_and(|actual| actual.contains(e)));
-    let user_labels_ok = want.labels.iter().flatten().all(|(k, v)| {
-        k.starts_with("com.docker.compose.")
-            || config.labels.as_ref().and_then(|l| l.get(k)) == Some(v)
-    });
-    let bindings = |b: &Option<bollard::models::PortMap>| -> BTreeSet<(String, String, String)> {
-        b.iter()
-            .flatten()
-            .flat_map(|(k, v)| {
-                v.iter().flatten().map(move |p| {
-                    let ip = p.host_ip.clone().unwrap_or_default();
-                    let ip = if ip == "0.0.0.0" { String::new() } else { ip };
-                    (k.clone(), ip, p.host_port.clone().unwrap_or_default())
-                })
-            })
-            .collect()
-    };
-    let want_host = want.host_config.clone().unwrap_or_default();
-    let mut want_targets: BTreeSet<String> = want_host
-        .binds
-        .iter()
-        .flatten()
-        .filter_map(|b| b.split(':').nth(1).map(str::to_owned))
-        .collect();
-    want_targets.extend(
-        want_host
-            .mounts
-            .iter()
-            .flatten()
-            .filter_map(|m| m.target.clone()),
-    );
-    // Anonymous volumes (an image's VOLUME) are the engine's doing, not the service's.
-    let anonymous = |m: &bollard::models::MountPoint| {
-        m.name
-            .as_ref()
-            .is_some_and(|n| n.len() == 64 && n.bytes().all(|b| b.is_ascii_hexdigit()))
-    };
-    let actual_targets: BTreeSet<String> = actual
-        .mounts
-        .iter()
-        .flatten()
-        .filter(|m| !anonymous(m) || want_targets.contains(m.destination.as_deref().unwrap_or("")))
-        .filter_map(|m| m.destination.clone())
-        .collect();
-    let mut want_networks: BTreeSet<String> =
-        spec.more_networks.iter().map(|n| n.0.clone()).collect();
-    want_networks.extend(
-        want.networking_config
-            .iter()
-            .flat_map(|n| n.endpoints_config.iter().flatten().map(|(k, _)| k.clone())),
-    );
-    let actual_networks: BTreeSet<String> = actual
-        .network_settings
-        .iter()
-        .flat_map(|n| n.networks.iter().flatten().map(|(k, _)| k.clone()))
-        .collect();
-    let restart = |h: &bollard::models::HostConfig| {
-        h.restart_policy
-            .as_ref()
-            .and_then(|r| r.name)
-            .map(|n| n.to_string())
-            .filter(|n| !n.is_empty() && n != "no")
-    };
-    let checks = [
-        ("image", config.image == want.image),
-        ("command", set_if(&want.cmd, &config.cmd)),
-        ("entrypoint", set_if(&want.entrypoint, &config.entrypoint)),
-        ("environment", env_ok),
-        ("labels", user_labels_ok),
-        (
-            "ports",
-            bindings(&want_host.port_bindings) == bindings(&host.port_bindings),
-        ),
-        ("volumes", want_targets == actual_targets),
-        (
-            "networks",
-            want_networks.is_empty() || want_networks == actual_networks,
-        ),
-        ("restart", restart(&want_host) == restart(host)),
-        (
-            "healthcheck",
-            want.healthcheck.as_ref().and_then(|h| h.test.as_ref())
-                == config.healthcheck.as_ref().and_then(|h| h.test.as_ref()),
-        ),
-    ];
-    checks
-        .into_iter()
-        .find(|(_, same)| !same)
-        .map(|(what, _)| what)
 }
 
 #[cfg(test)]

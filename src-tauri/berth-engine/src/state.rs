@@ -201,12 +201,7 @@ impl StateHandle {
             tx: broadcast::channel(CHANNEL).0,
             settled: watch::channel(false).0,
         });
-        let images = project
-            .services
-            .keys()
-            .map(|s| crate::names::image_name(&project, s))
-            .collect();
-        let feed = Feed::spawn(engine.clone(), &project.name, images);
+        let feed = Feed::spawn(engine.clone(), &project.name, images(&project));
         // Subscribed before the task starts, so it hears the feed's first listing.
         let events = feed.subscribe();
         let task = tokio::spawn(run(engine, project.name, events, shared.clone()));
@@ -238,13 +233,23 @@ impl StateHandle {
     }
 
     /// Takes the project as its files now say (same name): which services there are, their
-    /// replicas and config hashes. The containers stay as the engine reports them.
+    /// replicas, config hashes and images. The containers stay as the engine reports them.
     pub fn set_project(&self, project: &Project) {
+        self.feed.set_images(images(project));
         self.shared.publish(|s| {
             define(s, project);
             Some(ChangeKind::Project)
         });
     }
+}
+
+/// The services' images, whose events the feed follows.
+fn images(project: &Project) -> Vec<String> {
+    project
+        .services
+        .keys()
+        .map(|s| crate::names::image_name(project, s))
+        .collect()
 }
 
 /// Makes the snapshot's services those `project` defines, keeping their containers and what the

@@ -185,13 +185,13 @@ impl ServiceState {
 }
 
 /// Whether a service's containers (one-offs are not part of it) were made from other files than
-/// those whose hash is `hash`: compose's test for recreating them. Only a service the files
+/// those whose hash is `hash`: what `up` recreates them for. Only a service the files
 /// enable and whose containers exist can drift.
 fn drifted(hash: Option<&str>, containers: &[Container]) -> bool {
     hash.is_some_and(|hash| {
         containers
             .iter()
-            .any(|c| !c.oneoff && c.config_hash() != Some(hash))
+            .any(|c| !c.oneoff && crate::hash::config_changed(c.config_hash(), hash))
     })
 }
 

@@ -168,3 +168,46 @@ async fn only_services_whose_containers_exist_can_drift() {
     .await;
     assert_eq!(drifted(&state), ["cmd".to_owned()].into());
 }
+
+#[tokio::test]
+async fn a_removed_variable_or_label_drifts_and_up_recreates_it() {
+    const BOTH: &str = r#"
+services:
+  env:
+    image: berth-test/busybox:1
+    command: ["sleep", "600"]
+    environment: { KEEP: "1", GONE: "1" }
+  label:
+    image: berth-test/busybox:1
+    command: ["sleep", "600"]
+    labels: { keep: "1", gone: "1" }
+"#;
+    let mut t = TestStack::new("drift-removed", BOTH).await;
+    t.up(UpOptions::default()).await.unwrap();
+    let state = t.stack.watch();
+    let (_, mut changes) = state.subscribe().await;
+    t.rewrite(
+        &BOTH
+            .replace(", GONE: \"1\"", "")
+            .replace(", gone: \"1\"", ""),
+    );
+    state.set_project(&load(&t.dir, &t.name));
+    next_change(&mut changes, "the reload", Duration::from_secs(5), |k| {
+        matches!(k, ChangeKind::Project)
+    })
+    .await;
+    let both: BTreeSet<String> = ["env", "label"].map(str::to_owned).into();
+    assert_eq!(drifted(&state), both);
+    let compose = ComposeProject::new(t.name.clone(), t.file());
+    assert_eq!(compose_recreates(&compose), both, "compose recreates both");
+
+    let before = t.ids().await;
+    t.up(UpOptions::default()).await.unwrap();
+    until_drifted(&state, &[]).await;
+    let after = t.ids().await;
+    assert!(
+        before.iter().all(|(name, id)| after.get(name) != Some(id)),
+        "up recreated both: {before:?} then {after:?}"
+    );
+    assert_eq!(compose_recreates(&compose), BTreeSet::new());
+}

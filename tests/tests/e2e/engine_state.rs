@@ -286,3 +286,46 @@ async fn a_stop_you_asked_for_reads_stopped_and_a_crash_its_exit_code_in_every_s
     let crashed = label(&t, "web", "exited (3)").await;
     assert_eq!(ps_status(&t, &web), crashed);
 }
+
+#[tokio::test]
+async fn after_a_reload_the_services_new_image_is_followed() {
+    let mut t = TestStack::new(
+        "state-image",
+        "services:\n  web:\n    image: berth-test/busybox:1\n",
+    )
+    .await;
+    let state = t.stack.watch();
+    let (_, mut changes) = state.subscribe().await;
+    let image = format!("berth-test/{}:new", t.name);
+    t.rewrite(&format!("services:\n  web:\n    image: {image}\n"));
+    state.set_project(t.stack.project());
+    next_change(&mut changes, "the reload", Duration::from_secs(5), |k| {
+        matches!(k, ChangeKind::Project)
+    })
+    .await;
+
+    /// Removes the tag however the test ends.
+    struct Untag(String);
+    impl Drop for Untag {
+        fn drop(&mut self) {
+            let _ = Command::new("docker").args(["rmi", &self.0]).output();
+        }
+    }
+    // Another image than busybox's: only its new name can make it the project's.
+    let _untag = Untag(image.clone());
+    let tagged = Command::new("docker")
+        .args(["tag", "berth-test/redis:1", &image])
+        .status()
+        .unwrap();
+    assert!(tagged.success());
+    next_change(
+        &mut changes,
+        "the new image's tag",
+        Duration::from_secs(10),
+        |k| {
+            matches!(k, ChangeKind::Resource { resource, action, .. }
+            if resource == "image" && action == "tag")
+        },
+    )
+    .await;
+}
