@@ -29,6 +29,7 @@ mod engine_state;
 mod engine_tty;
 mod engine_up;
 mod engine_wait;
+mod engine_watch;
 mod logs_follow;
 mod logs_hostile;
 mod observe_engine_restart;
