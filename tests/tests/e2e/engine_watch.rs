@@ -360,6 +360,9 @@ volumes:
     has(&web, "/app/c.txt", "c\n").await;
 }
 
+/// An edit of a project's `src` directory.
+type Edit = dyn Fn(&Path);
+
 /// `docker compose watch --no-up` of a project, ended when dropped.
 struct ComposeWatch(Child);
 
@@ -416,7 +419,7 @@ async fn the_same_edits_land_the_same_files_as_docker_compose_watch() {
         format!("{}-web-1", compose.name),
     );
 
-    let steps: [(&dyn Fn(&Path), &str); 3] = [
+    let steps: [(&Edit, &str); 3] = [
         (
             &|src| {
                 write(src, "a.txt", "a\n");
