@@ -9,6 +9,7 @@ mod app_stack;
 mod app_terminal;
 mod berthctl;
 mod berthctl_exec;
+mod berthctl_watch;
 mod engine;
 mod engine_attach;
 mod engine_daemon_restart;
