@@ -24,12 +24,16 @@ struct Watching {
 impl Watching {
     /// Starts watching `services` (all when empty) and waits until each is watched.
     async fn start(stack: &TestStack, services: &[&str]) -> Watching {
-        let (tx, events) = mpsc::channel(64);
-        let cancel = CancellationToken::new();
         let options = WatchOptions {
             services: services.iter().map(|s| s.to_string()).collect(),
             prune: false,
         };
+        Watching::start_with(stack, options).await
+    }
+
+    async fn start_with(stack: &TestStack, options: WatchOptions) -> Watching {
+        let (tx, events) = mpsc::channel(64);
+        let cancel = CancellationToken::new();
         let (s, c) = (stack.stack.clone(), cancel.clone());
         let task = tokio::spawn(async move { s.develop_watch(options, tx, c).await });
         let mut watching = Watching {
@@ -272,7 +276,13 @@ services:
     stack.up_wait().await;
     let web = format!("{}-web-1", stack.name);
     has(&web, "/version.txt", "1\n").await;
-    let mut watch = Watching::start(&stack, &[]).await;
+    let image = |container: &str| docker(&["inspect", "-f", "{{.Image}}", container]);
+    let first = image(&web);
+    let options = WatchOptions {
+        services: Vec::new(),
+        prune: true,
+    };
+    let mut watch = Watching::start_with(&stack, options).await;
     write(&stack.dir, "app/version.txt", "2\n");
     watch
         .until("rebuilding", |e| e.kind == WatchEventKind::Rebuilding)
@@ -281,6 +291,15 @@ services:
         .until("rebuilt", |e| e.kind == WatchEventKind::Rebuilt)
         .await;
     has(&web, "/version.txt", "2\n").await;
+    assert_ne!(image(&web), first, "a new image");
+    let old = Command::new("docker")
+        .args(["image", "inspect", &first])
+        .output()
+        .unwrap();
+    assert!(
+        !old.status.success(),
+        "--prune removed the image it replaced"
+    );
 
     // A broken Dockerfile fails the rebuild; the watch goes on and the next save rebuilds.
     write(
