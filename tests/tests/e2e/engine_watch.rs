@@ -198,6 +198,9 @@ async fn sync_copies_new_and_changed_files_deletes_removed_ones_and_skips_the_ig
 async fn sync_restart_restarts_and_sync_exec_runs_the_hook_with_its_user_dir_and_env() {
     let yaml = r#"
 services:
+  other:
+    image: berth-test/busybox:1
+    command: ["sleep", "3600"]
   web:
     image: berth-test/busybox:1
     command: ["sh", "-c", "mkdir -m 777 /out; date +%s%N > /tmp/started; exec sleep 3600"]
@@ -226,6 +229,7 @@ services:
     let web = format!("{}-web-1", stack.name);
     let started = || cat(&web, "/tmp/started").expect("started");
     let first = started();
+    assert_eq!(stack.stack.watch_services(), ["web"]);
     let mut watch = Watching::start(&stack, &["web"]).await;
 
     write(&stack.dir, "conf/app.conf", "a=1\n");

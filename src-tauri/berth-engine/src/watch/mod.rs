@@ -105,6 +105,19 @@ impl Stack {
         watcher.run().await
     }
 
+    /// The services that have a `develop.watch` section: those watch mode can watch.
+    pub fn watch_services(&self) -> Vec<String> {
+        (self.project().services.iter())
+            .filter(|(_, s)| {
+                s.extra
+                    .get("develop")
+                    .and_then(|d| d.get("watch"))
+                    .is_some()
+            })
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
     /// The rules of the services asked for, or of all that have `develop.watch`.
     fn watch_rules(&self, services: &[String]) -> Result<Vec<Rule>, StackError> {
         let names = self.names(services)?;
