@@ -11,7 +11,7 @@ use clap::Args;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
-use crate::{render, stack_args};
+use crate::{Exit, render, stack_args};
 
 #[derive(Args, Debug)]
 pub struct WatchArgs {
@@ -69,7 +69,9 @@ pub async fn run(project: &ProjectArgs, args: WatchArgs) -> anyhow::Result<()> {
         interrupts.recv().await;
         stop.cancel();
     });
-    watch(&stack, options, cancel, std::io::stdout()).await
+    watch(&stack, options, cancel, std::io::stdout()).await?;
+    // Only Ctrl-C ends a watch that started; compose's status for it.
+    Err(Exit(130).into())
 }
 
 /// Watches until `cancel` fires, printing each step to `out` as compose prints it.
@@ -98,7 +100,6 @@ pub async fn watch(
             Some(event) = events.recv() => lines.print(&event),
         }
     }
-    lines.line("Watch disabled");
     Ok(())
 }
 
