@@ -63,6 +63,14 @@ impl Watching {
     }
 }
 
+impl Watching {
+    /// Drops the events told so far: once none came for a while, the steps before are done.
+    async fn settle(&mut self) {
+        let quiet = berth_engine::file_watch::QUIET * 5;
+        while let Ok(Some(_)) = tokio::time::timeout(quiet, self.events.recv()).await {}
+    }
+}
+
 impl Drop for Watching {
     fn drop(&mut self) {
         self.cancel.cancel();
@@ -192,6 +200,21 @@ async fn sync_copies_new_and_changed_files_deletes_removed_ones_and_skips_the_ig
     write(&stack.dir, "elsewhere/moved/m.txt", "moved\n");
     std::fs::rename(stack.dir.join("elsewhere/moved"), src.join("moved")).unwrap();
     has(&web, "/app/moved/m.txt", "moved\n").await;
+    watch.settle().await;
+
+    // A thousand files at once (a branch switch): one batch.
+    let many = src.join("many");
+    std::fs::create_dir(&many).unwrap();
+    for i in 0..1000 {
+        std::fs::write(many.join(format!("f{i}")), format!("{i}\n")).unwrap();
+    }
+    let synced = watch
+        .until("synced", |e| {
+            matches!(e.kind, WatchEventKind::Synced { .. })
+        })
+        .await;
+    assert_eq!(synced.kind, WatchEventKind::Synced { files: 1000 });
+    has(&web, "/app/many/f999", "999\n").await;
 }
 
 #[tokio::test]

@@ -24,7 +24,7 @@ use ts_rs::TS;
 
 use crate::Stack;
 use crate::error::StackError;
-pub use crate::file_watch::QUIET;
+use crate::file_watch::QUIET;
 use crate::progress::Progress;
 use crate::watch::config::Action;
 use crate::watch::rules::{Mapping, Rule};
