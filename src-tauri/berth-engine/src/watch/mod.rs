@@ -167,15 +167,15 @@ impl Watcher<'_> {
             );
         }
         // compose's initial_sync: every file a sync trigger takes, before watching.
-        let initial: Vec<&PathBuf> = found.iter().collect();
-        let mut batch = self.work(initial.iter().copied(), |r| {
-            r.trigger.initial_sync && r.action().syncs()
-        });
-        for work in batch.values_mut() {
-            work.restart = false;
-            work.hooks.clear();
+        let initial = |r: &Rule| r.trigger.initial_sync && r.action().syncs();
+        if self.rules.iter().any(initial) {
+            let mut batch = self.work(found.iter(), initial);
+            for work in batch.values_mut() {
+                work.restart = false;
+                work.hooks.clear();
+            }
+            self.handle(batch).await;
         }
-        self.handle(batch).await;
         let services: BTreeSet<&str> = self.rules.iter().map(|r| r.service.as_str()).collect();
         for service in services {
             self.tell(service, WatchEventKind::Watching).await;
