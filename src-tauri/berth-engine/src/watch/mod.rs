@@ -155,9 +155,16 @@ impl Watcher<'_> {
     async fn run(&self) -> Result<(), StackError> {
         let watch_failed = |path: &Path, e: notify::Error| StackError::WatchPath {
             path: path.to_path_buf(),
-            reason: e.to_string(),
+            reason: match e.kind {
+                notify::ErrorKind::MaxFilesWatch => "the system's limit of inotify watches is \
+                    reached; raise it (sysctl fs.inotify.max_user_watches) or `ignore:` more \
+                    directories"
+                    .to_owned(),
+                _ => e.to_string(),
+            },
         };
-        let (mut tree, mut raw) = Tree::new().map_err(|e| watch_failed(Path::new("/"), e))?;
+        let first = &self.rules[0].trigger.path;
+        let (mut tree, mut raw) = Tree::new().map_err(|e| watch_failed(first, e))?;
         let mut found = BTreeSet::new();
         for rule in &self.rules {
             let root = existing_dir(&rule.trigger.path);
