@@ -9,14 +9,15 @@ use berth_compose::Project;
 use berth_engine::logs::{Hub, HubOptions};
 use berth_engine::{
     AbortOnDrop, Connection, DownOptions, FileWatch, ProberHandle, Progress, SessionOptions, Stack,
-    StatsHandle, UpOptions,
+    StatsHandle, UpOptions, WatchEvent,
 };
 use tokio::sync::{mpsc, watch};
 
 use crate::error::Error;
 use crate::project::OpenProject;
 use crate::settings::Settings;
-use crate::view::{Action, ActionRequest, EngineView, StackView};
+use crate::view::{Action, ActionRequest, EngineView, StackView, WatchState};
+use crate::watch::Watches;
 
 pub struct Session {
     open: OpenProject,
@@ -28,6 +29,8 @@ pub struct Session {
     tasks: Mutex<Vec<AbortOnDrop>>,
     /// Held from a load to its publication, so a later load is never overtaken by an earlier.
     loading: Mutex<()>,
+    /// The services watched (develop.watch); their watches end with the session.
+    watches: Watches,
 }
 
 impl Session {
@@ -73,6 +76,7 @@ impl Session {
             files,
             tasks: Mutex::new(Vec::new()),
             loading: Mutex::new(()),
+            watches: Watches::default(),
         });
         let weak = Arc::downgrade(&session);
         let mut tasks = vec![AbortOnDrop(
@@ -169,6 +173,78 @@ impl Session {
         result.map_err(Error::from)
     }
 
+    /// Turns watch mode on or off for `services` (none: every service with `develop.watch`).
+    /// On first runs `up` of the services not yet watched, as `docker compose watch` does, so
+    /// that what is watched is running as its files say; then each is watched until turned off
+    /// or the project is closed.
+    pub async fn set_watch(
+        self: &Arc<Self>,
+        services: Vec<String>,
+        on: bool,
+        progress: Progress,
+    ) -> Result<(), Error> {
+        let project = self.reload()?;
+        let services = watched_services(&project, services).map_err(Error::invalid)?;
+        if !on {
+            for service in &services {
+                self.watches.stop(service);
+            }
+            self.publish(|v| v.watches.retain(|s, _| !services.contains(s)));
+            return Ok(());
+        }
+        let new: Vec<String> = (services.into_iter())
+            .filter(|s| !self.watches.watching(s))
+            .collect();
+        if new.is_empty() {
+            return Ok(());
+        }
+        let up = ActionRequest {
+            action: Action::Up,
+            services: new.clone(),
+        };
+        self.run(up, progress).await?;
+        let stack = self.stack()?;
+        for service in &new {
+            self.watches
+                .start(Arc::downgrade(self), stack.clone(), service);
+        }
+        self.publish(|v| {
+            for service in new {
+                v.watches.insert(service, WatchState::Watching);
+            }
+        });
+        Ok(())
+    }
+
+    /// Shows what watch `id` did on its service's row and in the log, unless it was turned off.
+    pub fn watch_event(&self, id: u64, event: WatchEvent) {
+        if !self.watches.is_current(&event.service, id) {
+            return;
+        }
+        self.engine
+            .hub()
+            .note(&event.service, &crate::watch::log_line(&event));
+        let at = berth_engine::logs::format_rfc3339(berth_engine::clock::now_ns());
+        self.publish(|v| {
+            let state = WatchState::after(v.watches.get(&event.service), &event.kind, at);
+            v.watches.insert(event.service, state);
+        });
+    }
+
+    /// A watch that could not go on: its row and the log say why, and it is off.
+    pub fn watch_ended(&self, id: u64, service: &str, message: &str) {
+        if !self.watches.is_current(service, id) {
+            return;
+        }
+        self.watches.stop(service);
+        self.engine
+            .hub()
+            .note(service, &format!("Watch of {service} stopped: {message}"));
+        self.publish(|v| {
+            v.watches.remove(service);
+        });
+    }
+
     /// The live stats and port probes, once connected.
     pub fn metrics(&self) -> Option<(StatsHandle, ProberHandle)> {
         self.engine.metrics()
@@ -218,6 +294,42 @@ async fn reload_on_edits(session: Weak<Session>, mut edits: mpsc::Receiver<()>) 
         // A refused load is shown in the window; nothing else is to be done with it.
         let _ = s.reload();
     }
+}
+
+/// The services `asked` names, each one the project defines with `develop.watch`; all such
+/// services when it names none.
+fn watched_services(project: &Project, asked: Vec<String>) -> Result<Vec<String>, String> {
+    let watchable = |name: &str| {
+        project
+            .services
+            .get(name)
+            .is_some_and(crate::project::has_watch)
+    };
+    if asked.is_empty() {
+        let all: Vec<String> = (project.services.keys())
+            .filter(|s| watchable(s))
+            .cloned()
+            .collect();
+        if all.is_empty() {
+            return Err(format!(
+                "No service of {} has develop.watch in its compose file: add a develop.watch \
+                 section to a service to watch its files.",
+                project.name
+            ));
+        }
+        return Ok(all);
+    }
+    for name in &asked {
+        if !project.services.contains_key(name) {
+            return Err(format!("{} has no service {name}.", project.name));
+        }
+        if !watchable(name) {
+            return Err(format!(
+                "{name} has no develop.watch in the compose file: add one to watch its files."
+            ));
+        }
+    }
+    Ok(asked)
 }
 
 /// Refuses what only the IPC can ask: a down of single services, a rebuild of the whole
@@ -362,6 +474,29 @@ mod tests {
             assert!(Instant::now() < deadline, "compose.yaml never loaded");
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    #[test]
+    fn watch_is_of_services_with_develop_watch() {
+        let dir = Dir::new("session-watchable");
+        dir.write(
+            "name: p\nservices:\n  web:\n    image: x\n    develop:\n      watch:\n        \
+             - action: sync\n          path: ./src\n          target: /app\n  db:\n    image: x\n",
+        );
+        let args = ProjectArgs {
+            files: vec![dir.0.join("compose.yaml")],
+            ..ProjectArgs::default()
+        };
+        let project = (OpenProject::new(args)
+            .expect("the project's paths")
+            .load()
+            .1)
+            .expect("a good load");
+        assert_eq!(watched_services(&project, vec![]), Ok(vec!["web".into()]));
+        let error = watched_services(&project, vec!["db".into()]).unwrap_err();
+        assert!(error.starts_with("db has no develop.watch"), "{error}");
+        let error = watched_services(&project, vec!["nope".into()]).unwrap_err();
+        assert_eq!(error, "p has no service nope.");
     }
 
     fn request(action: Action, services: &[&str]) -> ActionRequest {
