@@ -176,7 +176,7 @@ impl Session {
     /// Turns watch mode on or off for `services` (none: every service with `develop.watch`).
     /// On first runs `up` of the services not yet watched, as `docker compose watch` does, so
     /// that what is watched is running as its files say; then each is watched until turned off
-    /// or the project is closed.
+    /// or the project is closed. It returns once their files are watched.
     pub async fn set_watch(
         self: &Arc<Self>,
         services: Vec<String>,
@@ -204,15 +204,15 @@ impl Session {
         };
         self.run(up, progress).await?;
         let stack = self.stack()?;
-        for service in &new {
-            self.watches
-                .start(Arc::downgrade(self), stack.clone(), service);
-        }
-        self.publish(|v| {
-            for service in new {
-                v.watches.insert(service, WatchState::Watching);
+        let started: Vec<_> = (new.iter())
+            .map(|service| (self.watches).start(Arc::downgrade(self), stack.clone(), service))
+            .collect();
+        // The row says "watching" from the engine's word: once an edit cannot be missed.
+        for answer in started {
+            if let Ok(Err(err)) = answer.await {
+                return Err(err.into());
             }
-        });
+        }
         Ok(())
     }
 
@@ -474,6 +474,84 @@ mod tests {
             assert!(Instant::now() < deadline, "compose.yaml never loaded");
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Takes project `name` down when dropped.
+    struct Down(String);
+
+    impl Drop for Down {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("docker")
+                .args(["compose", "-p", &self.0, "down", "-t", "0"])
+                .output();
+        }
+    }
+
+    /// A project of one service, `web`, whose src/ syncs into /app.
+    fn watched(what: &str) -> (Dir, String, Down) {
+        let dir = Dir::new(what);
+        let name = format!("berth-test-{what}-{}", std::process::id());
+        std::fs::create_dir_all(dir.0.join("src")).expect("src/");
+        std::fs::write(dir.0.join("src/a.txt"), "one").expect("src/a.txt");
+        dir.write(&format!(
+            "name: {name}\nservices:\n  web:\n    image: berth-test/busybox:1\n    \
+             command: [sleep, \"600\"]\n    develop:\n      watch:\n        \
+             - action: sync\n          path: ./src\n          target: /app\n"
+        ));
+        (dir, name.clone(), Down(name))
+    }
+
+    /// Opens `dir`'s project once the engine answers, and watches it.
+    fn open_watching(dir: &Dir) -> Arc<Session> {
+        let (session, _shown) = open(
+            dir,
+            &std::fs::read_to_string(dir.0.join("compose.yaml")).unwrap(),
+        );
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while session.stack().is_err() {
+            assert!(Instant::now() < deadline, "no engine");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        tauri::async_runtime::block_on(session.set_watch(vec![], true, Progress::default()))
+            .expect("watch on");
+        session
+    }
+
+    /// Waits until /app/a.txt in the project's web container reads `want`.
+    fn synced(name: &str, want: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let out = std::process::Command::new("docker")
+                .args(["exec", &format!("{name}-web-1"), "cat", "/app/a.txt"])
+                .output()
+                .expect("docker exec");
+            let now = String::from_utf8_lossy(&out.stdout).into_owned();
+            if now == want {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{name}: /app/a.txt reads {now:?}, not {want:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    #[test]
+    fn a_watch_ends_with_its_session_when_another_project_is_opened() {
+        let (first, first_name, _down_first) = watched("session-watch-a");
+        let (second, second_name, _down_second) = watched("session-watch-b");
+        let session = open_watching(&first);
+        std::fs::write(first.0.join("src/a.txt"), "two").unwrap();
+        synced(&first_name, "two");
+
+        // Another project replaces the first's session, as Project ▾ does.
+        drop(session);
+        let _other = open_watching(&second);
+        std::fs::write(first.0.join("src/a.txt"), "three").unwrap();
+        std::fs::write(second.0.join("src/a.txt"), "two").unwrap();
+        synced(&second_name, "two");
+        synced(&first_name, "two");
     }
 
     #[test]

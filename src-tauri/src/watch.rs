@@ -6,8 +6,10 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, Weak};
 
-use berth_engine::{CancellationToken, Stack, WatchEvent, WatchEventKind, WatchOptions};
-use tokio::sync::mpsc;
+use berth_engine::{
+    CancellationToken, Stack, StackError, WatchEvent, WatchEventKind, WatchOptions,
+};
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::DropGuard;
 
 use crate::session::Session;
@@ -29,15 +31,23 @@ impl Watches {
             .is_some_and(|(current, _)| *current == id)
     }
 
-    /// Watches `service` on `stack` until it is stopped, handing each event to `session`.
-    pub fn start(&self, session: Weak<Session>, stack: Stack, service: &str) {
+    /// Watches `service` on `stack` until it is stopped, handing each event to `session`. The
+    /// answer comes once its files are watched, or with why they cannot be.
+    pub fn start(
+        &self,
+        session: Weak<Session>,
+        stack: Stack,
+        service: &str,
+    ) -> oneshot::Receiver<Result<(), StackError>> {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let cancel = CancellationToken::new();
         self.lock()
             .insert(service.to_owned(), (id, cancel.clone().drop_guard()));
         let service = service.to_owned();
+        let (ready, answer) = oneshot::channel();
         tauri::async_runtime::spawn(async move {
+            let mut ready = Some(ready);
             let (events, mut received) = mpsc::channel::<WatchEvent>(64);
             let options = WatchOptions {
                 services: vec![service.clone()],
@@ -46,15 +56,26 @@ impl Watches {
             let watching = stack.develop_watch(options, events, cancel);
             let forwarding = async {
                 while let Some(event) = received.recv().await {
+                    if event.kind == WatchEventKind::Watching
+                        && let Some(ready) = ready.take()
+                    {
+                        let _ = ready.send(Ok(()));
+                    }
                     let Some(s) = session.upgrade() else { return };
                     s.watch_event(id, event);
                 }
             };
             let (result, ()) = tokio::join!(watching, forwarding);
-            if let (Err(err), Some(s)) = (result, session.upgrade()) {
-                s.watch_ended(id, &service, &err.to_string());
+            if let Err(err) = result {
+                if let Some(s) = session.upgrade() {
+                    s.watch_ended(id, &service, &err.to_string());
+                }
+                if let Some(ready) = ready.take() {
+                    let _ = ready.send(Err(err));
+                }
             }
         });
+        answer
     }
 
     /// Stops watching `service`; whether it was watched.
