@@ -183,15 +183,21 @@ impl Session {
         on: bool,
         progress: Progress,
     ) -> Result<(), Error> {
-        let project = self.reload()?;
-        let services = watched_services(&project, services).map_err(Error::invalid)?;
         if !on {
+            // Off needs no load: it ends only this session's watches, files broken or not.
+            let services = if services.is_empty() {
+                self.watches.services()
+            } else {
+                services
+            };
             for service in &services {
                 self.watches.stop(service);
             }
             self.publish(|v| v.watches.retain(|s, _| !services.contains(s)));
             return Ok(());
         }
+        let project = self.reload()?;
+        let services = watched_services(&project, services).map_err(Error::invalid)?;
         let new: Vec<String> = (services.into_iter())
             .filter(|s| !self.watches.watching(s))
             .collect();
@@ -547,11 +553,17 @@ mod tests {
 
         // Another project replaces the first's session, as Project ▾ does.
         drop(session);
-        let _other = open_watching(&second);
+        let other = open_watching(&second);
         std::fs::write(first.0.join("src/a.txt"), "three").unwrap();
         std::fs::write(second.0.join("src/a.txt"), "two").unwrap();
         synced(&second_name, "two");
         synced(&first_name, "two");
+
+        // A broken file does not keep Watch from being turned off.
+        second.write("services: [\n");
+        tauri::async_runtime::block_on(other.set_watch(vec![], false, Progress::default()))
+            .expect("watch off");
+        assert!(!other.watches.watching("web"));
     }
 
     #[test]

@@ -24,6 +24,10 @@ impl Watches {
         self.lock().contains_key(service)
     }
 
+    pub fn services(&self) -> Vec<String> {
+        self.lock().keys().cloned().collect()
+    }
+
     /// Whether `id` is the watch of `service` now: a watch turned off may still report.
     pub fn is_current(&self, service: &str, id: u64) -> bool {
         self.lock()
