@@ -211,7 +211,20 @@ impl Session {
         self.run(up, progress).await?;
         let stack = self.stack()?;
         let started: Vec<_> = (new.iter())
-            .map(|service| (self.watches).start(Arc::downgrade(self), stack.clone(), service))
+            .map(|service| {
+                let (session, name) = (Arc::downgrade(self), service.clone());
+                let report = move |id, report: Result<WatchEvent, String>| {
+                    let Some(s) = session.upgrade() else {
+                        return false;
+                    };
+                    match report {
+                        Ok(event) => s.watch_event(id, event),
+                        Err(message) => s.watch_ended(id, &name, &message),
+                    }
+                    true
+                };
+                self.watches.start(stack.clone(), service, report)
+            })
             .collect();
         // The row says "watching" from the engine's word: once an edit cannot be missed.
         for answer in started {
@@ -223,7 +236,7 @@ impl Session {
     }
 
     /// Shows what watch `id` did on its service's row and in the log, unless it was turned off.
-    pub fn watch_event(&self, id: u64, event: WatchEvent) {
+    fn watch_event(&self, id: u64, event: WatchEvent) {
         if !self.watches.is_current(&event.service, id) {
             return;
         }
@@ -238,7 +251,7 @@ impl Session {
     }
 
     /// A watch that could not go on: its row and the log say why, and it is off.
-    pub fn watch_ended(&self, id: u64, service: &str, message: &str) {
+    fn watch_ended(&self, id: u64, service: &str, message: &str) {
         if !self.watches.is_current(service, id) {
             return;
         }

@@ -1,18 +1,16 @@
 //! The open project's watched services (compose's `develop.watch`): one engine watch per
 //! service, running until it is turned off or the project's session ends, whether the window is
-//! shown or not. Each event of a watch reaches the session, which shows it on the service's row
-//! and as a line of Berth's own in the log.
+//! shown or not. Each event of a watch is reported to the session, which shows it on the
+//! service's row and as a line of Berth's own in the log.
 
 use std::collections::BTreeMap;
-use std::sync::{Mutex, Weak};
+use std::sync::Mutex;
 
 use berth_engine::{
     CancellationToken, Stack, StackError, WatchEvent, WatchEventKind, WatchOptions,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::DropGuard;
-
-use crate::session::Session;
 
 /// The services watched now, each with the id of its watch; a watch is cancelled when its entry
 /// goes (turned off, or the session dropped).
@@ -35,13 +33,14 @@ impl Watches {
             .is_some_and(|(current, _)| *current == id)
     }
 
-    /// Watches `service` on `stack` until it is stopped, handing each event to `session`. The
-    /// answer comes once its files are watched, or with why they cannot be.
+    /// Watches `service` on `stack` until it is stopped, reporting each event, then why it
+    /// ended if it failed, with the watch's id, while `report` says it is listened to. The
+    /// answer comes once the files are watched, or with why they cannot be.
     pub fn start(
         &self,
-        session: Weak<Session>,
         stack: Stack,
         service: &str,
+        report: impl Fn(u64, Result<WatchEvent, String>) -> bool + Send + Sync + 'static,
     ) -> oneshot::Receiver<Result<(), StackError>> {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -65,15 +64,14 @@ impl Watches {
                     {
                         let _ = ready.send(Ok(()));
                     }
-                    let Some(s) = session.upgrade() else { return };
-                    s.watch_event(id, event);
+                    if !report(id, Ok(event)) {
+                        return;
+                    }
                 }
             };
             let (result, ()) = tokio::join!(watching, forwarding);
             if let Err(err) = result {
-                if let Some(s) = session.upgrade() {
-                    s.watch_ended(id, &service, &err.to_string());
-                }
+                report(id, Err(err.to_string()));
                 if let Some(ready) = ready.take() {
                     let _ = ready.send(Err(err));
                 }
