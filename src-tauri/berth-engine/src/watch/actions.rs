@@ -15,7 +15,7 @@ use crate::watch::config::Hook;
 use crate::watch::rules::Mapping;
 
 /// The ids of `service`'s running containers (not one-offs); an error when there are none.
-pub(crate) async fn running(stack: &Stack, service: &str) -> Result<Vec<String>, String> {
+async fn running(stack: &Stack, service: &str) -> Result<Vec<String>, String> {
     let listed = containers::list(stack.engine(), &stack.project().name)
         .await
         .map_err(|e| format!("cannot list its containers: {}", describe(&e)))?;

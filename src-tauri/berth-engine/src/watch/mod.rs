@@ -24,7 +24,7 @@ use ts_rs::TS;
 
 use crate::Stack;
 use crate::error::StackError;
-pub use crate::file_watch::QUIET;
+use crate::file_watch::QUIET;
 use crate::progress::Progress;
 use crate::watch::config::Action;
 use crate::watch::rules::{Mapping, Rule};
@@ -105,6 +105,19 @@ impl Stack {
         watcher.run().await
     }
 
+    /// The services that have a `develop.watch` section: those watch mode can watch.
+    pub fn watch_services(&self) -> Vec<String> {
+        (self.project().services.iter())
+            .filter(|(_, s)| {
+                s.extra
+                    .get("develop")
+                    .and_then(|d| d.get("watch"))
+                    .is_some()
+            })
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
     /// The rules of the services asked for, or of all that have `develop.watch`.
     fn watch_rules(&self, services: &[String]) -> Result<Vec<Rule>, StackError> {
         let names = self.names(services)?;
@@ -142,9 +155,16 @@ impl Watcher<'_> {
     async fn run(&self) -> Result<(), StackError> {
         let watch_failed = |path: &Path, e: notify::Error| StackError::WatchPath {
             path: path.to_path_buf(),
-            reason: e.to_string(),
+            reason: match e.kind {
+                notify::ErrorKind::MaxFilesWatch => "the system's limit of inotify watches is \
+                    reached; raise it (sysctl fs.inotify.max_user_watches) or `ignore:` more \
+                    directories"
+                    .to_owned(),
+                _ => e.to_string(),
+            },
         };
-        let (mut tree, mut raw) = Tree::new().map_err(|e| watch_failed(Path::new("/"), e))?;
+        let first = &self.rules[0].trigger.path;
+        let (mut tree, mut raw) = Tree::new().map_err(|e| watch_failed(first, e))?;
         let mut found = BTreeSet::new();
         for rule in &self.rules {
             let root = existing_dir(&rule.trigger.path);
@@ -154,15 +174,15 @@ impl Watcher<'_> {
             );
         }
         // compose's initial_sync: every file a sync trigger takes, before watching.
-        let initial: Vec<&PathBuf> = found.iter().collect();
-        let mut batch = self.work(initial.iter().copied(), |r| {
-            r.trigger.initial_sync && r.action().syncs()
-        });
-        for work in batch.values_mut() {
-            work.restart = false;
-            work.hooks.clear();
+        let initial = |r: &Rule| r.trigger.initial_sync && r.action().syncs();
+        if self.rules.iter().any(initial) {
+            let mut batch = self.work(found.iter(), initial);
+            for work in batch.values_mut() {
+                work.restart = false;
+                work.hooks.clear();
+            }
+            self.handle(batch).await;
         }
-        self.handle(batch).await;
         let services: BTreeSet<&str> = self.rules.iter().map(|r| r.service.as_str()).collect();
         for service in services {
             self.tell(service, WatchEventKind::Watching).await;

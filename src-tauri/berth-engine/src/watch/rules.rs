@@ -158,11 +158,28 @@ pub(crate) fn rules(name: &str, service: &Service, triggers: Vec<Trigger>) -> Ve
     });
     triggers
         .into_iter()
+        .filter(|t| !(t.action.syncs() && bind_mounted(service, &t.path)))
         .map(|t| {
             let context = context.as_ref().map(|(d, t)| (d.as_path(), t.as_str()));
             Rule::new(name, t, context)
         })
         .collect()
+}
+
+/// Whether `path` is under one of the service's bind mounts: the container already sees its
+/// files, so compose does not watch it for a sync, and says so.
+fn bind_mounted(service: &Service, path: &Path) -> bool {
+    let mounted = service
+        .volumes
+        .iter()
+        .any(|m| m.kind == "bind" && m.source.as_deref().is_some_and(|s| path.starts_with(s)));
+    if mounted {
+        tracing::warn!(
+            "path '{}' also declared by a bind mount volume, this path won't be monitored!",
+            path.display()
+        );
+    }
+    mounted
 }
 
 #[cfg(test)]
@@ -220,5 +237,21 @@ mod tests {
         assert!(rule.wants_dir(Path::new("/p/src/lib")));
         assert!(rule.wants_dir(Path::new("/p")), "on the way to the path");
         assert!(!rule.wants_dir(Path::new("/q")));
+    }
+
+    #[test]
+    fn a_sync_of_a_bind_mounted_path_is_left_out_as_compose_leaves_it() {
+        let mut service = Service::default();
+        service.volumes.push(berth_compose::Mount {
+            kind: "bind".into(),
+            source: Some("/p".into()),
+            target: "/app".into(),
+            ..Default::default()
+        });
+        let mut restart = trigger(&[], &[]);
+        restart.action = Action::Restart;
+        let kept = rules("web", &service, vec![trigger(&[], &[]), restart]);
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].action(), Action::Restart);
     }
 }

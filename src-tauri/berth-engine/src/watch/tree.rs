@@ -101,3 +101,45 @@ impl Tree {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::watch::config::{Action, Trigger};
+
+    #[tokio::test]
+    async fn ignored_directories_are_neither_watched_nor_walked() {
+        let dir = std::env::temp_dir().join(format!("berth-watch-tree-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        for d in [
+            "src/lib",
+            "src/.git/objects",
+            "src/node_modules/x",
+            "src/cache/deep",
+            "other",
+        ] {
+            std::fs::create_dir_all(dir.join(d)).unwrap();
+        }
+        std::fs::write(dir.join("src/lib/a.js"), "").unwrap();
+        std::fs::write(dir.join("src/cache/deep/c"), "").unwrap();
+        let trigger = Trigger {
+            path: dir.join("src"),
+            action: Action::Sync,
+            target: Some("/app".into()),
+            ignore: vec!["cache/".into()],
+            include: Vec::new(),
+            initial_sync: false,
+            exec: None,
+        };
+        let rules = [Rule::new("web", trigger, None)];
+        let (mut tree, _raw) = Tree::new().unwrap();
+        let found = tree.add(&dir, &rules).unwrap();
+        let mut watched: Vec<String> = (tree.dirs.iter())
+            .map(|d| d.strip_prefix(&dir).unwrap().display().to_string())
+            .collect();
+        watched.sort();
+        assert_eq!(watched, ["", "src", "src/lib"]);
+        assert_eq!(found, [dir.join("src/lib/a.js")]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
