@@ -226,11 +226,16 @@ fn no_up_leaves_a_stopped_stack_alone_and_up_watch_runs_both() {
         ""
     );
 
-    // up --watch: the logs attached and the watch beside them.
-    let mut up = Running::spawn(command(true, &t, &["up", "--watch"]), true);
-    up.until("Watch enabled");
+    // up --watch: the logs attached and the watch's lines among them on stdout, marked as
+    // compose marks them.
+    let mut up = Running::spawn(command(true, &t, &["up", "--watch"]), false);
+    up.until("⦿ Watch enabled");
     std::fs::write(t.dir.join("src/b.txt"), "b\n").unwrap();
-    up.until("Syncing service \"web\" after 1 changes were detected");
+    let lines = up.until("Syncing service");
+    assert_eq!(
+        lines.last().unwrap(),
+        "⦿ Syncing service \"web\" after 1 changes were detected"
+    );
     has(&format!("{}-web-1", t.name), "/app/b.txt", "b\n");
     up.interrupt();
 

@@ -20,7 +20,6 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use ts_rs::TS;
 
 use crate::Stack;
 use crate::error::StackError;
@@ -40,15 +39,14 @@ pub struct WatchOptions {
 }
 
 /// Something watch mode did for a service.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WatchEvent {
     pub service: String,
     #[serde(flatten)]
     pub kind: WatchEventKind,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum WatchEventKind {
     /// Its paths are watched.
@@ -65,7 +63,6 @@ pub enum WatchEventKind {
     Restarted,
     /// A `sync+exec` hook ended with `code` in one of its containers.
     Executed {
-        #[ts(type = "number")]
         code: i64,
     },
     /// A step failed; the watch goes on.

@@ -8,6 +8,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
 use std::collections::BTreeSet;
+use std::os::fd::AsFd;
 
 use anyhow::Context;
 
@@ -133,22 +134,27 @@ pub async fn run(project: &ProjectArgs, args: UpArgs) -> anyhow::Result<()> {
     if !attached_run {
         return Ok(());
     }
-    // The watch's lines go to stderr: the logs hold stdout while attached.
-    let watch = args.watch.then(|| {
-        let cancel = CancellationToken::new();
-        let options = WatchOptions {
-            services: args.services.clone(),
-            prune: true,
-        };
-        let (stack, stop) = (stack.clone(), cancel.clone());
-        // A watch that cannot start says so at once; the logs go on, as `up` without it.
-        let task = tokio::spawn(async move {
-            if let Err(e) = watch::watch(&stack, options, stop, std::io::stderr()).await {
-                eprintln!("error: {e:#}");
-            }
-        });
-        (cancel, task)
-    });
+    // The watch's lines go to stdout beside the logs, marked as compose marks them. The logs
+    // hold stdout's lock while attached: the lines go through a duplicate of its descriptor.
+    let watch = match args.watch {
+        true => {
+            let out = std::fs::File::from(std::io::stdout().as_fd().try_clone_to_owned()?);
+            let cancel = CancellationToken::new();
+            let options = WatchOptions {
+                services: args.services.clone(),
+                prune: true,
+            };
+            let (stack, stop) = (stack.clone(), cancel.clone());
+            // A watch that cannot start says so at once; the logs go on, as `up` without it.
+            let task = tokio::spawn(async move {
+                if let Err(e) = watch::watch(&stack, options, stop, out, "⦿ ").await {
+                    eprintln!("error: {e:#}");
+                }
+            });
+            Some((cancel, task))
+        }
+        false => None,
+    };
     let attach = attach::Attach {
         services: attached,
         stop,

@@ -69,23 +69,26 @@ pub async fn run(project: &ProjectArgs, args: WatchArgs) -> anyhow::Result<()> {
         interrupts.recv().await;
         stop.cancel();
     });
-    watch(&stack, options, cancel, std::io::stdout()).await?;
+    watch(&stack, options, cancel, std::io::stdout(), "").await?;
     // Only Ctrl-C ends a watch that started; compose's status for it.
     Err(Exit(130).into())
 }
 
-/// Watches until `cancel` fires, printing each step to `out` as compose prints it.
+/// Watches until `cancel` fires, printing each step to `out` as compose prints it, after
+/// `prefix`.
 pub async fn watch(
     stack: &Stack,
     options: WatchOptions,
     cancel: CancellationToken,
     out: impl Write,
+    prefix: &'static str,
 ) -> anyhow::Result<()> {
     let (tx, mut events) = mpsc::channel(64);
     let watching = stack.develop_watch(options, tx, cancel);
     tokio::pin!(watching);
     let mut lines = Lines {
         out,
+        prefix,
         enabled: false,
     };
     loop {
@@ -106,6 +109,7 @@ pub async fn watch(
 /// compose's lines for watch events.
 struct Lines<W> {
     out: W,
+    prefix: &'static str,
     /// "Watch enabled" was said: compose says nothing of its initial sync.
     enabled: bool,
 }
@@ -138,8 +142,11 @@ impl<W: Write> Lines<W> {
         }
     }
 
+    /// One write per line, so lines written to the same place by others stay whole.
     fn line(&mut self, text: &str) {
-        let _ = writeln!(self.out, "{text}");
+        let _ = self
+            .out
+            .write_all(format!("{}{text}\n", self.prefix).as_bytes());
         let _ = self.out.flush();
     }
 }
