@@ -16,6 +16,7 @@ mod settings;
 mod terminal;
 mod tray;
 mod view;
+mod watch;
 
 use berth_engine::ProjectArgs;
 use clap::Parser;

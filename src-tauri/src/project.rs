@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use berth_compose::{LoadOptions, Port, Project};
+use berth_compose::{LoadOptions, Port, Project, Service};
 use berth_engine::ProjectArgs;
 use serde::Serialize;
 use tauri::{AppHandle, Manager, Runtime};
@@ -115,6 +115,8 @@ pub struct ServiceView {
     pub replicas: u32,
     /// The files give it a `build:`: its image can be rebuilt.
     pub build: bool,
+    /// The files give it `develop.watch` rules: it can be watched.
+    pub watch: bool,
 }
 
 impl From<&Project> for ProjectView {
@@ -130,6 +132,7 @@ impl From<&Project> for ProjectView {
                     depends_on: service.depends_on.keys().cloned().collect(),
                     replicas: service.replicas(),
                     build: service.build.is_some(),
+                    watch: has_watch(service),
                     name,
                 })
             })
@@ -150,6 +153,13 @@ impl From<&Project> for ProjectView {
             services,
         }
     }
+}
+
+/// The service has `develop.watch` rules: watch mode applies to it.
+pub fn has_watch(service: &Service) -> bool {
+    (service.extra.get("develop"))
+        .and_then(|d| d.get("watch")?.as_array())
+        .is_some_and(|rules| !rules.is_empty())
 }
 
 fn short_port(port: &Port) -> String {

@@ -9,14 +9,15 @@ use berth_compose::Project;
 use berth_engine::logs::{Hub, HubOptions};
 use berth_engine::{
     AbortOnDrop, Connection, DownOptions, FileWatch, ProberHandle, Progress, SessionOptions, Stack,
-    StatsHandle, UpOptions,
+    StatsHandle, UpOptions, WatchEvent,
 };
 use tokio::sync::{mpsc, watch};
 
 use crate::error::Error;
 use crate::project::OpenProject;
 use crate::settings::Settings;
-use crate::view::{Action, ActionRequest, EngineView, StackView};
+use crate::view::{Action, ActionRequest, EngineView, StackView, WatchState};
+use crate::watch::Watches;
 
 pub struct Session {
     open: OpenProject,
@@ -28,6 +29,8 @@ pub struct Session {
     tasks: Mutex<Vec<AbortOnDrop>>,
     /// Held from a load to its publication, so a later load is never overtaken by an earlier.
     loading: Mutex<()>,
+    /// The services watched (develop.watch); their watches end with the session.
+    watches: Watches,
 }
 
 impl Session {
@@ -73,6 +76,7 @@ impl Session {
             files,
             tasks: Mutex::new(Vec::new()),
             loading: Mutex::new(()),
+            watches: Watches::default(),
         });
         let weak = Arc::downgrade(&session);
         let mut tasks = vec![AbortOnDrop(
@@ -169,6 +173,97 @@ impl Session {
         result.map_err(Error::from)
     }
 
+    /// Turns watch mode on or off for `services` (none: every service with `develop.watch`).
+    /// On first runs `up` of the services not yet watched, as `docker compose watch` does, so
+    /// that what is watched is running as its files say; then each is watched until turned off
+    /// or the project is closed. It returns once their files are watched.
+    pub async fn set_watch(
+        self: &Arc<Self>,
+        services: Vec<String>,
+        on: bool,
+        progress: Progress,
+    ) -> Result<(), Error> {
+        if !on {
+            // Off needs no load: it ends only this session's watches, files broken or not.
+            let services = if services.is_empty() {
+                self.watches.services()
+            } else {
+                services
+            };
+            for service in &services {
+                self.watches.stop(service);
+            }
+            self.publish(|v| v.watches.retain(|s, _| !services.contains(s)));
+            return Ok(());
+        }
+        let project = self.reload()?;
+        let services = watched_services(&project, services).map_err(Error::invalid)?;
+        let new: Vec<String> = (services.into_iter())
+            .filter(|s| !self.watches.watching(s))
+            .collect();
+        if new.is_empty() {
+            return Ok(());
+        }
+        let up = ActionRequest {
+            action: Action::Up,
+            services: new.clone(),
+        };
+        self.run(up, progress).await?;
+        let stack = self.stack()?;
+        let started: Vec<_> = (new.iter())
+            .map(|service| {
+                let (session, name) = (Arc::downgrade(self), service.clone());
+                let report = move |id, report: Result<WatchEvent, String>| {
+                    let Some(s) = session.upgrade() else {
+                        return false;
+                    };
+                    match report {
+                        Ok(event) => s.watch_event(id, event),
+                        Err(message) => s.watch_ended(id, &name, &message),
+                    }
+                    true
+                };
+                self.watches.start(stack.clone(), service, report)
+            })
+            .collect();
+        // The row says "watching" from the engine's word: once an edit cannot be missed.
+        for answer in started {
+            if let Ok(Err(err)) = answer.await {
+                return Err(err.into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Shows what watch `id` did on its service's row and in the log, unless it was turned off.
+    fn watch_event(&self, id: u64, event: WatchEvent) {
+        if !self.watches.is_current(&event.service, id) {
+            return;
+        }
+        self.engine
+            .hub()
+            .note(&event.service, &crate::watch::log_line(&event));
+        let at = berth_engine::logs::format_rfc3339(berth_engine::clock::now_ns());
+        self.publish(|v| {
+            let state = WatchState::after(v.watches.get(&event.service), &event.kind, at);
+            v.watches.insert(event.service, state);
+        });
+    }
+
+    /// A watch that could not go on: its row and the log say why, and it is off.
+    fn watch_ended(&self, id: u64, service: &str, message: &str) {
+        if !self.watches.is_current(service, id) {
+            return;
+        }
+        self.watches.stop(service);
+        self.engine
+            .hub()
+            .note(service, &format!("Watch of {service} stopped: {message}"));
+        self.publish(|v| {
+            v.watches.remove(service);
+        });
+    }
+
     /// The live stats and port probes, once connected.
     pub fn metrics(&self) -> Option<(StatsHandle, ProberHandle)> {
         self.engine.metrics()
@@ -218,6 +313,42 @@ async fn reload_on_edits(session: Weak<Session>, mut edits: mpsc::Receiver<()>) 
         // A refused load is shown in the window; nothing else is to be done with it.
         let _ = s.reload();
     }
+}
+
+/// The services `asked` names, each one the project defines with `develop.watch`; all such
+/// services when it names none.
+fn watched_services(project: &Project, asked: Vec<String>) -> Result<Vec<String>, String> {
+    let watchable = |name: &str| {
+        project
+            .services
+            .get(name)
+            .is_some_and(crate::project::has_watch)
+    };
+    if asked.is_empty() {
+        let all: Vec<String> = (project.services.keys())
+            .filter(|s| watchable(s))
+            .cloned()
+            .collect();
+        if all.is_empty() {
+            return Err(format!(
+                "No service of {} has develop.watch in its compose file: add a develop.watch \
+                 section to a service to watch its files.",
+                project.name
+            ));
+        }
+        return Ok(all);
+    }
+    for name in &asked {
+        if !project.services.contains_key(name) {
+            return Err(format!("{} has no service {name}.", project.name));
+        }
+        if !watchable(name) {
+            return Err(format!(
+                "{name} has no develop.watch in the compose file: add one to watch its files."
+            ));
+        }
+    }
+    Ok(asked)
 }
 
 /// Refuses what only the IPC can ask: a down of single services, a rebuild of the whole
@@ -362,6 +493,113 @@ mod tests {
             assert!(Instant::now() < deadline, "compose.yaml never loaded");
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Takes project `name` down when dropped.
+    struct Down(String);
+
+    impl Drop for Down {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("docker")
+                .args(["compose", "-p", &self.0, "down", "-t", "0"])
+                .output();
+        }
+    }
+
+    /// A project of one service, `web`, whose src/ syncs into /app.
+    fn watched(what: &str) -> (Dir, String, Down) {
+        let dir = Dir::new(what);
+        let name = format!("berth-test-{what}-{}", std::process::id());
+        std::fs::create_dir_all(dir.0.join("src")).expect("src/");
+        std::fs::write(dir.0.join("src/a.txt"), "one").expect("src/a.txt");
+        dir.write(&format!(
+            "name: {name}\nservices:\n  web:\n    image: berth-test/busybox:1\n    \
+             command: [sleep, \"600\"]\n    develop:\n      watch:\n        \
+             - action: sync\n          path: ./src\n          target: /app\n"
+        ));
+        (dir, name.clone(), Down(name))
+    }
+
+    /// Opens `dir`'s project once the engine answers, and watches it.
+    fn open_watching(dir: &Dir) -> Arc<Session> {
+        let (session, _shown) = open(
+            dir,
+            &std::fs::read_to_string(dir.0.join("compose.yaml")).unwrap(),
+        );
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while session.stack().is_err() {
+            assert!(Instant::now() < deadline, "no engine");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        tauri::async_runtime::block_on(session.set_watch(vec![], true, Progress::default()))
+            .expect("watch on");
+        session
+    }
+
+    /// Waits until /app/a.txt in the project's web container reads `want`.
+    fn synced(name: &str, want: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let out = std::process::Command::new("docker")
+                .args(["exec", &format!("{name}-web-1"), "cat", "/app/a.txt"])
+                .output()
+                .expect("docker exec");
+            let now = String::from_utf8_lossy(&out.stdout).into_owned();
+            if now == want {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{name}: /app/a.txt reads {now:?}, not {want:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    #[test]
+    fn a_watch_ends_with_its_session_when_another_project_is_opened() {
+        let (first, first_name, _down_first) = watched("session-watch-a");
+        let (second, second_name, _down_second) = watched("session-watch-b");
+        let session = open_watching(&first);
+        std::fs::write(first.0.join("src/a.txt"), "two").unwrap();
+        synced(&first_name, "two");
+
+        // Another project replaces the first's session, as Project ▾ does.
+        drop(session);
+        let other = open_watching(&second);
+        std::fs::write(first.0.join("src/a.txt"), "three").unwrap();
+        std::fs::write(second.0.join("src/a.txt"), "two").unwrap();
+        synced(&second_name, "two");
+        synced(&first_name, "two");
+
+        // A broken file does not keep Watch from being turned off.
+        second.write("services: [\n");
+        tauri::async_runtime::block_on(other.set_watch(vec![], false, Progress::default()))
+            .expect("watch off");
+        assert!(!other.watches.watching("web"));
+    }
+
+    #[test]
+    fn watch_is_of_services_with_develop_watch() {
+        let dir = Dir::new("session-watchable");
+        dir.write(
+            "name: p\nservices:\n  web:\n    image: x\n    develop:\n      watch:\n        \
+             - action: sync\n          path: ./src\n          target: /app\n  db:\n    image: x\n",
+        );
+        let args = ProjectArgs {
+            files: vec![dir.0.join("compose.yaml")],
+            ..ProjectArgs::default()
+        };
+        let project = (OpenProject::new(args)
+            .expect("the project's paths")
+            .load()
+            .1)
+            .expect("a good load");
+        assert_eq!(watched_services(&project, vec![]), Ok(vec!["web".into()]));
+        let error = watched_services(&project, vec!["db".into()]).unwrap_err();
+        assert!(error.starts_with("db has no develop.watch"), "{error}");
+        let error = watched_services(&project, vec!["nope".into()]).unwrap_err();
+        assert_eq!(error, "p has no service nope.");
     }
 
     fn request(action: Action, services: &[&str]) -> ActionRequest {

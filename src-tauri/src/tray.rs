@@ -3,7 +3,7 @@
 
 use berth_engine::Progress;
 use tauri::image::Image;
-use tauri::menu::{IsMenuItem, Menu, MenuItem, PredefinedMenuItem};
+use tauri::menu::{CheckMenuItem, IsMenuItem, Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
 use tauri::{AppHandle, Manager, Runtime};
 
@@ -24,6 +24,7 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
             "up" => run(app, Action::Up),
             "stop" => run(app, Action::Stop),
             "restart" => run(app, Action::Restart),
+            "watch" => toggle_watch(app),
             _ => {}
         })
         .on_tray_icon_event(|tray, event| {
@@ -48,11 +49,11 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
         let mut shown = None;
         loop {
             let view = views.borrow_and_update().clone();
-            let lines = menu_lines(&view);
+            let lines = (menu_lines(&view), watch_item(&view));
             if shown.as_ref() != Some(&lines) {
-                let update = menu(&app, &view, &lines).and_then(|menu| {
+                let update = menu(&app, &view, &lines.0, lines.1).and_then(|menu| {
                     tray.set_menu(Some(menu))?;
-                    tray.set_tooltip(Some(&lines[0]))?;
+                    tray.set_tooltip(Some(&lines.0[0]))?;
                     match &base {
                         Some(base) => tray.set_icon(Some(badged(base, view.status))),
                         None => Ok(()),
@@ -82,7 +83,8 @@ fn menu_lines(view: &StackView) -> Vec<String> {
     lines
 }
 
-/// The service's label (with its health), as the window and `berthctl ps` word it.
+/// The service's label (with its health), as the window and `berthctl ps` word it, and what
+/// watch mode last did for it.
 fn service_line(row: &ServiceRow) -> String {
     let mark = if row.status.problem.is_some() {
         "✖"
@@ -91,13 +93,26 @@ fn service_line(row: &ServiceRow) -> String {
     } else {
         "○"
     };
-    format!("{mark} {}: {}", row.name, row.status.summary())
+    let watch = row.watch.as_ref().map(|w| format!(" · {}", w.summary()));
+    format!(
+        "{mark} {}: {}{}",
+        row.name,
+        row.status.summary(),
+        watch.unwrap_or_default()
+    )
+}
+
+/// The Watch item: whether any service can be watched, and whether any is.
+fn watch_item(view: &StackView) -> (bool, bool) {
+    let watchable = view.services.iter().any(|r| r.watchable);
+    (watchable, view.services.iter().any(|r| r.watch.is_some()))
 }
 
 fn menu<R: Runtime>(
     app: &AppHandle<R>,
     view: &StackView,
     lines: &[String],
+    (watchable, watching): (bool, bool),
 ) -> tauri::Result<Menu<R>> {
     let idle = view.action.is_none();
     let item = |id: &str, text: &str, enabled: bool| {
@@ -108,8 +123,18 @@ fn menu<R: Runtime>(
         Box::new(item("up", "Start stack", idle)?),
         Box::new(item("stop", "Stop stack", idle)?),
         Box::new(item("restart", "Restart stack", idle)?),
-        Box::new(PredefinedMenuItem::separator(app)?),
     ];
+    if watchable {
+        items.push(Box::new(CheckMenuItem::with_id(
+            app,
+            "watch",
+            "Watch files",
+            idle,
+            watching,
+            None::<&str>,
+        )?));
+    }
+    items.push(Box::new(PredefinedMenuItem::separator(app)?));
     for (i, line) in lines[1..].iter().enumerate() {
         items.push(Box::new(item(&format!("service-{i}"), line, false)?));
     }
@@ -159,6 +184,18 @@ fn run<R: Runtime>(app: &AppHandle<R>, action: Action) {
         };
         // The window shows the outcome through the view; the tray has nowhere to print.
         if let Err(err) = app.state::<Berth>().run(request, Progress::default()).await {
+            tracing::warn!("{err}");
+        }
+    });
+}
+
+/// Watch on for every service with `develop.watch` when none is watched, else off for all.
+fn toggle_watch<R: Runtime>(app: &AppHandle<R>) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let berth = app.state::<Berth>();
+        let on = !watch_item(&berth.watch().borrow()).1;
+        if let Err(err) = berth.set_watch(Vec::new(), on, Progress::default()).await {
             tracing::warn!("{err}");
         }
     });
@@ -244,5 +281,20 @@ mod tests {
         view.refresh(Some(&version()), Some(&s));
         assert_eq!(view.services[0].status.label, "stopped");
         assert_eq!(menu_lines(&view), ["Berth: p stopped", "○ web: stopped"]);
+    }
+
+    #[test]
+    fn a_watched_service_line_says_what_watch_mode_did_and_the_menu_has_watch() {
+        let mut view = StackView::new(project(&["web"]));
+        view.refresh(None, Some(&snapshot(vec![], &["web"])));
+        assert_eq!(watch_item(&view), (false, false), "nothing to watch");
+        view.services[0].watchable = true;
+        assert_eq!(watch_item(&view), (true, false));
+        view.services[0].watch = Some(crate::view::WatchState::Synced {
+            files: 1,
+            at: String::new(),
+        });
+        assert_eq!(watch_item(&view), (true, true));
+        assert_eq!(menu_lines(&view)[1], "○ web: not created · synced 1 file");
     }
 }

@@ -3,7 +3,11 @@
 //! stack are (their labels, problems, status) the engine decides; this only says which rows
 //! there are and what the action underway makes of the stack.
 
-use berth_engine::{Desired, EngineState, EngineVersion, ServiceStatus, Snapshot, StackStatus};
+use std::collections::BTreeMap;
+
+use berth_engine::{
+    Desired, EngineState, EngineVersion, ServiceStatus, Snapshot, StackStatus, WatchEventKind,
+};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -27,6 +31,10 @@ pub struct StackView {
     pub action: Option<ActionRequest>,
     /// In start order, then services only the engine knows of (orphans).
     pub services: Vec<ServiceRow>,
+    /// The watched services and what watch mode last did for each: their rows say it.
+    #[serde(skip)]
+    #[ts(skip)]
+    pub watches: BTreeMap<String, WatchState>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -80,8 +88,92 @@ pub struct ServiceRow {
     pub image: String,
     /// The files give it a `build:`: it has a Rebuild action.
     pub build: bool,
+    /// The files give it `develop.watch` rules: it has a Watch toggle.
+    pub watchable: bool,
+    /// What watch mode last did for it, while it is watched.
+    pub watch: Option<WatchState>,
     #[serde(flatten)]
     pub status: ServiceStatus,
+}
+
+/// A watched service's row: what watch mode is doing or last did. Times are RFC 3339, for the
+/// window's relative clock ("synced 3 files 2 s ago").
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(tag = "state", rename_all = "snake_case")]
+#[ts(export)]
+pub enum WatchState {
+    Watching,
+    Syncing {
+        files: u32,
+    },
+    Synced {
+        files: u32,
+        at: String,
+    },
+    Rebuilding,
+    Rebuilt {
+        at: String,
+    },
+    Restarting,
+    Restarted {
+        at: String,
+    },
+    /// `what` failed (sync, rebuild, restart, exec); the next change is tried again.
+    Failed {
+        what: String,
+        message: String,
+    },
+}
+
+impl WatchState {
+    /// The state after `event`, from the state `before` it; `at` is now (RFC 3339).
+    pub fn after(before: Option<&WatchState>, event: &WatchEventKind, at: String) -> WatchState {
+        match event {
+            WatchEventKind::Watching => WatchState::Watching,
+            WatchEventKind::Syncing { files } => WatchState::Syncing {
+                files: *files as u32,
+            },
+            WatchEventKind::Synced { files } => WatchState::Synced {
+                files: *files as u32,
+                at,
+            },
+            WatchEventKind::Rebuilding => WatchState::Rebuilding,
+            WatchEventKind::Rebuilt => WatchState::Rebuilt { at },
+            WatchEventKind::Restarting => WatchState::Restarting,
+            WatchEventKind::Restarted => WatchState::Restarted { at },
+            // A command run after a sync: the sync stays what the row says, unless it failed.
+            WatchEventKind::Executed { code: 0 } => before.cloned().unwrap_or(WatchState::Watching),
+            WatchEventKind::Executed { code } => WatchState::Failed {
+                what: "exec".into(),
+                message: format!("the command exited ({code})"),
+            },
+            WatchEventKind::Failed { message } => WatchState::Failed {
+                what: match before {
+                    Some(WatchState::Rebuilding) => "rebuild",
+                    Some(WatchState::Restarting) => "restart",
+                    _ => "sync",
+                }
+                .into(),
+                message: message.clone(),
+            },
+        }
+    }
+
+    /// The state in words without its time, for the tray's line (its menu is not redrawn as
+    /// time passes).
+    pub fn summary(&self) -> String {
+        let files = |n: u32| format!("{n} {}", if n == 1 { "file" } else { "files" });
+        match self {
+            WatchState::Watching => "watching".into(),
+            WatchState::Syncing { files: n } => format!("syncing {}", files(*n)),
+            WatchState::Synced { files: n, .. } => format!("synced {}", files(*n)),
+            WatchState::Rebuilding => "rebuilding".into(),
+            WatchState::Rebuilt { .. } => "rebuilt".into(),
+            WatchState::Restarting => "restarting".into(),
+            WatchState::Restarted { .. } => "restarted".into(),
+            WatchState::Failed { what, .. } => format!("{what} failed"),
+        }
+    }
 }
 
 impl StackView {
@@ -95,6 +187,7 @@ impl StackView {
             status: StackStatus::Unknown,
             action: None,
             services: Vec::new(),
+            watches: BTreeMap::new(),
         }
     }
 
@@ -130,7 +223,7 @@ impl StackView {
         let services = self
             .project
             .loaded()
-            .map(|view| rows(view, snapshot))
+            .map(|view| rows(view, snapshot, &self.watches))
             .unwrap_or_default();
         // Once the state model runs, it says whether the engine answers.
         if let (Some(s), Some(version)) = (snapshot, version) {
@@ -148,7 +241,11 @@ impl StackView {
     }
 }
 
-fn rows(view: &ProjectView, snapshot: Option<&Snapshot>) -> Vec<ServiceRow> {
+fn rows(
+    view: &ProjectView,
+    snapshot: Option<&Snapshot>,
+    watches: &BTreeMap<String, WatchState>,
+) -> Vec<ServiceRow> {
     let mut names: Vec<&str> = view.services.iter().map(|s| s.name.as_str()).collect();
     if let Some(s) = snapshot {
         // Orphans and disabled services that still have containers get rows too.
@@ -186,6 +283,8 @@ fn rows(view: &ProjectView, snapshot: Option<&Snapshot>) -> Vec<ServiceRow> {
                 name: name.to_owned(),
                 image: image.unwrap_or_default(),
                 build: spec.is_some_and(|s| s.build),
+                watchable: spec.is_some_and(|s| s.watch),
+                watch: watches.get(name).cloned(),
                 status,
             }
         })
@@ -213,8 +312,6 @@ fn status(
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use std::collections::BTreeMap;
-
     use berth_engine::{Container, ContainerState, Health, Publisher, ServiceState};
 
     use super::*;
@@ -275,6 +372,7 @@ pub(crate) mod tests {
                     depends_on: vec![],
                     replicas: 1,
                     build: false,
+                    watch: false,
                 })
                 .collect(),
         })
@@ -538,5 +636,57 @@ pub(crate) mod tests {
         v.refresh(None, None);
         assert_eq!(v.status, StackStatus::Unknown);
         assert_eq!(v.services[0].status.label, "not created");
+    }
+
+    #[test]
+    fn a_watched_row_says_what_watch_mode_did_last() {
+        let mut v = StackView::new(project(&["db", "web"]));
+        v.watches.insert("web".into(), WatchState::Watching);
+        v.refresh(Some(&version()), Some(&snapshot(vec![], &["db", "web"])));
+        assert_eq!(v.services[0].watch, None);
+        assert_eq!(v.services[1].watch, Some(WatchState::Watching));
+
+        let at = || "2026-12-05T16:00:00.000000000Z".to_owned();
+        let mut state = WatchState::Watching;
+        let mut step = |kind: WatchEventKind| {
+            state = WatchState::after(Some(&state), &kind, at());
+            state.clone()
+        };
+        assert_eq!(
+            step(WatchEventKind::Syncing { files: 3 }),
+            WatchState::Syncing { files: 3 }
+        );
+        let synced = step(WatchEventKind::Synced { files: 3 });
+        assert_eq!(synced, WatchState::Synced { files: 3, at: at() });
+        assert_eq!(synced.summary(), "synced 3 files");
+        assert_eq!(
+            step(WatchEventKind::Executed { code: 0 }),
+            synced,
+            "a hook that went well"
+        );
+        assert_eq!(
+            step(WatchEventKind::Syncing { files: 1 }).summary(),
+            "syncing 1 file"
+        );
+        let failed = step(WatchEventKind::Failed {
+            message: "/app is read-only".into(),
+        });
+        assert_eq!(
+            failed,
+            WatchState::Failed {
+                what: "sync".into(),
+                message: "/app is read-only".into()
+            }
+        );
+        assert_eq!(failed.summary(), "sync failed");
+        step(WatchEventKind::Rebuilding);
+        let failed = step(WatchEventKind::Failed {
+            message: "no Dockerfile".into(),
+        });
+        assert_eq!(failed.summary(), "rebuild failed");
+        assert_eq!(
+            step(WatchEventKind::Executed { code: 2 }).summary(),
+            "exec failed"
+        );
     }
 }

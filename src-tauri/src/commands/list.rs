@@ -30,6 +30,7 @@ macro_rules! commands {
             terminal::terminal_resize,
             terminal::terminal_ack,
             terminal::terminal_close,
+            stack::set_watch,
         )
     };
 }

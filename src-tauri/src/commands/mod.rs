@@ -94,6 +94,16 @@ impl Berth {
         self.session().run(request, progress).await
     }
 
+    /// Turns watch mode on or off, for the window and the tray alike.
+    pub async fn set_watch(
+        &self,
+        services: Vec<String>,
+        on: bool,
+        progress: Progress,
+    ) -> Result<(), Error> {
+        self.session().set_watch(services, on, progress).await
+    }
+
     /// Replaces the open project (the old session's tasks end with it).
     fn switch(&self, args: ProjectArgs) -> Result<(), Error> {
         let project = OpenProject::new(args).map_err(|e| Error::file(e.to_string()))?;

@@ -34,19 +34,41 @@ pub async fn run_action(
     request: ActionRequest,
     on_progress: Channel<ProgressEvent>,
 ) -> Result<(), Error> {
-    let (progress, mut rx) = Progress::channel();
-    let forward = tauri::async_runtime::spawn(async move {
-        while let Some(event) = rx.recv().await {
-            let _ = on_progress.send(event);
-        }
-    });
+    let (progress, rx) = Progress::channel();
+    let forward = tauri::async_runtime::spawn(forward_progress(rx, on_progress));
     let result = berth.run(request, progress).await;
     // The sink is gone with `run`: the forwarder drains what is left and ends.
     let _ = forward.await;
     result
 }
 
+/// Sends each progress event to the window until the sink (the action) is gone.
+async fn forward_progress(
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<ProgressEvent>,
+    on_progress: Channel<ProgressEvent>,
+) {
+    while let Some(event) = rx.recv().await {
+        let _ = on_progress.send(event);
+    }
+}
+
 #[tauri::command]
 pub fn cancel_action(berth: State<'_, Berth>) {
     berth.session().cancel();
+}
+
+/// Turns watch mode on or off for services of the open project (none: all with
+/// `develop.watch`); on runs `up` of them first, its progress streamed to `on_progress`.
+#[tauri::command]
+pub async fn set_watch(
+    berth: State<'_, Berth>,
+    services: Vec<String>,
+    on: bool,
+    on_progress: Channel<ProgressEvent>,
+) -> Result<(), Error> {
+    let (progress, rx) = Progress::channel();
+    let forward = tauri::async_runtime::spawn(forward_progress(rx, on_progress));
+    let result = berth.set_watch(services, on, progress).await;
+    let _ = forward.await;
+    result
 }

@@ -7,6 +7,7 @@ mod app_files;
 mod app_inspect;
 mod app_stack;
 mod app_terminal;
+mod app_watch;
 mod berthctl;
 mod berthctl_exec;
 mod berthctl_watch;

@@ -16,7 +16,7 @@ pos: number,
  */
 time: string, service: string, 
 /**
- * The container's name (`<project>-<service>-<n>`).
+ * The container's name (`<project>-<service>-<n>`); empty on Berth's own lines.
  */
 container: string, stream: Stream, level: Level, 
 /**

@@ -4,6 +4,7 @@ import type { Desired } from "./Desired";
 import type { Health } from "./Health";
 import type { Problem } from "./Problem";
 import type { Publisher } from "./Publisher";
+import type { WatchState } from "./WatchState";
 
 /**
  * A service's row: its name and image beside the engine's status of it.
@@ -12,7 +13,15 @@ export type ServiceRow = { name: string, image: string,
 /**
  * The files give it a `build:`: it has a Rebuild action.
  */
-build: boolean, desired: Desired, 
+build: boolean, 
+/**
+ * The files give it `develop.watch` rules: it has a Watch toggle.
+ */
+watchable: boolean, 
+/**
+ * What watch mode last did for it, while it is watched.
+ */
+watch: WatchState | null, desired: Desired, 
 /**
  * The state that says most of its containers (counts are in `running` and `replicas`);
  * none when it has no container.

@@ -8,4 +8,8 @@ ports: Array<string>, depends_on: Array<string>, replicas: number,
 /**
  * The files give it a `build:`: its image can be rebuilt.
  */
-build: boolean, };
+build: boolean, 
+/**
+ * The files give it `develop.watch` rules: it can be watched.
+ */
+watch: boolean, };

@@ -242,3 +242,15 @@ export function terminalAck(id: number, bytes: number): Promise<void> {
 export function terminalClose(id: number): Promise<void> {
   return call('terminal_close', { id });
 }
+
+// Watch mode (compose's develop.watch): edits of the services' files reach their containers.
+
+/** Turns watch mode on or off for `services` (empty: every service with develop.watch). On
+ * first runs `up` of those services, as `docker compose watch` does, streaming its progress. */
+export function setWatch(
+  services: string[],
+  on: boolean,
+  onProgress: (event: ProgressEvent) => void,
+): Promise<void> {
+  return call('set_watch', { services, on, onProgress: channel(onProgress) });
+}

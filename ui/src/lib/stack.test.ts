@@ -7,6 +7,8 @@ function row(over: Partial<ServiceRow>): ServiceRow {
     name: 'web',
     image: 'nginx:1',
     build: false,
+    watchable: false,
+    watch: null,
     desired: { kind: 'running', replicas: 1 },
     state: 'running',
     running: 1,

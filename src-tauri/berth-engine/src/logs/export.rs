@@ -42,11 +42,16 @@ pub fn write(
         if options.prefix
             && let Some(source) = store.source_at(pos)
         {
-            let name = source
-                .container
-                .rfind(&format!("-{}-", source.service))
-                .map_or(&source.container[..], |i| &source.container[i + 1..]);
-            write!(out, "{name} | ")?;
+            if source.container.is_empty() {
+                // Berth's own line, which no container wrote.
+                write!(out, "{} (berth) | ", source.service)?;
+            } else {
+                let name = source
+                    .container
+                    .rfind(&format!("-{}-", source.service))
+                    .map_or(&source.container[..], |i| &source.container[i + 1..]);
+                write!(out, "{name} | ")?;
+            }
         }
         out.write_all(text)?;
         out.write_all(b"\n")?;
@@ -106,5 +111,22 @@ mod tests {
         };
         write(&s, &view, opts, &mut raw).unwrap();
         assert_eq!(raw, b"\x1b[32mok\x1b[0m\n");
+    }
+
+    #[test]
+    fn berths_own_lines_are_prefixed_as_berths() {
+        let mut s = Store::new(1 << 20);
+        let own = s.source("web", "");
+        s.push(own, Stream::Berth, 1, b"Synced 1 file into service \"web\"");
+        let mut out = Vec::new();
+        let opts = ExportOptions {
+            prefix: true,
+            ..ExportOptions::default()
+        };
+        write(&s, &[0], opts, &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "web (berth) | Synced 1 file into service \"web\"\n"
+        );
     }
 }

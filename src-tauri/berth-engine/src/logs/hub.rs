@@ -15,8 +15,8 @@ use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
 
-use super::follow::{FollowOptions, Record, follow};
-use super::line::Line;
+use super::follow::{FollowOptions, Origin, Record, follow};
+use super::line::{Line, Stream};
 use super::query::{self, Filter};
 use super::store::Store;
 use crate::Engine;
@@ -221,6 +221,23 @@ impl Hub {
         });
     }
 
+    /// Appends Berth's own line about `service` (what watch mode did), stamped now: a
+    /// [`Stream::Berth`] line with no container, kept and delivered as the containers' are.
+    pub fn note(&self, service: &str, text: &str) {
+        let origin = Arc::new(Origin {
+            id: String::new(),
+            service: service.to_owned(),
+            name: String::new(),
+        });
+        self.append(&mut vec![Record {
+            origin,
+            stream: Stream::Berth,
+            ts: crate::clock::now_ns(),
+            text: text.as_bytes().to_vec(),
+            partial: false,
+        }]);
+    }
+
     /// Live appends that pass `filter`, from now on. Read the store for what came before.
     pub fn subscribe(&self, filter: Filter) -> mpsc::Receiver<Delivery> {
         let (tx, rx) = mpsc::channel(self.inner.options.queue.max(1));
@@ -253,8 +270,6 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::logs::follow::Origin;
-    use crate::logs::line::Stream;
 
     fn record(n: i64) -> Record {
         Record {
@@ -404,5 +419,38 @@ mod tests {
         drop(errors);
         hub.append(&mut vec![record(3)]);
         assert_eq!(hub.inner.subscribers.lock().unwrap().len(), 0);
+    }
+
+    #[test]
+    fn berths_own_lines_are_their_services_apart_from_its_containers() {
+        let hub = Hub::new(HubOptions::default());
+        let own = hub.subscribe(Filter {
+            stream: Some(Stream::Berth),
+            ..Filter::default()
+        });
+        let mut own = own;
+        hub.append(&mut vec![record(1)]);
+        hub.note(
+            "svc",
+            "Syncing service \"svc\" after 1 changes were detected",
+        );
+        hub.note("other", "Watching");
+        let Some(Delivery::Lines { lines, .. }) = own.try_recv().ok() else {
+            panic!("no Berth line delivered")
+        };
+        let got: Vec<(&str, &str, Stream)> = lines
+            .iter()
+            .map(|l| (l.service.as_str(), l.container.as_str(), l.stream))
+            .collect();
+        assert_eq!(
+            got,
+            [("svc", "", Stream::Berth)],
+            "the container's line is not one"
+        );
+        let Some(Delivery::Lines { lines, .. }) = own.try_recv().ok() else {
+            panic!("no second Berth line")
+        };
+        assert_eq!(lines[0].service, "other", "a source of its own per service");
+        hub.read(|store| assert_eq!(store.sources().len(), 3));
     }
 }

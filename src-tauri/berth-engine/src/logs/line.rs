@@ -5,13 +5,15 @@ use ts_rs::TS;
 
 use super::level::Level;
 
-/// Which output of the container a line came from.
+/// Which output of the container a line came from, or Berth's own line about the service (what
+/// watch mode did), which is no container's output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum Stream {
     Stdout,
     Stderr,
+    Berth,
 }
 
 /// A terminal colour: one of the 256 palette entries, or 24-bit.
@@ -63,7 +65,7 @@ pub struct Line {
     /// The engine's timestamp, RFC 3339 with nanoseconds (UTC).
     pub time: String,
     pub service: String,
-    /// The container's name (`<project>-<service>-<n>`).
+    /// The container's name (`<project>-<service>-<n>`); empty on Berth's own lines.
     pub container: String,
     pub stream: Stream,
     pub level: Level,

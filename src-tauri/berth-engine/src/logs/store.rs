@@ -42,10 +42,14 @@ pub(crate) const JSON: u8 = 2;
 pub(crate) const RAW: u8 = 4;
 /// The line goes on in the container's next line (see `Record::partial`).
 pub(crate) const PARTIAL: u8 = 8;
+/// Berth's own line ([`Stream::Berth`]).
+pub(crate) const BERTH: u8 = 16;
 
 impl Entry {
     pub fn stream(&self) -> Stream {
-        if self.flags & STDERR != 0 {
+        if self.flags & BERTH != 0 {
+            Stream::Berth
+        } else if self.flags & STDERR != 0 {
             Stream::Stderr
         } else {
             Stream::Stdout
@@ -80,6 +84,8 @@ pub struct Store {
     chunk_bytes: usize,
     pub(crate) sources: Vec<Source>,
     source_ids: HashMap<String, u16>,
+    /// Berth's own lines have no container: their source is one per service.
+    own_ids: HashMap<String, u16>,
 }
 
 impl Default for Store {
@@ -102,23 +108,30 @@ impl Store {
             chunk_bytes: 0,
             sources: Vec::new(),
             source_ids: HashMap::new(),
+            own_ids: HashMap::new(),
         }
     }
 
-    /// The number for a container, interning it on first sight. After 65 535 distinct containers
-    /// (a very long session of recreates) new ones share the last number.
+    /// The number for a container (or, for Berth's own lines, an empty `container`, the
+    /// service), interning it on first sight. After 65 535 distinct containers (a very long
+    /// session of recreates) new ones share the last number.
     pub fn source(&mut self, service: &str, container: &str) -> u16 {
-        if let Some(id) = self.source_ids.get(container) {
+        let (ids, key) = if container.is_empty() {
+            (&mut self.own_ids, service)
+        } else {
+            (&mut self.source_ids, container)
+        };
+        if let Some(id) = ids.get(key) {
             return *id;
         }
         let Ok(id) = u16::try_from(self.sources.len()) else {
             return u16::MAX;
         };
+        ids.insert(key.to_owned(), id);
         self.sources.push(Source {
             service: service.to_owned(),
             container: container.to_owned(),
         });
-        self.source_ids.insert(container.to_owned(), id);
         id
     }
 
@@ -170,6 +183,7 @@ impl Store {
         chunk.data.push(b'\n');
         let seq = chunk.seq;
         let mut flags = (u8::from(stream == Stream::Stderr) * STDERR)
+            | (u8::from(stream == Stream::Berth) * BERTH)
             | (u8::from(json) * JSON)
             | (u8::from(partial) * PARTIAL);
         if stripped.is_some() {

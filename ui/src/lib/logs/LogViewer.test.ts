@@ -745,3 +745,24 @@ describe('lifecycle', () => {
     }
   });
 });
+
+describe("Berth's own rows", () => {
+  it('read apart from container output, and the stream filter picks them', async () => {
+    const seed = (pos: number): Seed =>
+      pos === 1
+        ? { service: 'web', text: 'Syncing service "web" after 1 changes were detected', stream: 'berth' }
+        : { service: 'web', text: `container line ${pos}` };
+    const source = new MemorySource(seed, 3);
+    const v = await open(source);
+    const own = v.row(1)!;
+    expect(own.classList.contains('berth')).toBe(true);
+    expect(own.querySelector('[data-testid=log-berth]')!.textContent).toBe('berth');
+    expect(own.querySelector('.svc')!.textContent).toBe('web');
+    expect(v.row(0)!.querySelector('[data-testid=log-berth]')).toBeNull();
+    expect(v.row(0)!.classList.contains('berth')).toBe(false);
+
+    choose(v.get('log-stream'), "Berth's own");
+    await settle();
+    expect(v.positions()).toEqual([1]);
+  });
+});

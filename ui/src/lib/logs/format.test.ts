@@ -68,6 +68,11 @@ describe('plainText', () => {
       'web-1 | 2025-01-01T00:00:00.000000001Z GET /\n',
     );
   });
+
+  it("names Berth's own lines as the export does", () => {
+    const own = { ...line('web', '', 'Synced 1 file', 'T'), stream: 'berth' as const };
+    expect(plainText([own], false)).toBe('web (berth) | Synced 1 file\n');
+  });
 });
 
 describe('shownText', () => {

@@ -55,9 +55,9 @@ export function shownText(line: Pick<Line, 'text' | 'omitted'>): string {
 }
 
 /** Lines as `docker compose logs [-t]` prints them: prefixes padded to one width, `|`, the
- * timestamp when shown, the text as shown. */
+ * timestamp when shown, the text as shown. Berth's own lines say so, as the export does. */
 export function plainText(lines: readonly Line[], timestamps: boolean): string {
-  const prefixes = lines.map(prefixOf);
+  const prefixes = lines.map((l) => (l.stream === 'berth' ? `${l.service} (berth)` : prefixOf(l)));
   const width = Math.max(0, ...prefixes.map((p) => p.length));
   return lines
     .map((l, i) => {

@@ -72,7 +72,8 @@ export class MemorySource implements LogSource {
       pos,
       time: new Date(EPOCH + pos * 1000).toISOString().replace('Z', '000000Z'),
       service: s.service,
-      container: `shop-${s.service}-1`,
+      // Berth's own lines have no container.
+      container: s.stream === 'berth' ? '' : `shop-${s.service}-1`,
       stream: s.stream ?? 'stdout',
       level: s.level ?? 'unknown',
       text,
