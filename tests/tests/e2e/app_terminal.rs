@@ -106,13 +106,20 @@ async fn a_terminal_on_the_backend_runs_resizes_exits_and_closes_leaving_no_shel
     assert_eq!(app.eval("return document.title").await, title);
 
     // 24-bit colour is drawn as sent, though the CSP allows no inline style attribute.
-    type_text(&app, "printf '\\033[38;2;255;0;0mtrue-red\\033[0m\\n'\u{E007}").await;
+    type_text(
+        &app,
+        "printf '\\033[38;2;255;0;0mtrue-red\\033[0m\\n'\u{E007}",
+    )
+    .await;
     screen_when(&app, tab, |rows| rows.iter().any(|r| r == "true-red")).await;
     let script = format!(
         "return [...document.querySelectorAll(\"[data-testid=terminal][data-tab='{tab}'] .xterm-rows span\")]\
          .filter(s => s.textContent === 'true-red').map(s => getComputedStyle(s).color)"
     );
-    assert_eq!(app.eval(&script).await, serde_json::json!(["rgb(255, 0, 0)"]));
+    assert_eq!(
+        app.eval(&script).await,
+        serde_json::json!(["rgb(255, 0, 0)"])
+    );
 
     // The shell's exit code shows in the tab, and nothing hangs.
     type_text(&app, "exit 3\u{E007}").await;
