@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use berth_compose::{LoadOptions, Port, Project, Service};
+use berth_compose::{LoadOptions, Port, Project};
 use berth_engine::ProjectArgs;
 use serde::Serialize;
 use tauri::{AppHandle, Manager, Runtime};
@@ -132,7 +132,7 @@ impl From<&Project> for ProjectView {
                     depends_on: service.depends_on.keys().cloned().collect(),
                     replicas: service.replicas(),
                     build: service.build.is_some(),
-                    watch: has_watch(service),
+                    watch: service.watches(),
                     name,
                 })
             })
@@ -153,13 +153,6 @@ impl From<&Project> for ProjectView {
             services,
         }
     }
-}
-
-/// The service has `develop.watch` rules: watch mode applies to it.
-pub fn has_watch(service: &Service) -> bool {
-    (service.extra.get("develop"))
-        .and_then(|d| d.get("watch")?.as_array())
-        .is_some_and(|rules| !rules.is_empty())
 }
 
 fn short_port(port: &Port) -> String {

@@ -322,7 +322,7 @@ fn watched_services(project: &Project, asked: Vec<String>) -> Result<Vec<String>
         project
             .services
             .get(name)
-            .is_some_and(crate::project::has_watch)
+            .is_some_and(berth_compose::Service::watches)
     };
     if asked.is_empty() {
         let all: Vec<String> = (project.services.keys())

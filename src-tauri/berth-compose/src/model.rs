@@ -124,6 +124,14 @@ impl Service {
             .or_else(|| self.deploy.as_ref().and_then(|d| d.replicas))
             .map_or(1, |n| n as u32)
     }
+
+    /// Whether `develop.watch` gives the service rules: watch mode applies to it (an empty
+    /// list gives none).
+    pub fn watches(&self) -> bool {
+        (self.extra.get("develop"))
+            .and_then(|d| d.get("watch")?.as_array())
+            .is_some_and(|rules| !rules.is_empty())
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

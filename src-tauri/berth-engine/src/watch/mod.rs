@@ -105,12 +105,7 @@ impl Stack {
     /// The services that have a `develop.watch` section: those watch mode can watch.
     pub fn watch_services(&self) -> Vec<String> {
         (self.project().services.iter())
-            .filter(|(_, s)| {
-                s.extra
-                    .get("develop")
-                    .and_then(|d| d.get("watch"))
-                    .is_some()
-            })
+            .filter(|(_, s)| s.watches())
             .map(|(name, _)| name.clone())
             .collect()
     }
