@@ -22,16 +22,38 @@ impl Ignore {
     /// Parses `.dockerignore` text. The Dockerfile and `.dockerignore` are always sent, as the
     /// Docker CLI sends them whatever the file says (the daemon needs them).
     pub(crate) fn parse(text: &str, dockerfile: &str) -> Ignore {
-        let mut patterns: Vec<Pattern> = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .filter_map(pattern)
-            .collect();
+        let mut ignore = Ignore::lines(text.lines());
         for always in [dockerfile, ".dockerignore"] {
-            patterns.extend(pattern(&format!("!{always}")));
+            ignore.0.extend(pattern(&format!("!{always}")));
         }
-        Ignore(patterns)
+        ignore
+    }
+
+    /// The patterns alone, one per line, as watch mode's `ignore:`/`include:` lists and a
+    /// `.dockerignore` read for it are (nothing is always sent there).
+    pub(crate) fn lines<'a>(lines: impl IntoIterator<Item = &'a str>) -> Ignore {
+        Ignore(
+            lines
+                .into_iter()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .filter_map(pattern)
+                .collect(),
+        )
+    }
+
+    /// Whether `path` (relative to the context, `/`-separated) is left out. What is under an
+    /// excluded directory is excluded too, unless a `!` pattern takes it back.
+    pub(crate) fn excludes(&self, path: &str) -> bool {
+        let mut excluded = false;
+        let mut end = 0;
+        while end < path.len() {
+            end = path[end + 1..]
+                .find('/')
+                .map_or(path.len(), |i| end + 1 + i);
+            excluded = self.excludes_under(&path[..end], excluded);
+        }
+        excluded
     }
 
     /// Whether `path` (relative to the context, `/`-separated) is left out, given whether its
@@ -55,7 +77,7 @@ impl Ignore {
 
     /// Whether some `!` pattern could re-include something under an excluded directory, which
     /// must then be walked rather than skipped whole.
-    fn has_exceptions(&self) -> bool {
+    pub(crate) fn has_exceptions(&self) -> bool {
         self.0.iter().any(|p| p.exception)
     }
 }
@@ -181,22 +203,6 @@ fn add_dir(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    impl Ignore {
-        /// Whether `path` (relative to the context, `/`-separated) is left out. What is under an
-        /// excluded directory is excluded too, unless a `!` pattern takes it back.
-        fn excludes(&self, path: &str) -> bool {
-            let mut excluded = false;
-            let mut end = 0;
-            while end < path.len() {
-                end = path[end + 1..]
-                    .find('/')
-                    .map_or(path.len(), |i| end + 1 + i);
-                excluded = self.excludes_under(&path[..end], excluded);
-            }
-            excluded
-        }
-    }
 
     #[test]
     fn patterns_match_as_the_docker_cli_matches_them() {

@@ -247,6 +247,20 @@ pub enum StackError {
         if created.is_empty() { "nothing".to_owned() } else { created.join(", ") }
     )]
     Cancelled { created: Vec<String> },
+    #[error("service {service}: {reason}\nFix its `develop:` section in the compose file.")]
+    WatchConfig { service: String, reason: String },
+    #[error(
+        "none of the selected services{} is configured for watch\n\
+         Add a `develop.watch` section to a service (see \
+         https://docs.docker.com/compose/how-tos/file-watch/).",
+        if services.is_empty() { String::new() } else { format!(" ({})", services.join(", ")) }
+    )]
+    NothingToWatch { services: Vec<String> },
+    #[error("cannot watch {}: {reason}", path.display())]
+    WatchPath {
+        path: std::path::PathBuf,
+        reason: String,
+    },
 }
 
 /// Docker's restart count in words: "restarted 1 time", "restarted 4 times".

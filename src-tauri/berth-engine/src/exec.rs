@@ -213,7 +213,7 @@ impl crate::Stack {
     }
 }
 
-async fn start(
+pub(crate) async fn start(
     engine: &Engine,
     service: &str,
     container: &str,

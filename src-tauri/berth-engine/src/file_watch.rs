@@ -92,7 +92,7 @@ impl FileWatch {
 
 /// Whether an event can change what a file says: not a read (loading the project reads them),
 /// not a change of its permissions or times alone.
-fn edits(kind: &EventKind) -> bool {
+pub(crate) fn edits(kind: &EventKind) -> bool {
     match kind {
         EventKind::Create(_) | EventKind::Remove(_) => true,
         EventKind::Modify(ModifyKind::Metadata(_)) => false,

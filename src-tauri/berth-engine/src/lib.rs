@@ -38,6 +38,7 @@ pub mod stats;
 mod status;
 mod subscription;
 mod wait;
+mod watch;
 
 pub use backoff::Backoff;
 pub use berth_compose;
@@ -61,3 +62,4 @@ pub use stats::{Stats, StatsHandle, StatsHistory, StatsSample};
 pub use status::{Problem, ServiceStatus, StackStatus};
 pub use subscription::{AbortOnDrop, Subscription};
 pub use tokio_util::sync::CancellationToken;
+pub use watch::{WatchEvent, WatchEventKind, WatchOptions};

@@ -13,6 +13,7 @@ mod render;
 mod stack_args;
 mod stats;
 mod up;
+mod watch;
 
 use std::process::ExitCode;
 
@@ -56,6 +57,8 @@ enum Command {
     /// Execute a command in a running container.
     Exec(exec::ExecArgs),
     /// Show the versions of berthctl and of the Docker engine it talks to.
+    /// Watch the build context of services and refresh their containers when files change.
+    Watch(watch::WatchArgs),
     Version {
         /// Print JSON instead of text.
         #[arg(long)]
@@ -109,6 +112,7 @@ async fn run(command: Command, project: &ProjectArgs) -> anyhow::Result<()> {
         Command::Stats(args) => stats::run(project, args).await,
         Command::Lifecycle(command) => lifecycle::run(project, command).await,
         Command::Exec(args) => exec::run(project, args).await,
+        Command::Watch(args) => watch::run(project, args).await,
         Command::Version { json } => {
             let engine = Engine::connect().await?.version().await?;
             if json {

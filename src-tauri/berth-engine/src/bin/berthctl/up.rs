@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use berth_engine::{PullPolicy, StackError, UpOptions};
+use berth_engine::{PullPolicy, StackError, UpOptions, WatchOptions};
 use clap::{Args, ValueEnum};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use anyhow::Context;
 
-use crate::{Exit, attach, render, stack_args};
+use crate::{Exit, attach, render, stack_args, watch};
 use berth_engine::ProjectArgs;
 
 #[derive(Args, Debug)]
@@ -46,6 +46,9 @@ pub struct UpArgs {
     /// Remove containers for services not defined in the compose file.
     #[arg(long)]
     remove_orphans: bool,
+    /// Watch source code and rebuild/refresh containers when files are updated.
+    #[arg(short = 'w', long)]
+    watch: bool,
     /// Services to start (with their dependencies).
     services: Vec<String>,
 }
@@ -58,6 +61,12 @@ enum Pull {
 }
 
 pub async fn run(project: &ProjectArgs, args: UpArgs) -> anyhow::Result<()> {
+    if args.watch && (args.detach || args.wait) {
+        let flag = if args.wait { "--wait" } else { "--detach" };
+        anyhow::bail!(
+            "{flag} cannot be combined with --abort-on-container-exit, --abort-on-container-failure, --attach, --attach-dependencies or --watch"
+        );
+    }
     let stack = stack_args::stack(project).await?;
     let started = berth_engine::clock::now_ns();
     // Attached to the services named (all when none are), as compose; their dependencies too
@@ -77,7 +86,7 @@ pub async fn run(project: &ProjectArgs, args: UpArgs) -> anyhow::Result<()> {
         args.services.iter().cloned().collect()
     };
     let options = UpOptions {
-        services: args.services,
+        services: args.services.clone(),
         wait: args.wait,
         wait_timeout: args.wait_timeout.map(Duration::from_secs),
         build: args.build,
@@ -124,6 +133,22 @@ pub async fn run(project: &ProjectArgs, args: UpArgs) -> anyhow::Result<()> {
     if !attached_run {
         return Ok(());
     }
+    // The watch's lines go to stderr: the logs hold stdout while attached.
+    let watch = args.watch.then(|| {
+        let cancel = CancellationToken::new();
+        let options = WatchOptions {
+            services: args.services.clone(),
+            prune: true,
+        };
+        let (stack, stop) = (stack.clone(), cancel.clone());
+        // A watch that cannot start says so at once; the logs go on, as `up` without it.
+        let task = tokio::spawn(async move {
+            if let Err(e) = watch::watch(&stack, options, stop, std::io::stderr()).await {
+                eprintln!("error: {e:#}");
+            }
+        });
+        (cancel, task)
+    });
     let attach = attach::Attach {
         services: attached,
         stop,
@@ -131,5 +156,10 @@ pub async fn run(project: &ProjectArgs, args: UpArgs) -> anyhow::Result<()> {
         prefix: !args.no_log_prefix,
         color: !args.no_color,
     };
-    attach::run(&stack, attach, &mut interrupts).await
+    let attached = attach::run(&stack, attach, &mut interrupts).await;
+    if let Some((cancel, task)) = watch {
+        cancel.cancel();
+        task.await?;
+    }
+    attached
 }
