@@ -208,8 +208,11 @@ impl Watcher {
             .collect()
     }
 
+    /// Its process and every process below it (`docker compose` runs a plugin process).
     fn pids(&self) -> Vec<u32> {
-        descendants(self.child.id())
+        let mut pids = vec![self.child.id()];
+        pids.extend(descendants(self.child.id()));
+        pids
     }
 
     /// CPU time of the watcher's processes so far, in clock ticks.
