@@ -8,8 +8,9 @@
 //! - 1,000 files written at once, timed until all are readable in the container, with the
 //!   watcher's "Syncing …" lines (one batch or more);
 //! - a 100k-file tree watched with nothing changing: the watcher's CPU time over 30 s (its
-//!   processes' utime + stime in /proc/PID/stat), its inotify watches (/proc/PID/fdinfo) and
-//!   memory, then one save in the tree to show it still watches.
+//!   processes' utime + stime in /proc/PID/stat, and in ns from their threads' schedstat), its
+//!   wakeups (context switches), inotify watches (/proc/PID/fdinfo) and memory, then one save in
+//!   the tree to show it still watches.
 //!
 //! ```sh
 //! cargo build --release --locked -p berth-engine --bin berthctl
@@ -220,6 +221,30 @@ impl Watcher {
         self.pids().iter().map(|&pid| cpu_ticks(pid)).sum()
     }
 
+    /// CPU time of the watcher's threads in ns (/proc/PID/task/TID/schedstat, finer than the
+    /// ticks of stat) and their context switches: how often they woke up.
+    fn run_time_and_wakeups(&self) -> (u64, u64) {
+        let (mut ns, mut switches) = (0, 0);
+        for pid in self.pids() {
+            let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+                continue;
+            };
+            for task in tasks.flatten() {
+                let path = task.path();
+                let schedstat = std::fs::read_to_string(path.join("schedstat")).unwrap_or_default();
+                ns += (schedstat.split_whitespace().next())
+                    .and_then(|f| f.parse::<u64>().ok())
+                    .unwrap_or(0);
+                let status = std::fs::read_to_string(path.join("status")).unwrap_or_default();
+                switches += (status.lines())
+                    .filter(|l| l.contains("ctxt_switches:"))
+                    .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+                    .sum::<u64>();
+            }
+        }
+        (ns, switches)
+    }
+
     /// inotify watches the watcher's processes hold.
     fn inotify_watches(&self) -> usize {
         let mut watches = 0;
@@ -379,6 +404,8 @@ struct Edits {
     polled: Vec<f64>,
     probed: Vec<f64>,
     batches: Vec<f64>,
+    /// How long writing each batch on the host took, within its time.
+    written: Vec<f64>,
     batch_lines: Vec<Vec<String>>,
 }
 
@@ -408,6 +435,7 @@ fn edits(tool: Tool, project: &Project) -> Edits {
     eprintln!("{}: {BATCHES} × {BATCH} files", tool.label());
     let mut batches = Vec::new();
     let mut batch_lines = Vec::new();
+    let mut written = Vec::new();
     for k in 0..BATCHES {
         let dir = format!("batch-{}-{k}", tool.tag());
         let host = project.dir.join("src").join(&dir);
@@ -416,6 +444,7 @@ fn edits(tool: Tool, project: &Project) -> Edits {
         for i in 0..BATCH {
             std::fs::write(host.join(format!("{i}.txt")), format!("{dir}\n")).expect("write");
         }
+        written.push(ms(t0.elapsed()));
         let count = format!("cat /app/src/{dir}/*.txt 2>/dev/null | grep -c {dir}");
         loop {
             let out = Command::new("docker")
@@ -442,6 +471,7 @@ fn edits(tool: Tool, project: &Project) -> Edits {
         polled,
         probed,
         batches,
+        written,
         batch_lines,
     }
 }
@@ -452,6 +482,9 @@ struct Idle {
     /// CPU time from the start until [`SETTLE`] after it said it watches.
     startup_cpu_ms: f64,
     idle_cpu_ms: f64,
+    /// The same from schedstat, in ms.
+    idle_run_ms: f64,
+    wakeups: u64,
     watches: usize,
     rss_mib: f64,
     save: Duration,
@@ -467,9 +500,13 @@ fn idle(tool: Tool, project: &Project, tick: f64) -> Idle {
     let (watcher, ready) = Watcher::start(tool, project);
     std::thread::sleep(SETTLE);
     let before = watcher.cpu_ticks();
+    let (ns_before, switches_before) = watcher.run_time_and_wakeups();
     let startup_cpu_ms = before as f64 / tick * 1e3;
     std::thread::sleep(IDLE);
     let idle_cpu_ms = (watcher.cpu_ticks() - before) as f64 / tick * 1e3;
+    let (ns_after, switches_after) = watcher.run_time_and_wakeups();
+    let idle_run_ms = ns_after.saturating_sub(ns_before) as f64 / 1e6;
+    let wakeups = switches_after.saturating_sub(switches_before);
     let watches = watcher.inotify_watches();
     let rss_mib = watcher.rss_mib();
     let content = format!("{}-tree", tool.tag());
@@ -481,6 +518,8 @@ fn idle(tool: Tool, project: &Project, tick: f64) -> Idle {
         ready,
         startup_cpu_ms,
         idle_cpu_ms,
+        idle_run_ms,
+        wakeups,
         watches,
         rss_mib,
         save,
@@ -525,10 +564,11 @@ fn main() {
     println!("{BATCH} files at once, until all are readable, ms (each of {BATCHES}):");
     for (tool, e) in [(Tool::Compose, &compose), (Tool::Berth, &berth)] {
         println!(
-            "  {:<22} {}   median {:.0}",
+            "  {:<22} {}   median {:.0} (writing them: {} ms)",
             tool.label(),
             list(&e.batches),
-            median(&e.batches)
+            median(&e.batches),
+            list(&e.written)
         );
         for (k, lines) in e.batch_lines.iter().enumerate() {
             println!(
@@ -565,9 +605,12 @@ fn main() {
     );
     for (tool, i) in [(Tool::Compose, &compose_idle), (Tool::Berth, &berth_idle)] {
         println!(
-            "  {:<22} CPU {:.0} ms, {} inotify watches, RSS {:.1} MiB; then a save in {:.0} ms",
+            "  {:<22} CPU {:.0} ms (stat) / {:.2} ms (schedstat), {} wakeups, {} inotify watches, \
+             RSS {:.1} MiB; then a save in {:.0} ms",
             tool.label(),
             i.idle_cpu_ms,
+            i.idle_run_ms,
+            i.wakeups,
             i.watches,
             i.rss_mib,
             ms(i.save)
