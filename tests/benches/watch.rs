@@ -159,7 +159,13 @@ impl Project {
 }
 
 impl Drop for Project {
+    /// Takes it down with the image it built (the `Cleanup` after it leaves images).
     fn drop(&mut self) {
+        let _ = Command::new("docker")
+            .args(["compose", "-p", &self.name, "-f"])
+            .arg(self.dir.join("compose.yaml"))
+            .args(["down", "-v", "-t", "0", "--rmi", "local"])
+            .output();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
