@@ -17,6 +17,7 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use berth_tests::app::App;
+use berth_tests::samples::{median, percentile};
 use berth_tests::stacks::Cleanup;
 use berth_tests::{engine, fixture, unique_project, workspace_binary};
 use bollard::query_parameters::EventsOptions;
@@ -463,8 +464,8 @@ fn report(hello_paint: &[Paint], berth_paint: &[Paint], idles: &Idles, kills: &K
         berth_hidden,
         berth_quiet,
     } = idles;
-    let paint = |p: &[Paint]| median(p.iter().map(|p| p.paint).collect());
-    let navigation = |p: &[Paint]| median(p.iter().map(|p| p.navigation).collect());
+    let paint = |p: &[Paint]| median(&p.iter().map(|p| p.paint).collect::<Vec<_>>());
+    let navigation = |p: &[Paint]| median(&p.iter().map(|p| p.navigation).collect::<Vec<_>>());
     let mib = |kib: u64| kib as f64 / 1024.0;
     let ratio = mib(berth.pss_kib) / mib(hello.pss_kib);
     let soft_ratio = mib(berth.pss_kib) / mib(hello_soft.pss_kib);
@@ -565,19 +566,6 @@ fn report(hello_paint: &[Paint], berth_paint: &[Paint], idles: &Idles, kills: &K
 fn epoch_ms() -> f64 {
     let now = SystemTime::now().duration_since(UNIX_EPOCH);
     now.expect("the clock is after 1970").as_secs_f64() * 1000.0
-}
-
-fn median(mut samples: Vec<f64>) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    samples[samples.len() / 2]
-}
-
-/// Nearest-rank percentile.
-fn percentile(samples: &[f64], p: usize) -> f64 {
-    let mut sorted = samples.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let rank = (p * sorted.len()).div_ceil(100).max(1);
-    sorted[rank - 1]
 }
 
 fn rounded(samples: impl Iterator<Item = f64>) -> Vec<i64> {

@@ -17,6 +17,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use berth_tests::app::App;
+use berth_tests::samples::{median, spread};
 use berth_tests::stacks::Cleanup;
 use berth_tests::{berthctl_ok, docker, fixture, unique_project, workspace_binary};
 use fantoccini::wd::TimeoutConfiguration;
@@ -87,15 +88,15 @@ async fn main() {
     println!("keystroke → echo, {KEYS} keys, ms (p50 / p95 / max):");
     println!(
         "  docker exec -it under script        {}",
-        spread(&script_echo)
+        spread(&script_echo, 1)
     );
     println!(
         "  berth, page → exec → page (IPC)     {}",
-        spread(&ipc_echo)
+        spread(&ipc_echo, 1)
     );
     println!(
         "  berth, key → echo on screen (tab)   {}",
-        spread(&screen_echo)
+        spread(&screen_echo, 1)
     );
     println!("cat of {mb:.1} MB:");
     println!(
@@ -312,25 +313,4 @@ fn docker_cats(container: &str, flag: &str) -> Vec<f64> {
             t0.elapsed().as_secs_f64() * 1e3
         })
         .collect()
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn median(samples: &[f64]) -> f64 {
-    let mut sorted = samples.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    percentile(&sorted, 0.5)
-}
-
-fn spread(samples: &[f64]) -> String {
-    let mut sorted = samples.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    format!(
-        "{:.1} / {:.1} / {:.1}",
-        percentile(&sorted, 0.5),
-        percentile(&sorted, 0.95),
-        sorted[sorted.len() - 1]
-    )
 }

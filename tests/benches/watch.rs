@@ -27,6 +27,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use berth_tests::app::descendants;
+use berth_tests::samples::{median, spread};
 use berth_tests::stacks::Cleanup;
 use berth_tests::{docker, unique_project, workspace_binary};
 
@@ -573,8 +574,8 @@ fn main() {
         println!(
             "  {:<22} docker exec cat every 50 ms {}   probe every 5 ms {}",
             tool.label(),
-            spread(&e.polled),
-            spread(&e.probed)
+            spread(&e.polled, 0),
+            spread(&e.probed, 0)
         );
     }
     println!("  of the probed: save → \"Syncing …\" line / line → readable, p50 ms:");
@@ -668,25 +669,4 @@ fn ms(d: Duration) -> f64 {
 fn list(samples: &[f64]) -> String {
     let parts: Vec<String> = samples.iter().map(|s| format!("{s:.0}")).collect();
     parts.join(", ")
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn median(samples: &[f64]) -> f64 {
-    let mut sorted = samples.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    percentile(&sorted, 0.5)
-}
-
-fn spread(samples: &[f64]) -> String {
-    let mut sorted = samples.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    format!(
-        "{:.0} / {:.0} / {:.0}",
-        percentile(&sorted, 0.5),
-        percentile(&sorted, 0.95),
-        sorted[sorted.len() - 1]
-    )
 }

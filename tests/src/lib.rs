@@ -9,6 +9,7 @@ pub mod daemon;
 pub mod modules;
 pub mod proxy;
 pub mod registry;
+pub mod samples;
 pub mod stacks;
 
 use std::path::{Path, PathBuf};
