@@ -157,17 +157,18 @@ impl Watcher<'_> {
         };
         let first = &self.rules[0].trigger.path;
         let (mut tree, mut raw) = Tree::new().map_err(|e| watch_failed(first, e))?;
+        // compose's initial_sync: every file a sync trigger takes, before watching.
+        let initial = |r: &Rule| r.trigger.initial_sync && r.action().syncs();
+        let initial_sync = self.rules.iter().any(initial);
         let mut found = BTreeSet::new();
         for rule in &self.rules {
             let root = existing_dir(&rule.trigger.path);
             found.extend(
-                tree.add(&root, &self.rules)
+                tree.add(&root, &self.rules, initial_sync)
                     .map_err(|e| watch_failed(&root, e))?,
             );
         }
-        // compose's initial_sync: every file a sync trigger takes, before watching.
-        let initial = |r: &Rule| r.trigger.initial_sync && r.action().syncs();
-        if self.rules.iter().any(initial) {
+        if initial_sync {
             let mut batch = self.work(found.iter(), initial);
             for work in batch.values_mut() {
                 work.restart = false;

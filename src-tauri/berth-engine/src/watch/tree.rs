@@ -36,8 +36,14 @@ impl Tree {
     }
 
     /// Watches `root` (a trigger's path, or its directory when it is a file) and every directory
-    /// under it some rule wants; returns the files found under directories newly watched.
-    pub(crate) fn add(&mut self, root: &Path, rules: &[Rule]) -> notify::Result<Vec<PathBuf>> {
+    /// under it some rule wants; returns the files found under directories newly watched if
+    /// `files` (only an initial sync wants those of the first walk: a big tree's paths cost).
+    pub(crate) fn add(
+        &mut self,
+        root: &Path,
+        rules: &[Rule],
+        files: bool,
+    ) -> notify::Result<Vec<PathBuf>> {
         let mut found = Vec::new();
         let mut stack = vec![root.to_path_buf()];
         while let Some(dir) = stack.pop() {
@@ -66,7 +72,8 @@ impl Tree {
                             stack.push(path);
                         }
                     }
-                    Ok(_) => found.push(path),
+                    Ok(_) if files => found.push(path),
+                    Ok(_) => {}
                     Err(_) => {}
                 }
             }
@@ -92,7 +99,7 @@ impl Tree {
             }
             if !moved_away && path.is_dir() {
                 if rules.iter().any(|r| r.wants_dir(&path)) {
-                    out.extend(self.add(&path, rules).unwrap_or_default());
+                    out.extend(self.add(&path, rules, true).unwrap_or_default());
                 }
                 continue;
             }
@@ -133,13 +140,20 @@ mod tests {
         };
         let rules = [Rule::new("web", trigger, None)];
         let (mut tree, _raw) = Tree::new().unwrap();
-        let found = tree.add(&dir, &rules).unwrap();
+        let found = tree.add(&dir, &rules, true).unwrap();
         let mut watched: Vec<String> = (tree.dirs.iter())
             .map(|d| d.strip_prefix(&dir).unwrap().display().to_string())
             .collect();
         watched.sort();
         assert_eq!(watched, ["", "src", "src/lib"]);
         assert_eq!(found, [dir.join("src/lib/a.js")]);
+        // Without an initial sync the first walk keeps no file paths.
+        let (mut tree, _raw) = Tree::new().unwrap();
+        assert_eq!(
+            tree.add(&dir, &rules, false).unwrap(),
+            Vec::<PathBuf>::new()
+        );
+        assert_eq!(tree.dirs.len(), 3);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
