@@ -240,9 +240,9 @@ impl Session {
         if !self.watches.is_current(&event.service, id) {
             return;
         }
-        self.engine
-            .hub()
-            .note(&event.service, &crate::watch::log_line(&event));
+        for line in crate::watch::log_lines(&event) {
+            self.engine.hub().note(&event.service, &line);
+        }
         let at = berth_engine::logs::format_rfc3339(berth_engine::clock::now_ns());
         self.publish(|v| {
             let state = WatchState::after(v.watches.get(&event.service), &event.kind, at);

@@ -142,7 +142,9 @@ impl WatchState {
             WatchEventKind::Restarting => WatchState::Restarting,
             WatchEventKind::Restarted => WatchState::Restarted { at },
             // A command run after a sync: the sync stays what the row says, unless it failed.
-            WatchEventKind::Executed { code: 0 } => before.cloned().unwrap_or(WatchState::Watching),
+            WatchEventKind::Executed { code: 0 } | WatchEventKind::Output { .. } => {
+                before.cloned().unwrap_or(WatchState::Watching)
+            }
             WatchEventKind::Executed { code } => WatchState::Failed {
                 what: "exec".into(),
                 message: format!("the command exited ({code})"),

@@ -90,10 +90,15 @@ impl Watches {
     }
 }
 
-/// Berth's line in the log for `event`, in `docker compose watch`'s words where it has some.
-pub fn log_line(event: &WatchEvent) -> String {
+/// Berth's lines in the log for `event`: a hook's output as it printed it, else one line in
+/// `docker compose watch`'s words where it has some.
+pub fn log_lines(event: &WatchEvent) -> Vec<String> {
     let service = &event.service;
-    match &event.kind {
+    let line = match &event.kind {
+        WatchEventKind::Output { bytes, .. } => {
+            let text = String::from_utf8_lossy(bytes);
+            return text.lines().map(str::to_owned).collect();
+        }
         WatchEventKind::Watching => format!("Watching service \"{service}\" (develop.watch)"),
         WatchEventKind::Syncing { files } => {
             format!("Syncing service \"{service}\" after {files} changes were detected")
@@ -112,7 +117,8 @@ pub fn log_line(event: &WatchEvent) -> String {
             format!("exec in service \"{service}\" exited with code {code}")
         }
         WatchEventKind::Failed { message } => format!("Watch of service \"{service}\": {message}"),
-    }
+    };
+    vec![line]
 }
 
 #[cfg(test)]
@@ -120,10 +126,20 @@ mod tests {
     use super::*;
 
     fn line(kind: WatchEventKind) -> String {
-        log_line(&WatchEvent {
+        log_lines(&WatchEvent {
             service: "web".into(),
             kind,
         })
+        .join("\n")
+    }
+
+    #[test]
+    fn a_hooks_output_is_its_own_lines() {
+        let output = WatchEventKind::Output {
+            stderr: false,
+            bytes: b"installed 3\r\nwarning: old\n".to_vec(),
+        };
+        assert_eq!(line(output), "installed 3\nwarning: old");
     }
 
     #[test]

@@ -25,6 +25,11 @@ services:
         - path: ./conf
           action: sync+restart
           target: /conf
+        - path: ./hook
+          action: sync+exec
+          target: /hook
+          exec:
+            command: ["sh", "-c", "echo hooked $(cat /hook/h.txt)"]
   plain:
     image: berth-test/busybox:1
     command: ["sleep", "3600"]
@@ -38,6 +43,7 @@ fn project(dir: &Path) {
     .unwrap();
     std::fs::create_dir_all(dir.join("src")).unwrap();
     std::fs::create_dir_all(dir.join("conf")).unwrap();
+    std::fs::create_dir_all(dir.join("hook")).unwrap();
 }
 
 /// A watch command running, its output lines read as they come; killed when dropped.
@@ -154,7 +160,8 @@ fn has(container: &str, path: &str, text: &str) {
     }
 }
 
-/// The lines a watch prints for: a sync of two files, then a sync+restart of one.
+/// The lines a watch prints for: a sync of two files, a sync+restart of one, then a sync+exec
+/// whose hook prints a line.
 fn edits(t: &TestStack, watch: &Running) -> Vec<String> {
     let web = format!("{}-web-1", t.name);
     std::fs::write(t.dir.join("src/a.txt"), "a\n").unwrap();
@@ -165,6 +172,8 @@ fn edits(t: &TestStack, watch: &Running) -> Vec<String> {
     std::fs::write(t.dir.join("conf/c.conf"), "c\n").unwrap();
     lines.extend(watch.until("restarted"));
     has(&web, "/conf/c.conf", "c\n");
+    std::fs::write(t.dir.join("hook/h.txt"), "h\n").unwrap();
+    lines.extend(watch.until("hooked"));
     lines
 }
 
@@ -193,6 +202,8 @@ fn watch_ups_the_services_then_prints_compose_s_lines_and_ends_on_ctrl_c() {
             "Syncing service \"web\" after 2 changes were detected",
             "Syncing service \"web\" after 1 changes were detected",
             "service(s) [\"web\"] restarted",
+            "Syncing service \"web\" after 1 changes were detected",
+            "hooked h",
         ],
     );
     assert_eq!(berth, compose, "the same lines as docker compose watch");

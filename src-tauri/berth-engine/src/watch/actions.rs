@@ -6,6 +6,7 @@
 use bollard::query_parameters::UploadToContainerOptions;
 use bytes::Bytes;
 use futures_util::StreamExt;
+use tokio::sync::mpsc;
 
 use crate::Stack;
 use crate::containers::{self, Listed};
@@ -62,6 +63,7 @@ pub(crate) async fn sync(stack: &Stack, service: &str, mappings: &[Mapping]) -> 
                     command,
                     ..ExecOptions::default()
                 },
+                None,
             )
             .await
             {
@@ -128,11 +130,13 @@ fn archive(entries: &[Mapping]) -> std::io::Result<Vec<u8>> {
     tar.into_inner()
 }
 
-/// Runs `hook` in every running container of `service`; the exit codes.
+/// Runs `hook` in every running container of `service`, its output sent to `output` as it
+/// comes (compose prints a hook's output); the exit codes.
 pub(crate) async fn exec_hook(
     stack: &Stack,
     service: &str,
     hook: &Hook,
+    output: mpsc::Sender<Chunk>,
 ) -> Result<Vec<i64>, String> {
     let mut codes = Vec::new();
     for id in running(stack, service).await? {
@@ -145,17 +149,19 @@ pub(crate) async fn exec_hook(
             end_with_client: true,
             ..ExecOptions::default()
         };
-        codes.push(run(stack, service, &id, options).await?.0);
+        codes.push(run(stack, service, &id, options, Some(&output)).await?.0);
     }
     Ok(codes)
 }
 
-/// Runs a command in container `id` to its end: its exit code and what it wrote to stderr.
+/// Runs a command in container `id` to its end: its exit code and what it wrote to stderr,
+/// or, given `forward`, none of it kept and all of it sent there.
 async fn run(
     stack: &Stack,
     service: &str,
     id: &str,
     options: ExecOptions,
+    forward: Option<&mpsc::Sender<Chunk>>,
 ) -> Result<(i64, String), String> {
     let exec = exec::start(stack.engine(), service, id, options)
         .await
@@ -163,8 +169,12 @@ async fn run(
     let mut output = exec.output;
     let mut stderr = Vec::new();
     while let Some(chunk) = output.next().await {
-        match chunk.map_err(|e| e.to_string())? {
-            Chunk::Stderr(b) if stderr.len() < 4096 => stderr.extend_from_slice(&b),
+        match (chunk.map_err(|e| e.to_string())?, forward) {
+            (chunk, Some(forward)) => {
+                // The watch reading these may be gone; the command still runs to its end.
+                let _ = forward.send(chunk).await;
+            }
+            (Chunk::Stderr(b), None) if stderr.len() < 4096 => stderr.extend_from_slice(&b),
             _ => {}
         }
     }

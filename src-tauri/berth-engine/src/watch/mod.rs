@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::Stack;
 use crate::error::StackError;
+use crate::exec::Chunk;
 use crate::file_watch::QUIET;
 use crate::progress::Progress;
 use crate::watch::config::Action;
@@ -61,6 +62,11 @@ pub enum WatchEventKind {
     Rebuilt,
     Restarting,
     Restarted,
+    /// Output of a `sync+exec` hook, as it comes: `bytes` of its stdout, or of its stderr.
+    Output {
+        stderr: bool,
+        bytes: Vec<u8>,
+    },
     /// A `sync+exec` hook ended with `code` in one of its containers.
     Executed {
         code: i64,
@@ -283,7 +289,22 @@ impl Watcher<'_> {
             let Some(hook) = &self.rules[i].trigger.exec else {
                 continue;
             };
-            for code in actions::exec_hook(stack, service, hook).await? {
+            let (output, mut chunks) = mpsc::channel(16);
+            let tell_output = async {
+                while let Some(chunk) = chunks.recv().await {
+                    let (stderr, bytes) = match chunk {
+                        Chunk::Stdout(b) => (false, b.to_vec()),
+                        Chunk::Stderr(b) => (true, b.to_vec()),
+                    };
+                    self.tell(service, WatchEventKind::Output { stderr, bytes })
+                        .await;
+                }
+            };
+            let (codes, ()) = tokio::join!(
+                actions::exec_hook(stack, service, hook, output),
+                tell_output
+            );
+            for code in codes? {
                 self.tell(service, WatchEventKind::Executed { code }).await;
             }
         }

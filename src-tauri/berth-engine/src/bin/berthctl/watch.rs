@@ -132,6 +132,20 @@ impl<W: Write> Lines<W> {
                 self.line(&format!("service(s) [\"{s}\"] successfully built"));
             }
             WatchEventKind::Restarted => self.line(&format!("service(s) [\"{s}\"] restarted")),
+            // A hook's output as it printed it, where compose's exec prints it.
+            WatchEventKind::Output {
+                stderr: false,
+                bytes,
+            } => {
+                let _ = self.out.write_all(bytes);
+                let _ = self.out.flush();
+            }
+            WatchEventKind::Output {
+                stderr: true,
+                bytes,
+            } => {
+                let _ = std::io::stderr().write_all(bytes);
+            }
             WatchEventKind::Executed { code } if *code != 0 => {
                 eprintln!("Error handling changed files: service \"{s}\": exit code {code}");
             }
