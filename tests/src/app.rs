@@ -20,6 +20,17 @@ pub struct App {
     own_config: OwnDir,
 }
 
+/// `file`'s backend up in project `name` (with what it depends on), and the app open on that
+/// project, the backend's row reading running within `wait`.
+pub async fn open_with_backend_up(name: &str, file: &Path, wait: Duration) -> App {
+    crate::berthctl_ok(name, file, &["up", "-d", "--wait", "backend"]);
+    let args = ["-f", file.to_str().expect("UTF-8 path"), "-p", name];
+    let app = App::launch(&crate::workspace_binary("berth"), &args).await;
+    app.cell_when("backend", "state", wait, |t| t == "running")
+        .await;
+    app
+}
+
 /// A config directory made for one launch alone, removed with it.
 #[derive(Default)]
 struct OwnDir(Option<std::path::PathBuf>);

@@ -4,24 +4,17 @@
 
 use std::time::Duration;
 
-use berth_tests::app::App;
+use berth_tests::app::open_with_backend_up;
 use berth_tests::stacks::Cleanup;
-use berth_tests::{berthctl_ok, fixture, unique_project, workspace_binary};
+use berth_tests::{fixture, unique_project};
 
 #[tokio::test]
 async fn inspect_shows_a_masked_and_a_plain_variable_and_a_mount() {
     let name = unique_project("app-inspect");
     let _cleanup = Cleanup(name.clone());
     let file = fixture("stack/compose.yaml");
-    berthctl_ok(&name, &file, &["up", "-d", "--wait", "backend"]);
-    let app = App::launch(
-        &workspace_binary("berth"),
-        &["-f", file.to_str().expect("UTF-8 path"), "-p", &name],
-    )
-    .await;
     let wait = Duration::from_secs(30);
-    app.cell_when("backend", "state", wait, |t| t == "running")
-        .await;
+    let app = open_with_backend_up(&name, &file, wait).await;
 
     app.click("[data-testid=services] tr[data-service=backend] [data-action=inspect]")
         .await;

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use berth_tests::app::App;
+use berth_tests::app::{App, open_with_backend_up};
 use berth_tests::stacks::{Cleanup, TestStack};
 use berth_tests::{berthctl_ok, docker, fixture, unique_project, workspace_binary};
 use fantoccini::Locator;
@@ -22,15 +22,8 @@ async fn a_terminal_on_the_backend_runs_resizes_exits_and_closes_leaving_no_shel
     let name = unique_project("term");
     let _cleanup = Cleanup(name.clone());
     let file = fixture("stack/compose.yaml");
-    berthctl_ok(&name, &file, &["up", "-d", "--wait", "backend"]);
-    let app = App::launch(
-        &workspace_binary("berth"),
-        &["-f", file.to_str().expect("UTF-8 path"), "-p", &name],
-    )
-    .await;
+    let app = open_with_backend_up(&name, &file, LONG).await;
     let backend = format!("{name}-backend-1");
-    app.cell_when("backend", "state", LONG, |t| t == "running")
-        .await;
     assert_eq!(shells(&backend), 0, "a shell before any terminal");
 
     // A tab named after the replica, showing a shell.
