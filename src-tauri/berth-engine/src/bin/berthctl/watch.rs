@@ -11,7 +11,7 @@ use clap::Args;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
-use crate::{Exit, render, stack_args};
+use crate::{Exit, stack_args};
 
 #[derive(Args, Debug)]
 pub struct WatchArgs {
@@ -42,22 +42,7 @@ pub async fn run(project: &ProjectArgs, args: WatchArgs) -> anyhow::Result<()> {
             build,
             ..UpOptions::default()
         };
-        let (progress, drawn) = render::progress();
-        let cancel = CancellationToken::new();
-        let result = {
-            let up = stack.up_cancellable(&options, &progress, &cancel);
-            tokio::pin!(up);
-            tokio::select! {
-                result = &mut up => result,
-                _ = interrupts.recv() => {
-                    cancel.cancel();
-                    up.await
-                }
-            }
-        };
-        drop(progress);
-        let _ = drawn.await;
-        result?;
+        crate::up::up_interruptible(&stack, &options, &mut interrupts).await?;
     }
     let options = WatchOptions {
         services: args.services,
