@@ -5,6 +5,7 @@ mod config;
 mod down;
 mod events;
 mod exec;
+mod interruptible;
 mod lifecycle;
 mod logs;
 mod ls;

@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use berth_engine::{PullPolicy, Stack, StackError, UpOptions, WatchOptions};
+use berth_engine::{PullPolicy, StackError, UpOptions, WatchOptions};
 use clap::{Args, ValueEnum};
-use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
 use std::collections::BTreeSet;
@@ -12,7 +12,7 @@ use std::os::fd::AsFd;
 
 use anyhow::Context;
 
-use crate::{Exit, attach, render, stack_args, watch};
+use crate::{Exit, attach, interruptible, stack_args, watch};
 use berth_engine::ProjectArgs;
 
 #[derive(Args, Debug)]
@@ -102,7 +102,7 @@ pub async fn run(project: &ProjectArgs, args: UpArgs) -> anyhow::Result<()> {
     // One handler from here to the end: a Ctrl-C while starting and one while attached count
     // alike, and the next one forces.
     let mut interrupts = signal(SignalKind::interrupt()).context("cannot catch Ctrl-C")?;
-    let result = up_interruptible(&stack, &options, &mut interrupts).await;
+    let result = interruptible::up(&stack, &options, &mut interrupts).await;
     let attached_run = !(args.detach || args.wait);
     let stop: Vec<String> = selected.into_iter().collect();
     match result {
@@ -154,29 +154,4 @@ pub async fn run(project: &ProjectArgs, args: UpArgs) -> anyhow::Result<()> {
         task.await?;
     }
     attached
-}
-
-/// `up` with its progress drawn; a Ctrl-C from `interrupts` cancels it (it starts and creates
-/// nothing new and stops what it started).
-pub async fn up_interruptible(
-    stack: &Stack,
-    options: &UpOptions,
-    interrupts: &mut Signal,
-) -> Result<(), StackError> {
-    let cancel = CancellationToken::new();
-    let (progress, drawn) = render::progress();
-    let result = {
-        let up = stack.up_cancellable(options, &progress, &cancel);
-        tokio::pin!(up);
-        tokio::select! {
-            result = &mut up => result,
-            _ = interrupts.recv() => {
-                cancel.cancel();
-                up.await
-            }
-        }
-    };
-    drop(progress);
-    let _ = drawn.await;
-    result
 }

@@ -42,7 +42,7 @@ pub async fn run(project: &ProjectArgs, args: WatchArgs) -> anyhow::Result<()> {
             build,
             ..UpOptions::default()
         };
-        crate::up::up_interruptible(&stack, &options, &mut interrupts).await?;
+        crate::interruptible::up(&stack, &options, &mut interrupts).await?;
     }
     let options = WatchOptions {
         services: args.services,
