@@ -95,11 +95,17 @@ fn containers(project: &str) -> BTreeMap<String, (String, String)> {
         "--format",
         "{{.Names}}",
     ]);
+    // A recreate's temporary container can be gone between the listing and its inspect: it is
+    // left out, as if listed a moment later.
     out.lines()
-        .map(|name| {
-            let ids = docker(&["inspect", "--format", "{{.Id}} {{.Image}}", name]);
-            let (id, image) = ids.split_once(' ').expect("id and image");
-            (name.to_owned(), (id.to_owned(), image.trim().to_owned()))
+        .filter_map(|name| {
+            let inspect = std::process::Command::new("docker")
+                .args(["inspect", "--format", "{{.Id}} {{.Image}}", name])
+                .output()
+                .expect("docker inspect");
+            let ids = String::from_utf8(inspect.stdout).expect("UTF-8");
+            let (id, image) = ids.split_once(' ')?;
+            Some((name.to_owned(), (id.to_owned(), image.trim().to_owned())))
         })
         .collect()
 }
