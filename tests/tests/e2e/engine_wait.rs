@@ -257,7 +257,9 @@ services:
 #[tokio::test]
 async fn a_dependency_that_was_healthy_and_exited_is_said_to_have_exited() {
     // api waits for cache first (in name order), which turns healthy once db has exited: db
-    // was healthy, and then exits 0.
+    // was healthy, and then exits 0. cache's check passes a second after db's last act, so db's
+    // exit is in the engine's events before cache is healthy (without it, a loaded machine saw
+    // db still running when api's wait reached it, and up succeeded).
     let yaml = r#"
 services:
   cache:
@@ -265,7 +267,7 @@ services:
     command: ["sleep", "600"]
     volumes: [shared:/shared]
     healthcheck:
-      test: ["CMD", "test", "-f", "/shared/db-done"]
+      test: ["CMD-SHELL", "test -f /shared/db-done && sleep 1"]
       interval: 200ms
       retries: 100
   db:
