@@ -25,6 +25,12 @@ pub enum Error {
         endpoint: Endpoint,
         reason: &'static str,
     },
+    /// `--context`, DOCKER_CONTEXT or `currentContext` names a context that is not stored.
+    #[error(
+        "there is no Docker context named {name:?}\n\
+         List them with `docker context ls`, or create it with `docker context create {name}`."
+    )]
+    NoContext { name: String },
     /// The engine answered, but refused or failed a request.
     #[error("{}", request(endpoint, action, cause))]
     Request {
