@@ -82,6 +82,8 @@ fn resolve(
 pub struct Engine {
     docker: Docker,
     endpoint: Endpoint,
+    /// Where its published ports are reached; `None`: localhost.
+    port_host: Option<String>,
 }
 
 /// What the engine says about itself.
@@ -112,15 +114,22 @@ impl Engine {
         }
     }
 
-    /// Connects to `host` (`unix://…`, `tcp://…`, `http://…`) and negotiates the API version:
+    /// Connects to `host` (`unix://…`, `tcp://…`, `http://…`, `ssh://…`) and negotiates the API version:
     /// bollard speaks a newer API than many engines in use (Debian 12's speaks 1.41).
     pub async fn connect_to(host: &str) -> Result<Engine> {
         let endpoint = Endpoint(host.to_owned());
-        let docker = Docker::connect_with_host(host).map_err(|cause| Error::Unavailable {
+        let unavailable = |cause| Error::Unavailable {
             endpoint: endpoint.clone(),
             cause,
-        })?;
-        Engine::negotiate(docker, endpoint).await
+        };
+        if host.starts_with("ssh://") {
+            let (docker, port_host) = crate::ssh::connect(host, TIMEOUT_SECS)
+                .await
+                .map_err(unavailable)?;
+            return Engine::negotiate(docker, endpoint, Some(port_host)).await;
+        }
+        let docker = Docker::connect_with_host(host).map_err(unavailable)?;
+        Engine::negotiate(docker, endpoint, port_host(host)).await
     }
 
     /// Connects to `host` over TLS with a context's (or DOCKER_CERT_PATH's) certificates.
@@ -138,10 +147,14 @@ impl Engine {
             endpoint: endpoint.clone(),
             cause,
         })?;
-        Engine::negotiate(docker, endpoint).await
+        Engine::negotiate(docker, endpoint, port_host(host)).await
     }
 
-    async fn negotiate(docker: Docker, endpoint: Endpoint) -> Result<Engine> {
+    async fn negotiate(
+        docker: Docker,
+        endpoint: Endpoint,
+        port_host: Option<String>,
+    ) -> Result<Engine> {
         let unavailable = |cause| Error::Unavailable {
             endpoint: endpoint.clone(),
             cause,
@@ -149,7 +162,11 @@ impl Engine {
         docker.ping().await.map_err(unavailable)?;
         let docker = docker.negotiate_version().await.map_err(unavailable)?;
         tracing::debug!(%endpoint, api = %docker.client_version(), "connected to the Docker engine");
-        Ok(Engine { docker, endpoint })
+        Ok(Engine {
+            docker,
+            endpoint,
+            port_host,
+        })
     }
 
     /// The bollard client, for the engine's own modules.
@@ -161,10 +178,11 @@ impl Engine {
         &self.endpoint.0
     }
 
-    /// The host published ports are reached at: the engine's own for a remote one (`tcp://`,
-    /// `ssh://`), `None` for a local socket (localhost).
+    /// The host published ports are reached at: the engine's own for a remote one (`tcp://`;
+    /// for `ssh://`, the host name ssh resolves, so a `~/.ssh/config` alias works), `None` for a
+    /// local socket (localhost).
     pub fn port_host(&self) -> Option<String> {
-        port_host(&self.endpoint.0)
+        self.port_host.clone()
     }
 
     pub async fn version(&self) -> Result<EngineVersion> {
@@ -189,7 +207,7 @@ impl Engine {
 
 fn port_host(endpoint: &str) -> Option<String> {
     let (scheme, rest) = endpoint.split_once("://")?;
-    if !matches!(scheme, "tcp" | "http" | "https" | "ssh") {
+    if !matches!(scheme, "tcp" | "http" | "https") {
         return None;
     }
     let authority = rest.split('/').next()?;
@@ -290,6 +308,24 @@ mod tests {
             "unix:///run/user/1000/podman/podman.sock"
         );
         assert_eq!(resolve(&e, None, &|_| true).unwrap().host, DEFAULT_HOST);
+    }
+
+    #[test]
+    fn published_ports_of_a_remote_engine_are_on_its_host() {
+        assert_eq!(port_host("unix:///var/run/docker.sock"), None);
+        assert_eq!(port_host("npipe:////./pipe/docker_engine"), None);
+        assert_eq!(
+            port_host("tcp://10.0.0.2:2376").as_deref(),
+            Some("10.0.0.2")
+        );
+        assert_eq!(
+            port_host("tcp://[fd00::2]:2375").as_deref(),
+            Some("fd00::2")
+        );
+        assert_eq!(
+            port_host("https://box.example").as_deref(),
+            Some("box.example")
+        );
     }
 
     #[tokio::test]

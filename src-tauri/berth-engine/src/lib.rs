@@ -34,6 +34,7 @@ mod project_args;
 mod projects;
 mod resources;
 mod session;
+mod ssh;
 mod stack;
 mod state;
 pub mod stats;

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
+use berth_compose::Project;
 use bollard::models::ContainerSummary;
 use bollard::query_parameters::ListContainersOptions;
 use serde::Serialize;
@@ -115,6 +116,11 @@ pub struct ProjectOrigin {
     pub profiles: Vec<String>,
     /// Config and env files that no longer exist.
     pub missing: Vec<PathBuf>,
+    /// Each service that has containers, with the image its first container runs: the project
+    /// when its files are gone.
+    #[serde(skip)]
+    #[ts(skip)]
+    pub services: BTreeMap<String, String>,
 }
 
 /// How project `name` was started, from its containers (one-offs left out, as compose does).
@@ -126,15 +132,22 @@ pub async fn project_origin(engine: &Engine, name: &str) -> Result<ProjectOrigin
         "list the project's containers",
     )
     .await?;
-    let containers: Vec<&HashMap<String, String>> = list
+    let list: Vec<&ContainerSummary> = list
         .iter()
-        .filter_map(|c| c.labels.as_ref())
-        .filter(|l| !labels::is_oneoff(l))
+        .filter(|c| !c.labels.as_ref().is_some_and(labels::is_oneoff))
         .collect();
+    let containers: Vec<&HashMap<String, String>> =
+        list.iter().filter_map(|c| c.labels.as_ref()).collect();
     let mut origin = ProjectOrigin {
         name: name.to_owned(),
         ..Default::default()
     };
+    for c in &list {
+        if let Some(service) = c.labels.as_ref().and_then(|l| l.get(labels::SERVICE)) {
+            let image = c.image.clone().unwrap_or_default();
+            origin.services.entry(service.clone()).or_insert(image);
+        }
+    }
     let paths = |label: &str| -> Vec<PathBuf> {
         let mut out: Vec<PathBuf> = Vec::new();
         for l in &containers {
@@ -158,10 +171,7 @@ pub async fn project_origin(engine: &Engine, name: &str) -> Result<ProjectOrigin
         .filter(|p| !p.exists())
         .cloned()
         .collect();
-    let services: BTreeSet<&str> = containers
-        .iter()
-        .filter_map(|l| l.get(labels::SERVICE).map(String::as_str))
-        .collect();
+    let services: BTreeSet<&str> = origin.services.keys().map(String::as_str).collect();
     origin.profiles = origin.profiles_for(&services);
     Ok(origin)
 }
@@ -176,6 +186,30 @@ impl ProjectOrigin {
             env_files: self.env_files.clone(),
             profiles: self.profiles.clone(),
         }
+    }
+
+    /// The project to open: its files as it was started, or (when they are gone) one made of
+    /// its containers alone, as compose makes one for `-p NAME` without files: each service
+    /// with the image its containers run. That one lists, follows logs, starts, stops and
+    /// removes its containers; it cannot create any.
+    pub fn project(&self) -> std::result::Result<Project, String> {
+        if self.missing.is_empty() && !self.config_files.is_empty() {
+            let options = self.args().load_options().map_err(|e| e.to_string())?;
+            return berth_compose::load(&options).map_err(|e| e.render());
+        }
+        let services = self.services.iter().map(|(name, image)| {
+            let service = berth_compose::Service {
+                image: Some(image.clone()),
+                ..Default::default()
+            };
+            (name.clone(), service)
+        });
+        Ok(Project {
+            name: self.name.clone(),
+            services: services.collect(),
+            working_dir: self.working_dir.clone().unwrap_or_default(),
+            ..Default::default()
+        })
     }
 
     /// The fewest profiles that enable every service in `running` (with containers), preferring

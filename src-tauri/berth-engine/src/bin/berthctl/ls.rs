@@ -7,6 +7,7 @@ use anyhow::bail;
 use berth_engine::ProjectSummary;
 use clap::{Args, ValueEnum};
 use regex::Regex;
+use serde::Serialize;
 
 #[derive(Args, Debug)]
 pub struct LsArgs {
@@ -80,15 +81,26 @@ fn name_filters(filters: &[String]) -> anyhow::Result<Vec<NameFilter>> {
         .collect()
 }
 
+/// A row of `docker compose ls --format json`, its fields in compose's order.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Row<'a> {
+    name: &'a str,
+    status: &'a str,
+    config_files: &'a str,
+}
+
 /// One array on one line, as compose's JSON encoder writes it.
 fn json(projects: &[ProjectSummary]) -> String {
-    let rows: Vec<serde_json::Value> = projects
+    let rows: Vec<Row> = projects
         .iter()
-        .map(|p| {
-            serde_json::json!({ "Name": p.name, "Status": p.status, "ConfigFiles": p.config_files })
+        .map(|p| Row {
+            name: &p.name,
+            status: &p.status,
+            config_files: &p.config_files,
         })
         .collect();
-    serde_json::Value::Array(rows).to_string() + "\n"
+    serde_json::to_string(&rows).expect("strings serialize") + "\n"
 }
 
 /// Columns as Go's tabwriter pads them for compose (at least 20 wide, 3 spaces of padding; the

@@ -103,6 +103,22 @@ pub async fn engine() -> anyhow::Result<Engine> {
     Ok(Engine::connect_context(context).await?)
 }
 
+/// The host of the context `--context` names, for what connects by address (a session); empty
+/// without the flag: the environment's engine.
+pub fn context_endpoint() -> anyhow::Result<String> {
+    let Some(name) = CONTEXT.get().and_then(Option::as_deref) else {
+        return Ok(String::new());
+    };
+    let found = berth_engine::contexts()?
+        .into_iter()
+        .find(|c| c.name == name);
+    Ok(found
+        .ok_or(berth_engine::Error::NoContext {
+            name: name.to_owned(),
+        })?
+        .host)
+}
+
 /// Ends the command with this exit status and nothing more to say (130: interrupted by Ctrl-C).
 #[derive(Debug)]
 pub struct Exit(pub u8);

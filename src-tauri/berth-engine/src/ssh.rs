@@ -1,0 +1,281 @@
+//! An engine over SSH, reached as the docker CLI reaches one: the system `ssh` runs `docker
+//! system dial-stdio` on the host (so `~/.ssh/config`, known hosts and the agent apply) and the
+//! HTTP client speaks over its stdin and stdout, one `ssh` per connection.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bollard::{BollardRequest, Docker};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::{Connected, Connection};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
+use tokio::process::{ChildStdin, ChildStdout, Command};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+/// The address requests carry: the daemon behind dial-stdio ignores it (as the docker CLI's
+/// connection helpers do).
+const DUMMY_HOST: &str = "http://docker.example.com";
+
+/// Seconds ssh may take to connect, as the docker CLI asks for.
+const CONNECT_TIMEOUT: &str = "ConnectTimeout=30";
+
+/// `ssh://[user@]host[:port]`, split as the docker CLI splits it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Target {
+    user: Option<String>,
+    host: String,
+    port: Option<String>,
+}
+
+impl Target {
+    pub fn parse(url: &str) -> Result<Target, String> {
+        let rest = url
+            .strip_prefix("ssh://")
+            .ok_or_else(|| format!("{url} is not an ssh:// address"))?;
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        if !path.is_empty() {
+            return Err(format!(
+                "{url}: an ssh:// address takes no path (ssh://[user@]host[:port])"
+            ));
+        }
+        let (user, host_port) = match authority.rsplit_once('@') {
+            Some((u, h)) => (Some(u.to_owned()), h),
+            None => (None, authority),
+        };
+        let (host, port) = match host_port.strip_prefix('[') {
+            Some(v6) => {
+                let (h, p) = v6
+                    .split_once(']')
+                    .ok_or_else(|| format!("{url}: unclosed ["))?;
+                (h, p.strip_prefix(':'))
+            }
+            None => match host_port.rsplit_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (host_port, None),
+            },
+        };
+        if host.is_empty() {
+            return Err(format!("{url}: no host (ssh://[user@]host[:port])"));
+        }
+        Ok(Target {
+            user,
+            host: host.to_owned(),
+            port: port.map(str::to_owned),
+        })
+    }
+
+    /// The host ssh connects to for this address (`HostName` in `~/.ssh/config`), as `ssh -G`
+    /// resolves it without connecting; the address's own host if ssh cannot say.
+    async fn host_name(&self) -> String {
+        let mut args = self.args();
+        args.truncate(args.len() - 3);
+        let resolved = Command::new("ssh").arg("-G").args(&args).output().await;
+        let text = resolved.map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+        text.ok()
+            .and_then(|t| {
+                t.lines()
+                    .find_map(|l| l.strip_prefix("hostname ").map(str::to_owned))
+            })
+            .unwrap_or_else(|| self.host.clone())
+    }
+
+    /// `ssh`'s arguments, as the docker CLI's connection helper passes them.
+    fn args(&self) -> Vec<String> {
+        let mut args = vec!["-o".to_owned(), CONNECT_TIMEOUT.to_owned(), "-T".to_owned()];
+        if let Some(user) = &self.user {
+            args.extend(["-l".to_owned(), user.clone()]);
+        }
+        if let Some(port) = &self.port {
+            args.extend(["-p".to_owned(), port.clone()]);
+        }
+        args.extend(["--", &self.host, "docker", "system", "dial-stdio"].map(str::to_owned));
+        args
+    }
+}
+
+/// A bollard client whose every connection is a fresh `ssh … docker system dial-stdio`, and
+/// the host name ssh resolves for the address (its published ports are there).
+pub(crate) async fn connect(
+    url: &str,
+    timeout: u64,
+) -> Result<(Docker, String), bollard::errors::Error> {
+    let target = Target::parse(url).map_err(|m| io::Error::new(io::ErrorKind::InvalidInput, m))?;
+    let host_name = target.host_name().await;
+    let connector = Connector {
+        target: Arc::new(target),
+        failure: watch::channel(None).0.into(),
+    };
+    let failures = connector.failure.clone();
+    let client = Client::builder(TokioExecutor::new()).build(connector);
+    let host = url.to_owned();
+    let transport = move |req: BollardRequest| {
+        let client = client.clone();
+        let mut failure = failures.subscribe();
+        let host = host.clone();
+        async move {
+            match client.request(req).await {
+                Ok(response) => Ok(response),
+                Err(err) => {
+                    // ssh's own complaint says more than the broken pipe it left: wait for it.
+                    let said = tokio::time::timeout(
+                        std::time::Duration::from_secs(3),
+                        failure.wait_for(Option::is_some),
+                    )
+                    .await;
+                    match said.ok().and_then(|r| r.ok()).and_then(|f| f.clone()) {
+                        Some(why) => Err(io::Error::new(
+                            io::ErrorKind::Other,
+                            format!("ssh to {host} failed: {why}"),
+                        )
+                        .into()),
+                        None => Err(err.into()),
+                    }
+                }
+            }
+        }
+    };
+    let docker = Docker::connect_with_custom_transport(
+        transport,
+        Some(DUMMY_HOST),
+        timeout,
+        bollard::API_DEFAULT_VERSION,
+    )?;
+    Ok((docker, host_name))
+}
+
+#[derive(Clone)]
+struct Connector {
+    target: Arc<Target>,
+    /// The last ssh that exited on its own with an error: its status and what it said.
+    failure: Arc<watch::Sender<Option<String>>>,
+}
+
+impl tower_service::Service<hyper::Uri> for Connector {
+    type Response = TokioIo<Stream>;
+    type Error = io::Error;
+    type Future = Pin<Box<dyn Future<Output = io::Result<Self::Response>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: hyper::Uri) -> Self::Future {
+        let target = self.target.clone();
+        let failure = self.failure.clone();
+        Box::pin(async move { spawn(&target, failure).map(TokioIo::new) })
+    }
+}
+
+/// Starts one ssh; a task reaps it, and kills it once the connection is dropped.
+fn spawn(target: &Target, failure: Arc<watch::Sender<Option<String>>>) -> io::Result<Stream> {
+    let mut child = Command::new("ssh")
+        .args(target.args())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot run ssh: {e}")))?;
+    let (Some(stdin), Some(stdout), Some(mut stderr)) =
+        (child.stdin.take(), child.stdout.take(), child.stderr.take())
+    else {
+        unreachable!("all three are piped")
+    };
+    let dropped = CancellationToken::new();
+    let stop = dropped.clone();
+    tokio::spawn(async move {
+        let mut said = String::new();
+        let exited = async {
+            let _ = stderr.read_to_string(&mut said).await;
+            child.wait().await
+        };
+        tokio::select! {
+            status = exited => {
+                if let Some(status) = status.ok().filter(|s| !s.success()) {
+                    let said = said.trim();
+                    failure.send_replace(Some(if said.is_empty() {
+                        format!("ssh {status}")
+                    } else {
+                        format!("{said} (ssh {status})")
+                    }));
+                }
+            }
+            // Dropping the child (kill_on_drop) ends the ssh of a connection no longer used.
+            () = stop.cancelled() => {}
+        }
+    });
+    Ok(Stream {
+        stdin,
+        stdout,
+        _dropped: dropped.drop_guard(),
+    })
+}
+
+/// One connection: ssh's stdout to read, its stdin to write.
+pub(crate) struct Stream {
+    stdin: ChildStdin,
+    stdout: ChildStdout,
+    _dropped: tokio_util::sync::DropGuard,
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stdout).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stdin).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stdin).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stdin).poll_shutdown(cx)
+    }
+}
+
+impl Connection for Stream {
+    fn connected(&self) -> Connected {
+        Connected::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_splits_into_ssh_arguments_as_the_docker_cli_passes_them() {
+        let t = Target::parse("ssh://deploy@build.example:2222").unwrap();
+        assert_eq!(
+            t.args().join(" "),
+            "-o ConnectTimeout=30 -T -l deploy -p 2222 -- build.example docker system dial-stdio"
+        );
+        let t = Target::parse("ssh://box").unwrap();
+        assert_eq!(
+            t.args().join(" "),
+            "-o ConnectTimeout=30 -T -- box docker system dial-stdio"
+        );
+        assert_eq!(Target::parse("ssh://[::1]:22").unwrap().host, "::1");
+        assert!(Target::parse("ssh://box/path").is_err());
+        assert!(Target::parse("ssh://").is_err());
+    }
+}
