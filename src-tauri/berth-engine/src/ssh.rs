@@ -25,6 +25,9 @@ const DUMMY_HOST: &str = "http://docker.example.com";
 /// Seconds ssh may take to connect, as the docker CLI asks for.
 const CONNECT_TIMEOUT: &str = "ConnectTimeout=30";
 
+/// How long a dropped connection's ssh may take to exit on its own before it is killed.
+const EXIT_GRACE: std::time::Duration = std::time::Duration::from_millis(300);
+
 /// `ssh://[user@]host[:port]`, split as the docker CLI splits it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Target {
@@ -113,27 +116,19 @@ pub(crate) async fn connect(
     };
     let failures = connector.failure.clone();
     let client = Client::builder(TokioExecutor::new()).build(connector);
-    let host = url.to_owned();
     let transport = move |req: BollardRequest| {
         let client = client.clone();
         let mut failure = failures.subscribe();
-        let host = host.clone();
         async move {
             match client.request(req).await {
                 Ok(response) => Ok(response),
                 Err(err) => {
                     // ssh's own complaint says more than the broken pipe it left: wait for it.
-                    let said = tokio::time::timeout(
-                        std::time::Duration::from_secs(3),
-                        failure.wait_for(Option::is_some),
-                    )
-                    .await;
+                    let said =
+                        tokio::time::timeout(EXIT_GRACE * 10, failure.wait_for(Option::is_some))
+                            .await;
                     match said.ok().and_then(|r| r.ok()).and_then(|f| f.clone()) {
-                        Some(why) => Err(io::Error::new(
-                            io::ErrorKind::Other,
-                            format!("ssh to {host} failed: {why}"),
-                        )
-                        .into()),
+                        Some(why) => Err(io::Error::other(format!("ssh: {why}")).into()),
                         None => Err(err.into()),
                     }
                 }
@@ -190,25 +185,29 @@ fn spawn(target: &Target, failure: Arc<watch::Sender<Option<String>>>) -> io::Re
     let dropped = CancellationToken::new();
     let stop = dropped.clone();
     tokio::spawn(async move {
-        let mut said = String::new();
         let exited = async {
+            let mut said = String::new();
             let _ = stderr.read_to_string(&mut said).await;
-            child.wait().await
+            (child.wait().await, said)
         };
-        tokio::select! {
-            status = exited => {
-                if let Some(status) = status.ok().filter(|s| !s.success()) {
-                    let said = said.trim();
-                    failure.send_replace(Some(if said.is_empty() {
-                        format!("ssh {status}")
-                    } else {
-                        format!("{said} (ssh {status})")
-                    }));
-                }
-            }
-            // Dropping the child (kill_on_drop) ends the ssh of a connection no longer used.
-            () = stop.cancelled() => {}
+        let mut exited = std::pin::pin!(exited);
+        let status = tokio::select! {
+            status = &mut exited => Some(status),
+            // A connection dropped because ssh ended is dropped as it ends: give it the moment
+            // it needs to say why.
+            () = stop.cancelled() => tokio::time::timeout(EXIT_GRACE, &mut exited).await.ok(),
+        };
+        if let Some((Ok(status), said)) =
+            status.filter(|(s, _)| s.as_ref().is_ok_and(|s| !s.success()))
+        {
+            let said = said.trim();
+            failure.send_replace(Some(if said.is_empty() {
+                format!("ssh {status}")
+            } else {
+                format!("{said} (ssh {status})")
+            }));
         }
+        // Dropping the child here (kill_on_drop) ends the ssh of a connection no longer used.
     });
     Ok(Stream {
         stdin,
