@@ -128,7 +128,7 @@ pub(crate) async fn connect(
                         tokio::time::timeout(EXIT_GRACE * 10, failure.wait_for(Option::is_some))
                             .await;
                     match said.ok().and_then(|r| r.ok()).and_then(|f| f.clone()) {
-                        Some(why) => Err(io::Error::other(format!("ssh: {why}")).into()),
+                        Some(why) => Err(io::Error::other(why).into()),
                         None => Err(err.into()),
                     }
                 }
