@@ -1,6 +1,6 @@
 //! An engine over SSH, reached as the docker CLI reaches one: the system `ssh` runs `docker
 //! system dial-stdio` on the host (so `~/.ssh/config`, known hosts and the agent apply) and the
-//! HTTP client speaks over its stdin and stdout, one `ssh` per connection.
+//! HTTP client speaks over its stdin and stdout, one `ssh` per connection, reused while it lasts.
 
 use std::io;
 use std::pin::Pin;
