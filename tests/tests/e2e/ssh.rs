@@ -139,6 +139,7 @@ fn a_refused_login_names_the_host_and_what_ssh_said() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&host), "{err}");
     assert!(err.contains("Permission denied"), "{err}");
+    assert!(err.contains("docker version"), "{err}");
 }
 
 #[test]
