@@ -38,4 +38,6 @@ mod observe_engine_restart;
 mod observe_ports;
 mod observe_probe;
 mod observe_stats;
+mod projects;
+mod ssh;
 mod testbed;

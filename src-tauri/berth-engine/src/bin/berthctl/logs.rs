@@ -51,7 +51,7 @@ pub struct LogsArgs {
 const COLORS: [&str; 6] = ["36", "33", "32", "35", "34", "31"];
 
 pub async fn run(project: &ProjectArgs, args: LogsArgs) -> anyhow::Result<()> {
-    let stack = stack_args::stack(project).await?;
+    let stack = stack_args::stack_by_name(project).await?;
     let now = berth_engine::clock::now_ns();
     let tail = match args.tail.as_str() {
         "all" | "-1" => None,
