@@ -194,3 +194,6 @@ impl Drop for History {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -7,7 +7,8 @@ use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,8 +20,8 @@ use crate::logs::store::{BERTH, STDERR};
 
 /// How long writing stays stopped after an error before it is tried again.
 pub const RETRY: Duration = Duration::from_secs(5);
-/// Batches waiting for the disk before the hub's next ones are counted as not written.
-const QUEUE: usize = 256;
+/// Bytes of lines waiting for the disk before the hub's next ones are counted as not written.
+const QUEUE: usize = 64 << 20;
 /// Bytes gathered before they are written, when batches come faster than that.
 const BUFFER: usize = 1 << 20;
 
@@ -28,6 +29,13 @@ const BUFFER: usize = 1 << 20;
 pub struct Batch {
     pub first: u64,
     pub lines: Vec<Item>,
+}
+
+impl Batch {
+    /// What it holds in the queue, roughly.
+    fn bytes(&self) -> usize {
+        self.lines.iter().map(|l| l.raw.len() + 64).sum()
+    }
 }
 
 pub struct Item {
@@ -54,16 +62,25 @@ pub struct Shared {
 
 /// The queue into the writer thread.
 pub struct Queue {
-    tx: SyncSender<Batch>,
+    tx: Sender<(Batch, usize)>,
+    /// Bytes sent and not yet written.
+    queued: Arc<AtomicUsize>,
     shared: Arc<Mutex<Shared>>,
 }
 
 impl Queue {
-    /// Hands `batch` to the writer, or counts its lines as not written if it is behind.
+    /// Hands `batch` to the writer, or counts its lines as not written if [`QUEUE`] bytes
+    /// already wait for it.
     pub fn send(&self, batch: Batch) {
-        if let Err(TrySendError::Full(b) | TrySendError::Disconnected(b)) = self.tx.try_send(batch)
-        {
-            self.shared.lock().expect("history status").dropped += b.lines.len() as u64;
+        let bytes = batch.bytes();
+        let lines = batch.lines.len() as u64;
+        if self.queued.load(Ordering::Relaxed) + bytes > QUEUE {
+            self.shared.lock().expect("history status").dropped += lines;
+            return;
+        }
+        self.queued.fetch_add(bytes, Ordering::Relaxed);
+        if self.tx.send((batch, bytes)).is_err() {
+            self.shared.lock().expect("history status").dropped += lines;
         }
     }
 }
@@ -76,7 +93,8 @@ pub fn spawn(
     budget: u64,
     shared: Arc<Mutex<Shared>>,
 ) -> io::Result<(Queue, std::thread::JoinHandle<()>)> {
-    let (tx, rx) = std::sync::mpsc::sync_channel(QUEUE);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let queued = Arc::new(AtomicUsize::new(0));
     let segments: VecDeque<(u64, u64)> =
         opened.segments.iter().map(|s| (s.first, s.bytes)).collect();
     let writer = SegmentWriter {
@@ -105,8 +123,11 @@ pub fn spawn(
     writer.report();
     let thread = std::thread::Builder::new()
         .name("berth-history".into())
-        .spawn(move || writer.run(rx))?;
-    Ok((Queue { tx, shared }, thread))
+        .spawn({
+            let queued = queued.clone();
+            move || writer.run(rx, &queued)
+        })?;
+    Ok((Queue { tx, queued, shared }, thread))
 }
 
 struct SegmentWriter {
@@ -138,11 +159,13 @@ struct SegmentWriter {
 }
 
 impl SegmentWriter {
-    fn run(mut self, rx: Receiver<Batch>) {
-        while let Ok(batch) = rx.recv() {
+    fn run(mut self, rx: Receiver<(Batch, usize)>, queued: &AtomicUsize) {
+        while let Ok((batch, bytes)) = rx.recv() {
             self.write(batch);
-            while let Ok(batch) = rx.try_recv() {
+            queued.fetch_sub(bytes, Ordering::Relaxed);
+            while let Ok((batch, bytes)) = rx.try_recv() {
                 self.write(batch);
+                queued.fetch_sub(bytes, Ordering::Relaxed);
             }
             let flushed = self.flush();
             self.settle(flushed);
