@@ -33,6 +33,7 @@ mod engine_up;
 mod engine_wait;
 mod engine_watch;
 mod logs_follow;
+mod logs_history;
 mod logs_hostile;
 mod observe_engine_restart;
 mod observe_ports;
