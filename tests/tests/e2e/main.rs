@@ -4,6 +4,7 @@
 mod app;
 mod app_drift;
 mod app_files;
+mod app_history;
 mod app_inspect;
 mod app_stack;
 mod app_terminal;
