@@ -31,13 +31,19 @@ fn counter(v: &str) -> String {
     )
 }
 
-/// A service printing, a second after it starts, `flood <n>` for n in 1..=count as fast as it
-/// can (about 50,000 a second), then `done`.
-fn flood(count: u32) -> String {
+/// A service printing, a second after it starts, `flood <n>` for n in 1..=count, then `done`:
+/// as fast as it can (about 50,000 a second), or in bursts of 50 lines every 10 ms (about
+/// 4,000 a second) when `paced`.
+fn flood(count: u32, paced: bool) -> String {
+    let pause = if paced {
+        "[ $$((i % 50)) -eq 0 ] && sleep 0.01; "
+    } else {
+        ""
+    };
     format!(
         "services:\n  flood:\n    image: berth-test/busybox:1\n    command: [\"sh\", \"-c\", \
-         \"sleep 1; i=0; while [ $$i -lt {count} ]; do i=$$((i+1)); echo \\\"flood $$i\\\"; done; \
-         echo done; sleep 600\"]\n"
+         \"sleep 1; i=0; while [ $$i -lt {count} ]; do i=$$((i+1)); echo \\\"flood $$i\\\"; \
+         {pause}done; echo done; sleep 600\"]\n"
     )
 }
 
@@ -256,7 +262,7 @@ async fn killed_writer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_writer_killed_mid_write_loses_nothing_on_reopen() {
-    let stack = TestStack::new("history-kill", &flood(300_000)).await;
+    let stack = TestStack::new("history-kill", &flood(30_000, true)).await;
     let root = Root::new(&stack.name);
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
@@ -278,7 +284,8 @@ async fn a_writer_killed_mid_write_loses_nothing_on_reopen() {
         .unwrap();
     until("the child's history open", || root.logs().is_dir()).await;
     stack.up(Default::default()).await.unwrap();
-    // Killed while the flood pours in: some lines stored, not all.
+    // Killed while the flood pours in: some lines stored, not all. (Paced: a resume catches up
+    // at most the follower's RESUME_TAIL lines written between its backlog and its follow.)
     stored_at_least(&root, &stack.name, "flood", 1000).await;
     Command::new("kill")
         .args(["-KILL", &child.id().to_string()])
@@ -286,7 +293,7 @@ async fn a_writer_killed_mid_write_loses_nothing_on_reopen() {
         .unwrap();
     child.wait().unwrap();
     let at_kill = numbers(&stored(&root, &stack.name), "flood");
-    assert!(at_kill.len() < 300_000, "killed before the flood ended");
+    assert!(at_kill.len() < 30_000, "killed before the flood ended");
     // Whether or not the kill tore a record, a torn one is what reopening must handle: cut
     // the newest segment inside its last record.
     let dir = root.project(&stack.name);
@@ -415,7 +422,7 @@ impl Drop for Tmpfs {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tiny_budget_keeps_the_newest_lines_dropping_the_oldest_first() {
-    let stack = TestStack::new("history-budget", &flood(100_000)).await;
+    let stack = TestStack::new("history-budget", &flood(100_000, false)).await;
     let root = Root::new(&stack.name);
     let _disk = Tmpfs::mount(&root.0, "4m");
     let budget = 1 << 20;
@@ -461,7 +468,7 @@ async fn a_full_disk_stops_writing_with_a_warning_and_resumes_when_there_is_room
     let _disk = Tmpfs::mount(&root.0, "4m");
     // Most of the disk taken by something else.
     let filler = root.0.join("filler");
-    std::fs::write(&filler, vec![0u8; (4 << 20) - (64 << 10)]).unwrap();
+    std::fs::write(&filler, vec![0u8; (4 << 20) - (8 << 10)]).unwrap();
     stack.up_wait().await;
     let session = open(&stack, &root, 1 << 30, "");
     until("writing stopped for the full disk", || {

@@ -342,6 +342,12 @@ impl SegmentWriter {
     fn fail(&mut self, err: &io::Error) {
         if let Some(file) = self.file.take() {
             let _ = file.set_len(self.written);
+            // A segment with nothing written (a retry on a full disk) is not kept.
+            if self.written == 0
+                && let Some((first, _)) = self.segments.pop_back()
+            {
+                let _ = std::fs::remove_file(path_of(&self.dir, first));
+            }
         }
         self.buf.clear();
         self.shared.lock().expect("history status").dropped += self.end - self.durable;
