@@ -216,14 +216,8 @@ async fn connect_and_watch(
         return;
     };
     let Some(s) = session.upgrade() else { return };
-    let hub = s.hub.clone();
-    drop(s);
-    let resume = match &follow {
-        Some(Some(history)) => open_history(&engine, &project.name, history, &hub).await,
-        _ => Resume::default(),
-    };
-    let Some(s) = session.upgrade() else { return };
-    let state = StateHandle::spawn(engine, project);
+    let name = project.name.clone();
+    let state = StateHandle::spawn(engine.clone(), project);
     let (_, mut changes) = state.subscribe().await;
     // One feed of the project's events for the state model, the stats and the log follower.
     let feed = state.feed().clone();
@@ -234,8 +228,17 @@ async fn connect_and_watch(
         live.state = Some(state.clone());
     }
     s.updates.send_modify(|_| {});
+    let hub = s.hub.clone();
     drop(s);
-    let _logs = follow.map(|_| AbortOnDrop(tokio::spawn(follow_logs(feed, hub, resume))));
+    let _logs = follow.map(|history| {
+        AbortOnDrop(tokio::spawn(async move {
+            let resume = match history {
+                Some(history) => open_history(&engine, &name, &history, &hub).await,
+                None => Resume::default(),
+            };
+            follow_logs(feed, hub, resume).await;
+        }))
+    });
     loop {
         tokio::select! {
             change = changes.recv() => match change {
@@ -297,9 +300,9 @@ async fn open_history(
     }
 }
 
-/// Follows every container's logs into the hub: those with stored lines from after their last
-/// one (`resume`), the others from their last [`TAIL`] lines. The follower itself re-attaches
-/// when the engine comes back.
+/// Follows every container's logs into the hub (once its history, if any, is open): those with
+/// stored lines from after their last one (`resume`), the others from their last [`TAIL`] lines.
+/// The follower itself re-attaches when the engine comes back.
 async fn follow_logs(feed: Feed, hub: Hub, resume: Resume) {
     let options = FollowOptions {
         tail: Some(TAIL),
