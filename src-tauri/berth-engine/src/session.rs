@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::backoff::Backoff;
 use crate::endpoint::{Engine, EngineVersion};
 use crate::feed::Feed;
-use crate::logs::history::{self, HistoryOptions, Resume};
+use crate::logs::history::{self, HistoryOptions, Resumed};
 use crate::logs::{FollowOptions, Hub, HubOptions};
 use crate::probe::{Prober, ProberHandle};
 use crate::state::{Snapshot, StateHandle};
@@ -234,7 +234,7 @@ async fn connect_and_watch(
         AbortOnDrop(tokio::spawn(async move {
             let resume = match history {
                 Some(history) => open_history(&engine, &name, &history, &hub).await,
-                None => Resume::default(),
+                None => Resumed::default(),
             };
             follow_logs(feed, hub, resume).await;
         }))
@@ -263,19 +263,19 @@ async fn connect_and_watch(
 }
 
 /// Opens the project's history on this engine (its `docker info` ID names it) into the hub.
-/// Returns where each container's stored lines end; nothing when it cannot be opened (said
-/// in the log), the logs are then kept in memory only.
+/// Returns where the follower goes on; nothing when it cannot be opened (said in the log),
+/// the logs are then kept in memory only.
 async fn open_history(
     engine: &Engine,
     project: &str,
     options: &HistoryOptions,
     hub: &Hub,
-) -> Resume {
+) -> Resumed {
     let id = match engine.docker().info().await {
         Ok(info) => info.id.unwrap_or_default(),
         Err(err) => {
             tracing::warn!(%err, "no engine ID: the log history is not kept");
-            return Resume::default();
+            return Resumed::default();
         }
     };
     let dir = history::project_dir(&options.root, &id, project);
@@ -294,20 +294,22 @@ async fn open_history(
                     dir.display()
                 ),
             );
-            Resume::default()
+            Resumed::default()
         }
-        Err(_) => Resume::default(),
+        Err(_) => Resumed::default(),
     }
 }
 
 /// Follows every container's logs into the hub (once its history, if any, is open): those with
-/// stored lines from after their last one (`resume`), the others from their last [`TAIL`] lines.
-/// The follower itself re-attaches when the engine comes back.
-async fn follow_logs(feed: Feed, hub: Hub, resume: Resume) {
+/// stored lines from after their last one, those made since the history's newest line from
+/// then, and on a first open each from its last [`TAIL`] lines. The follower itself
+/// re-attaches when the engine comes back.
+async fn follow_logs(feed: Feed, hub: Hub, resumed: Resumed) {
     let options = FollowOptions {
-        tail: Some(TAIL),
+        tail: resumed.since.is_none().then_some(TAIL),
+        since: resumed.since,
         follow: true,
-        resume,
+        resume: resumed.containers,
         ..FollowOptions::default()
     };
     let (tx, rx) = tokio::sync::mpsc::channel(256);

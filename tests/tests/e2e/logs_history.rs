@@ -222,6 +222,40 @@ async fn a_reopened_session_goes_on_after_its_last_stored_line() {
     );
 }
 
+/// A container created while no session was open is read from its first line, not only its
+/// last lines as on a first open (more than the 10,000 of a first open here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_container_made_while_no_session_was_open_is_stored_whole() {
+    let stack = TestStack::new("history-newcomer", &counter("n")).await;
+    let root = Root::new(&stack.name);
+    stack.up_wait().await;
+    let session = open(&stack, &root, 1 << 30, "");
+    stored_at_least(&root, &stack.name, "n", 10).await;
+    drop(session);
+    let flood = flood(20_000, false).replace("services:\n", "");
+    recreate(&stack, &format!("{}{flood}", counter("n")));
+    let file = stack.dir.join("compose.yaml");
+    until("the newcomer's flood written", || {
+        let out = Command::new("docker")
+            .args(["compose", "-p", &stack.name, "-f"])
+            .arg(&file)
+            .args(["logs", "--tail", "1", "flood"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).contains("done")
+    })
+    .await;
+    let session = open(&stack, &root, 1 << 30, "");
+    until("the newcomer's last line stored", || {
+        stored(&root, &stack.name).iter().any(|(_, t)| t == "done")
+    })
+    .await;
+    drop(session);
+    let lines = stored(&root, &stack.name);
+    assert_once(&numbers(&lines, "flood"), "the newcomer's lines");
+    assert_once(&numbers(&lines, "n"), "the first service's lines");
+}
+
 /// [`stored`], or nothing before the first session wrote.
 fn stored_or_none(root: &Root, project: &str) -> Vec<(String, String)> {
     let any = std::fs::read_dir(root.logs()).is_ok_and(|mut d| d.next().is_some());

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
 
 use super::follow::{FollowOptions, Origin, Record, follow};
-use super::history::{Batch, History, HistoryOptions, HistoryStatus, Item, Resume};
+use super::history::{Batch, History, HistoryOptions, HistoryStatus, Item, Resumed};
 use super::line::{Line, Stream};
 use super::query::{self, Filter};
 use super::store::Store;
@@ -212,14 +212,15 @@ impl Hub {
 
     /// Opens the project's history in `dir` (`budget` bytes on disk) and goes on from it: the
     /// buffer becomes its newest lines, positions continue where it ends, and lines stored
-    /// from now on are written to it. Returns where each container's stored lines end, for
-    /// the follower to resume after them. Opens once; later calls change nothing.
-    pub fn attach_history(&self, dir: &Path, budget: u64) -> std::io::Result<Resume> {
+    /// from now on are written to it. Returns where the follower goes on: each container
+    /// after its stored lines, those made since from the newest stored time. Opens once;
+    /// later calls change nothing.
+    pub fn attach_history(&self, dir: &Path, budget: u64) -> std::io::Result<Resumed> {
         let opened = History::open(dir, budget, self.inner.options.budget)?;
         {
             let mut store = self.inner.store.write().expect("log store lock");
             if self.inner.history.get().is_some() {
-                return Ok(opened.resume);
+                return Ok(opened.resumed);
             }
             // Lines stored before the history opened (Berth's own) go on after it.
             let mut fresh = opened.store;
@@ -247,7 +248,7 @@ impl Hub {
         if let Some(cut) = opened.cut {
             self.note(BERTH_SERVICE, &cut);
         }
-        Ok(opened.resume)
+        Ok(opened.resumed)
     }
 
     /// Whether the project's lines are being stored on disk.

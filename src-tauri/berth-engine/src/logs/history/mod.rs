@@ -88,6 +88,16 @@ pub enum HistoryStatus {
 /// Where each container's stored lines end, by container ID: where its logs resume.
 pub type Resume = HashMap<String, Last>;
 
+/// Where reading goes on after a history is opened.
+#[derive(Debug, Default)]
+pub struct Resumed {
+    /// The containers with stored lines, after their last one.
+    pub containers: Resume,
+    /// The others (made since) from this time on, the newest stored; `None` for an empty
+    /// history, when they are read as on a first open.
+    pub since: Option<i64>,
+}
+
 /// An open history: its writer, unless another process writes it.
 pub struct History {
     dir: PathBuf,
@@ -101,7 +111,7 @@ pub struct Opened {
     pub history: History,
     /// The newest lines (within the buffer's budget), ending where the history ends.
     pub store: Store,
-    pub resume: Resume,
+    pub resumed: Resumed,
     /// A damaged tail that was cut, said as the log says it.
     pub cut: Option<String>,
 }
@@ -112,12 +122,15 @@ impl History {
     pub fn open(dir: &Path, budget: u64, buffer: usize) -> std::io::Result<Opened> {
         let mut found = recover::open(dir)?;
         let store = segments::newest(&found.segments, found.end, buffer)?;
-        let resume = found
-            .known
-            .iter()
-            .filter(|(w, _)| !w.id.is_empty())
-            .map(|(w, last)| (w.id.clone(), *last))
-            .collect();
+        let resumed = Resumed {
+            containers: found
+                .known
+                .iter()
+                .filter(|(w, _)| !w.id.is_empty())
+                .map(|(w, last)| (w.id.clone(), *last))
+                .collect(),
+            since: found.newest,
+        };
         let cut = found.cut.take().map(|(file, bytes)| {
             format!(
                 "The log history's last {bytes} bytes in {} were damaged (Berth was stopped \
@@ -141,7 +154,7 @@ impl History {
                 shared,
             },
             store,
-            resume,
+            resumed,
             cut,
         })
     }

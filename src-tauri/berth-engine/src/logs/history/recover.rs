@@ -22,6 +22,8 @@ pub struct Opened {
     pub end: u64,
     /// Every container the newest segment knows, with where its stored lines end.
     pub known: Vec<(Writer, Last)>,
+    /// The newest timestamp stored.
+    pub newest: Option<i64>,
     /// A damaged tail cut off the newest segment: the file and the bytes cut.
     pub cut: Option<(PathBuf, u64)>,
 }
@@ -35,6 +37,7 @@ pub fn open(dir: &Path) -> io::Result<Opened> {
         end: segments.last().map_or(0, |s| s.first),
         segments: Vec::new(),
         known: Vec::new(),
+        newest: None,
         cut: None,
     };
     if let Some(newest) = segments.last_mut() {
@@ -43,6 +46,7 @@ pub fn open(dir: &Path) -> io::Result<Opened> {
         let mut numbers = std::collections::HashMap::new();
         let known = &mut opened.known;
         let end = &mut opened.end;
+        let newest_ts = &mut opened.newest;
         let good = format::scan(&bytes, |record| match record {
             Record::Source {
                 number,
@@ -65,6 +69,7 @@ pub fn open(dir: &Path) -> io::Result<Opened> {
                 flags, source, ts, ..
             } => {
                 *end += 1;
+                *newest_ts = Some(newest_ts.map_or(ts, |n: i64| n.max(ts)));
                 if flags & BERTH == 0
                     && let Some(&i) = numbers.get(&source)
                 {

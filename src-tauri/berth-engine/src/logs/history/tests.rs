@@ -27,8 +27,8 @@ fn record(origin: &Arc<Origin>, stream: Stream, ts: i64, text: &str) -> Record {
 
 fn hub(dir: &std::path::Path, budget: u64) -> (Hub, super::Resume) {
     let hub = Hub::new(HubOptions::default());
-    let resume = hub.attach_history(dir, budget).expect("history opens");
-    (hub, resume)
+    let resumed = hub.attach_history(dir, budget).expect("history opens");
+    (hub, resumed.containers)
 }
 
 fn texts(hub: &Hub) -> Vec<(u64, String)> {
