@@ -10,12 +10,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::backoff::Backoff;
 use crate::endpoint::{Engine, EngineVersion};
-use crate::feed::Feed;
+use crate::feed::{Feed, FeedEvent};
 use crate::logs::{FollowOptions, Hub, HubOptions};
 use crate::probe::{Prober, ProberHandle};
 use crate::state::{Snapshot, StateHandle};
 use crate::stats::{Stats, StatsHandle};
-use crate::subscription::AbortOnDrop;
+use crate::subscription::{AbortOnDrop, Subscription};
 
 /// Lines per container read back when the project opens; older ones stay in Docker.
 const TAIL: u64 = 10_000;
@@ -217,6 +217,8 @@ async fn connect_and_watch(
     let (_, mut changes) = state.subscribe().await;
     // One feed of the project's events for the state model, the stats and the log follower.
     let feed = state.feed().clone();
+    // Subscribed before the state model is shown, so no event after its listing goes unmarked.
+    let markers = feed.subscribe();
     {
         let mut live = s.live.lock().expect("live lock");
         live.stats = Some(Stats::follow(feed.clone()));
@@ -226,7 +228,7 @@ async fn connect_and_watch(
     s.updates.send_modify(|_| {});
     let hub = s.hub.clone();
     drop(s);
-    let _logs = follow.then(|| AbortOnDrop(tokio::spawn(follow_logs(feed, hub))));
+    let _logs = follow.then(|| AbortOnDrop(tokio::spawn(follow_logs(feed, markers, hub))));
     loop {
         tokio::select! {
             change = changes.recv() => match change {
@@ -250,20 +252,23 @@ async fn connect_and_watch(
     }
 }
 
-/// Follows every container's logs into the hub, from the last [`TAIL`] lines of each; the
-/// follower itself re-attaches when the engine comes back.
-async fn follow_logs(feed: Feed, hub: Hub) {
+/// Follows every container's logs into the hub, from the last [`TAIL`] lines of each, with the
+/// lifecycle markers `events` tell; the follower itself re-attaches when the engine comes back.
+async fn follow_logs(feed: Feed, events: Subscription<FeedEvent>, hub: Hub) {
     let options = FollowOptions {
         tail: Some(TAIL),
         follow: true,
         ..FollowOptions::default()
     };
     let (tx, rx) = tokio::sync::mpsc::channel(256);
-    let reading = crate::logs::follow_feed(&feed, options, tx, Default::default());
-    let (result, ()) = tokio::join!(reading, hub.pump(rx));
-    if let Err(err) = result {
-        tracing::warn!("following the logs stopped: {err}");
-    }
+    let markers = crate::logs::follow_markers(events, tx.clone());
+    let reading = async {
+        let result = crate::logs::follow_feed(&feed, options, tx, Default::default()).await;
+        if let Err(err) = result {
+            tracing::warn!("following the logs stopped: {err}");
+        }
+    };
+    tokio::join!(reading, hub.pump(rx), markers);
 }
 
 #[cfg(test)]

@@ -34,6 +34,7 @@ mod engine_wait;
 mod engine_watch;
 mod logs_follow;
 mod logs_hostile;
+mod logs_markers;
 mod observe_engine_restart;
 mod observe_ports;
 mod observe_probe;

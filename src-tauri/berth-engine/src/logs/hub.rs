@@ -166,7 +166,10 @@ impl Hub {
             let from = store.end();
             for r in records.drain(..) {
                 let source = store.source(&r.origin.service, &r.origin.name);
-                store.push_part(source, r.stream, r.ts, &r.text, r.partial);
+                match r.marker {
+                    Some(marker) => store.push_marker(source, r.ts, marker, &r.text),
+                    None => store.push_part(source, r.stream, r.ts, &r.text, r.partial),
+                };
             }
             from
         };
@@ -235,6 +238,7 @@ impl Hub {
             ts: crate::clock::now_ns(),
             text: text.as_bytes().to_vec(),
             partial: false,
+            marker: None,
         }]);
     }
 
@@ -282,6 +286,7 @@ mod tests {
             ts: n,
             text: format!("line {n}").into_bytes(),
             partial: false,
+            marker: None,
         }
     }
 
