@@ -70,6 +70,13 @@ pub fn logs_watch(berth: State<'_, Berth>, on_stats: Channel<ViewStats>) {
     report(berth.session().hub(), &berth.logs, &berth.log_listener);
 }
 
+/// Has the viewer scroll to the line at `pos` and highlight it: at once if it watches, else in
+/// the report it gets when the window shows.
+pub fn reveal(berth: &Berth, pos: u64) {
+    berth.logs.lock().expect("log view").reveal(pos);
+    report(berth.session().hub(), &berth.logs, &berth.log_listener);
+}
+
 /// Stops the live reports (the window is hidden): lines still reach the view, and the next
 /// `logs_watch` reports them at once instead of a repaint for each batch nobody sees.
 #[tauri::command]
@@ -101,6 +108,20 @@ pub fn logs_find(
 ) -> Option<u32> {
     read_view(&berth, |store, view| {
         view.find(store, from, forward, evicted, length)
+    })
+}
+
+/// The nearest lifecycle marker's row, as `logs_find` finds a match's.
+#[tauri::command]
+pub fn logs_find_marker(
+    berth: State<'_, Berth>,
+    from: u32,
+    forward: bool,
+    evicted: u64,
+    length: u32,
+) -> Option<u32> {
+    read_view(&berth, |store, view| {
+        view.find_marker(store, from, forward, evicted, length)
     })
 }
 

@@ -254,3 +254,15 @@ export function setWatch(
 ): Promise<void> {
   return call('set_watch', { services, on, onProgress: channel(onProgress) });
 }
+
+// Lifecycle markers in the log (issue 17).
+
+/** The nearest marker row after `from` (forward) or before it, as `logsFind` finds a match. */
+export function logsFindMarker(
+  from: number,
+  forward: boolean,
+  evicted: number,
+  length: number,
+): Promise<number | null> {
+  return call('logs_find_marker', { from, forward, evicted, length });
+}

@@ -3,6 +3,7 @@
 // demand from their position so a million of them cost nothing until drawn.
 import type { Filter } from '../../../bindings/Filter';
 import type { Level } from '../../../bindings/Level';
+import type { Marker } from '../../../bindings/Marker';
 import type { Line } from '../../../bindings/Line';
 import type { Rows } from '../../../bindings/Rows';
 import type { Search } from '../../../bindings/Search';
@@ -17,6 +18,7 @@ export interface Seed {
   level?: Level;
   spans?: Span[];
   json?: boolean;
+  marker?: Marker;
 }
 
 const ORDER: Level[] = ['unknown', 'trace', 'debug', 'info', 'notice', 'warn', 'error', 'fatal'];
@@ -82,6 +84,7 @@ export class MemorySource implements LogSource {
       spans: s.spans ?? [],
       json: s.json ?? false,
       matches,
+      marker: s.marker ?? null,
     };
   }
 
@@ -154,11 +157,37 @@ export class MemorySource implements LogSource {
     evicted: number,
     length: number,
   ): Promise<number | null> {
+    return this.nearest(from, forward, evicted, length, (pos) => this.matches(pos));
+  }
+
+  async findMarker(
+    from: number,
+    forward: boolean,
+    evicted: number,
+    length: number,
+  ): Promise<number | null> {
+    return this.nearest(from, forward, evicted, length, (pos) => !!this.seed(pos).marker);
+  }
+
+  /** Reports the view with line `pos` to reveal, as a clicked notification has the shell do. */
+  reveal(pos: number): void {
+    const row = this.rows ? this.rows.indexOf(pos) : pos - this.first;
+    const stats = { ...this.stats(), reveal: row < 0 ? null : row };
+    for (const l of this.listeners) l(stats);
+  }
+
+  private nearest(
+    from: number,
+    forward: boolean,
+    evicted: number,
+    length: number,
+    hit: (pos: number) => boolean,
+  ): number | null {
     const behind = this.evicted - evicted;
     const n = Math.min(this.length, length - behind);
     for (let step = 1; step <= n; step++) {
       const row = (((forward ? from - behind + step : from - behind - step) % n) + n) % n;
-      if (this.matches(this.posAt(row))) return row + behind;
+      if (hit(this.posAt(row))) return row + behind;
     }
     return null;
   }
@@ -233,7 +262,7 @@ export class MemorySource implements LogSource {
     this.fresh = 0;
     this.seq++;
     const { view, seq, evicted, dropped } = this;
-    return { view, seq, length: this.length, matches, evicted, dropped, tail };
+    return { view, seq, length: this.length, matches, evicted, dropped, tail, reveal: null };
   }
 
   private report(): void {
