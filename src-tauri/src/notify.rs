@@ -78,23 +78,43 @@ pub fn watch<R: Runtime>(app: &AppHandle<R>) {
             let after = views.borrow_and_update().clone();
             for a in alerts(&before, &after) {
                 let service = a.service.clone();
-                show(&app, &a, move |app| reveal_marker(app, &service));
+                // The event came just before the view changed; its marker follows shortly.
+                let since = berth_engine::clock::now_ns() - MARKER_LATE.as_nanos() as i64;
+                show(&app, &a, move |app| reveal_marker(app, &service, since));
             }
             before = after;
         }
     });
 }
 
-/// Opens the window at `service`'s latest crash, out-of-memory or unhealthy marker.
-fn reveal_marker<R: Runtime>(app: &AppHandle<R>, service: &str) {
+/// How far a notification's marker may be from it: the marker is stamped with the event's
+/// time and reaches the log a moment after the view that notified.
+const MARKER_LATE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Opens the window at `service`'s crash, out-of-memory or unhealthy marker stamped after
+/// `since` (waiting up to [`MARKER_LATE`] for it to reach the log), else its latest one.
+/// Called on the notification's own thread, which it may block.
+fn reveal_marker<R: Runtime>(app: &AppHandle<R>, service: &str, since: i64) {
     let berth = app.state::<Berth>();
-    let marker = berth.session().hub().read(|store| {
-        (store.first()..store.end()).rev().find(|&pos| {
-            store.marker(pos).is_some_and(|m| m.is_alarm())
-                && store.source_at(pos).is_some_and(|s| s.service == service)
+    let hub = berth.session().hub().clone();
+    let latest = || {
+        hub.read(|store| {
+            (store.first()..store.end())
+                .rev()
+                .find(|&pos| {
+                    store.marker(pos).is_some_and(|m| m.is_alarm())
+                        && store.source_at(pos).is_some_and(|s| s.service == service)
+                })
+                .map(|pos| (pos, store.timestamp(pos).unwrap_or_default()))
         })
-    });
-    if let Some(pos) = marker {
+    };
+    let deadline = std::time::Instant::now() + MARKER_LATE;
+    let mut found = latest();
+    while found.is_none_or(|(_, ts)| ts < since) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        found = latest();
+    }
+    if let Some((pos, _)) = found {
         crate::commands::logs::reveal(&berth, pos);
     }
     crate::tray::show_window(app);
