@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 
-use berth_engine::logs::{self, Delivery, Filter, Line, Matcher, Search, Store};
+use berth_engine::logs::{self, Delivery, Filter, HistoryStatus, Line, Matcher, Search, Store};
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -43,6 +43,9 @@ pub struct ViewStats {
     pub tail: Vec<Line>,
     /// A row to scroll to and highlight, once: the marker a notification was clicked for.
     pub reveal: Option<u32>,
+    /// Why the project's lines are no longer written to its history on disk (a full disk),
+    /// while that lasts.
+    pub history_stopped: Option<String>,
 }
 
 /// Rows of the view, as `window` reads them (ui/src/lib/logs/source.ts).
@@ -156,6 +159,7 @@ impl LogView {
                 .window(store, (length - fresh) as u32, fresh as u32, self.evicted)
                 .lines,
             reveal,
+            history_stopped: None,
         }
     }
 
@@ -295,6 +299,23 @@ fn nearest(rows: &VecDeque<u64>, targets: &VecDeque<u64>, ours: u64, asked: Aske
     Some((row as u64 + behind) as u32)
 }
 
+/// What the window says while the history is not written, naming where and what to do.
+pub fn history_warning(status: &HistoryStatus) -> Option<String> {
+    let HistoryStatus::Stopped {
+        dir,
+        reason,
+        dropped,
+    } = status
+    else {
+        return None;
+    };
+    Some(format!(
+        "The log history in {dir} stopped: {reason}. {dropped} lines were not stored; the log \
+         keeps them in memory. Free some disk space or lower the History setting: writing \
+         resumes by itself."
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use berth_engine::logs::{SearchMode, Stream};
@@ -376,6 +397,22 @@ mod tests {
         v.reveal(crashed);
         assert_eq!(v.stats(&s).reveal, None);
         assert_eq!(v.find_marker(&s, 0, true, 0, 2), Some(1));
+    }
+
+    #[test]
+    fn a_stopped_history_is_said_with_where_and_what_to_do() {
+        let stopped = HistoryStatus::Stopped {
+            dir: "/data/logs/p".into(),
+            reason: "No space left on device".into(),
+            dropped: 12,
+        };
+        let said = history_warning(&stopped).unwrap();
+        assert!(
+            said.contains("/data/logs/p") && said.contains("No space left"),
+            "{said}"
+        );
+        assert!(said.contains("12 lines") && said.contains("Free some disk space"));
+        assert_eq!(history_warning(&HistoryStatus::Off), None);
     }
 
     #[test]

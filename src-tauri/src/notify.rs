@@ -87,6 +87,32 @@ pub fn watch<R: Runtime>(app: &AppHandle<R>) {
     });
 }
 
+/// Notifies every line an alert rule matches (see `alerts.rs`); clicking one opens the window
+/// at that line.
+pub fn watch_lines<R: Runtime>(app: &AppHandle<R>) {
+    let mut lines = app.state::<Berth>().line_alerts();
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            let line = match lines.recv().await {
+                Ok(line) => line,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            };
+            let alert = Alert {
+                title: line.title,
+                body: line.body,
+                service: line.service,
+            };
+            let pos = line.pos;
+            show(&app, &alert, move |app| {
+                crate::commands::logs::reveal(&app.state::<Berth>(), pos);
+                crate::tray::show_window(app);
+            });
+        }
+    });
+}
+
 /// How far a notification's marker may be from it: the marker is stamped with the event's
 /// time and reaches the log a moment after the view that notified.
 const MARKER_LATE: std::time::Duration = std::time::Duration::from_secs(5);

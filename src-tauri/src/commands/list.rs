@@ -32,6 +32,7 @@ macro_rules! commands {
             terminal::terminal_close,
             stack::set_watch,
             logs::logs_find_marker,
+            logs::set_alert,
         )
     };
 }

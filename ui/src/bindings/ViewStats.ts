@@ -42,4 +42,9 @@ tail: Array<Line>,
 /**
  * A row to scroll to and highlight, once: the marker a notification was clicked for.
  */
-reveal: number | null, };
+reveal: number | null, 
+/**
+ * Why the project's lines are no longer written to its history on disk (a full disk),
+ * while that lasts.
+ */
+history_stopped: string | null, };

@@ -266,3 +266,9 @@ export function logsFindMarker(
 ): Promise<number | null> {
   return call('logs_find_marker', { from, forward, evicted, length });
 }
+
+/** Sets `service`'s alert rule: its log lines matching the regex `pattern` are notified (at most
+ * one notification every 30 s). An empty pattern removes it; an invalid regex is refused. */
+export function setAlert(service: string, pattern: string): Promise<void> {
+  return call('set_alert', { service, pattern });
+}

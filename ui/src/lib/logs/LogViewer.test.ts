@@ -829,3 +829,22 @@ describe('markers', () => {
     expect(y >= top && y + ROW <= top + VIEWPORT).toBe(true);
   });
 });
+
+describe('history on disk', () => {
+  it('shows why the history stopped while reports say so, as text', async () => {
+    const source = new MemorySource(numbered, 100);
+    const v = await open(source);
+    expect(v.query('log-history-stopped')).toBeNull();
+    source.historyStopped = 'The log history in /d stopped: <b>No space left</b>.';
+    source.append(1);
+    await settle();
+    expect(v.get('log-history-stopped').textContent).toBe(
+      'The log history in /d stopped: <b>No space left</b>.',
+    );
+    expect(v.get('log-history-stopped').querySelector('b')).toBeNull();
+    source.historyStopped = null;
+    source.append(1);
+    await settle();
+    expect(v.query('log-history-stopped')).toBeNull();
+  });
+});

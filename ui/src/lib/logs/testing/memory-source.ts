@@ -32,6 +32,8 @@ export class MemorySource implements LogSource {
   exportPath: string | null = '/tmp/berth-logs.txt';
   /** Most rows a report carries in its tail (the shell sends up to 200). */
   tailLimit = 200;
+  /** What reports say of the history on disk (null: written, or off). */
+  historyStopped: string | null = null;
   /** Most bytes of a line's text a row carries (the shell's 8 KiB). */
   textLimit = 8192;
   private first = 0;
@@ -262,7 +264,17 @@ export class MemorySource implements LogSource {
     this.fresh = 0;
     this.seq++;
     const { view, seq, evicted, dropped } = this;
-    return { view, seq, length: this.length, matches, evicted, dropped, tail, reveal: null };
+    return {
+      view,
+      seq,
+      length: this.length,
+      matches,
+      evicted,
+      dropped,
+      tail,
+      reveal: null,
+      history_stopped: this.historyStopped,
+    };
   }
 
   private report(): void {
