@@ -160,3 +160,109 @@ async fn a_crash_notifications_show_action_opens_the_log_at_its_marker() {
     app.quit().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+const NOISY: &str = r#"
+services:
+  api:
+    image: berth-test/busybox:1
+    command: ["sh", "-c", "i=0; while true; do i=$$((i+1)); if [ -e /tmp/boom ]; then echo \"FATAL <b>boom</b> $$i\"; else echo ok $$i; fi; sleep 0.2; done"]
+"#;
+
+/// Types `text` into the field, replacing what it held.
+async fn fill(app: &App, css: &str, text: &str) {
+    let field = app
+        .client
+        .find(fantoccini::Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"));
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+#[tokio::test]
+async fn an_alert_rule_notifies_a_matching_line_once_per_quiet_spell() {
+    let notifications = Notifications::start()
+        .await
+        .expect("the test's notification service");
+    let name = unique_project("app-alerts");
+    let _cleanup = Cleanup(name.clone());
+    let dir = std::env::temp_dir().join(&name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("compose.yaml");
+    std::fs::write(&file, NOISY).unwrap();
+    let path = file.to_str().unwrap();
+    berthctl_ok(&name, &file, &["up", "-d"]);
+    let app = App::launch(&workspace_binary("berth"), &["-f", path, "-p", &name]).await;
+    let long = Duration::from_secs(60);
+    app.cell_when("api", "state", long, |t| t.starts_with("running"))
+        .await;
+
+    // The rule is set in the Project menu; a broken regex is refused at its field.
+    app.click("[data-testid=project-menu]").await;
+    let rule = "[data-testid=alert-rule][data-service=api]";
+    fill(
+        &app,
+        &format!("{rule} [data-testid=alert-pattern]"),
+        "FATAL(",
+    )
+    .await;
+    app.click(&format!("{rule} [data-testid=alert-save]")).await;
+    let error = app
+        .text_when(&format!("{rule} [data-testid=alert-error]"), long, |t| {
+            !t.is_empty()
+        })
+        .await;
+    assert!(
+        error.starts_with("The alert for api is not a valid regex"),
+        "{error}"
+    );
+    fill(
+        &app,
+        &format!("{rule} [data-testid=alert-pattern]"),
+        "FATAL",
+    )
+    .await;
+    app.click(&format!("{rule} [data-testid=alert-save]")).await;
+    app.text_when(&format!("{rule} [data-testid=alert-saved]"), long, |t| {
+        t == "saved"
+    })
+    .await;
+    app.click("[data-testid=project-menu]").await;
+
+    docker(&["exec", &format!("{name}-api-1"), "touch", "/tmp/boom"]);
+    let title = format!("{name}: api logged /FATAL/");
+    let alert = notifications
+        .wait_for(long, |n| n.summary == title)
+        .await
+        .unwrap();
+    // The container's line, as text.
+    assert!(
+        alert.body.starts_with("FATAL <b>boom</b> "),
+        "{}",
+        alert.body
+    );
+    // Three more FATAL lines reach the log, and none of them is notified (30 s apart).
+    let first: u64 = alert.body.rsplit(' ').next().unwrap().parse().unwrap();
+    let third_after = format!("FATAL <b>boom</b> {}", first + 3);
+    app.texts_when("[data-testid=log-row] .text", long, |t| {
+        t.iter().any(|s| *s == third_after)
+    })
+    .await;
+    let told = notifications.received();
+    assert_eq!(
+        told.iter().filter(|n| n.summary == title).count(),
+        1,
+        "{told:?}"
+    );
+
+    // Show opens the log at that line.
+    notifications.invoke(alert.id, "default").await.unwrap();
+    let script = format!(
+        "const row = document.querySelector('[data-testid=log-row].current');
+         return row && row.querySelector('.text').textContent === {:?} ? row.dataset.pos : null",
+        alert.body
+    );
+    when_some(&app, &script, "the alert's line was not revealed").await;
+    app.quit().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
