@@ -245,7 +245,7 @@ async fn an_alert_rule_notifies_a_matching_line_once_per_quiet_spell() {
     let first: u64 = alert.body.rsplit(' ').next().unwrap().parse().unwrap();
     let third_after = format!("FATAL <b>boom</b> {}", first + 3);
     app.texts_when("[data-testid=log-row] .text", long, |t| {
-        t.iter().any(|s| *s == third_after)
+        t.contains(&third_after)
     })
     .await;
     let told = notifications.received();
