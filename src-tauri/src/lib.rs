@@ -108,7 +108,8 @@ pub fn run() {
                     None => project::OpenProject::bundled_demo(app.handle())?,
                 }
             };
-            app.manage(commands::Berth::open(open, settings, config_dir));
+            let history = berth_engine::logs::history::default_root();
+            app.manage(commands::Berth::open(open, settings, config_dir, history));
             if let Some(window) = app.get_webview_window("main") {
                 paint_in_software(&window)?;
             }

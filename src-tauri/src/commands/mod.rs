@@ -44,6 +44,8 @@ pub struct Berth {
     session: RwLock<Arc<Session>>,
     settings: Mutex<Settings>,
     config_dir: PathBuf,
+    /// Where the projects' log histories are kept; none without a data directory.
+    history: Option<PathBuf>,
     view: watch::Sender<StackView>,
     logs: Arc<Mutex<LogView>>,
     /// The forwarding tasks of the window's subscriptions; a new subscription (a reload of the
@@ -63,15 +65,26 @@ pub struct Berth {
 
 impl Berth {
     /// Opens `project` and remembers it first among the recent projects.
-    pub fn open(project: OpenProject, settings: Settings, config_dir: PathBuf) -> Berth {
+    pub fn open(
+        project: OpenProject,
+        settings: Settings,
+        config_dir: PathBuf,
+        history: Option<PathBuf>,
+    ) -> Berth {
         let view = watch::Sender::new(StackView::new(crate::project::ProjectStatus::Invalid {
             files: Vec::new(),
             message: String::new(),
         }));
         let berth = Berth {
-            session: RwLock::new(Session::open(project, view.clone(), &settings)),
+            session: RwLock::new(Session::open(
+                project,
+                view.clone(),
+                &settings,
+                history.as_deref(),
+            )),
             settings: Mutex::new(settings),
             config_dir,
+            history,
             view,
             logs: Arc::default(),
             stack_feed: Mutex::default(),
@@ -140,7 +153,12 @@ impl Berth {
     fn switch(&self, args: ProjectArgs) -> Result<(), Error> {
         let project = OpenProject::new(args).map_err(|e| Error::file(e.to_string()))?;
         let settings = self.settings.lock().expect("settings lock").clone();
-        let session = Session::open(project, self.view.clone(), &settings);
+        let session = Session::open(
+            project,
+            self.view.clone(),
+            &settings,
+            self.history.as_deref(),
+        );
         *self.session.write().expect("session lock") = session;
         self.terminals.clear();
         *self.logs.lock().expect("log view") = LogView::default();

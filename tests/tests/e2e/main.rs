@@ -4,6 +4,7 @@
 mod app;
 mod app_drift;
 mod app_files;
+mod app_history;
 mod app_inspect;
 mod app_markers;
 mod app_stack;
@@ -34,6 +35,7 @@ mod engine_up;
 mod engine_wait;
 mod engine_watch;
 mod logs_follow;
+mod logs_history;
 mod logs_hostile;
 mod logs_markers;
 mod observe_engine_restart;

@@ -237,7 +237,16 @@ impl Hub {
             }
             *store = fresh;
             let _ = self.inner.history.set(opened.history);
+            // Viewers subscribed meanwhile fetch what the history brought.
+            let (first, end) = (store.first(), store.end());
+            if end > first {
+                let mut subscribers = self.inner.subscribers.lock().expect("subscribers lock");
+                for sub in subscribers.iter_mut() {
+                    sub.add_missed(first, end, end - first);
+                }
+            }
         }
+        self.deliver(self.read(|s| s.end()));
         if let Some(cut) = opened.cut {
             self.note(BERTH_SERVICE, &cut);
         }

@@ -85,6 +85,35 @@ fn lines_come_back_at_their_positions_and_containers_resume_after_their_last() {
     );
 }
 
+/// A viewer subscribed before the history opened (the window shows before the engine answers)
+/// is told to fetch the lines it brought.
+#[test]
+fn subscribers_of_a_hub_are_told_of_the_lines_the_history_brings() {
+    let dir = tempfile::tempdir().unwrap();
+    let web = origin("w1", "web");
+    let (first, _) = hub(dir.path(), 1 << 30);
+    for i in 0..10 {
+        first.append(&mut vec![record(
+            &web,
+            Stream::Stdout,
+            i,
+            &format!("line {i}"),
+        )]);
+    }
+    drop(first);
+    let again = Hub::new(HubOptions::default());
+    let mut viewer = again.subscribe(crate::logs::Filter::default());
+    again.attach_history(dir.path(), 1 << 30).unwrap();
+    assert_eq!(
+        viewer.try_recv().unwrap(),
+        crate::logs::Delivery::Missed {
+            from: 0,
+            to: 10,
+            count: 10
+        }
+    );
+}
+
 #[test]
 fn a_segment_cut_short_is_cut_at_its_last_good_record() {
     let dir = tempfile::tempdir().unwrap();
