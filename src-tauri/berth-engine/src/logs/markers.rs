@@ -383,6 +383,22 @@ mod tests {
     }
 
     #[test]
+    fn a_marker_read_back_from_the_history_is_still_one() {
+        use crate::logs::Store;
+        let mut live = Store::new(1 << 20);
+        let source = live.source("api", "p-api-1");
+        let text = b"exited (137, out of memory)";
+        let pos = live.push_marker(source, 5, Marker::OutOfMemory, text);
+        let e = *live.entry(pos).unwrap();
+        let mut reopened = Store::new(1 << 20);
+        let source = reopened.source("api", "p-api-1");
+        let back = reopened.push_stored(source, e.ts, text, e.flags, e.level);
+        assert_eq!(reopened.marker(back), Some(Marker::OutOfMemory));
+        assert_eq!(reopened.stream(back), Some(Stream::Berth));
+        assert_eq!(reopened.level(back), Some(Level::Error));
+    }
+
+    #[test]
     fn marker_numbers_round_trip() {
         for m in ALL {
             assert_eq!(Marker::from_u8(m.to_u8()), m);
