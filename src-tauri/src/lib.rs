@@ -3,6 +3,7 @@
 //! The shell only translates between the engine (`berth-engine`) and the web UI (`ui/`): no Docker
 //! logic lives here.
 
+mod alerts;
 #[macro_use]
 mod commands;
 mod error;
@@ -114,6 +115,7 @@ pub fn run() {
             }
             tray::create(app.handle())?;
             notify::watch(app.handle());
+            notify::watch_lines(app.handle());
             Ok(())
         })
         .on_window_event(|window, event| {

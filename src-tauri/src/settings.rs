@@ -1,6 +1,7 @@
 //! What Berth remembers between runs, in `settings.json` in the app's config directory: recent
 //! projects (the first is what a plain `berth` reopens), the log buffer size and the engine.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use berth_engine::ProjectArgs;
@@ -25,6 +26,9 @@ pub struct Settings {
     /// The stored log history per project on disk, in MiB (16 to 1048576); the oldest
     /// segment is dropped beyond it.
     pub history_mib: u32,
+    /// Alert rules by project name, then service: a regex whose matching lines are notified
+    /// (`alerts.rs`). Set through `set_alert`, which checks the service and the regex.
+    pub alerts: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl Default for Settings {
@@ -34,6 +38,7 @@ impl Default for Settings {
             log_buffer_mib: (berth_engine::logs::DEFAULT_BUDGET >> 20) as u32,
             engine_endpoint: String::new(),
             history_mib: (berth_engine::logs::history::DEFAULT_BUDGET >> 20) as u32,
+            alerts: BTreeMap::new(),
         }
     }
 }

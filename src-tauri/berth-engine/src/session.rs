@@ -10,13 +10,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::backoff::Backoff;
 use crate::endpoint::{Engine, EngineVersion};
-use crate::feed::Feed;
+use crate::feed::{Feed, FeedEvent};
 use crate::logs::history::{self, HistoryOptions, Resumed};
 use crate::logs::{FollowOptions, Hub, HubOptions};
 use crate::probe::{Prober, ProberHandle};
 use crate::state::{Snapshot, StateHandle};
 use crate::stats::{Stats, StatsHandle};
-use crate::subscription::AbortOnDrop;
+use crate::subscription::{AbortOnDrop, Subscription};
 
 /// Lines per container read back when the project opens; older ones stay in Docker.
 const TAIL: u64 = 10_000;
@@ -221,6 +221,8 @@ async fn connect_and_watch(
     let (_, mut changes) = state.subscribe().await;
     // One feed of the project's events for the state model, the stats and the log follower.
     let feed = state.feed().clone();
+    // Subscribed before the state model is shown, so no event after its listing goes unmarked.
+    let markers = feed.subscribe();
     {
         let mut live = s.live.lock().expect("live lock");
         live.stats = Some(Stats::follow(feed.clone()));
@@ -236,7 +238,7 @@ async fn connect_and_watch(
                 Some(history) => open_history(&engine, &name, &history, &hub).await,
                 None => Resumed::default(),
             };
-            follow_logs(feed, hub, resume).await;
+            follow_logs(feed, markers, hub, resume).await;
         }))
     });
     loop {
@@ -302,9 +304,14 @@ async fn open_history(
 
 /// Follows every container's logs into the hub (once its history, if any, is open): those with
 /// stored lines from after their last one, those made since the history's newest line from
-/// then, and on a first open each from its last [`TAIL`] lines. The follower itself
-/// re-attaches when the engine comes back.
-async fn follow_logs(feed: Feed, hub: Hub, resumed: Resumed) {
+/// then, and on a first open each from its last [`TAIL`] lines, with the lifecycle markers
+/// `events` tell. The follower itself re-attaches when the engine comes back.
+async fn follow_logs(
+    feed: Feed,
+    events: Subscription<FeedEvent>,
+    hub: Hub,
+    resumed: Resumed,
+) {
     let options = FollowOptions {
         tail: resumed.since.is_none().then_some(TAIL),
         since: resumed.since,
@@ -313,11 +320,14 @@ async fn follow_logs(feed: Feed, hub: Hub, resumed: Resumed) {
         ..FollowOptions::default()
     };
     let (tx, rx) = tokio::sync::mpsc::channel(256);
-    let reading = crate::logs::follow_feed(&feed, options, tx, Default::default());
-    let (result, ()) = tokio::join!(reading, hub.pump(rx));
-    if let Err(err) = result {
-        tracing::warn!("following the logs stopped: {err}");
-    }
+    let markers = crate::logs::follow_markers(events, tx.clone());
+    let reading = async {
+        let result = crate::logs::follow_feed(&feed, options, tx, Default::default()).await;
+        if let Err(err) = result {
+            tracing::warn!("following the logs stopped: {err}");
+        }
+    };
+    tokio::join!(reading, hub.pump(rx), markers);
 }
 
 #[cfg(test)]

@@ -580,7 +580,7 @@ fn fast_update(c: &mut Container, action: &str, attributes: &HashMap<String, Str
 
 /// Whether a `kill` event's signal (a number, or a name on some engines) is one that stops a
 /// container, rather than one a process is sent to reload or rotate its logs (HUP, USR1…).
-fn stops(signal: &str) -> bool {
+pub(crate) fn stops(signal: &str) -> bool {
     let name = signal.trim_start_matches("SIG");
     matches!(
         name,

@@ -2,6 +2,7 @@
 //! or the log view and returns typed data or an [`Error`]; live updates go through `Channel`s,
 //! each fed by a loop in its domain's module.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, RwLock};
@@ -9,8 +10,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use berth_engine::{Progress, ProjectArgs};
 use tauri::async_runtime::JoinHandle;
 use tauri::ipc::Channel;
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
+use crate::alerts::LineAlert;
 use crate::error::Error;
 use crate::logview::{LogView, ViewStats};
 use crate::project::OpenProject;
@@ -56,6 +58,9 @@ pub struct Berth {
     confirming: AtomicBool,
     /// The open project's terminals.
     pub terminals: Terminals,
+    /// The open project's alert rules at work, and the lines they notify.
+    alert_task: Mutex<Option<JoinHandle<()>>>,
+    line_alerts: broadcast::Sender<LineAlert>,
 }
 
 impl Berth {
@@ -88,9 +93,36 @@ impl Berth {
             metrics_feed: Mutex::default(),
             confirming: AtomicBool::new(false),
             terminals: Terminals::default(),
+            alert_task: Mutex::default(),
+            line_alerts: broadcast::channel(64).0,
         };
         berth.remember();
+        berth.start_alerts();
         berth
+    }
+
+    /// The lines alert rules set off, for notifications.
+    pub fn line_alerts(&self) -> broadcast::Receiver<LineAlert> {
+        self.line_alerts.subscribe()
+    }
+
+    /// (Re)starts the open project's alert rules, as the settings now hold them.
+    fn start_alerts(&self) {
+        let Some(project) = self.view.borrow().project.loaded().map(|p| p.name.clone()) else {
+            return;
+        };
+        let rules = {
+            let settings = self.settings.lock().expect("settings lock");
+            crate::alerts::rules(settings.alerts.get(&project).unwrap_or(&BTreeMap::new()))
+        };
+        let hub = self.session().hub().clone();
+        let task = tauri::async_runtime::spawn(crate::alerts::follow(
+            hub,
+            project,
+            rules,
+            self.line_alerts.clone(),
+        ));
+        replace(&self.alert_task, task);
     }
 
     pub fn session(&self) -> Arc<Session> {
@@ -131,6 +163,7 @@ impl Berth {
         self.terminals.clear();
         *self.logs.lock().expect("log view") = LogView::default();
         self.remember();
+        self.start_alerts();
         Ok(())
     }
 

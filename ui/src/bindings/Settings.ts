@@ -19,4 +19,9 @@ engine_endpoint: string,
  * The stored log history per project on disk, in MiB (16 to 1048576); the oldest
  * segment is dropped beyond it.
  */
-history_mib: number, };
+history_mib: number, 
+/**
+ * Alert rules by project name, then service: a regex whose matching lines are notified
+ * (`alerts.rs`). Set through `set_alert`, which checks the service and the regex.
+ */
+alerts: { [key in string]: { [key in string]: string } }, };

@@ -27,6 +27,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::line::{Stream, parse_rfc3339};
+use super::markers::Marker;
 use super::query::prefix_len;
 use crate::error::{Endpoint, Error, not_found};
 use crate::feed::{Feed, FeedEvent};
@@ -97,6 +98,8 @@ pub struct Record {
     /// [`FollowOptions::max_line`], or its end had not come after [`PARTIAL_WAIT`]. As with
     /// the engine's own partial messages, no newline belongs after it.
     pub partial: bool,
+    /// A lifecycle marker (Berth's line about the container, see `markers`), not its output.
+    pub marker: Option<Marker>,
 }
 
 /// Reads the logs of `project`'s containers into `sink`, in batches. Without `follow` it returns
@@ -597,6 +600,7 @@ impl Reader {
             ts,
             text,
             partial,
+            marker: None,
         });
     }
 

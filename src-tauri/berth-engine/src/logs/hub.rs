@@ -180,7 +180,10 @@ impl Hub {
             let mut lines = Vec::with_capacity(if history.is_some() { records.len() } else { 0 });
             for r in records.drain(..) {
                 let source = store.source(&r.origin.service, &r.origin.name);
-                let pos = store.push_part(source, r.stream, r.ts, &r.text, r.partial);
+                let pos = match r.marker {
+                    Some(marker) => store.push_marker(source, r.ts, marker, &r.text),
+                    None => store.push_part(source, r.stream, r.ts, &r.text, r.partial),
+                };
                 if history.is_some() {
                     let e = store.entry(pos).expect("the line just stored");
                     lines.push(Item {
@@ -321,6 +324,7 @@ impl Hub {
             ts: crate::clock::now_ns(),
             text: text.as_bytes().to_vec(),
             partial: false,
+            marker: None,
         }]);
     }
 
@@ -368,6 +372,7 @@ mod tests {
             ts: n,
             text: format!("line {n}").into_bytes(),
             partial: false,
+            marker: None,
         }
     }
 

@@ -13,6 +13,7 @@ pub mod history;
 pub mod hub;
 pub mod level;
 pub mod line;
+pub mod markers;
 pub mod query;
 pub mod store;
 
@@ -22,5 +23,6 @@ pub use history::{HistoryOptions, HistoryStatus};
 pub use hub::{Delivery, Hub, HubOptions};
 pub use level::Level;
 pub use line::{Color, Line, Span, Stream, Style, format_rfc3339, parse_rfc3339};
+pub use markers::{Marker, follow_markers};
 pub use query::{Filter, Matcher, Search, SearchMode, lines, lines_within, select, select_range};
 pub use store::{DEFAULT_BUDGET, Source, Store};

@@ -336,6 +336,7 @@ fn line_within(
             })
             .collect(),
         json: e.flags & super::store::JSON != 0,
+        marker: e.marker(),
         matches: matches
             .into_iter()
             .map(|(s, t)| (unit(s), unit(t)))

@@ -8,6 +8,7 @@ use super::ansi;
 use super::level;
 use super::level::Level;
 use super::line::Stream;
+use super::markers::Marker;
 
 /// Room for a million typical (≈100-byte) lines with their index.
 pub const DEFAULT_BUDGET: usize = 128 << 20;
@@ -44,6 +45,8 @@ pub(crate) const RAW: u8 = 4;
 pub(crate) const PARTIAL: u8 = 8;
 /// Berth's own line ([`Stream::Berth`]).
 pub(crate) const BERTH: u8 = 16;
+/// A lifecycle marker (also [`BERTH`]); its level byte holds the [`Marker`]'s number.
+pub(crate) const MARKER: u8 = 32;
 
 impl Entry {
     pub fn stream(&self) -> Stream {
@@ -57,7 +60,14 @@ impl Entry {
     }
 
     pub fn level(&self) -> Level {
-        Level::from_u8(self.level)
+        match self.marker() {
+            Some(marker) => marker.level(),
+            None => Level::from_u8(self.level),
+        }
+    }
+
+    pub fn marker(&self) -> Option<Marker> {
+        (self.flags & MARKER != 0).then(|| Marker::from_u8(self.level))
     }
 }
 
@@ -236,6 +246,16 @@ impl Store {
         pos
     }
 
+    /// Appends a lifecycle marker of the container `source` (Berth's line, stamped with its
+    /// event's time). Returns its position.
+    pub fn push_marker(&mut self, source: u16, ts: i64, marker: Marker, text: &[u8]) -> u64 {
+        let pos = self.push_part(source, Stream::Berth, ts, text, false);
+        let entry = self.entries.last_mut().expect("just pushed");
+        entry.flags |= MARKER;
+        entry.level = marker.to_u8();
+        pos
+    }
+
     /// Drops whole chunks from the front while over budget; the newest chunk always stays.
     fn evict(&mut self) {
         let mut drop_chunks = 0;
@@ -323,6 +343,10 @@ impl Store {
 
     pub fn level(&self, pos: u64) -> Option<Level> {
         self.entry(pos).map(Entry::level)
+    }
+
+    pub fn marker(&self, pos: u64) -> Option<Marker> {
+        self.entry(pos).and_then(Entry::marker)
     }
 
     /// Whether the line goes on in the container's next line.

@@ -188,6 +188,7 @@ async fn history(stack: &berth_engine::Stack, args: &LogsArgs, now: i64) -> anyh
                     ts: store.timestamp(pos)?,
                     text: store.raw(pos)?.to_vec(),
                     partial: store.partial(pos)?,
+                    marker: store.marker(pos),
                 })
             })
             .collect();

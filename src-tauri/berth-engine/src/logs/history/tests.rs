@@ -22,6 +22,7 @@ fn record(origin: &Arc<Origin>, stream: Stream, ts: i64, text: &str) -> Record {
         ts,
         text: text.as_bytes().to_vec(),
         partial: false,
+        marker: None,
     }
 }
 
