@@ -264,6 +264,11 @@ impl Session {
         });
     }
 
+    /// The engine, once connected.
+    pub fn engine(&self) -> Option<berth_engine::Engine> {
+        self.engine.engine()
+    }
+
     /// The live stats and port probes, once connected.
     pub fn metrics(&self) -> Option<(StatsHandle, ProberHandle)> {
         self.engine.metrics()

@@ -31,6 +31,9 @@ macro_rules! commands {
             terminal::terminal_ack,
             terminal::terminal_close,
             stack::set_watch,
+            projects::watch_projects,
+            projects::unwatch_projects,
+            projects::open_listed_project,
         )
     };
 }

@@ -24,6 +24,7 @@ pub mod inspect;
 pub mod logs;
 pub mod metrics;
 pub mod project;
+pub mod projects;
 pub mod stack;
 pub mod terminal;
 
@@ -50,6 +51,7 @@ pub struct Berth {
     log_feed: Mutex<Option<JoinHandle<()>>>,
     log_listener: Arc<Mutex<Option<Channel<ViewStats>>>>,
     metrics_feed: Mutex<Option<JoinHandle<()>>>,
+    projects_feed: Mutex<Option<JoinHandle<()>>>,
     /// An endpoint confirmation dialog is open: the page gets one at a time.
     confirming: AtomicBool,
     /// The open project's terminals.
@@ -73,6 +75,7 @@ impl Berth {
             log_feed: Mutex::default(),
             log_listener: Arc::default(),
             metrics_feed: Mutex::default(),
+            projects_feed: Mutex::default(),
             confirming: AtomicBool::new(false),
             terminals: Terminals::default(),
         };

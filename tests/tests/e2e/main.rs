@@ -5,6 +5,7 @@ mod app;
 mod app_drift;
 mod app_files;
 mod app_inspect;
+mod app_projects;
 mod app_stack;
 mod app_terminal;
 mod app_watch;

@@ -11,6 +11,7 @@ import type { Holder } from '../bindings/Holder';
 import type { IpcError } from '../bindings/IpcError';
 import type { Metrics } from '../bindings/Metrics';
 import type { ProgressEvent } from '../bindings/ProgressEvent';
+import type { ProjectsView } from '../bindings/ProjectsView';
 import type { Rows } from '../bindings/Rows';
 import type { Search } from '../bindings/Search';
 import type { ServiceInspect } from '../bindings/ServiceInspect';
@@ -253,4 +254,20 @@ export function setWatch(
   onProgress: (event: ProgressEvent) => void,
 ): Promise<void> {
   return call('set_watch', { services, on, onProgress: channel(onProgress) });
+}
+
+// The projects list (src-tauri/src/commands/projects.rs): every compose project on the engine.
+
+/** Sends the engine's projects once listed, then after each change, while the window is shown. */
+export function watchProjects(onProjects: (view: ProjectsView) => void): Promise<void> {
+  return call('watch_projects', { onProjects: channel(onProjects) });
+}
+
+export function unwatchProjects(): Promise<void> {
+  return call('unwatch_projects');
+}
+
+/** Opens a project of the engine with the files and profiles its containers were started with. */
+export function openListedProject(name: string): Promise<void> {
+  return call('open_listed_project', { name });
 }

@@ -1,0 +1,250 @@
+//! The window's projects list and command palette: stacks started by the real `docker compose`
+//! (with their own `-f` and `--profile` sets, one of them after the window opened) are listed
+//! and open with the files and profiles they run with; Ctrl+K runs a service's Restart from the
+//! keyboard alone. Real app, real engine, real compose.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use berth_tests::app::App;
+use berth_tests::stacks::Cleanup;
+use berth_tests::{docker, unique_project, workspace_binary};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// A project's directory with its files, taken down and removed on drop.
+struct Started {
+    name: String,
+    dir: PathBuf,
+    files: Vec<PathBuf>,
+    profiles: Vec<&'static str>,
+    _down: Cleanup,
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Writes `files` (name, YAML) in a fresh directory and runs `docker compose -p NAME -f …
+/// --profile … up -d` there.
+fn compose_up(what: &str, files: &[(&str, &str)], profiles: &[&'static str]) -> Started {
+    let name = unique_project(what);
+    let dir = std::env::temp_dir().join(&name);
+    std::fs::create_dir_all(&dir).expect("the project's directory");
+    let files: Vec<PathBuf> = (files.iter())
+        .map(|(file, yaml)| {
+            std::fs::write(dir.join(file), yaml).expect("a compose file");
+            dir.join(file)
+        })
+        .collect();
+    let started = Started {
+        _down: Cleanup(name.clone()),
+        name,
+        dir,
+        files,
+        profiles: profiles.to_vec(),
+    };
+    let out = started.compose(&["up", "-d"]);
+    assert!(
+        out.status.success(),
+        "docker compose up: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    started
+}
+
+impl Started {
+    fn compose(&self, args: &[&str]) -> std::process::Output {
+        let mut command = Command::new("docker");
+        command
+            .current_dir(&self.dir)
+            .args(["compose", "-p", &self.name]);
+        for file in &self.files {
+            command.arg("-f").arg(file);
+        }
+        for profile in &self.profiles {
+            command.args(["--profile", profile]);
+        }
+        command.args(args).output().expect("docker compose")
+    }
+
+    /// The services compose enables with these files and profiles.
+    fn services(&self) -> Vec<String> {
+        let out = self.compose(&["config", "--services"]);
+        let mut services: Vec<String> = (String::from_utf8_lossy(&out.stdout).lines())
+            .map(str::to_owned)
+            .collect();
+        services.sort();
+        services
+    }
+}
+
+const SLEEPER: &str = "image: berth-test/busybox:1\n    command: [sleep, \"600\"]\n    \
+                       stop_grace_period: 0s";
+
+fn service(name: &str, extra: &str) -> String {
+    format!("  {name}:\n    {SLEEPER}\n{extra}")
+}
+
+/// The rows the window shows that are not disabled by a profile, by name, once the header
+/// names `project`.
+async fn enabled_rows(app: &App, project: &str) -> Vec<String> {
+    app.text_when("[data-testid=project-name]", WAIT, |t| t == project)
+        .await;
+    let script = "return [...document.querySelectorAll('[data-testid=services] tr[data-service]')]\
+                  .filter(r => !r.querySelector('[data-col=state]').textContent.includes('disabled'))\
+                  .map(r => r.dataset.service).sort()";
+    let rows = app.eval(script).await;
+    serde_json::from_value(rows).expect("a list of names")
+}
+
+fn files_text(files: &[PathBuf]) -> String {
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    names.join(" + ")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stacks_compose_started_are_listed_and_open_with_their_files_and_profiles() {
+    let plain = compose_up(
+        "projects-plain",
+        &[(
+            "compose.yaml",
+            &format!("services:\n{}", service("web", "")),
+        )],
+        &[],
+    );
+    let overridden = compose_up(
+        "projects-override",
+        &[
+            (
+                "compose.yaml",
+                &format!("services:\n{}", service("web", "")),
+            ),
+            (
+                "extra.yaml",
+                &format!("services:\n{}", service("worker", "")),
+            ),
+        ],
+        &[],
+    );
+    let app = App::launch(
+        &workspace_binary("berth"),
+        &[
+            "-f",
+            plain.files[0].to_str().expect("UTF-8"),
+            "-p",
+            &plain.name,
+        ],
+    )
+    .await;
+    // Started after the window listed the projects: the engine's events bring it in.
+    let profiled = compose_up(
+        "projects-profile",
+        &[(
+            "compose.yaml",
+            &format!(
+                "services:\n{}{}{}",
+                service("web", ""),
+                service("tools", "    profiles: [debug]\n"),
+                service("never", "    profiles: [other]\n"),
+            ),
+        )],
+        &["debug"],
+    );
+    for started in [&plain, &overridden, &profiled] {
+        let css = format!(
+            "[data-testid=projects] [data-project=\"{}\"] [data-testid=project-state]",
+            started.name
+        );
+        let want = format!("running({})", started.services().len());
+        app.text_when(&css, WAIT, |t| t == want).await;
+    }
+
+    for started in [&overridden, &profiled, &plain] {
+        app.click(&format!(
+            "[data-testid=projects] [data-project=\"{}\"]",
+            started.name
+        ))
+        .await;
+        assert_eq!(enabled_rows(&app, &started.name).await, started.services());
+        let files = files_text(&started.files);
+        app.text_when("[data-testid=project-files]", WAIT, |t| t == files)
+            .await;
+    }
+    app.quit().await;
+}
+
+/// The Berth window's X id, for keys typed as the user types them.
+async fn window(app: &App) -> String {
+    app.native_window_when("Berth", WAIT).await
+}
+
+fn started_at(container: &str) -> String {
+    docker(&["inspect", "-f", "{{.State.StartedAt}}", container])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_k_finds_a_service_s_restart_and_enter_runs_it() {
+    let started = compose_up(
+        "projects-palette",
+        &[(
+            "compose.yaml",
+            &format!("services:\n{}{}", service("web", ""), service("db", "")),
+        )],
+        &[],
+    );
+    let file = started.files[0].to_str().expect("UTF-8");
+    let app = App::launch(
+        &workspace_binary("berth"),
+        &["-f", file, "-p", &started.name],
+    )
+    .await;
+    app.cell_when("web", "state", WAIT, |t| t == "running")
+        .await;
+    let container = format!("{}-web-1", started.name);
+    let before = started_at(&container);
+
+    let window = window(&app).await;
+    app.press(&window, "ctrl+k");
+    app.text_when("[data-testid=palette]", WAIT, |_| true).await;
+    app.type_text(&window, "restart web");
+    let shown = app
+        .texts_when("[data-testid=palette-entry]", WAIT, |e| {
+            e.first().map(String::as_str) == Some("Restart web")
+        })
+        .await;
+    assert!(!shown.iter().any(|e| e.contains("db")), "{shown:?}");
+    app.press(&window, "Return");
+
+    let deadline = Instant::now() + WAIT;
+    while started_at(&container) == before {
+        assert!(Instant::now() < deadline, "{container} was not restarted");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        app.eval("return !!document.querySelector('[data-testid=palette]')")
+            .await,
+        false
+    );
+
+    // Escape closes it without running anything.
+    app.press(&window, "ctrl+k");
+    app.text_when("[data-testid=palette]", WAIT, |_| true).await;
+    app.press(&window, "Escape");
+    let deadline = Instant::now() + WAIT;
+    while app
+        .eval("return !!document.querySelector('[data-testid=palette]')")
+        .await
+        == true
+    {
+        assert!(
+            Instant::now() < deadline,
+            "Escape did not close the palette"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    app.quit().await;
+}
