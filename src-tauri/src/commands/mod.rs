@@ -110,13 +110,22 @@ impl Berth {
     /// Replaces the open project (the old session's tasks end with it).
     fn switch(&self, args: ProjectArgs) -> Result<(), Error> {
         let project = OpenProject::new(args).map_err(|e| Error::file(e.to_string()))?;
+        self.open_project(project);
+        Ok(())
+    }
+
+    /// Replaces the open project with `project`.
+    fn open_project(&self, project: OpenProject) {
+        // One whose files are gone cannot be opened again from them.
+        let remember = !project.files_missing();
         let settings = self.settings.lock().expect("settings lock").clone();
         let session = Session::open(project, self.view.clone(), &settings);
         *self.session.write().expect("session lock") = session;
         self.terminals.clear();
         *self.logs.lock().expect("log view") = LogView::default();
-        self.remember();
-        Ok(())
+        if remember {
+            self.remember();
+        }
     }
 
     fn remember(&self) {

@@ -13,6 +13,7 @@ use ts_rs::TS;
 
 use super::{Berth, replace};
 use crate::error::{Error, ErrorKind};
+use crate::project::OpenProject;
 use crate::session::Session;
 use crate::view::StackView;
 
@@ -68,31 +69,25 @@ async fn forward(
 }
 
 /// Opens project `name` of the engine as its containers say it was started: the same compose
-/// files, project directory, env files and profiles.
+/// files, project directory, env files and profiles; when those files are gone, made of its
+/// containers (the window says which files are missing).
 #[tauri::command]
 pub async fn open_listed_project(berth: State<'_, Berth>, name: String) -> Result<(), Error> {
     let engine = (berth.session().engine()).ok_or_else(|| {
         Error::not_ready("Berth is not connected to a Docker engine yet; it keeps trying.")
     })?;
     let origin = berth_engine::project_origin(&engine, &name).await?;
-    if origin.config_files.is_empty() {
+    if origin.services.is_empty() {
         return Err(Error::invalid(format!(
-            "The engine has no containers of compose project {name:?} that name their files; \
-             open its compose file with Open compose file… instead."
+            "The engine has no containers of compose project {name:?} now."
         )));
     }
-    if !origin.missing.is_empty() {
-        let missing: Vec<String> = (origin.missing.iter())
-            .map(|p| p.display().to_string())
-            .collect();
-        return Err(Error::new(
+    let open = OpenProject::from_origin(&origin).map_err(|e| {
+        Error::new(
             ErrorKind::File,
-            format!(
-                "The files of project {name} are missing: {}. Restore them, or open its \
-                 compose file where it is now with Open compose file….",
-                missing.join(", ")
-            ),
-        ));
-    }
-    berth.switch(origin.args())
+            format!("Project {name}, from the files its containers name: {e}"),
+        )
+    })?;
+    berth.open_project(open);
+    Ok(())
 }

@@ -248,3 +248,68 @@ async fn ctrl_k_finds_a_service_s_restart_and_enter_runs_it() {
     }
     app.quit().await;
 }
+
+fn docker_state(container: &str) -> (String, String) {
+    let out = docker(&["inspect", "-f", "{{.Id}} {{.State.Running}}", container]);
+    let (id, running) = out.split_once(' ').expect("id and state");
+    (id.to_owned(), running.to_owned())
+}
+
+/// Waits until `container` runs (or not); returns its id.
+async fn running_when(container: &str, running: bool) -> String {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let (id, now) = docker_state(container);
+        if now == running.to_string() {
+            return id;
+        }
+        assert!(Instant::now() < deadline, "{container} running: {now}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stack_whose_files_are_gone_opens_from_its_containers_and_stops_and_starts() {
+    let open = compose_up(
+        "projects-open",
+        &[(
+            "compose.yaml",
+            &format!("services:\n{}", service("web", "")),
+        )],
+        &[],
+    );
+    let gone = compose_up(
+        "projects-gone",
+        &[(
+            "compose.yaml",
+            &format!("services:\n{}{}", service("web", ""), service("db", "")),
+        )],
+        &[],
+    );
+    std::fs::remove_file(&gone.files[0]).expect("remove the compose file");
+    let file = open.files[0].to_str().expect("UTF-8");
+    let app = App::launch(&workspace_binary("berth"), &["-f", file, "-p", &open.name]).await;
+
+    app.click(&format!(
+        "[data-testid=projects] [data-project=\"{}\"]",
+        gone.name
+    ))
+    .await;
+    assert_eq!(enabled_rows(&app, &gone.name).await, ["db", "web"]);
+    let path = gone.files[0].display().to_string();
+    app.text_when("[data-testid=files-missing]", WAIT, |t| t.contains(&path))
+        .await;
+    app.cell_when("web", "state", WAIT, |t| t == "running")
+        .await;
+
+    let web = format!("{}-web-1", gone.name);
+    let id = running_when(&web, true).await;
+    app.click("[data-testid=services] tr[data-service=web] [data-action=stop]")
+        .await;
+    running_when(&web, false).await;
+    // Start starts the container there is: nothing is created without the files.
+    app.click("[data-testid=services] tr[data-service=web] [data-action=start]")
+        .await;
+    assert_eq!(running_when(&web, true).await, id, "{web} was replaced");
+    app.quit().await;
+}
