@@ -10,6 +10,7 @@ pub mod modules;
 pub mod proxy;
 pub mod registry;
 pub mod samples;
+pub mod ssh;
 pub mod stacks;
 
 use std::path::{Path, PathBuf};

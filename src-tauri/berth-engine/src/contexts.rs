@@ -19,7 +19,6 @@ pub(crate) const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
 
 /// One context, as a row of `docker context ls`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[ts(export)]
 pub struct ContextInfo {
     pub name: String,
     pub description: String,
@@ -149,4 +148,72 @@ fn read_meta(path: &Path) -> Option<ContextInfo> {
 pub fn contexts() -> Result<Vec<ContextInfo>> {
     let env: HashMap<String, String> = std::env::vars().collect();
     Ok(Store::new(&env).list(None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    /// `docker ARGS…` with the docker CLI's config in `dir` and no DOCKER_HOST.
+    fn docker(dir: &Path, args: &[&str]) -> String {
+        let out = Command::new("docker")
+            .env("DOCKER_CONFIG", dir)
+            .env_remove("DOCKER_HOST")
+            .env_remove("DOCKER_CONTEXT")
+            .args(args)
+            .output()
+            .expect("the docker CLI");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    #[test]
+    fn contexts_are_listed_and_chosen_as_the_docker_cli_does() {
+        let dir = std::env::temp_dir().join(format!("berth-contexts-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, host) in [
+            ("zeta", "ssh://deploy@zeta.example"),
+            ("alpha", "tcp://10.0.0.9:2375"),
+        ] {
+            let endpoint = format!("host={host}");
+            docker(
+                &dir,
+                &[
+                    "context",
+                    "create",
+                    name,
+                    "--description",
+                    name,
+                    "--docker",
+                    &endpoint,
+                ],
+            );
+        }
+        docker(&dir, &["context", "use", "zeta"]);
+        let env = HashMap::from([("DOCKER_CONFIG".to_owned(), dir.display().to_string())]);
+        let store = Store::new(&env);
+        let theirs: Vec<ContextInfo> = docker(&dir, &["context", "ls", "--format", "json"])
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                ContextInfo {
+                    name: v["Name"].as_str().unwrap().to_owned(),
+                    description: v["Description"].as_str().unwrap().to_owned(),
+                    host: v["DockerEndpoint"].as_str().unwrap().to_owned(),
+                    current: v["Current"].as_bool().unwrap(),
+                }
+            })
+            .collect();
+        assert_eq!(store.list(None), theirs);
+        assert_eq!(store.current(None), "zeta");
+        assert_eq!(store.current(Some("alpha")), "alpha");
+        assert_eq!(store.host("alpha").unwrap(), "tcp://10.0.0.9:2375");
+        assert!(matches!(store.host("nope"), Err(Error::NoContext { .. })));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

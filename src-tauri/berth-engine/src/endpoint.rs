@@ -123,10 +123,19 @@ impl Engine {
             cause,
         };
         if host.starts_with("ssh://") {
+            let over_ssh = |e| match e {
+                Error::Unavailable { endpoint, cause } => {
+                    Error::UnavailableOverSsh { endpoint, cause }
+                }
+                e => e,
+            };
             let (docker, port_host) = crate::ssh::connect(host, TIMEOUT_SECS)
                 .await
-                .map_err(unavailable)?;
-            return Engine::negotiate(docker, endpoint, Some(port_host)).await;
+                .map_err(unavailable)
+                .map_err(over_ssh)?;
+            return Engine::negotiate(docker, endpoint, Some(port_host))
+                .await
+                .map_err(over_ssh);
         }
         let docker = Docker::connect_with_host(host).map_err(unavailable)?;
         Engine::negotiate(docker, endpoint, port_host(host)).await

@@ -16,6 +16,18 @@ pub enum Error {
         endpoint: Endpoint,
         cause: bollard::errors::Error,
     },
+    /// An `ssh://` engine did not answer: ssh failed (what it said is the cause), or docker on
+    /// the host did.
+    #[error(
+        "no Docker engine answers at {endpoint}: {}\n\
+         Check that `ssh HOST docker version` works from here without a prompt (a key or the \
+         agent), and that docker runs on the host.",
+        describe(cause)
+    )]
+    UnavailableOverSsh {
+        endpoint: Endpoint,
+        cause: bollard::errors::Error,
+    },
     /// The engine went away in the middle of the work: stopped, restarted, or its socket cut.
     #[error(
         "lost the connection to the Docker engine at {endpoint} ({reason}); is it running?\n\

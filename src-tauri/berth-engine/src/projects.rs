@@ -104,8 +104,7 @@ async fn list(
 }
 
 /// How a project on the engine was started, read from its containers' labels.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ProjectOrigin {
     pub name: String,
     pub working_dir: Option<PathBuf>,
@@ -119,7 +118,6 @@ pub struct ProjectOrigin {
     /// Each service that has containers, with the image its first container runs: the project
     /// when its files are gone.
     #[serde(skip)]
-    #[ts(skip)]
     pub services: BTreeMap<String, String>,
 }
 

@@ -1,18 +1,18 @@
 //! An engine over SSH, reached as the docker CLI reaches one: the system `ssh` runs `docker
 //! system dial-stdio` on the host (so `~/.ssh/config`, known hosts and the agent apply) and the
-//! HTTP client speaks over its stdin and stdout, one `ssh` per connection.
+//! HTTP client speaks over its stdin and stdout, one `ssh` per connection, reused while it lasts.
 
-use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::process::Stdio;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use bollard::{BollardRequest, Docker};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::{Connected, Connection};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper::body::Incoming;
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::process::{ChildStdin, ChildStdout, Command};
 use tokio::sync::watch;
@@ -24,6 +24,14 @@ const DUMMY_HOST: &str = "http://docker.example.com";
 
 /// Seconds ssh may take to connect, as the docker CLI asks for.
 const CONNECT_TIMEOUT: &str = "ConnectTimeout=30";
+
+/// How long a dropped connection's ssh may take to exit on its own before it is killed.
+const EXIT_GRACE: Duration = Duration::from_millis(300);
+
+/// How long a request waits for a busy connection to free up before another ssh starts, and
+/// how often it looks.
+const REUSE_WAIT: Duration = Duration::from_millis(100);
+const REUSE_POLL: Duration = Duration::from_millis(1);
 
 /// `ssh://[user@]host[:port]`, split as the docker CLI splits it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,46 +107,22 @@ impl Target {
     }
 }
 
-/// A bollard client whose every connection is a fresh `ssh … docker system dial-stdio`, and
-/// the host name ssh resolves for the address (its published ports are there).
+/// A bollard client over ssh, and the host name ssh resolves for the address (its published
+/// ports are there).
 pub(crate) async fn connect(
     url: &str,
     timeout: u64,
 ) -> Result<(Docker, String), bollard::errors::Error> {
     let target = Target::parse(url).map_err(|m| io::Error::new(io::ErrorKind::InvalidInput, m))?;
     let host_name = target.host_name().await;
-    let connector = Connector {
-        target: Arc::new(target),
-        failure: watch::channel(None).0.into(),
-    };
-    let failures = connector.failure.clone();
-    let client = Client::builder(TokioExecutor::new()).build(connector);
-    let host = url.to_owned();
+    let pool = Arc::new(Pool {
+        target,
+        failure: Arc::new(watch::channel(None).0),
+        senders: Mutex::new(Vec::new()),
+    });
     let transport = move |req: BollardRequest| {
-        let client = client.clone();
-        let mut failure = failures.subscribe();
-        let host = host.clone();
-        async move {
-            match client.request(req).await {
-                Ok(response) => Ok(response),
-                Err(err) => {
-                    // ssh's own complaint says more than the broken pipe it left: wait for it.
-                    let said = tokio::time::timeout(
-                        std::time::Duration::from_secs(3),
-                        failure.wait_for(Option::is_some),
-                    )
-                    .await;
-                    match said.ok().and_then(|r| r.ok()).and_then(|f| f.clone()) {
-                        Some(why) => Err(io::Error::new(
-                            io::ErrorKind::Other,
-                            format!("ssh to {host} failed: {why}"),
-                        )
-                        .into()),
-                        None => Err(err.into()),
-                    }
-                }
-            }
-        }
+        let pool = pool.clone();
+        async move { pool.request(req).await }
     };
     let docker = Docker::connect_with_custom_transport(
         transport,
@@ -149,26 +133,91 @@ pub(crate) async fn connect(
     Ok((docker, host_name))
 }
 
-#[derive(Clone)]
-struct Connector {
-    target: Arc<Target>,
-    /// The last ssh that exited on its own with an error: its status and what it said.
+/// The engine's HTTP connections, each its own ssh. A request takes a free one; it waits a
+/// moment for a busy one to free up before starting another ssh (whose handshake costs far
+/// more than a short answer takes), so only long-lived streams (events, logs, exec) hold
+/// connections of their own.
+struct Pool<B> {
+    target: Target,
+    /// The last ssh that exited on its own with an error: what it said and its status.
     failure: Arc<watch::Sender<Option<String>>>,
+    senders: Mutex<Vec<SendRequest<B>>>,
 }
 
-impl tower_service::Service<hyper::Uri> for Connector {
-    type Response = TokioIo<Stream>;
-    type Error = io::Error;
-    type Future = Pin<Box<dyn Future<Output = io::Result<Self::Response>> + Send>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
+impl<B> Pool<B>
+where
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    async fn request(
+        &self,
+        mut req: hyper::Request<B>,
+    ) -> Result<hyper::Response<Incoming>, bollard::errors::Error> {
+        // The daemon behind dial-stdio takes origin-form requests, with a Host.
+        let uri = req.uri().clone();
+        if let Some(authority) = uri.authority() {
+            let value = hyper::header::HeaderValue::from_str(authority.as_str());
+            if let (false, Ok(value)) = (req.headers().contains_key(hyper::header::HOST), value) {
+                req.headers_mut().insert(hyper::header::HOST, value);
+            }
+        }
+        if let Some(path) = uri.path_and_query() {
+            *req.uri_mut() = path.as_str().parse().expect("a path is a URI");
+        }
+        let deadline = Instant::now() + REUSE_WAIT;
+        let mut req = Some(req);
+        let sent = loop {
+            // A free connection's answer to come, or whether to open one (else wait).
+            let (free, open) = {
+                let mut senders = self.senders.lock().expect("not poisoned");
+                senders.retain(|s| !s.is_closed());
+                let open = senders.is_empty() || Instant::now() >= deadline;
+                let free = senders.iter_mut().find(|s| s.is_ready());
+                (
+                    free.map(|s| s.send_request(req.take().expect("sent once"))),
+                    open,
+                )
+            };
+            if let Some(sent) = free {
+                break sent;
+            }
+            if !open {
+                tokio::time::sleep(REUSE_POLL).await;
+                continue;
+            }
+            let mut sender = match self.open().await {
+                Ok(sender) => sender,
+                Err(err) => return Err(self.explained(err).await),
+            };
+            let sent = sender.send_request(req.take().expect("sent once"));
+            self.senders.lock().expect("not poisoned").push(sender);
+            break sent;
+        };
+        match sent.await {
+            Ok(response) => Ok(response),
+            Err(err) => Err(self.explained(err.into()).await),
+        }
     }
 
-    fn call(&mut self, _: hyper::Uri) -> Self::Future {
-        let target = self.target.clone();
-        let failure = self.failure.clone();
-        Box::pin(async move { spawn(&target, failure).map(TokioIo::new) })
+    /// A new connection: one more ssh, its HTTP/1 driven by a task (upgrades allowed, for
+    /// exec and attach).
+    async fn open(&self) -> Result<SendRequest<B>, bollard::errors::Error> {
+        let stream = spawn(&self.target, self.failure.clone())?;
+        let (sender, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        tokio::spawn(connection.with_upgrades());
+        Ok(sender)
+    }
+
+    /// ssh's own complaint says more than the broken pipe it left: it is waited for.
+    async fn explained(&self, err: bollard::errors::Error) -> bollard::errors::Error {
+        let mut failure = self.failure.subscribe();
+        let said = tokio::time::timeout(EXIT_GRACE * 10, failure.wait_for(Option::is_some)).await;
+        match said.ok().and_then(|r| r.ok()).and_then(|f| f.clone()) {
+            Some(why) => io::Error::other(why).into(),
+            None => err,
+        }
     }
 }
 
@@ -190,25 +239,29 @@ fn spawn(target: &Target, failure: Arc<watch::Sender<Option<String>>>) -> io::Re
     let dropped = CancellationToken::new();
     let stop = dropped.clone();
     tokio::spawn(async move {
-        let mut said = String::new();
         let exited = async {
+            let mut said = String::new();
             let _ = stderr.read_to_string(&mut said).await;
-            child.wait().await
+            (child.wait().await, said)
         };
-        tokio::select! {
-            status = exited => {
-                if let Some(status) = status.ok().filter(|s| !s.success()) {
-                    let said = said.trim();
-                    failure.send_replace(Some(if said.is_empty() {
-                        format!("ssh {status}")
-                    } else {
-                        format!("{said} (ssh {status})")
-                    }));
-                }
-            }
-            // Dropping the child (kill_on_drop) ends the ssh of a connection no longer used.
-            () = stop.cancelled() => {}
+        let mut exited = std::pin::pin!(exited);
+        let status = tokio::select! {
+            status = &mut exited => Some(status),
+            // A connection dropped because ssh ended is dropped as it ends: give it the moment
+            // it needs to say why.
+            () = stop.cancelled() => tokio::time::timeout(EXIT_GRACE, &mut exited).await.ok(),
+        };
+        if let Some((Ok(status), said)) =
+            status.filter(|(s, _)| s.as_ref().is_ok_and(|s| !s.success()))
+        {
+            let said = said.trim();
+            failure.send_replace(Some(if said.is_empty() {
+                format!("ssh {status}")
+            } else {
+                format!("{said} (ssh {status})")
+            }));
         }
+        // Dropping the child here (kill_on_drop) ends the ssh of a connection no longer used.
     });
     Ok(Stream {
         stdin,
@@ -249,12 +302,6 @@ impl AsyncWrite for Stream {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.stdin).poll_shutdown(cx)
-    }
-}
-
-impl Connection for Stream {
-    fn connected(&self) -> Connected {
-        Connected::new()
     }
 }
 

@@ -40,4 +40,5 @@ mod observe_ports;
 mod observe_probe;
 mod observe_stats;
 mod projects;
+mod ssh;
 mod testbed;
