@@ -8,6 +8,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use berth_tests::app::App;
+use berth_tests::ssh::{HOST, Sshd};
 use berth_tests::stacks::Cleanup;
 use berth_tests::{docker, unique_project, workspace_binary};
 
@@ -311,5 +312,63 @@ async fn a_stack_whose_files_are_gone_opens_from_its_containers_and_stops_and_st
     app.click("[data-testid=services] tr[data-service=web] [data-action=start]")
         .await;
     assert_eq!(running_when(&web, true).await, id, "{web} was replaced");
+    app.quit().await;
+}
+
+/// The host name ssh resolves `HOST` to with the test's config (`ssh -G`).
+fn ssh_hostname(sshd: &Sshd) -> String {
+    let out = Command::new("ssh")
+        .env("PATH", sshd.path())
+        .args(["-G", HOST])
+        .output()
+        .expect("ssh -G");
+    let config = String::from_utf8_lossy(&out.stdout).into_owned();
+    (config.lines())
+        .find_map(|l| l.strip_prefix("hostname "))
+        .expect("a hostname")
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_ssh_the_window_shows_the_rows_and_links_ports_to_the_remote_host() {
+    let sshd = Sshd::start("window");
+    let started = compose_up(
+        "projects-ssh",
+        &[(
+            "compose.yaml",
+            "services:\n  web:\n    image: berth-test/busybox:1\n    \
+             command: [httpd, -f, -p, '8080']\n    ports: ['8080']\n    stop_grace_period: 0s\n",
+        )],
+        &[],
+    );
+    let out = started.compose(&["port", "web", "8080"]);
+    let published = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let port = published.rsplit(':').next().expect("a port");
+    let file = started.files[0].to_str().expect("UTF-8");
+    let (host, path) = (format!("ssh://{HOST}"), sshd.path());
+    let app = App::launch_with_env(
+        &workspace_binary("berth"),
+        &["-f", file, "-p", &started.name],
+        &[("DOCKER_HOST", &host), ("PATH", &path)],
+    )
+    .await;
+    app.text_when("[data-testid=engine-detail]", WAIT, |t| t.contains(&host))
+        .await;
+    app.cell_when("web", "state", WAIT, |t| t == "running")
+        .await;
+    let want = format!("http://{}:{port}", ssh_hostname(&sshd));
+    let link = "return document.querySelector('[data-testid=services] tr[data-service=web] \
+                [data-col=ports] a')?.getAttribute('href')";
+    let deadline = Instant::now() + WAIT;
+    while app.eval(link).await != want.as_str() {
+        assert!(Instant::now() < deadline, "web's port link is not {want}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The projects list comes over the same engine.
+    let css = format!(
+        "[data-testid=projects] [data-project=\"{}\"] [data-testid=project-state]",
+        started.name
+    );
+    app.text_when(&css, WAIT, |t| t == "running(1)").await;
     app.quit().await;
 }
