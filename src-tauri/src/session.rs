@@ -48,7 +48,7 @@ impl Session {
             ..StackView::new(status)
         });
         let options = SessionOptions {
-            endpoint: settings.engine_endpoint.clone(),
+            endpoint: settings.endpoint(),
             hub: HubOptions {
                 budget: (settings.log_buffer_mib as usize) << 20,
                 ..HubOptions::default()

@@ -22,6 +22,9 @@ pub struct Settings {
     /// A Docker endpoint (`unix://…`, `tcp://…`); empty: DOCKER_HOST, the Docker context, or
     /// the default socket, as the docker CLI chooses.
     pub engine_endpoint: String,
+    /// A Docker context (`docker context ls`) whose engine Berth uses when `engine_endpoint` is
+    /// empty; empty: the one DOCKER_HOST, DOCKER_CONTEXT or the docker CLI's config chooses.
+    pub engine_context: String,
 }
 
 impl Default for Settings {
@@ -30,6 +33,7 @@ impl Default for Settings {
             recent: Vec::new(),
             log_buffer_mib: (berth_engine::logs::DEFAULT_BUDGET >> 20) as u32,
             engine_endpoint: String::new(),
+            engine_context: String::new(),
         }
     }
 }
@@ -41,6 +45,8 @@ impl Default for Settings {
 pub struct SettingsChange {
     pub log_buffer_mib: u32,
     pub engine_endpoint: String,
+    #[serde(default)]
+    pub engine_context: String,
 }
 
 impl SettingsChange {
@@ -49,6 +55,7 @@ impl SettingsChange {
         Settings {
             log_buffer_mib: self.log_buffer_mib,
             engine_endpoint: self.engine_endpoint.trim().to_owned(),
+            engine_context: self.engine_context.clone(),
             ..current.clone()
         }
     }
@@ -90,6 +97,23 @@ impl Settings {
         write()
             .map(drop)
             .map_err(|e| format!("Could not save the settings in {}: {e}", dir.display()))
+    }
+
+    /// The engine's address a session connects to: the endpoint, else the chosen context's host
+    /// (as `berthctl --context` resolves one), else empty (the environment's engine). A context
+    /// that is gone falls back to the environment's, said in the log.
+    pub fn endpoint(&self) -> String {
+        if !self.engine_endpoint.is_empty() || self.engine_context.is_empty() {
+            return self.engine_endpoint.clone();
+        }
+        let contexts = berth_engine::contexts().unwrap_or_default();
+        match contexts.into_iter().find(|c| c.name == self.engine_context) {
+            Some(context) => context.host,
+            None => {
+                tracing::warn!(context = %self.engine_context, "no such Docker context");
+                String::new()
+            }
+        }
     }
 
     /// Puts `project` first among the recent projects.
@@ -178,6 +202,7 @@ mod tests {
         let change = SettingsChange {
             log_buffer_mib: 128,
             engine_endpoint: " tcp://10.0.0.2:2375 ".into(),
+            engine_context: String::new(),
         };
         let changed = change.apply(&s);
         assert_eq!(changed.recent, s.recent);

@@ -34,6 +34,7 @@ macro_rules! commands {
             projects::watch_projects,
             projects::unwatch_projects,
             projects::open_listed_project,
+            project::docker_contexts,
         )
     };
 }

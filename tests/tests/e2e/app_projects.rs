@@ -372,3 +372,64 @@ async fn over_ssh_the_window_shows_the_rows_and_links_ports_to_the_remote_host()
     app.text_when(&css, WAIT, |t| t == "running(1)").await;
     app.quit().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_docker_context_chosen_in_the_window_is_connected_to_and_named() {
+    let sshd = Sshd::start("context");
+    let started = compose_up(
+        "projects-context",
+        &[(
+            "compose.yaml",
+            &format!("services:\n{}", service("web", "")),
+        )],
+        &[],
+    );
+    // The docker CLI's config of the test's own, with a context for the sshd.
+    let config = started.dir.join("docker-config");
+    let context = format!("berth-test-ctx-{}", std::process::id());
+    let out = Command::new("docker")
+        .env("DOCKER_CONFIG", &config)
+        .args(["context", "create", &context, "--docker"])
+        .arg(format!("host=ssh://{HOST}"))
+        .output()
+        .expect("docker context create");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let file = started.files[0].to_str().expect("UTF-8");
+    let (path, config) = (sshd.path(), config.to_str().expect("UTF-8").to_owned());
+    let app = App::launch_with_env(
+        &workspace_binary("berth"),
+        &["-f", file, "-p", &started.name],
+        &[("PATH", &path), ("DOCKER_CONFIG", &config)],
+    )
+    .await;
+    app.cell_when("web", "state", WAIT, |t| t == "running")
+        .await;
+    app.click("[data-testid=project-menu]").await;
+    let option = format!("[data-testid=engine-context] option[value=\"{context}\"]");
+    app.text_when(&option, WAIT, |t| t.contains(&format!("ssh://{HOST}")))
+        .await;
+    let choose = format!(
+        "const s = document.querySelector('[data-testid=engine-context]'); s.value = {context:?}; \
+         s.dispatchEvent(new Event('change')); \
+         s.closest('form').querySelector('button[type=submit]').click(); return null"
+    );
+    app.eval(&choose).await;
+    let dialog = app.native_window_when("another Docker engine", WAIT).await;
+    app.press(&dialog, "Return");
+
+    let host = format!("ssh://{HOST}");
+    app.text_when("[data-testid=engine-detail]", WAIT, |t| t.contains(&host))
+        .await;
+    app.text_when("[data-testid=engine-status]", WAIT, |t| {
+        t.contains(&context)
+    })
+    .await;
+    app.cell_when("web", "state", WAIT, |t| t == "running")
+        .await;
+    app.quit().await;
+}

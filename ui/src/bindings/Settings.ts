@@ -14,4 +14,9 @@ log_buffer_mib: number,
  * A Docker endpoint (`unix://…`, `tcp://…`); empty: DOCKER_HOST, the Docker context, or
  * the default socket, as the docker CLI chooses.
  */
-engine_endpoint: string, };
+engine_endpoint: string, 
+/**
+ * A Docker context (`docker context ls`) whose engine Berth uses when `engine_endpoint` is
+ * empty; empty: the one DOCKER_HOST, DOCKER_CONTEXT or the docker CLI's config chooses.
+ */
+engine_context: string, };

@@ -4,6 +4,7 @@
 // services and ports of a port conflict).
 import { Channel, invoke } from '@tauri-apps/api/core';
 import type { ActionRequest } from '../bindings/ActionRequest';
+import type { ContextInfo } from '../bindings/ContextInfo';
 import type { DirListing } from '../bindings/DirListing';
 import type { ErrorKind } from '../bindings/ErrorKind';
 import type { Filter } from '../bindings/Filter';
@@ -270,4 +271,9 @@ export function unwatchProjects(): Promise<void> {
 /** Opens a project of the engine with the files and profiles its containers were started with. */
 export function openListedProject(name: string): Promise<void> {
   return call('open_listed_project', { name });
+}
+
+/** The Docker contexts, as `docker context ls` lists them. */
+export function dockerContexts(): Promise<ContextInfo[]> {
+  return call('docker_contexts');
 }
