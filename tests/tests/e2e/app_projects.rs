@@ -90,16 +90,32 @@ fn service(name: &str, extra: &str) -> String {
     format!("  {name}:\n    {SLEEPER}\n{extra}")
 }
 
-/// The rows the window shows that are not disabled by a profile, by name, once the header
-/// names `project`.
-async fn enabled_rows(app: &App, project: &str) -> Vec<String> {
+/// Waits until the header names `project` and the rows it shows that are not disabled by a
+/// profile are `want`, by name.
+async fn rows_when(app: &App, project: &str, want: &[String]) {
     app.text_when("[data-testid=project-name]", WAIT, |t| t == project)
         .await;
     let script = "return [...document.querySelectorAll('[data-testid=services] tr[data-service]')]\
                   .filter(r => !r.querySelector('[data-col=state]').textContent.includes('disabled'))\
                   .map(r => r.dataset.service).sort()";
-    let rows = app.eval(script).await;
-    serde_json::from_value(rows).expect("a list of names")
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let rows: Vec<String> = serde_json::from_value(app.eval(script).await).expect("names");
+        if rows == want {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{project}: rows {rows:?}, not {want:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Unfolds the projects list (folded by itself in a window up to 1280 px wide).
+async fn unfold(app: &App) {
+    app.click("[data-testid=projects-toggle][aria-expanded=false]")
+        .await;
 }
 
 fn files_text(files: &[PathBuf]) -> String {
@@ -141,6 +157,7 @@ async fn stacks_compose_started_are_listed_and_open_with_their_files_and_profile
         ],
     )
     .await;
+    unfold(&app).await;
     // Started after the window listed the projects: the engine's events bring it in.
     let profiled = compose_up(
         "projects-profile",
@@ -170,7 +187,7 @@ async fn stacks_compose_started_are_listed_and_open_with_their_files_and_profile
             started.name
         ))
         .await;
-        assert_eq!(enabled_rows(&app, &started.name).await, started.services());
+        rows_when(&app, &started.name, &started.services()).await;
         let files = files_text(&started.files);
         app.text_when("[data-testid=project-files]", WAIT, |t| t == files)
             .await;
@@ -290,13 +307,14 @@ async fn a_stack_whose_files_are_gone_opens_from_its_containers_and_stops_and_st
     std::fs::remove_file(&gone.files[0]).expect("remove the compose file");
     let file = open.files[0].to_str().expect("UTF-8");
     let app = App::launch(&workspace_binary("berth"), &["-f", file, "-p", &open.name]).await;
+    unfold(&app).await;
 
     app.click(&format!(
         "[data-testid=projects] [data-project=\"{}\"]",
         gone.name
     ))
     .await;
-    assert_eq!(enabled_rows(&app, &gone.name).await, ["db", "web"]);
+    rows_when(&app, &gone.name, &["db".to_owned(), "web".to_owned()]).await;
     let path = gone.files[0].display().to_string();
     app.text_when("[data-testid=files-missing]", WAIT, |t| t.contains(&path))
         .await;
@@ -365,6 +383,7 @@ async fn over_ssh_the_window_shows_the_rows_and_links_ports_to_the_remote_host()
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // The projects list comes over the same engine.
+    unfold(&app).await;
     let css = format!(
         "[data-testid=projects] [data-project=\"{}\"] [data-testid=project-state]",
         started.name
