@@ -82,7 +82,7 @@ async fn main() {
     println!("| With {PROJECTS} projects on the engine | median | p90 | most | goal |");
     println!("|---|---|---|---|---|");
     for (what, samples, goal) in [
-        ("list on screen after the first paint", &listed, "≤ 100 ms"),
+        ("list drawn after the first paint", &listed, "≤ 100 ms"),
         ("click to the project's rows", &switches, "≤ 200 ms"),
     ] {
         println!(
