@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use berth_compose::{LoadOptions, Port, Project};
-use berth_engine::ProjectArgs;
+use berth_engine::{ProjectArgs, ProjectOrigin};
 use serde::Serialize;
 use tauri::{AppHandle, Manager, Runtime};
 use ts_rs::TS;
@@ -15,6 +15,9 @@ use ts_rs::TS;
 pub struct OpenProject {
     args: ProjectArgs,
     options: LoadOptions,
+    /// A project another tool started whose files are gone: made of its containers, with the
+    /// files that are missing. Never reloaded; it acts only on the containers there are.
+    from_containers: Option<(Project, Vec<PathBuf>)>,
 }
 
 impl OpenProject {
@@ -22,7 +25,27 @@ impl OpenProject {
     pub fn new(args: ProjectArgs) -> std::io::Result<OpenProject> {
         let args = args.absolute()?;
         let options = args.load_options()?;
-        Ok(OpenProject { args, options })
+        Ok(OpenProject {
+            args,
+            options,
+            from_containers: None,
+        })
+    }
+
+    /// A project on the engine as its containers say it was started: from its files, or when
+    /// they are gone, from its containers alone.
+    pub fn from_origin(origin: &ProjectOrigin) -> Result<OpenProject, String> {
+        let mut open = OpenProject::new(origin.args()).map_err(|e| e.to_string())?;
+        if !origin.missing.is_empty() {
+            open.from_containers = Some((origin.project()?, origin.missing.clone()));
+        }
+        Ok(open)
+    }
+
+    /// Made of its containers because its files are gone: it can start, stop and remove them,
+    /// not create any.
+    pub fn files_missing(&self) -> bool {
+        self.from_containers.is_some()
     }
 
     /// The demo stack bundled with the app (`resources/demo`), which `berth` opens on first run.
@@ -41,6 +64,18 @@ impl OpenProject {
     /// Loads the files as they are now: the view the window shows, the project if valid, and
     /// every file the load read or looked for (to watch for edits).
     pub fn load(&self) -> (ProjectStatus, Option<Project>, BTreeSet<PathBuf>) {
+        if let Some((project, missing)) = &self.from_containers {
+            let view = ProjectView {
+                files: self.args.files.iter().map(display).collect(),
+                missing: missing.iter().map(display).collect(),
+                ..ProjectView::from(project)
+            };
+            return (
+                ProjectStatus::Loaded(view),
+                Some(project.clone()),
+                BTreeSet::new(),
+            );
+        }
         let (loaded, sources) = berth_compose::load_sources(&self.options);
         match loaded {
             Ok(project) => (
@@ -103,6 +138,8 @@ pub struct ProjectView {
     pub active_profiles: Vec<String>,
     /// In start order: each service after the services it depends on.
     pub services: Vec<ServiceView>,
+    /// The files it was started from that are gone: it is shown from its containers.
+    pub missing: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -151,6 +188,7 @@ impl From<&Project> for ProjectView {
             profiles,
             active_profiles: project.active_profiles.clone(),
             services,
+            missing: Vec::new(),
         }
     }
 }

@@ -52,7 +52,7 @@ impl Session {
             ..StackView::new(status)
         });
         let options = SessionOptions {
-            endpoint: settings.engine_endpoint.clone(),
+            endpoint: settings.endpoint(),
             hub: HubOptions {
                 budget: (settings.log_buffer_mib as usize) << 20,
                 history: history.map(|root| HistoryOptions {
@@ -149,6 +149,11 @@ impl Session {
         };
         let project = self.reload()?;
         check_request(&request).map_err(Error::invalid)?;
+        if request.action == Action::Rebuild && self.open.files_missing() {
+            return Err(Error::invalid(
+                "The project's files are missing: there is no build to run again.",
+            ));
+        }
         let Some(action) = self.engine.begin_action() else {
             return Err(Error::not_ready(
                 "Another action is still running; wait for it or cancel it.",
@@ -158,6 +163,8 @@ impl Session {
         let stack = Stack::new(engine, project);
         let services = &request.services;
         let result = match request.action {
+            // Without its files nothing can be created: Start starts the containers there are.
+            Action::Up if self.open.files_missing() => stack.start(services, &progress).await,
             Action::Up => {
                 let options = UpOptions {
                     services: services.clone(),
@@ -270,6 +277,11 @@ impl Session {
         self.publish(|v| {
             v.watches.remove(service);
         });
+    }
+
+    /// The engine, once connected.
+    pub fn engine(&self) -> Option<berth_engine::Engine> {
+        self.engine.engine()
     }
 
     /// The live stats and port probes, once connected.

@@ -29,6 +29,9 @@ pub struct Settings {
     /// Alert rules by project name, then service: a regex whose matching lines are notified
     /// (`alerts.rs`). Set through `set_alert`, which checks the service and the regex.
     pub alerts: BTreeMap<String, BTreeMap<String, String>>,
+    /// A Docker context (`docker context ls`) whose engine Berth uses when `engine_endpoint` is
+    /// empty; empty: the one DOCKER_HOST, DOCKER_CONTEXT or the docker CLI's config chooses.
+    pub engine_context: String,
 }
 
 impl Default for Settings {
@@ -39,6 +42,7 @@ impl Default for Settings {
             engine_endpoint: String::new(),
             history_mib: (berth_engine::logs::history::DEFAULT_BUDGET >> 20) as u32,
             alerts: BTreeMap::new(),
+            engine_context: String::new(),
         }
     }
 }
@@ -51,6 +55,8 @@ pub struct SettingsChange {
     pub log_buffer_mib: u32,
     pub engine_endpoint: String,
     pub history_mib: u32,
+    #[serde(default)]
+    pub engine_context: String,
 }
 
 impl SettingsChange {
@@ -60,6 +66,7 @@ impl SettingsChange {
             log_buffer_mib: self.log_buffer_mib,
             engine_endpoint: self.engine_endpoint.trim().to_owned(),
             history_mib: self.history_mib,
+            engine_context: self.engine_context.clone(),
             ..current.clone()
         }
     }
@@ -101,6 +108,23 @@ impl Settings {
         write()
             .map(drop)
             .map_err(|e| format!("Could not save the settings in {}: {e}", dir.display()))
+    }
+
+    /// The engine's address a session connects to: the endpoint, else the chosen context's host
+    /// (as `berthctl --context` resolves one), else empty (the environment's engine). A context
+    /// that is gone falls back to the environment's, said in the log.
+    pub fn endpoint(&self) -> String {
+        if !self.engine_endpoint.is_empty() || self.engine_context.is_empty() {
+            return self.engine_endpoint.clone();
+        }
+        let contexts = berth_engine::contexts().unwrap_or_default();
+        match contexts.into_iter().find(|c| c.name == self.engine_context) {
+            Some(context) => context.host,
+            None => {
+                tracing::warn!(context = %self.engine_context, "no such Docker context");
+                String::new()
+            }
+        }
     }
 
     /// Puts `project` first among the recent projects.
@@ -196,6 +220,7 @@ mod tests {
             log_buffer_mib: 128,
             engine_endpoint: " tcp://10.0.0.2:2375 ".into(),
             history_mib: 64,
+            engine_context: String::new(),
         };
         let changed = change.apply(&s);
         assert_eq!(changed.recent, s.recent);

@@ -262,6 +262,11 @@ fn rows(
         .map(|name| {
             let spec = view.services.iter().find(|s| s.name == name);
             let status = match snapshot.and_then(|s| s.services.get(name)) {
+                // Made of its containers, the project has no files for them to differ from.
+                Some(state) if !view.missing.is_empty() => ServiceStatus {
+                    config_changed: false,
+                    ..state.status()
+                },
                 Some(state) => state.status(),
                 None => ServiceStatus::of(
                     match spec {
@@ -377,6 +382,7 @@ pub(crate) mod tests {
                     watch: false,
                 })
                 .collect(),
+            missing: vec![],
         })
     }
 

@@ -69,6 +69,16 @@ impl Proxy {
         self.open_where(|r| r.starts_with("/events") && !r.contains("until="))
     }
 
+    /// Of those, the window's projects list's: the one filtered by the compose project label
+    /// (a project's own feed picks its project out of an unfiltered stream).
+    pub fn open_project_list_streams(&self) -> usize {
+        self.open_where(|r| {
+            r.starts_with("/events")
+                && !r.contains("until=")
+                && r.contains(berth_engine::labels::PROJECT)
+        })
+    }
+
     /// Stats streams open now.
     pub fn open_stats_streams(&self) -> usize {
         self.open_where(|r| r.contains("/stats") && !r.contains("stream=false"))

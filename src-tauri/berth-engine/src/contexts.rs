@@ -19,6 +19,7 @@ pub(crate) const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
 
 /// One context, as a row of `docker context ls`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
 pub struct ContextInfo {
     pub name: String,
     pub description: String,

@@ -31,6 +31,7 @@ pub mod ports;
 pub mod probe;
 mod progress;
 mod project_args;
+pub mod project_list;
 mod projects;
 mod resources;
 mod session;

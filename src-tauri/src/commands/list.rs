@@ -33,6 +33,10 @@ macro_rules! commands {
             stack::set_watch,
             logs::logs_find_marker,
             logs::set_alert,
+            projects::watch_projects,
+            projects::unwatch_projects,
+            projects::open_listed_project,
+            project::docker_contexts,
         )
     };
 }

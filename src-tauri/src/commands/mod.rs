@@ -26,6 +26,7 @@ pub mod inspect;
 pub mod logs;
 pub mod metrics;
 pub mod project;
+pub mod projects;
 pub mod stack;
 pub mod terminal;
 
@@ -54,6 +55,7 @@ pub struct Berth {
     log_feed: Mutex<Option<JoinHandle<()>>>,
     log_listener: Arc<Mutex<Option<Channel<ViewStats>>>>,
     metrics_feed: Mutex<Option<JoinHandle<()>>>,
+    projects_feed: Mutex<Option<JoinHandle<()>>>,
     /// An endpoint confirmation dialog is open: the page gets one at a time.
     confirming: AtomicBool,
     /// The open project's terminals.
@@ -91,6 +93,7 @@ impl Berth {
             log_feed: Mutex::default(),
             log_listener: Arc::default(),
             metrics_feed: Mutex::default(),
+            projects_feed: Mutex::default(),
             confirming: AtomicBool::new(false),
             terminals: Terminals::default(),
             alert_task: Mutex::default(),
@@ -152,6 +155,14 @@ impl Berth {
     /// Replaces the open project (the old session's tasks end with it).
     fn switch(&self, args: ProjectArgs) -> Result<(), Error> {
         let project = OpenProject::new(args).map_err(|e| Error::file(e.to_string()))?;
+        self.open_project(project);
+        Ok(())
+    }
+
+    /// Replaces the open project with `project`.
+    fn open_project(&self, project: OpenProject) {
+        // One whose files are gone cannot be opened again from them.
+        let remember = !project.files_missing();
         let settings = self.settings.lock().expect("settings lock").clone();
         let session = Session::open(
             project,
@@ -162,9 +173,10 @@ impl Berth {
         *self.session.write().expect("session lock") = session;
         self.terminals.clear();
         *self.logs.lock().expect("log view") = LogView::default();
-        self.remember();
+        if remember {
+            self.remember();
+        }
         self.start_alerts();
-        Ok(())
     }
 
     fn remember(&self) {

@@ -2,7 +2,7 @@
 
 use std::sync::atomic::Ordering;
 
-use berth_engine::ProjectArgs;
+use berth_engine::{ContextInfo, ProjectArgs};
 use tauri::{AppHandle, Manager, Runtime, State};
 use tauri_plugin_dialog::{DialogExt, MessageDialogButtons, MessageDialogKind};
 
@@ -28,14 +28,25 @@ pub async fn save_settings<R: Runtime>(
     let current = berth.settings.lock().expect("settings lock").clone();
     let settings = change.apply(&current);
     settings.check().map_err(Error::invalid)?;
-    if settings.engine_endpoint != current.engine_endpoint {
+    if settings.engine_context != current.engine_context
+        && !settings.engine_context.is_empty()
+        && !(berth_engine::contexts().map_err(Error::from)?)
+            .iter()
+            .any(|c| c.name == settings.engine_context)
+    {
+        return Err(Error::invalid(format!(
+            "There is no Docker context {:?}: docker context ls lists them.",
+            settings.engine_context
+        )));
+    }
+    if settings.endpoint() != current.endpoint() {
         if berth.confirming.swap(true, Ordering::SeqCst) {
             return Err(Error::new(
                 ErrorKind::NotReady,
                 "Another change of the Docker endpoint is waiting for your answer.",
             ));
         }
-        let confirmed = confirm_endpoint(&app, &settings.engine_endpoint).await;
+        let confirmed = confirm_endpoint(&app, &settings.endpoint()).await;
         berth.confirming.store(false, Ordering::SeqCst);
         if !confirmed {
             return Err(Error::new(
@@ -110,6 +121,12 @@ pub async fn open_project_dialog<R: Runtime>(
         ..ProjectArgs::default()
     })?;
     Ok(true)
+}
+
+/// The Docker contexts, as `docker context ls` lists them.
+#[tauri::command]
+pub fn docker_contexts() -> Result<Vec<ContextInfo>, Error> {
+    Ok(berth_engine::contexts()?)
 }
 
 /// Reopens the recent project at `index` (as `settings().recent` lists them).

@@ -683,12 +683,20 @@ async fn the_app_holds_one_event_stream_shown_hidden_and_after_an_engine_restart
         proxy.open_stats_streams() == 1
     })
     .await;
-    assert_eq!(proxy.open_event_streams(), 1, "shown: one event stream");
+    eventually("the projects list's event stream", || {
+        proxy.open_project_list_streams() == 1
+    })
+    .await;
+    assert_eq!(
+        proxy.open_event_streams(),
+        2,
+        "shown: the project's event stream and the projects list's"
+    );
 
     // Hidden (the tray): the stats stream closes and nothing is asked of the engine.
     let windows = app.hide_window().await;
-    eventually("the stats stream closed", || {
-        proxy.open_stats_streams() == 0
+    eventually("the stats and projects list streams closed", || {
+        proxy.open_stats_streams() == 0 && proxy.open_project_list_streams() == 0
     })
     .await;
     assert_eq!(
@@ -712,14 +720,14 @@ async fn the_app_holds_one_event_stream_shown_hidden_and_after_an_engine_restart
         proxy.open_event_streams() >= 1
     })
     .await;
-    eventually("the window's stats stream again", || {
-        proxy.open_stats_streams() == 1
+    eventually("the window's stats and projects list streams again", || {
+        proxy.open_stats_streams() == 1 && proxy.open_project_list_streams() == 1
     })
     .await;
     assert_eq!(
         proxy.open_event_streams(),
-        1,
-        "after a restart: one event stream"
+        2,
+        "after a restart: the project's event stream and the projects list's"
     );
     app.quit().await;
     take_down(&stack, daemon, &dir).await;

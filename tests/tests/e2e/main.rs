@@ -7,6 +7,7 @@ mod app_files;
 mod app_history;
 mod app_inspect;
 mod app_markers;
+mod app_projects;
 mod app_stack;
 mod app_terminal;
 mod app_watch;

@@ -9,4 +9,8 @@ profiles: Array<string>, active_profiles: Array<string>,
 /**
  * In start order: each service after the services it depends on.
  */
-services: Array<ServiceView>, };
+services: Array<ServiceView>, 
+/**
+ * The files it was started from that are gone: it is shown from its containers.
+ */
+missing: Array<string>, };

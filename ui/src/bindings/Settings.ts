@@ -24,4 +24,9 @@ history_mib: number,
  * Alert rules by project name, then service: a regex whose matching lines are notified
  * (`alerts.rs`). Set through `set_alert`, which checks the service and the regex.
  */
-alerts: { [key in string]: { [key in string]: string } }, };
+alerts: { [key in string]: { [key in string]: string } }, 
+/**
+ * A Docker context (`docker context ls`) whose engine Berth uses when `engine_endpoint` is
+ * empty; empty: the one DOCKER_HOST, DOCKER_CONTEXT or the docker CLI's config chooses.
+ */
+engine_context: string, };

@@ -4,6 +4,7 @@
 // services and ports of a port conflict).
 import { Channel, invoke } from '@tauri-apps/api/core';
 import type { ActionRequest } from '../bindings/ActionRequest';
+import type { ContextInfo } from '../bindings/ContextInfo';
 import type { DirListing } from '../bindings/DirListing';
 import type { ErrorKind } from '../bindings/ErrorKind';
 import type { Filter } from '../bindings/Filter';
@@ -11,6 +12,7 @@ import type { Holder } from '../bindings/Holder';
 import type { IpcError } from '../bindings/IpcError';
 import type { Metrics } from '../bindings/Metrics';
 import type { ProgressEvent } from '../bindings/ProgressEvent';
+import type { ProjectsView } from '../bindings/ProjectsView';
 import type { Rows } from '../bindings/Rows';
 import type { Search } from '../bindings/Search';
 import type { ServiceInspect } from '../bindings/ServiceInspect';
@@ -271,4 +273,23 @@ export function logsFindMarker(
  * one notification every 30 s). An empty pattern removes it; an invalid regex is refused. */
 export function setAlert(service: string, pattern: string): Promise<void> {
   return call('set_alert', { service, pattern });
+// The projects list (src-tauri/src/commands/projects.rs): every compose project on the engine.
+
+/** Sends the engine's projects once listed, then after each change, while the window is shown. */
+export function watchProjects(onProjects: (view: ProjectsView) => void): Promise<void> {
+  return call('watch_projects', { onProjects: channel(onProjects) });
+}
+
+export function unwatchProjects(): Promise<void> {
+  return call('unwatch_projects');
+}
+
+/** Opens a project of the engine with the files and profiles its containers were started with. */
+export function openListedProject(name: string): Promise<void> {
+  return call('open_listed_project', { name });
+}
+
+/** The Docker contexts, as `docker context ls` lists them. */
+export function dockerContexts(): Promise<ContextInfo[]> {
+  return call('docker_contexts');
 }

@@ -67,6 +67,7 @@ describe('projectHeading', () => {
       profiles: [],
       active_profiles: [],
       services: [],
+      missing: [],
     });
     expect(heading).toEqual({
       title: 'shop',
