@@ -6,6 +6,7 @@
 use std::sync::{Arc, Mutex, Weak};
 
 use berth_compose::Project;
+use berth_engine::logs::history::{self, HistoryOptions};
 use berth_engine::logs::{Hub, HubOptions};
 use berth_engine::{
     AbortOnDrop, Connection, DownOptions, FileWatch, ProberHandle, Progress, SessionOptions, Stack,
@@ -51,6 +52,10 @@ impl Session {
             endpoint: settings.engine_endpoint.clone(),
             hub: HubOptions {
                 budget: (settings.log_buffer_mib as usize) << 20,
+                history: history::default_root().map(|root| HistoryOptions {
+                    root,
+                    budget: u64::from(settings.history_mib) << 20,
+                }),
                 ..HubOptions::default()
             },
             follow_logs: true,

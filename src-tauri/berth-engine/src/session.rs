@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::backoff::Backoff;
 use crate::endpoint::{Engine, EngineVersion};
 use crate::feed::Feed;
+use crate::logs::history::{self, HistoryOptions, Resume};
 use crate::logs::{FollowOptions, Hub, HubOptions};
 use crate::probe::{Prober, ProberHandle};
 use crate::state::{Snapshot, StateHandle};
@@ -88,6 +89,7 @@ impl Session {
     /// starts anything.
     pub fn open(project: Option<Project>, options: SessionOptions) -> Arc<Session> {
         let (project, projects) = watch::channel(project);
+        let history = options.hub.history.clone();
         let session = Arc::new(Session {
             hub: Hub::new(options.hub),
             live: Mutex::new(Live::default()),
@@ -100,7 +102,7 @@ impl Session {
             Arc::downgrade(&session),
             projects,
             options.endpoint,
-            options.follow_logs,
+            options.follow_logs.then_some(history),
         ));
         *session.task.lock().expect("task lock") = Some(AbortOnDrop(task));
         session
@@ -168,12 +170,13 @@ impl Session {
 }
 
 /// Connects (retrying with backoff while the engine is away), then marks the updates changed on
-/// every change of the state model and feeds the log hub, until the session is dropped.
+/// every change of the state model and feeds the log hub (`follow`: with the history, if any),
+/// until the session is dropped.
 async fn connect_and_watch(
     session: Weak<Session>,
     mut projects: watch::Receiver<Option<Project>>,
     endpoint: String,
-    follow: bool,
+    follow: Option<Option<HistoryOptions>>,
 ) {
     let mut backoff = Backoff::new();
     let (engine, version) = loop {
@@ -213,6 +216,13 @@ async fn connect_and_watch(
         return;
     };
     let Some(s) = session.upgrade() else { return };
+    let hub = s.hub.clone();
+    drop(s);
+    let resume = match &follow {
+        Some(Some(history)) => open_history(&engine, &project.name, history, &hub).await,
+        _ => Resume::default(),
+    };
+    let Some(s) = session.upgrade() else { return };
     let state = StateHandle::spawn(engine, project);
     let (_, mut changes) = state.subscribe().await;
     // One feed of the project's events for the state model, the stats and the log follower.
@@ -224,9 +234,8 @@ async fn connect_and_watch(
         live.state = Some(state.clone());
     }
     s.updates.send_modify(|_| {});
-    let hub = s.hub.clone();
     drop(s);
-    let _logs = follow.then(|| AbortOnDrop(tokio::spawn(follow_logs(feed, hub))));
+    let _logs = follow.map(|_| AbortOnDrop(tokio::spawn(follow_logs(feed, hub, resume))));
     loop {
         tokio::select! {
             change = changes.recv() => match change {
@@ -250,12 +259,52 @@ async fn connect_and_watch(
     }
 }
 
-/// Follows every container's logs into the hub, from the last [`TAIL`] lines of each; the
-/// follower itself re-attaches when the engine comes back.
-async fn follow_logs(feed: Feed, hub: Hub) {
+/// Opens the project's history on this engine (its `docker info` ID names it) into the hub.
+/// Returns where each container's stored lines end; nothing when it cannot be opened (said
+/// in the log), the logs are then kept in memory only.
+async fn open_history(
+    engine: &Engine,
+    project: &str,
+    options: &HistoryOptions,
+    hub: &Hub,
+) -> Resume {
+    let id = match engine.docker().info().await {
+        Ok(info) => info.id.unwrap_or_default(),
+        Err(err) => {
+            tracing::warn!(%err, "no engine ID: the log history is not kept");
+            return Resume::default();
+        }
+    };
+    let dir = history::project_dir(&options.root, &id, project);
+    let (budget, opening) = (options.budget, hub.clone());
+    let opened = tokio::task::spawn_blocking(move || {
+        opening.attach_history(&dir, budget).map_err(|e| (dir, e))
+    })
+    .await;
+    match opened {
+        Ok(Ok(resume)) => resume,
+        Ok(Err((dir, err))) => {
+            hub.note(
+                "berth",
+                &format!(
+                    "Could not open the log history in {}: {err}. Lines are kept in memory only.",
+                    dir.display()
+                ),
+            );
+            Resume::default()
+        }
+        Err(_) => Resume::default(),
+    }
+}
+
+/// Follows every container's logs into the hub: those with stored lines from after their last
+/// one (`resume`), the others from their last [`TAIL`] lines. The follower itself re-attaches
+/// when the engine comes back.
+async fn follow_logs(feed: Feed, hub: Hub, resume: Resume) {
     let options = FollowOptions {
         tail: Some(TAIL),
         follow: true,
+        resume,
         ..FollowOptions::default()
     };
     let (tx, rx) = tokio::sync::mpsc::channel(256);

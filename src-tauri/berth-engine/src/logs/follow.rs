@@ -70,6 +70,9 @@ pub struct FollowOptions {
     /// The longest line kept whole, in bytes ([`MAX_LINE`] when `None`): a longer one is
     /// handed on in parts of this size, each but the last marked [`Record::partial`].
     pub max_line: Option<usize>,
+    /// Where each container's lines already stored end, by container ID: those containers are
+    /// read from there on, without what was stored (see [`crate::logs::history`]).
+    pub resume: super::history::Resume,
 }
 
 /// The container a line came from.
@@ -408,12 +411,13 @@ impl Pending {
 
 impl Reader {
     fn new(origin: Arc<Origin>, options: &FollowOptions) -> Reader {
+        let last = options.resume.get(&origin.id).copied().unwrap_or_default();
         Reader {
             origin,
             timestamps: true,
             since: options.since,
             until: options.until,
-            last: [None, None],
+            last,
             replayed: [0, 0],
             partial: [None, None],
             max_line: options.max_line.unwrap_or(MAX_LINE).max(1),

@@ -9,6 +9,7 @@
 pub mod ansi;
 pub mod export;
 pub mod follow;
+pub mod history;
 pub mod hub;
 pub mod level;
 pub mod line;
@@ -17,6 +18,7 @@ pub mod store;
 
 pub use export::ExportOptions;
 pub use follow::{FollowOptions, MAX_LINE, Origin, PARTIAL_WAIT, Record, follow, follow_feed};
+pub use history::{HistoryOptions, HistoryStatus};
 pub use hub::{Delivery, Hub, HubOptions};
 pub use level::Level;
 pub use line::{Color, Line, Span, Stream, Style, format_rfc3339, parse_rfc3339};

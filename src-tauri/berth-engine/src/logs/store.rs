@@ -97,12 +97,18 @@ impl Default for Store {
 impl Store {
     /// A store that keeps at most about `budget` bytes (text, index and raw copies).
     pub fn new(budget: usize) -> Store {
+        Store::starting_at(budget, 0)
+    }
+
+    /// An empty store whose first line gets position `first` (where the project's history
+    /// ends, or a segment of it starts).
+    pub fn starting_at(budget: usize, first: u64) -> Store {
         Store {
             budget,
             chunk_size: (budget / 16).clamp(4096, MAX_CHUNK),
             chunks: Vec::new(),
             entries: Vec::new(),
-            first: 0,
+            first,
             raw: BTreeMap::new(),
             raw_bytes: 0,
             chunk_bytes: 0,
@@ -159,8 +165,39 @@ impl Store {
         partial: bool,
     ) -> u64 {
         let stripped = ansi::needs_strip(raw).then(|| ansi::strip(raw).text);
+        let (level, json) = level::detect(stripped.as_deref().unwrap_or(raw));
+        let flags = (u8::from(stream == Stream::Stderr) * STDERR)
+            | (u8::from(stream == Stream::Berth) * BERTH)
+            | (u8::from(json) * JSON)
+            | (u8::from(partial) * PARTIAL)
+            | (u8::from(stripped.is_some()) * RAW);
+        self.put(source, ts, raw, stripped, flags, level as u8)
+    }
+
+    /// A line read back from the history: its flags and level as they were stored, its text
+    /// stripped again only if it had escape sequences.
+    pub(crate) fn push_stored(
+        &mut self,
+        source: u16,
+        ts: i64,
+        raw: &[u8],
+        flags: u8,
+        level: u8,
+    ) -> u64 {
+        let stripped = (flags & RAW != 0).then(|| ansi::strip(raw).text);
+        self.put(source, ts, raw, stripped, flags, level)
+    }
+
+    fn put(
+        &mut self,
+        source: u16,
+        ts: i64,
+        raw: &[u8],
+        stripped: Option<Vec<u8>>,
+        flags: u8,
+        level: u8,
+    ) -> u64 {
         let text = stripped.as_deref().unwrap_or(raw);
-        let (level, json) = level::detect(text);
         let need = text.len() + 1;
         if self
             .chunks
@@ -182,12 +219,7 @@ impl Store {
         chunk.data.extend_from_slice(text);
         chunk.data.push(b'\n');
         let seq = chunk.seq;
-        let mut flags = (u8::from(stream == Stream::Stderr) * STDERR)
-            | (u8::from(stream == Stream::Berth) * BERTH)
-            | (u8::from(json) * JSON)
-            | (u8::from(partial) * PARTIAL);
-        if stripped.is_some() {
-            flags |= RAW;
+        if flags & RAW != 0 {
             self.raw_bytes += raw.len() + RAW_OVERHEAD;
             self.raw.insert(pos, raw.into());
         }
@@ -198,7 +230,7 @@ impl Store {
             len: text.len() as u32,
             source,
             flags,
-            level: level as u8,
+            level,
         });
         self.evict();
         pos
@@ -296,6 +328,11 @@ impl Store {
     /// Whether the line goes on in the container's next line.
     pub fn partial(&self, pos: u64) -> Option<bool> {
         self.entry(pos).map(|e| e.flags & PARTIAL != 0)
+    }
+
+    /// The number of the container a line came from, an index into [`Store::sources`].
+    pub fn source_number(&self, pos: u64) -> Option<u16> {
+        self.entry(pos).map(|e| e.source)
     }
 
     /// The container a line came from.
