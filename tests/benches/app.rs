@@ -70,7 +70,7 @@ async fn main() {
     let hello_soft = idle(&app).await;
     app.quit().await;
 
-    let app = buffering(&berth, &args).await;
+    let app = buffering(&berth, &args, &[]).await;
     eprintln!("berth idle: {SETTLE:?} to settle, then {IDLE:?}");
     let berth_idle = idle(&app).await;
 
@@ -107,9 +107,9 @@ async fn main() {
 }
 
 /// Berth launched on the fixture stack plus the printer, started, holding its 100k lines.
-async fn buffering(berth: &Path, args: &[&str]) -> Running {
+async fn buffering(berth: &Path, args: &[&str], env: &[(&str, &str)]) -> Running {
     eprintln!("berth: start the stack and buffer 100k lines");
-    let app = Running::launch(berth, args).await;
+    let app = Running::launch_with_env(berth, args, env).await;
     app.text_when("[data-testid=stack-status]", LONG, |t| t == "stopped")
         .await;
     app.click("[data-testid=start]").await;
@@ -135,11 +135,14 @@ async fn buffering(berth: &Path, args: &[&str]) -> Running {
 
 /// `MEMORY_ONLY=1`: the idle memory of Berth and of the hello-world painting in software, by
 /// process and by what backs it, and nothing else (a few minutes instead of a quarter hour).
+/// `BERTH_ENV=NAME=VALUE` launches Berth with that variable set, to try a setting.
 async fn memory_only(berth: &Path, hello: &Path, args: &[&str]) {
     let app = Running::launch_with_env(hello, &[], &[SOFTWARE_PAINT]).await;
     let hello_soft = idle(&app).await;
     app.quit().await;
-    let app = buffering(berth, args).await;
+    let tried = std::env::var("BERTH_ENV").unwrap_or_default();
+    let env: Vec<(&str, &str)> = tried.split_once('=').into_iter().collect();
+    let app = buffering(berth, args, &env).await;
     let berth_idle = idle(&app).await;
     app.quit().await;
     let mib = |kib: u64| kib as f64 / 1024.0;
