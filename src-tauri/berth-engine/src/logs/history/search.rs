@@ -1,5 +1,5 @@
-//! Searching the history where it lies: each segment's bytes are scanned in one pass and only
-//! the hits are mapped to their lines. Reading every segment into a [`Store`] first (as
+//! Searching the history where it lies: each segment's bytes are scanned in one pass, the
+//! records' heads walked alongside, and only the records hit are checked and mapped to lines. Reading every segment into a [`Store`] first (as
 //! [`segments::each`] does) costs about a microsecond a line, ten seconds over 10M stored lines;
 //! the search itself is a small part of that (docs/benchmarks.md, issue 17).
 //!
@@ -8,7 +8,7 @@
 use std::io;
 use std::path::Path;
 
-use super::format::{self, Record};
+use super::format;
 use super::segments;
 use crate::logs::ansi;
 use crate::logs::query::Matcher;
@@ -31,41 +31,44 @@ pub fn search(dir: &Path, matcher: &Matcher) -> io::Result<Vec<u64>> {
     Ok(out)
 }
 
-/// The numbers (within the segment) of its lines that `matcher` finds.
+/// The numbers (within the segment) of its lines that `matcher` finds: one pass of the
+/// matcher over the bytes, the records' heads walked alongside to place each hit.
 fn search_segment(bytes: &[u8], matcher: &Matcher) -> Vec<usize> {
-    // Where each line's text lies in `bytes`, and whether it has escape sequences.
-    let base = bytes.as_ptr() as usize;
-    let mut lines: Vec<(usize, usize, bool)> = Vec::new();
-    format::scan(bytes, |record| {
-        if let Record::Line { flags, raw, .. } = record {
-            let start = raw.as_ptr() as usize - base;
-            lines.push((start, start + raw.len(), flags & RAW != 0));
+    let mut lines = format::lines_unchecked(bytes).enumerate().peekable();
+    let end = bytes.len();
+    let (mut hits, mut escaped) = (Vec::new(), Vec::new());
+    matcher.scan(bytes, |s, e| {
+        while let Some(&(k, (start, stop, flags))) = lines.peek() {
+            if s < start {
+                // In the head of a record: go on at its text.
+                return start;
+            }
+            lines.next();
+            if flags & RAW != 0 {
+                escaped.push((k, start, stop));
+            } else if s < stop
+                && (e <= stop || !matcher.find_all(&bytes[start..stop]).is_empty())
+                && format::intact(bytes, start)
+            {
+                hits.push(k);
+            }
+            if s < stop {
+                return stop;
+            }
         }
-    });
-    let end = lines.last().map_or(0, |l| l.1);
-    let mut hits = Vec::new();
-    // One pass over the records as they lie: a match that starts in a record's head, or runs
-    // past its line's end, is looked for in that line alone.
-    matcher.scan(&bytes[..end], |s, e| {
-        let k = lines.partition_point(|l| l.0 <= s);
-        let next = |k: usize| lines.get(k).map_or(end, |l| l.0);
-        let Some(&(start, stop, escaped)) = k.checked_sub(1).and_then(|k| lines.get(k)) else {
-            return next(0);
-        };
-        if s >= stop {
-            return next(k);
-        }
-        if !escaped && (e <= stop || !matcher.find_all(&bytes[start..stop]).is_empty()) {
-            hits.push(k - 1);
-        }
-        stop
+        end
     });
     // Lines with escape sequences match on the text the viewer shows.
-    for (k, &(start, stop, escaped)) in lines.iter().enumerate() {
-        if escaped
-            && !matcher
-                .find_all(&ansi::strip(&bytes[start..stop]).text)
-                .is_empty()
+    escaped.extend(
+        lines
+            .filter(|(_, (_, _, flags))| flags & RAW != 0)
+            .map(|(k, (start, stop, _))| (k, start, stop)),
+    );
+    for (k, start, stop) in escaped {
+        if !matcher
+            .find_all(&ansi::strip(&bytes[start..stop]).text)
+            .is_empty()
+            && format::intact(bytes, start)
         {
             hits.push(k);
         }
