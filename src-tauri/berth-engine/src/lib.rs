@@ -37,6 +37,7 @@ mod state;
 pub mod stats;
 mod status;
 mod subscription;
+pub mod swarm;
 mod wait;
 mod watch;
 
