@@ -502,16 +502,23 @@ fn mounts(project: &Project, namespace: &str, service: &Service) -> Vec<Mount> {
         .collect()
 }
 
-/// A secret's or config's file in the container: owned by root, mode 0444 unless the file says.
-fn file_target(used: &berth_compose::FileMount) -> (String, String, String, u32) {
+/// A secret's or config's file in the container: owned by root, mode 0444 unless the file
+/// says. The loader writes a target the file left out as the path it has in a container
+/// (`/run/secrets/<source>`, `/<source>`); docker/cli sends the bare source, which Swarm puts
+/// at that same path, so the bare source is sent for it too (or an update would follow).
+fn file_target(used: &berth_compose::FileMount, dir: &str) -> (String, String, String, u32) {
     let field = |k: &str| {
         used.extra.get(k).map(|v| match v {
             Json::String(s) => s.clone(),
             v => v.to_string(),
         })
     };
+    let target = match used.target.as_deref() {
+        Some(t) if t != format!("{dir}{}", used.source) => t.to_owned(),
+        _ => used.source.clone(),
+    };
     (
-        used.target.clone().unwrap_or_else(|| used.source.clone()),
+        target,
         field("uid").unwrap_or_else(|| "0".to_owned()),
         field("gid").unwrap_or_else(|| "0".to_owned()),
         file_mode(used.extra.get("mode")).unwrap_or(0o444),
@@ -541,7 +548,7 @@ fn secrets(
         .secrets
         .iter()
         .map(|used| {
-            let (name, uid, gid, mode) = file_target(used);
+            let (name, uid, gid, mode) = file_target(used, "/run/secrets/");
             TaskSpecContainerSpecSecrets {
                 file: Some(TaskSpecContainerSpecFile {
                     name: Some(name),
@@ -572,7 +579,7 @@ fn configs(
         .configs
         .iter()
         .map(|used| {
-            let (name, uid, gid, mode) = file_target(used);
+            let (name, uid, gid, mode) = file_target(used, "/");
             TaskSpecContainerSpecConfigs {
                 file: Some(TaskSpecContainerSpecFile1 {
                     name: Some(name),

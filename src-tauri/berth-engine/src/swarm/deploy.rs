@@ -170,8 +170,8 @@ fn unresolved(image: &str) -> String {
     format!(
         "image {image} could not be accessed on a registry to record\n\
          its digest. Each node will access {image} independently,\n\
-         possibly leading to different nodes running\n\
-         different versions of the image."
+         possibly leading to different nodes running different\n\
+         versions of the image."
     )
 }
 

@@ -84,6 +84,8 @@ pub struct TaskSummary {
     pub name: String,
     /// `<namespace>_<service>`.
     pub service: String,
+    /// The image the task runs, without the digest a deploy pinned.
+    pub image: String,
     /// The node's hostname, or its id when the node is gone.
     pub node: String,
     pub desired_state: String,
