@@ -19,11 +19,7 @@ use crate::{Engine, Progress, Resource};
 
 /// When to ask the registry for an image's digest, so every node runs the same image
 /// (`--resolve-image`).
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS,
-)]
-#[serde(rename_all = "snake_case")]
-#[ts(export)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum ResolveImage {
     /// On every deploy (docker's default).
     #[default]
@@ -34,8 +30,7 @@ pub enum ResolveImage {
     Never,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, ts_rs::TS)]
-#[ts(export)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeployOptions {
     /// Remove the stack's services the file no longer has.
     pub prune: bool,
