@@ -262,6 +262,11 @@ fn warnings(project: &Project) -> Vec<String> {
             k => service.extra.contains_key(k),
         };
         unsupported.extend(UNSUPPORTED.iter().filter(|k| set(k)));
+        // Swarm starts every service at once: a condition to wait for is not kept (docker's
+        // loader refuses the long form outright; the plain list it ignores, as Berth does).
+        if (service.depends_on.values()).any(|d| d.condition != "service_started") {
+            unsupported.push("depends_on");
+        }
         deprecated.extend(DEPRECATED.iter().filter(|(k, _)| set(k)).copied());
     }
     unsupported.sort_unstable();
@@ -1044,12 +1049,13 @@ mod tests {
     fn keys_swarm_ignores_are_warned_about_in_docker_stacks_words() {
         let p = load(
             "services:\n  a:\n    image: busybox\n    build: .\n    restart: always\n    \
-             container_name: xy\n    privileged: true\n  b:\n    image: busybox\n    expose: ['80']\n",
+             container_name: xy\n    privileged: true\n    depends_on: [b]\n  b:\n    image: busybox\n    \
+             expose: ['80']\n    depends_on: {c: {condition: service_healthy}}\n  c:\n    image: busybox\n",
         );
         assert_eq!(
             stack(&p, "ns").unwrap().warnings,
             [
-                "Ignoring unsupported options: build, privileged, restart".to_owned(),
+                "Ignoring unsupported options: build, depends_on, privileged, restart".to_owned(),
                 "Ignoring deprecated options:\n\ncontainer_name: Setting the container name is \
                  not supported.\n\nexpose: Exposing ports is unnecessary - services on the same \
                  network can access each other's containers on any port."
