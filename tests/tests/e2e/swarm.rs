@@ -328,6 +328,17 @@ async fn the_cluster_stack_is_deployed_scaled_updated_rolled_back_and_removed() 
         if left.is_empty() { Ok(()) } else { Err(left) }
     })
     .await;
+    // A stack that is not there: docker's words and exit status.
+    for command in ["rm", "services", "ps"] {
+        let ours = swarm.berthctl(&dir, &["stack", command, &ns]);
+        let theirs = swarm.docker_in(&dir, &["stack", command, &ns]);
+        assert_eq!(ours.status.code(), theirs.status.code(), "stack {command}");
+        assert_eq!(
+            String::from_utf8_lossy(&ours.stderr),
+            String::from_utf8_lossy(&theirs.stderr),
+            "stack {command}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use berth_engine::swarm::{self, DeployOptions, ResolveImage};
+use berth_engine::swarm::{self, DeployOptions, ResolveImage, SwarmError};
 use berth_engine::{Engine, Progress, ProgressEvent, ProjectArgs};
 use clap::{Args, Subcommand, ValueEnum};
 
@@ -86,8 +86,9 @@ pub async fn run(command: StackCommand) -> anyhow::Result<()> {
         StackCommand::Ps { name } => {
             let tasks = swarm::tasks(&engine, &name).await?;
             if tasks.is_empty() {
+                // docker's words and exit status.
                 eprintln!("nothing found in stack: {name}");
-                return Ok(());
+                return Err(crate::Exit(1).into());
             }
             let now = berth_engine::clock::now_ns();
             let mut previous = String::new();
@@ -128,8 +129,14 @@ pub async fn run(command: StackCommand) -> anyhow::Result<()> {
             )
         }
         StackCommand::Rm { name } => {
-            swarm::remove(&engine, &name).await?;
-            return Ok(());
+            return match swarm::remove(&engine, &name).await {
+                // Not an error to docker either: there is nothing to remove.
+                Err(SwarmError::NothingFound { namespace }) => {
+                    eprintln!("Nothing found in stack: {namespace}");
+                    Ok(())
+                }
+                result => Ok(result?),
+            };
         }
     };
     let _ = std::io::stdout().lock().write_all(out.as_bytes());
