@@ -1,5 +1,7 @@
 //! `docker stack rm`: services first, then secrets, configs and networks.
 
+use std::time::{Duration, Instant};
+
 use bollard::query_parameters::ListNetworksOptionsBuilder;
 
 use super::deploy::{namespace_filter, stack_services};
@@ -95,10 +97,7 @@ pub async fn remove(engine: &Engine, namespace: &str) -> Result<()> {
     }
     for n in &networks {
         let name = n.name.as_deref().unwrap_or_default();
-        if let Err(e) = docker
-            .remove_network(n.id.as_deref().unwrap_or_default())
-            .await
-        {
+        if let Err(e) = remove_network(engine, n.id.as_deref().unwrap_or_default()).await {
             failed("network", name, e);
         }
     }
@@ -109,5 +108,25 @@ pub async fn remove(engine: &Engine, namespace: &str) -> Result<()> {
             namespace: namespace.to_owned(),
             errors,
         })
+    }
+}
+
+/// How long a network may stay in use by the tasks of services just removed.
+const TASKS_GONE: Duration = Duration::from_secs(30);
+
+/// Removes a stack network once the tasks of its removed services have let go of it: the
+/// manager refuses while one is still there ("network … is in use by task …"), a moment after
+/// its service is gone; `docker stack rm` fails then and leaves the network behind.
+async fn remove_network(engine: &Engine, id: &str) -> Result<(), bollard::errors::Error> {
+    let deadline = Instant::now() + TASKS_GONE;
+    loop {
+        match engine.docker().remove_network(id).await {
+            Err(bollard::errors::Error::DockerResponseServerError { message, .. })
+                if message.contains("is in use by task") && Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            result => return result,
+        }
     }
 }
