@@ -3,6 +3,7 @@
 //! The shell only translates between the engine (`berth-engine`) and the web UI (`ui/`): no Docker
 //! logic lives here.
 
+mod alerts;
 #[macro_use]
 mod commands;
 mod error;
@@ -107,12 +108,14 @@ pub fn run() {
                     None => project::OpenProject::bundled_demo(app.handle())?,
                 }
             };
-            app.manage(commands::Berth::open(open, settings, config_dir));
+            let history = berth_engine::logs::history::default_root();
+            app.manage(commands::Berth::open(open, settings, config_dir, history));
             if let Some(window) = app.get_webview_window("main") {
                 paint_in_software(&window)?;
             }
             tray::create(app.handle())?;
             notify::watch(app.handle());
+            notify::watch_lines(app.handle());
             Ok(())
         })
         .on_window_event(|window, event| {

@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 
-use berth_engine::logs::{self, Delivery, Filter, Line, Matcher, Search, Store};
+use berth_engine::logs::{self, Delivery, Filter, HistoryStatus, Line, Matcher, Search, Store};
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -41,6 +41,11 @@ pub struct ViewStats {
     /// `length`, search matches marked: a following viewer draws them without asking for a
     /// window, so a new line is one change on screen instead of two. Empty from `set`.
     pub tail: Vec<Line>,
+    /// A row to scroll to and highlight, once: the marker a notification was clicked for.
+    pub reveal: Option<u32>,
+    /// Why the project's lines are no longer written to its history on disk (a full disk),
+    /// while that lasts.
+    pub history_stopped: Option<String>,
 }
 
 /// Rows of the view, as `window` reads them (ui/src/lib/logs/source.ts).
@@ -60,6 +65,10 @@ pub struct LogView {
     rows: VecDeque<u64>,
     /// Positions (not rows) of the rows that match the search.
     matches: VecDeque<u64>,
+    /// Positions of the rows that are lifecycle markers.
+    markers: VecDeque<u64>,
+    /// The position of a line to reveal in the next report.
+    reveal: Option<u64>,
     /// Counts `set`s and this view's reports (see `ViewStats`).
     view: u32,
     seq: u32,
@@ -86,6 +95,12 @@ impl LogView {
             Some(m) => logs::select(store, &filter, Some(m)).into(),
             None => VecDeque::new(),
         };
+        self.markers = self
+            .rows
+            .iter()
+            .copied()
+            .filter(|&pos| store.marker(pos).is_some())
+            .collect();
         self.filter = filter;
         self.matcher = matcher;
         self.view = self.view.wrapping_add(1);
@@ -109,6 +124,9 @@ impl LogView {
             }
             self.rows.push_back(pos);
             self.fresh += 1;
+            if store.marker(pos).is_some() {
+                self.markers.push_back(pos);
+            }
             if let (Some(m), Some(text)) = (&self.matcher, store.text(pos))
                 && !m.find_all(text).is_empty()
             {
@@ -125,6 +143,11 @@ impl LogView {
         self.seq += 1;
         let length = self.rows.len();
         let fresh = std::mem::take(&mut self.fresh).min(TAIL).min(length);
+        let reveal = self
+            .reveal
+            .take()
+            .and_then(|pos| self.rows.binary_search(&pos).ok())
+            .map(|row| row as u32);
         ViewStats {
             view: self.view,
             seq: self.seq,
@@ -135,6 +158,8 @@ impl LogView {
             tail: self
                 .window(store, (length - fresh) as u32, fresh as u32, self.evicted)
                 .lines,
+            reveal,
+            history_stopped: None,
         }
     }
 
@@ -143,8 +168,15 @@ impl LogView {
         let gone = self.rows.partition_point(|&p| p < first);
         self.rows.drain(..gone);
         self.evicted += gone as u64;
-        let gone = self.matches.partition_point(|&p| p < first);
-        self.matches.drain(..gone);
+        for list in [&mut self.matches, &mut self.markers] {
+            let gone = list.partition_point(|&p| p < first);
+            list.drain(..gone);
+        }
+    }
+
+    /// Reveals the line at `pos` in the next report (if the view shows it).
+    pub fn reveal(&mut self, pos: u64) {
+        self.reveal = Some(pos);
     }
 
     /// Rows `start..start + count`, ready to draw, numbered as a viewer numbers them after the
@@ -185,42 +217,103 @@ impl LogView {
         length: u32,
     ) -> Option<u32> {
         self.evict(store);
-        let behind = self.evicted.saturating_sub(evicted);
-        let known = u64::from(length).saturating_sub(behind) as usize;
-        // Only the matches among the rows the viewer has: `..end`.
-        let end = match self.rows.get(known) {
-            Some(&past) => self.matches.partition_point(|&m| m < past),
-            None => self.matches.len(),
+        let at = Asked {
+            from,
+            forward,
+            evicted,
+            length,
         };
-        if end == 0 {
-            return None;
-        }
-        let at = u64::from(from)
-            .checked_sub(behind)
-            .and_then(|row| self.rows.get(row as usize))
-            .copied();
-        let i = match (at, forward) {
-            (Some(pos), true) => {
-                Some(self.matches.partition_point(|&m| m <= pos)).filter(|&i| i < end)
-            }
-            (Some(pos), false) => self
-                .matches
-                .partition_point(|&m| m < pos)
-                .min(end)
-                .checked_sub(1),
-            (None, _) => None,
+        nearest(&self.rows, &self.matches, self.evicted, at)
+    }
+
+    /// [`LogView::find`] for the nearest lifecycle marker.
+    pub fn find_marker(
+        &mut self,
+        store: &Store,
+        from: u32,
+        forward: bool,
+        evicted: u64,
+        length: u32,
+    ) -> Option<u32> {
+        self.evict(store);
+        let at = Asked {
+            from,
+            forward,
+            evicted,
+            length,
         };
-        // Past either end, or from a row the viewer no longer has: wrap around.
-        let i = i.unwrap_or(if forward { 0 } else { end - 1 });
-        let target = &self.matches[i];
-        let row = self.rows.binary_search(target).ok()?;
-        Some((row as u64 + behind) as u32)
+        nearest(&self.rows, &self.markers, self.evicted, at)
     }
 
     /// The positions of the whole view, for export.
     pub fn positions(&self) -> Vec<u64> {
         self.rows.iter().copied().collect()
     }
+}
+
+/// Where a viewer asks a find from: its row `from`, the direction, and the evictions and rows
+/// its last report told it of.
+#[derive(Clone, Copy)]
+struct Asked {
+    from: u32,
+    forward: bool,
+    evicted: u64,
+    length: u32,
+}
+
+/// The row of the nearest of `targets` (positions among `rows`) as [`LogView::find`] describes
+/// it; `ours` is the view's evicted count.
+fn nearest(rows: &VecDeque<u64>, targets: &VecDeque<u64>, ours: u64, asked: Asked) -> Option<u32> {
+    let Asked {
+        from,
+        forward,
+        evicted,
+        length,
+    } = asked;
+    let behind = ours.saturating_sub(evicted);
+    let known = u64::from(length).saturating_sub(behind) as usize;
+    // Only the matches among the rows the viewer has: `..end`.
+    let end = match rows.get(known) {
+        Some(&past) => targets.partition_point(|&m| m < past),
+        None => targets.len(),
+    };
+    if end == 0 {
+        return None;
+    }
+    let at = u64::from(from)
+        .checked_sub(behind)
+        .and_then(|row| rows.get(row as usize))
+        .copied();
+    let i = match (at, forward) {
+        (Some(pos), true) => Some(targets.partition_point(|&m| m <= pos)).filter(|&i| i < end),
+        (Some(pos), false) => targets
+            .partition_point(|&m| m < pos)
+            .min(end)
+            .checked_sub(1),
+        (None, _) => None,
+    };
+    // Past either end, or from a row the viewer no longer has: wrap around.
+    let i = i.unwrap_or(if forward { 0 } else { end - 1 });
+    let target = &targets[i];
+    let row = rows.binary_search(target).ok()?;
+    Some((row as u64 + behind) as u32)
+}
+
+/// What the window says while the history is not written, naming where and what to do.
+pub fn history_warning(status: &HistoryStatus) -> Option<String> {
+    let HistoryStatus::Stopped {
+        dir,
+        reason,
+        dropped,
+    } = status
+    else {
+        return None;
+    };
+    Some(format!(
+        "The log history in {dir} stopped: {reason}. {dropped} lines were not stored; the log \
+         keeps them in memory. Free some disk space or lower the History setting: writing \
+         resumes by itself."
+    ))
 }
 
 #[cfg(test)]
@@ -273,6 +366,53 @@ mod tests {
         let stats = v.set(&s, Filter::default(), Some(&search("404"))).unwrap();
         assert_eq!((stats.length, stats.matches), (4, 1));
         assert_eq!(v.find(&s, 3, true, 0, 4), Some(2));
+    }
+
+    #[test]
+    fn markers_are_found_by_row_and_a_revealed_one_is_reported_once() {
+        use berth_engine::logs::Marker;
+        let mut s = store(&[("web", "one"), ("db", "two")], 1 << 20);
+        let web = s.source("web", "p-web-1");
+        let crashed = s.push_marker(web, 3, Marker::Crashed, b"exited (3)");
+        s.push(web, Stream::Stdout, 4, b"three");
+        let db = s.source("db", "p-db-1");
+        s.push_marker(db, 5, Marker::Started, b"started");
+        let mut v = LogView::default();
+        let stats = v.set(&s, Filter::default(), None).unwrap();
+        assert_eq!((stats.length, stats.reveal), (5, None));
+        assert_eq!(v.find_marker(&s, 0, true, 0, 5), Some(2));
+        assert_eq!(v.find_marker(&s, 2, true, 0, 5), Some(4));
+        assert_eq!(v.find_marker(&s, 4, true, 0, 5), Some(2), "wraps forward");
+        assert_eq!(v.find_marker(&s, 2, false, 0, 5), Some(4), "wraps backward");
+        assert_eq!(v.find(&s, 0, true, 0, 5), None, "no search, no match");
+        v.reveal(crashed);
+        assert_eq!(v.stats(&s).reveal, Some(2));
+        assert_eq!(v.stats(&s).reveal, None, "once");
+        // In a view without the marker's service there is nothing to reveal.
+        let only_db = Filter {
+            services: vec!["db".into()],
+            ..Filter::default()
+        };
+        v.set(&s, only_db, None).unwrap();
+        v.reveal(crashed);
+        assert_eq!(v.stats(&s).reveal, None);
+        assert_eq!(v.find_marker(&s, 0, true, 0, 2), Some(1));
+    }
+
+    #[test]
+    fn a_stopped_history_is_said_with_where_and_what_to_do() {
+        let stopped = HistoryStatus::Stopped {
+            dir: "/data/logs/p".into(),
+            reason: "No space left on device".into(),
+            dropped: 12,
+        };
+        let said = history_warning(&stopped).unwrap();
+        assert!(
+            said.contains("/data/logs/p") && said.contains("No space left"),
+            "{said}"
+        );
+        assert!(said.contains("12 lines") && said.contains("Free some disk space"));
+        assert_eq!(history_warning(&HistoryStatus::Off), None);
     }
 
     #[test]

@@ -1,20 +1,24 @@
 //! Desktop notifications when a service goes wrong by itself: it turns unhealthy, exits with an
-//! error, keeps restarting or loses replicas. A stop the user asked for is not news.
+//! error, keeps restarting or loses replicas. A stop the user asked for is not news. Clicking one
+//! opens the window at the service's last crash or health marker in the log.
 
 use tauri::{AppHandle, Manager, Runtime};
-use tauri_plugin_notification::NotificationExt;
 
 use crate::commands::Berth;
 use berth_engine::{Health, Problem, StackStatus};
 
 use crate::view::{ServiceRow, StackView};
 
-/// A notification: its title and body.
+/// A notification: its title and body, and the service it is about.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Alert {
     pub title: String,
     pub body: String,
+    pub service: String,
 }
+
+/// The most characters of a body: a container's text is shown, not a screenful of it.
+const BODY: usize = 300;
 
 /// What went wrong between two views: services that now need attention and did not before.
 /// Nothing is said about the first view of a stack (its problems are not news).
@@ -57,7 +61,11 @@ fn alert(row: &ServiceRow, project: &str) -> Alert {
         // The window's word for it: `exited (3)`.
         Some(Problem::Exited | Problem::Dead) | None => format!("{} unexpectedly", status.label),
     };
-    Alert { title, body }
+    Alert {
+        title,
+        body,
+        service: row.name.clone(),
+    }
 }
 
 /// Follows the view and notifies on every new alert, for as long as the app runs.
@@ -69,21 +77,145 @@ pub fn watch<R: Runtime>(app: &AppHandle<R>) {
         while views.changed().await.is_ok() {
             let after = views.borrow_and_update().clone();
             for a in alerts(&before, &after) {
-                tracing::info!("notifying: {} {}", a.title, a.body);
-                let shown = app
-                    .notification()
-                    .builder()
-                    .title(&a.title)
-                    .body(&a.body)
-                    .show();
-                if let Err(err) = shown {
-                    // No notification service (a bare X server): the log has it.
-                    tracing::debug!("could not show a notification: {err}");
-                }
+                let service = a.service.clone();
+                // The event came just before the view changed; its marker follows shortly.
+                let since = berth_engine::clock::now_ns() - MARKER_LATE.as_nanos() as i64;
+                show(&app, &a, move |app| reveal_marker(app, &service, since));
             }
             before = after;
         }
     });
+}
+
+/// Notifies every line an alert rule matches (see `alerts.rs`); clicking one opens the window
+/// at that line.
+pub fn watch_lines<R: Runtime>(app: &AppHandle<R>) {
+    let mut lines = app.state::<Berth>().line_alerts();
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            let line = match lines.recv().await {
+                Ok(line) => line,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            };
+            let alert = Alert {
+                title: line.title,
+                body: line.body,
+                service: line.service,
+            };
+            let pos = line.pos;
+            show(&app, &alert, move |app| {
+                crate::commands::logs::reveal(&app.state::<Berth>(), pos);
+                crate::tray::show_window(app);
+            });
+        }
+    });
+}
+
+/// How far a notification's marker may be from it: the marker is stamped with the event's
+/// time and reaches the log a moment after the view that notified.
+const MARKER_LATE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Opens the window at `service`'s crash, out-of-memory or unhealthy marker stamped after
+/// `since` (waiting up to [`MARKER_LATE`] for it to reach the log), else its latest one.
+/// Called on the notification's own thread, which it may block.
+fn reveal_marker<R: Runtime>(app: &AppHandle<R>, service: &str, since: i64) {
+    let berth = app.state::<Berth>();
+    let hub = berth.session().hub().clone();
+    let latest = || {
+        hub.read(|store| {
+            (store.first()..store.end())
+                .rev()
+                .find(|&pos| {
+                    store.marker(pos).is_some_and(|m| m.is_alarm())
+                        && store.source_at(pos).is_some_and(|s| s.service == service)
+                })
+                .map(|pos| (pos, store.timestamp(pos).unwrap_or_default()))
+        })
+    };
+    let deadline = std::time::Instant::now() + MARKER_LATE;
+    let mut found = latest();
+    while found.is_none_or(|(_, ts)| ts < since) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        found = latest();
+    }
+    if let Some((pos, _)) = found {
+        crate::commands::logs::reveal(&berth, pos);
+    }
+    crate::tray::show_window(app);
+}
+
+/// Shows `alert`; a click on it (the desktop's default action) runs `open`. On Linux through
+/// the desktop's notification service directly, which offers actions; elsewhere through the
+/// notification plugin, which does not.
+pub fn show<R: Runtime>(
+    app: &AppHandle<R>,
+    alert: &Alert,
+    open: impl FnOnce(&AppHandle<R>) + Send + 'static,
+) {
+    tracing::info!("notifying: {} {}", alert.title, alert.body);
+    let body = bounded(&alert.body);
+    #[cfg(target_os = "linux")]
+    {
+        let (app, title) = (app.clone(), alert.title.clone());
+        // Showing and waiting block on D-Bus: a thread of its own per notification, which ends
+        // when it is clicked or closed.
+        std::thread::spawn(move || {
+            let markup = notify_rust::get_capabilities()
+                .is_ok_and(|caps| caps.iter().any(|c| c == "body-markup"));
+            let body = if markup { escape_markup(&body) } else { body };
+            let shown = notify_rust::Notification::new()
+                .appname("Berth")
+                .summary(&title)
+                .body(&body)
+                .action("default", "Show")
+                .show();
+            match shown {
+                Ok(handle) => handle.wait_for_action(|action| {
+                    if action == "default" {
+                        open(&app);
+                    }
+                }),
+                // No notification service (a bare X server): the log has it.
+                Err(err) => tracing::debug!("could not show a notification: {err}"),
+            }
+        });
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        use tauri_plugin_notification::NotificationExt;
+        let _ = open;
+        let shown = app
+            .notification()
+            .builder()
+            .title(&alert.title)
+            .body(&body)
+            .show();
+        if let Err(err) = shown {
+            tracing::debug!("could not show a notification: {err}");
+        }
+    }
+}
+
+/// At most [`BODY`] characters of `text`, on one line.
+fn bounded(text: &str) -> String {
+    let one_line: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    match one_line.char_indices().nth(BODY) {
+        Some((at, _)) => format!("{}…", &one_line[..at]),
+        None => one_line,
+    }
+}
+
+/// `text` as plain text for a service that reads markup in bodies.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+fn escape_markup(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 #[cfg(test)]
@@ -122,11 +254,13 @@ mod tests {
             [
                 Alert {
                     title: "p: api".into(),
-                    body: "exited (3) unexpectedly".into()
+                    body: "exited (3) unexpectedly".into(),
+                    service: "api".into(),
                 },
                 Alert {
                     title: "p: db".into(),
-                    body: "is unhealthy. Last check: connection refused".into()
+                    body: "is unhealthy. Last check: connection refused".into(),
+                    service: "db".into(),
                 },
             ]
         );
@@ -150,6 +284,17 @@ mod tests {
         assert_eq!(
             alerts(&running, &looping)[0].body,
             "keeps restarting (4 restarts)"
+        );
+    }
+
+    #[test]
+    fn a_body_is_one_bounded_line_and_markup_is_text() {
+        assert_eq!(bounded("panic:\n\tat main\u{1b}[0m"), "panic:  at main [0m");
+        let long = "é".repeat(1000);
+        assert_eq!(bounded(&long).chars().count(), BODY + 1);
+        assert_eq!(
+            escape_markup("<b>x</b> & <a href=\"y\">"),
+            "&lt;b&gt;x&lt;/b&gt; &amp; &lt;a href=\"y\"&gt;"
         );
     }
 }

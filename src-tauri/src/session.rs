@@ -3,9 +3,11 @@
 //! on every update of the session. The project's files are watched: an edit reloads them into
 //! the engine's session and the view. The window and the tray see only the view.
 
+use std::path::Path;
 use std::sync::{Arc, Mutex, Weak};
 
 use berth_compose::Project;
+use berth_engine::logs::history::HistoryOptions;
 use berth_engine::logs::{Hub, HubOptions};
 use berth_engine::{
     AbortOnDrop, Connection, DownOptions, FileWatch, ProberHandle, Progress, SessionOptions, Stack,
@@ -35,11 +37,13 @@ pub struct Session {
 
 impl Session {
     /// Opens `open`: loads its files, shows them, and connects in the background. Opening never
-    /// starts anything.
+    /// starts anything. Its logs are stored under `history` (see [`history::default_root`]),
+    /// if given.
     pub fn open(
         open: OpenProject,
         view: watch::Sender<StackView>,
         settings: &Settings,
+        history: Option<&Path>,
     ) -> Arc<Session> {
         static OPENED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let (status, project, sources) = open.load();
@@ -51,6 +55,10 @@ impl Session {
             endpoint: settings.engine_endpoint.clone(),
             hub: HubOptions {
                 budget: (settings.log_buffer_mib as usize) << 20,
+                history: history.map(|root| HistoryOptions {
+                    root: root.to_owned(),
+                    budget: u64::from(settings.history_mib) << 20,
+                }),
                 ..HubOptions::default()
             },
             follow_logs: true,
@@ -407,7 +415,7 @@ mod tests {
         };
         let open = OpenProject::new(args).expect("the project's paths");
         let (view, shown) = watch::channel(StackView::new(open.load().0));
-        (Session::open(open, view, &Settings::default()), shown)
+        (Session::open(open, view, &Settings::default(), None), shown)
     }
 
     fn named(name: &str, service: &str) -> String {
@@ -483,7 +491,7 @@ mod tests {
         };
         let open = OpenProject::new(args).expect("the project's paths");
         let (view, shown) = watch::channel(StackView::new(open.load().0));
-        let _session = Session::open(open, view, &Settings::default());
+        let _session = Session::open(open, view, &Settings::default(), None);
         assert!(shown.borrow().project.loaded().is_none());
 
         let name = format!("berth-test-session-discovery-{}", std::process::id());

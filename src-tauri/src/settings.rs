@@ -1,6 +1,7 @@
 //! What Berth remembers between runs, in `settings.json` in the app's config directory: recent
 //! projects (the first is what a plain `berth` reopens), the log buffer size and the engine.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use berth_engine::ProjectArgs;
@@ -22,6 +23,12 @@ pub struct Settings {
     /// A Docker endpoint (`unix://…`, `tcp://…`); empty: DOCKER_HOST, the Docker context, or
     /// the default socket, as the docker CLI chooses.
     pub engine_endpoint: String,
+    /// The stored log history per project on disk, in MiB (16 to 1048576); the oldest
+    /// segment is dropped beyond it.
+    pub history_mib: u32,
+    /// Alert rules by project name, then service: a regex whose matching lines are notified
+    /// (`alerts.rs`). Set through `set_alert`, which checks the service and the regex.
+    pub alerts: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl Default for Settings {
@@ -30,6 +37,8 @@ impl Default for Settings {
             recent: Vec::new(),
             log_buffer_mib: (berth_engine::logs::DEFAULT_BUDGET >> 20) as u32,
             engine_endpoint: String::new(),
+            history_mib: (berth_engine::logs::history::DEFAULT_BUDGET >> 20) as u32,
+            alerts: BTreeMap::new(),
         }
     }
 }
@@ -41,6 +50,7 @@ impl Default for Settings {
 pub struct SettingsChange {
     pub log_buffer_mib: u32,
     pub engine_endpoint: String,
+    pub history_mib: u32,
 }
 
 impl SettingsChange {
@@ -49,6 +59,7 @@ impl SettingsChange {
         Settings {
             log_buffer_mib: self.log_buffer_mib,
             engine_endpoint: self.engine_endpoint.trim().to_owned(),
+            history_mib: self.history_mib,
             ..current.clone()
         }
     }
@@ -105,6 +116,12 @@ impl Settings {
             return Err(format!(
                 "The log buffer must be between 16 and 4096 MiB, not {}.",
                 self.log_buffer_mib
+            ));
+        }
+        if !(16..=1 << 20).contains(&self.history_mib) {
+            return Err(format!(
+                "The log history must be between 16 MiB and 1 TiB (1048576 MiB), not {} MiB.",
+                self.history_mib
             ));
         }
         let e = &self.engine_endpoint;
@@ -178,11 +195,13 @@ mod tests {
         let change = SettingsChange {
             log_buffer_mib: 128,
             engine_endpoint: " tcp://10.0.0.2:2375 ".into(),
+            history_mib: 64,
         };
         let changed = change.apply(&s);
         assert_eq!(changed.recent, s.recent);
         assert_eq!(changed.log_buffer_mib, 128);
         assert_eq!(changed.engine_endpoint, "tcp://10.0.0.2:2375");
+        assert_eq!(changed.history_mib, 64);
     }
 
     #[test]
@@ -193,6 +212,9 @@ mod tests {
         };
         assert!(s.check().unwrap_err().contains("between 16 and 4096"));
         s.log_buffer_mib = 64;
+        s.history_mib = 8;
+        assert!(s.check().unwrap_err().contains("between 16 MiB and 1 TiB"));
+        s.history_mib = 1024;
         s.engine_endpoint = "/var/run/docker.sock".into();
         assert!(
             s.check()

@@ -26,6 +26,8 @@ packages=(
   xdotool
   # the engine, and host binaries that become the stand-in images
   docker.io busybox-static redis-server redis-tools
+  # an engine over ssh:// (the tests start their own sshd on a free loopback port)
+  openssh-server openssh-client
   # the Swarm fixture's private daemon: its veth pair (ip), its namespace (nsenter, unshare)
   iproute2 util-linux mount
 )
@@ -36,7 +38,7 @@ done
 if ((${#missing[@]})); then
   log "installing ${missing[*]}"
   apt-get update -qq
-  # policy-rc.d keeps apt from starting redis-server and docker as services: the bed starts dockerd
+  # policy-rc.d keeps apt from starting redis-server, docker and sshd as services: the bed starts dockerd
   # itself, and no host redis should hold port 6379.
   printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -66,8 +66,8 @@ impl App {
         app
     }
 
-    /// [`App::launch`] with the settings in `config` (XDG_CONFIG_HOME), to test what Berth
-    /// remembers between runs.
+    /// [`App::launch`] with the settings in `config` (XDG_CONFIG_HOME) and the log history in
+    /// `config/data` (BERTH_DATA_DIR), to test what Berth remembers between runs.
     pub async fn launch_with_config(binary: &Path, args: &[&str], config: &Path) -> App {
         App::start(binary, args, config, &[]).await
     }
@@ -87,6 +87,8 @@ impl App {
                     &native_port.to_string(),
                 ])
                 .env("XDG_CONFIG_HOME", config)
+                // The log history beside the settings, never in the user's data directory.
+                .env("BERTH_DATA_DIR", config.join("data"))
                 .envs(env.iter().copied())
                 .stdout(Stdio::null())
                 .stderr(Stdio::inherit())

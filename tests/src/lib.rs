@@ -7,9 +7,11 @@ pub mod bindings;
 pub mod compose;
 pub mod daemon;
 pub mod modules;
+pub mod notifications;
 pub mod proxy;
 pub mod registry;
 pub mod samples;
+pub mod ssh;
 pub mod stacks;
 pub mod swarm;
 

@@ -146,7 +146,7 @@ async fn probe_latency(dir: &Path) {
     let url = web.url.clone().expect("port 80 has a URL");
     // The server listening.
     for _ in 0..50 {
-        if probe::check(&web).await.http.is_some() {
+        if probe::check(&web, None).await.http.is_some() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -154,7 +154,7 @@ async fn probe_latency(dir: &Path) {
     let (mut total, mut connect, mut first_byte) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..PROBES {
         let t = Instant::now();
-        let r = probe::check(&web).await;
+        let r = probe::check(&web, None).await;
         total.push(t.elapsed().as_secs_f64() * 1000.0);
         connect.push(r.connect_ms.unwrap_or(0.0));
         first_byte.push(r.connect_ms.unwrap_or(0.0) + r.http.map_or(0.0, |h| h.latency_ms));
@@ -168,7 +168,7 @@ async fn probe_latency(dir: &Path) {
     let mut tcp_only = Vec::new();
     for _ in 0..10 {
         let t = Instant::now();
-        let r = probe::check(&cache).await;
+        let r = probe::check(&cache, None).await;
         assert_eq!(r.reach, Reach::Open);
         tcp_only.push(t.elapsed().as_secs_f64() * 1000.0);
     }

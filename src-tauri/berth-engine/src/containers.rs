@@ -79,8 +79,9 @@ impl Container {
         self.labels.get(labels::CONFIG_HASH).map(String::as_str)
     }
 
-    /// From the engine's inspect answer.
-    pub fn from_inspect(c: &ContainerInspectResponse) -> Container {
+    /// From the engine's inspect answer; `host` is where its published ports are reached
+    /// (`None`: localhost), for their links.
+    pub fn from_inspect(c: &ContainerInspectResponse, host: Option<&str>) -> Container {
         let config = c.config.clone().unwrap_or_default();
         let labels = config.labels.clone().unwrap_or_default();
         let state = c.state.clone().unwrap_or_default();
@@ -101,12 +102,12 @@ impl Container {
                     .filter_map(|b| {
                         let host_port: u16 = b.host_port.as_deref()?.parse().ok()?;
                         let ip = b.host_ip.clone().unwrap_or_default();
-                        Some(publisher(ip, host_port, container_port, protocol))
+                        Some(publisher(host, ip, host_port, container_port, protocol))
                     })
                     .collect();
                 // Exposed but not published: listed with host port 0, as compose lists it.
                 if published.is_empty() {
-                    vec![publisher(String::new(), 0, container_port, protocol)]
+                    vec![publisher(host, String::new(), 0, container_port, protocol)]
                 } else {
                     published
                 }
@@ -166,7 +167,13 @@ impl Container {
     }
 }
 
-fn publisher(host_ip: String, host_port: u16, container_port: u16, protocol: &str) -> Publisher {
+fn publisher(
+    host: Option<&str>,
+    host_ip: String,
+    host_port: u16,
+    container_port: u16,
+    protocol: &str,
+) -> Publisher {
     let http = protocol == "tcp" && host_port != 0 && HTTP_PORTS.contains(&container_port);
     let url = http.then(|| {
         let scheme = if matches!(container_port, 443 | 8443) {
@@ -174,7 +181,11 @@ fn publisher(host_ip: String, host_port: u16, container_port: u16, protocol: &st
         } else {
             "http"
         };
-        format!("{scheme}://localhost:{host_port}")
+        match host {
+            Some(h) if h.contains(':') => format!("{scheme}://[{h}]:{host_port}"),
+            Some(h) => format!("{scheme}://{h}:{host_port}"),
+            None => format!("{scheme}://localhost:{host_port}"),
+        }
     });
     Publisher {
         host_ip,
@@ -254,7 +265,7 @@ pub async fn inspect_listed(
     let mut out = Vec::with_capacity(inspects.len());
     for inspected in inspects {
         match inspected {
-            Ok(c) => out.push(Container::from_inspect(&c)),
+            Ok(c) => out.push(Container::from_inspect(&c, engine.port_host().as_deref())),
             // A container removed between the list and the inspect is simply gone.
             Err(e) if not_found(&e) => {}
             // Anything else (the engine went away) is no answer: never "no containers".

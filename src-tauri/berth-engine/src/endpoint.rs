@@ -5,13 +5,10 @@ use std::path::{Path, PathBuf};
 
 use bollard::Docker;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use ts_rs::TS;
 
+use crate::contexts::{DEFAULT, DEFAULT_HOST, Store};
 use crate::error::{Endpoint, Error, Result, StackError};
-
-/// The socket Docker listens on when DOCKER_HOST is not set.
-const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
 
 /// Seconds a request may take, as bollard's own default.
 const TIMEOUT_SECS: u64 = 120;
@@ -40,44 +37,33 @@ impl TlsFiles {
     }
 }
 
-/// The engine the docker CLI would talk to, given its environment; `exists` is asked about
-/// files (the context's TLS directory, the sockets).
-fn resolve(env: &HashMap<String, String>, exists: &dyn Fn(&Path) -> bool) -> Target {
+/// The engine the docker CLI would talk to, given its environment and `--context` (`flag`);
+/// `exists` is asked about files (the context's TLS directory, the sockets).
+fn resolve(
+    env: &HashMap<String, String>,
+    flag: Option<&str>,
+    exists: &dyn Fn(&Path) -> bool,
+) -> Result<Target> {
     let var = |k: &str| env.get(k).filter(|v| !v.is_empty());
-    let home = var("HOME").map(PathBuf::from).unwrap_or_default();
-    let config_dir = var("DOCKER_CONFIG")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| home.join(".docker"));
+    let store = Store::new(env);
+    let name = store.current(flag);
+    if name != DEFAULT {
+        let host = store.host(&name)?;
+        let tls_dir = store.tls_dir(&name);
+        let tls = exists(&tls_dir.join("ca.pem")).then(|| TlsFiles::in_dir(&tls_dir));
+        return Ok(Target { host, tls });
+    }
     if let Some(host) = var("DOCKER_HOST") {
         let tls = var("DOCKER_TLS_VERIFY").map(|_| {
             let dir = var("DOCKER_CERT_PATH")
                 .map(PathBuf::from)
-                .unwrap_or_else(|| config_dir.clone());
+                .unwrap_or_else(|| store.dir.clone());
             TlsFiles::in_dir(&dir)
         });
-        return Target {
+        return Ok(Target {
             host: host.clone(),
             tls,
-        };
-    }
-    let context = var("DOCKER_CONTEXT").cloned().or_else(|| {
-        let text = std::fs::read_to_string(config_dir.join("config.json")).ok()?;
-        let json: serde_json::Value = serde_json::from_str(&text).ok()?;
-        json.get("currentContext")?.as_str().map(str::to_owned)
-    });
-    if let Some(name) = context.filter(|n| !n.is_empty() && n != "default") {
-        // Contexts live under the SHA-256 of their name, as the docker CLI stores them.
-        let id = hex::encode(Sha256::digest(name.as_bytes()));
-        let meta = config_dir.join("contexts/meta").join(&id).join("meta.json");
-        let host = std::fs::read_to_string(meta)
-            .ok()
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-            .and_then(|m| m["Endpoints"]["docker"]["Host"].as_str().map(str::to_owned));
-        if let Some(host) = host {
-            let tls_dir = config_dir.join("contexts/tls").join(&id).join("docker");
-            let tls = exists(&tls_dir.join("ca.pem")).then(|| TlsFiles::in_dir(&tls_dir));
-            return Target { host, tls };
-        }
+        });
     }
     let podman = [
         var("XDG_RUNTIME_DIR").map(|d| PathBuf::from(d).join("podman/podman.sock")),
@@ -88,7 +74,7 @@ fn resolve(env: &HashMap<String, String>, exists: &dyn Fn(&Path) -> bool) -> Tar
         Some(p) if !exists(docker_socket) => format!("unix://{}", p.display()),
         _ => DEFAULT_HOST.to_owned(),
     };
-    Target { host, tls: None }
+    Ok(Target { host, tls: None })
 }
 
 /// A connection to one Docker engine, at an API version both sides speak.
@@ -96,6 +82,8 @@ fn resolve(env: &HashMap<String, String>, exists: &dyn Fn(&Path) -> bool) -> Tar
 pub struct Engine {
     docker: Docker,
     endpoint: Endpoint,
+    /// Where its published ports are reached; `None`: localhost.
+    port_host: Option<String>,
 }
 
 /// What the engine says about itself.
@@ -113,23 +101,44 @@ impl Engine {
     /// (with `DOCKER_TLS_VERIFY`/`DOCKER_CERT_PATH`), else the current context (`DOCKER_CONTEXT`,
     /// else `currentContext` in `~/.docker/config.json`), else the default socket, else Podman's.
     pub async fn connect() -> Result<Engine> {
+        Engine::connect_context(None).await
+    }
+
+    /// [`Engine::connect`] with `--context NAME`, which wins over DOCKER_HOST and DOCKER_CONTEXT.
+    pub async fn connect_context(context: Option<&str>) -> Result<Engine> {
         let env: HashMap<String, String> = std::env::vars().collect();
-        let target = resolve(&env, &|p| p.exists());
+        let target = resolve(&env, context, &|p| p.exists())?;
         match &target.tls {
             Some(tls) => Engine::connect_tls(&target.host, tls).await,
             None => Engine::connect_to(&target.host).await,
         }
     }
 
-    /// Connects to `host` (`unix://…`, `tcp://…`, `http://…`) and negotiates the API version:
+    /// Connects to `host` (`unix://…`, `tcp://…`, `http://…`, `ssh://…`) and negotiates the API version:
     /// bollard speaks a newer API than many engines in use (Debian 12's speaks 1.41).
     pub async fn connect_to(host: &str) -> Result<Engine> {
         let endpoint = Endpoint(host.to_owned());
-        let docker = Docker::connect_with_host(host).map_err(|cause| Error::Unavailable {
+        let unavailable = |cause| Error::Unavailable {
             endpoint: endpoint.clone(),
             cause,
-        })?;
-        Engine::negotiate(docker, endpoint).await
+        };
+        if host.starts_with("ssh://") {
+            let over_ssh = |e| match e {
+                Error::Unavailable { endpoint, cause } => {
+                    Error::UnavailableOverSsh { endpoint, cause }
+                }
+                e => e,
+            };
+            let (docker, port_host) = crate::ssh::connect(host, TIMEOUT_SECS)
+                .await
+                .map_err(unavailable)
+                .map_err(over_ssh)?;
+            return Engine::negotiate(docker, endpoint, Some(port_host))
+                .await
+                .map_err(over_ssh);
+        }
+        let docker = Docker::connect_with_host(host).map_err(unavailable)?;
+        Engine::negotiate(docker, endpoint, port_host(host)).await
     }
 
     /// Connects to `host` over TLS with a context's (or DOCKER_CERT_PATH's) certificates.
@@ -147,10 +156,14 @@ impl Engine {
             endpoint: endpoint.clone(),
             cause,
         })?;
-        Engine::negotiate(docker, endpoint).await
+        Engine::negotiate(docker, endpoint, port_host(host)).await
     }
 
-    async fn negotiate(docker: Docker, endpoint: Endpoint) -> Result<Engine> {
+    async fn negotiate(
+        docker: Docker,
+        endpoint: Endpoint,
+        port_host: Option<String>,
+    ) -> Result<Engine> {
         let unavailable = |cause| Error::Unavailable {
             endpoint: endpoint.clone(),
             cause,
@@ -158,7 +171,11 @@ impl Engine {
         docker.ping().await.map_err(unavailable)?;
         let docker = docker.negotiate_version().await.map_err(unavailable)?;
         tracing::debug!(%endpoint, api = %docker.client_version(), "connected to the Docker engine");
-        Ok(Engine { docker, endpoint })
+        Ok(Engine {
+            docker,
+            endpoint,
+            port_host,
+        })
     }
 
     /// The bollard client, for the engine's own modules.
@@ -168,6 +185,13 @@ impl Engine {
 
     pub fn endpoint(&self) -> &str {
         &self.endpoint.0
+    }
+
+    /// The host published ports are reached at: the engine's own for a remote one (`tcp://`;
+    /// for `ssh://`, the host name ssh resolves, so a `~/.ssh/config` alias works), `None` for a
+    /// local socket (localhost).
+    pub fn port_host(&self) -> Option<String> {
+        self.port_host.clone()
     }
 
     pub async fn version(&self) -> Result<EngineVersion> {
@@ -188,6 +212,20 @@ impl Engine {
             arch: v.arch.unwrap_or_default(),
         })
     }
+}
+
+fn port_host(endpoint: &str) -> Option<String> {
+    let (scheme, rest) = endpoint.split_once("://")?;
+    if !matches!(scheme, "tcp" | "http" | "https") {
+        return None;
+    }
+    let authority = rest.split('/').next()?;
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split_once(']')?.0,
+        None => host_port.split(':').next()?,
+    };
+    (!host.is_empty()).then(|| host.to_owned())
 }
 
 /// Here rather than in `error`, which would otherwise need the engine it names.
@@ -224,6 +262,7 @@ impl StackError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::{Digest, Sha256};
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         pairs
@@ -240,7 +279,7 @@ mod tests {
             ("DOCKER_CERT_PATH", "/certs"),
             ("DOCKER_CONTEXT", "remote"),
         ]);
-        let t = resolve(&e, &|_| true);
+        let t = resolve(&e, None, &|_| true).unwrap();
         assert_eq!(t.host, "tcp://10.0.0.2:2376");
         assert_eq!(t.tls, Some(TlsFiles::in_dir(Path::new("/certs"))));
     }
@@ -258,14 +297,14 @@ mod tests {
         .unwrap();
         std::fs::write(dir.join("config.json"), r#"{"currentContext":"remote"}"#).unwrap();
         let e = env(&[("DOCKER_CONFIG", dir.to_str().unwrap())]);
-        let t = resolve(&e, &|p| p.ends_with("ca.pem"));
+        let t = resolve(&e, None, &|p| p.ends_with("ca.pem")).unwrap();
         assert_eq!(t.host, "tcp://remote:2376");
         let tls_dir = dir.join("contexts/tls").join(&id).join("docker");
         assert_eq!(t.tls, Some(TlsFiles::in_dir(&tls_dir)));
         // DOCKER_CONTEXT=default overrides the file and means the default socket.
         let mut e = e;
         e.insert("DOCKER_CONTEXT".into(), "default".into());
-        assert_eq!(resolve(&e, &|_| false).host, DEFAULT_HOST);
+        assert_eq!(resolve(&e, None, &|_| false).unwrap().host, DEFAULT_HOST);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -274,10 +313,28 @@ mod tests {
         let e = env(&[("XDG_RUNTIME_DIR", "/run/user/1000")]);
         let podman = |p: &Path| p == Path::new("/run/user/1000/podman/podman.sock");
         assert_eq!(
-            resolve(&e, &podman).host,
+            resolve(&e, None, &podman).unwrap().host,
             "unix:///run/user/1000/podman/podman.sock"
         );
-        assert_eq!(resolve(&e, &|_| true).host, DEFAULT_HOST);
+        assert_eq!(resolve(&e, None, &|_| true).unwrap().host, DEFAULT_HOST);
+    }
+
+    #[test]
+    fn published_ports_of_a_remote_engine_are_on_its_host() {
+        assert_eq!(port_host("unix:///var/run/docker.sock"), None);
+        assert_eq!(port_host("npipe:////./pipe/docker_engine"), None);
+        assert_eq!(
+            port_host("tcp://10.0.0.2:2376").as_deref(),
+            Some("10.0.0.2")
+        );
+        assert_eq!(
+            port_host("tcp://[fd00::2]:2375").as_deref(),
+            Some("fd00::2")
+        );
+        assert_eq!(
+            port_host("https://box.example").as_deref(),
+            Some("box.example")
+        );
     }
 
     #[tokio::test]

@@ -16,6 +16,18 @@ pub enum Error {
         endpoint: Endpoint,
         cause: bollard::errors::Error,
     },
+    /// An `ssh://` engine did not answer: ssh failed (what it said is the cause), or docker on
+    /// the host did.
+    #[error(
+        "no Docker engine answers at {endpoint}: {}\n\
+         Check that `ssh HOST docker version` works from here without a prompt (a key or the \
+         agent), and that docker runs on the host.",
+        describe(cause)
+    )]
+    UnavailableOverSsh {
+        endpoint: Endpoint,
+        cause: bollard::errors::Error,
+    },
     /// The engine went away in the middle of the work: stopped, restarted, or its socket cut.
     #[error(
         "lost the connection to the Docker engine at {endpoint} ({reason}); is it running?\n\
@@ -25,6 +37,12 @@ pub enum Error {
         endpoint: Endpoint,
         reason: &'static str,
     },
+    /// `--context`, DOCKER_CONTEXT or `currentContext` names a context that is not stored.
+    #[error(
+        "there is no Docker context named {name:?}\n\
+         List them with `docker context ls`, or create it with `docker context create {name}`."
+    )]
+    NoContext { name: String },
     /// The engine answered, but refused or failed a request.
     #[error("{}", request(endpoint, action, cause))]
     Request {

@@ -85,8 +85,9 @@ pub struct HttpAnswer {
     pub latency_ms: f64,
 }
 
-/// Probes one published port: a TCP connect, then an HTTP GET of `/`.
-pub async fn check(publisher: &Publisher) -> ProbeResult {
+/// Probes one published port: a TCP connect, then an HTTP GET of `/`. `host` is where the
+/// engine publishes ports ([`crate::Engine::port_host`]); `None`: this machine.
+pub async fn check(publisher: &Publisher, host: Option<&str>) -> ProbeResult {
     let checked_at_ms = crate::clock::now_ms();
     let mut result = ProbeResult {
         publisher: publisher.clone(),
@@ -107,13 +108,34 @@ pub async fn check(publisher: &Publisher) -> ProbeResult {
         result.reach = skip("only TCP ports are probed");
         return result;
     }
-    let Some(ip) = target_ip(&publisher.host_ip) else {
-        result.reach = Reach::Error {
-            message: format!("{:?} is not an IP address", publisher.host_ip),
-        };
-        return result;
+    let address = match (host, target_ip(&publisher.host_ip)) {
+        (_, None) => {
+            result.reach = Reach::Error {
+                message: format!("{:?} is not an IP address", publisher.host_ip),
+            };
+            return result;
+        }
+        (Some(_), Some(ip)) if ip.is_loopback() && !wildcard(&publisher.host_ip) => {
+            result.reach = skip("published on the engine host's loopback only");
+            return result;
+        }
+        (Some(host), Some(ip)) if wildcard(&publisher.host_ip) => {
+            let found = tokio::net::lookup_host((host, publisher.host_port)).await;
+            let found: Vec<SocketAddr> = found.into_iter().flatten().collect();
+            // The wildcard's family if the host has an address in it.
+            let same = found.iter().find(|a| a.is_ipv4() == ip.is_ipv4());
+            match same.or(found.first()).copied() {
+                Some(address) => address,
+                None => {
+                    result.reach = Reach::Error {
+                        message: format!("cannot resolve the engine's host {host}"),
+                    };
+                    return result;
+                }
+            }
+        }
+        (_, Some(ip)) => SocketAddr::new(ip, publisher.host_port),
     };
-    let address = SocketAddr::new(ip, publisher.host_port);
     result.address = address.to_string();
     let started = Instant::now();
     let mut stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(address)).await
@@ -154,7 +176,7 @@ pub async fn check(publisher: &Publisher) -> ProbeResult {
             }
         }
     };
-    match tokio::time::timeout(wait, http_get(&mut stream, address)).await {
+    match tokio::time::timeout(wait, http_get(&mut stream, address, host)).await {
         Ok(Ok(Answer::Http(answer))) => result.http = Some(answer),
         // An HTTP server always answers; only the proxy closes without one.
         Ok(Ok(Answer::Nothing)) if publisher.url.is_some() => result.reach = Reach::Closed,
@@ -162,6 +184,10 @@ pub async fn check(publisher: &Publisher) -> ProbeResult {
         Ok(_) | Err(_) => {}
     }
     result
+}
+
+fn wildcard(host_ip: &str) -> bool {
+    matches!(host_ip, "" | "0.0.0.0" | "::")
 }
 
 /// Loopback for a wildcard (or empty) host IP, in the wildcard's family.
@@ -184,11 +210,18 @@ enum Answer {
     Other,
 }
 
-/// Sends `GET /` and reads up to the end of the status line.
-async fn http_get(stream: &mut TcpStream, address: SocketAddr) -> std::io::Result<Answer> {
-    let host = match address.ip() {
-        IpAddr::V4(_) => format!("localhost:{}", address.port()),
-        IpAddr::V6(ip) => format!("[{ip}]:{}", address.port()),
+/// Sends `GET /` (to `Host: localhost`, or the engine's host) and reads up to the end of the
+/// status line.
+async fn http_get(
+    stream: &mut TcpStream,
+    address: SocketAddr,
+    engine_host: Option<&str>,
+) -> std::io::Result<Answer> {
+    let host = match (engine_host, address.ip()) {
+        (Some(h), _) if h.contains(':') => format!("[{h}]:{}", address.port()),
+        (Some(h), _) => format!("{h}:{}", address.port()),
+        (None, IpAddr::V4(_)) => format!("localhost:{}", address.port()),
+        (None, IpAddr::V6(ip)) => format!("[{ip}]:{}", address.port()),
     };
     let request = format!(
         "GET / HTTP/1.1\r\nHost: {host}\r\nUser-Agent: berth-probe\r\nAccept: */*\r\n\
@@ -465,7 +498,7 @@ async fn round(
         let probe = PortProbe {
             service: c.service.clone(),
             container: c.name.clone(),
-            result: check(p).await,
+            result: check(p, state.port_host()).await,
         };
         (t, probe)
     });

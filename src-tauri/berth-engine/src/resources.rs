@@ -162,7 +162,7 @@ async fn remove_diverged_network(
         let Ok(c) = docker.inspect_container(id, None).await else {
             continue;
         };
-        let c = crate::containers::Container::from_inspect(&c);
+        let c = crate::containers::Container::from_inspect(&c, engine.port_host().as_deref());
         if c.labels.get(labels::PROJECT) != Some(&project.name) {
             return Err(StackError::NetworkInUse {
                 name: name.to_owned(),

@@ -10,12 +10,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::backoff::Backoff;
 use crate::endpoint::{Engine, EngineVersion};
-use crate::feed::Feed;
+use crate::feed::{Feed, FeedEvent};
+use crate::logs::history::{self, HistoryOptions, Resumed};
 use crate::logs::{FollowOptions, Hub, HubOptions};
 use crate::probe::{Prober, ProberHandle};
 use crate::state::{Snapshot, StateHandle};
 use crate::stats::{Stats, StatsHandle};
-use crate::subscription::AbortOnDrop;
+use crate::subscription::{AbortOnDrop, Subscription};
 
 /// Lines per container read back when the project opens; older ones stay in Docker.
 const TAIL: u64 = 10_000;
@@ -88,6 +89,7 @@ impl Session {
     /// starts anything.
     pub fn open(project: Option<Project>, options: SessionOptions) -> Arc<Session> {
         let (project, projects) = watch::channel(project);
+        let history = options.hub.history.clone();
         let session = Arc::new(Session {
             hub: Hub::new(options.hub),
             live: Mutex::new(Live::default()),
@@ -100,7 +102,7 @@ impl Session {
             Arc::downgrade(&session),
             projects,
             options.endpoint,
-            options.follow_logs,
+            options.follow_logs.then_some(history),
         ));
         *session.task.lock().expect("task lock") = Some(AbortOnDrop(task));
         session
@@ -168,12 +170,13 @@ impl Session {
 }
 
 /// Connects (retrying with backoff while the engine is away), then marks the updates changed on
-/// every change of the state model and feeds the log hub, until the session is dropped.
+/// every change of the state model and feeds the log hub (`follow`: with the history, if any),
+/// until the session is dropped.
 async fn connect_and_watch(
     session: Weak<Session>,
     mut projects: watch::Receiver<Option<Project>>,
     endpoint: String,
-    follow: bool,
+    follow: Option<Option<HistoryOptions>>,
 ) {
     let mut backoff = Backoff::new();
     let (engine, version) = loop {
@@ -213,10 +216,13 @@ async fn connect_and_watch(
         return;
     };
     let Some(s) = session.upgrade() else { return };
-    let state = StateHandle::spawn(engine, project);
+    let name = project.name.clone();
+    let state = StateHandle::spawn(engine.clone(), project);
     let (_, mut changes) = state.subscribe().await;
     // One feed of the project's events for the state model, the stats and the log follower.
     let feed = state.feed().clone();
+    // Subscribed before the state model is shown, so no event after its listing goes unmarked.
+    let markers = feed.subscribe();
     {
         let mut live = s.live.lock().expect("live lock");
         live.stats = Some(Stats::follow(feed.clone()));
@@ -226,7 +232,15 @@ async fn connect_and_watch(
     s.updates.send_modify(|_| {});
     let hub = s.hub.clone();
     drop(s);
-    let _logs = follow.then(|| AbortOnDrop(tokio::spawn(follow_logs(feed, hub))));
+    let _logs = follow.map(|history| {
+        AbortOnDrop(tokio::spawn(async move {
+            let resume = match history {
+                Some(history) => open_history(&engine, &name, &history, &hub).await,
+                None => Resumed::default(),
+            };
+            follow_logs(feed, markers, hub, resume).await;
+        }))
+    });
     loop {
         tokio::select! {
             change = changes.recv() => match change {
@@ -250,20 +264,70 @@ async fn connect_and_watch(
     }
 }
 
-/// Follows every container's logs into the hub, from the last [`TAIL`] lines of each; the
-/// follower itself re-attaches when the engine comes back.
-async fn follow_logs(feed: Feed, hub: Hub) {
+/// Opens the project's history on this engine (its `docker info` ID names it) into the hub.
+/// Returns where the follower goes on; nothing when it cannot be opened (said in the log),
+/// the logs are then kept in memory only.
+async fn open_history(
+    engine: &Engine,
+    project: &str,
+    options: &HistoryOptions,
+    hub: &Hub,
+) -> Resumed {
+    let id = match engine.docker().info().await {
+        Ok(info) => info.id.unwrap_or_default(),
+        Err(err) => {
+            tracing::warn!(%err, "no engine ID: the log history is not kept");
+            return Resumed::default();
+        }
+    };
+    let dir = history::project_dir(&options.root, &id, project);
+    let (budget, opening) = (options.budget, hub.clone());
+    let opened = tokio::task::spawn_blocking(move || {
+        opening.attach_history(&dir, budget).map_err(|e| (dir, e))
+    })
+    .await;
+    match opened {
+        Ok(Ok(resume)) => resume,
+        Ok(Err((dir, err))) => {
+            hub.note(
+                "berth",
+                &format!(
+                    "Could not open the log history in {}: {err}. Lines are kept in memory only.",
+                    dir.display()
+                ),
+            );
+            Resumed::default()
+        }
+        Err(_) => Resumed::default(),
+    }
+}
+
+/// Follows every container's logs into the hub (once its history, if any, is open): those with
+/// stored lines from after their last one, those made since the history's newest line from
+/// then, and on a first open each from its last [`TAIL`] lines, with the lifecycle markers
+/// `events` tell. The follower itself re-attaches when the engine comes back.
+async fn follow_logs(
+    feed: Feed,
+    events: Subscription<FeedEvent>,
+    hub: Hub,
+    resumed: Resumed,
+) {
     let options = FollowOptions {
-        tail: Some(TAIL),
+        tail: resumed.since.is_none().then_some(TAIL),
+        since: resumed.since,
         follow: true,
+        resume: resumed.containers,
         ..FollowOptions::default()
     };
     let (tx, rx) = tokio::sync::mpsc::channel(256);
-    let reading = crate::logs::follow_feed(&feed, options, tx, Default::default());
-    let (result, ()) = tokio::join!(reading, hub.pump(rx));
-    if let Err(err) = result {
-        tracing::warn!("following the logs stopped: {err}");
-    }
+    let markers = crate::logs::follow_markers(events, tx.clone());
+    let reading = async {
+        let result = crate::logs::follow_feed(&feed, options, tx, Default::default()).await;
+        if let Err(err) = result {
+            tracing::warn!("following the logs stopped: {err}");
+        }
+    };
+    tokio::join!(reading, hub.pump(rx), markers);
 }
 
 #[cfg(test)]

@@ -139,6 +139,8 @@ pub enum ChangeKind {
 pub struct StateHandle {
     shared: Arc<Shared>,
     feed: Feed,
+    /// The engine's [`Engine::port_host`], for the probes.
+    port_host: Option<String>,
     _task: Arc<AbortOnDrop>,
 }
 
@@ -202,12 +204,14 @@ impl StateHandle {
             settled: watch::channel(false).0,
         });
         let feed = Feed::spawn(engine.clone(), &project.name, images(&project));
+        let port_host = engine.port_host();
         // Subscribed before the task starts, so it hears the feed's first listing.
         let events = feed.subscribe();
         let task = tokio::spawn(run(engine, project.name, events, shared.clone()));
         StateHandle {
             shared,
             feed,
+            port_host,
             _task: Arc::new(AbortOnDrop(task)),
         }
     }
@@ -226,6 +230,11 @@ impl StateHandle {
         let _ = self.shared.settled.subscribe().wait_for(|s| *s).await;
         let snapshot = self.shared.snapshot.lock().expect("not poisoned");
         (snapshot.clone(), self.shared.tx.subscribe())
+    }
+
+    /// Where the engine's published ports are reached: `None` for this machine.
+    pub fn port_host(&self) -> Option<&str> {
+        self.port_host.as_deref()
     }
 
     pub fn snapshot(&self) -> Snapshot {
@@ -464,7 +473,7 @@ async fn apply(engine: &Engine, shared: &Shared, event: EventMessage) {
                 None
             } else {
                 match engine.docker().inspect_container(&id, None).await {
-                    Ok(c) => Some(Container::from_inspect(&c)),
+                    Ok(c) => Some(Container::from_inspect(&c, engine.port_host().as_deref())),
                     Err(e) if not_found(&e) => None,
                     Err(e) => {
                         tracing::debug!(%e, %id, "cannot inspect a container after an event");
@@ -571,7 +580,7 @@ fn fast_update(c: &mut Container, action: &str, attributes: &HashMap<String, Str
 
 /// Whether a `kill` event's signal (a number, or a name on some engines) is one that stops a
 /// container, rather than one a process is sent to reload or rotate its logs (HUP, USR1…).
-fn stops(signal: &str) -> bool {
+pub(crate) fn stops(signal: &str) -> bool {
     let name = signal.trim_start_matches("SIG");
     matches!(
         name,

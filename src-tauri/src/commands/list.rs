@@ -31,6 +31,8 @@ macro_rules! commands {
             terminal::terminal_ack,
             terminal::terminal_close,
             stack::set_watch,
+            logs::logs_find_marker,
+            logs::set_alert,
         )
     };
 }

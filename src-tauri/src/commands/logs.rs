@@ -58,7 +58,9 @@ async fn feed(
 /// the view for the report that `logs_watch` sends.
 fn report(hub: &Hub, logs: &Mutex<LogView>, listener: &Mutex<Option<Channel<ViewStats>>>) {
     if let Some(l) = &*listener.lock().expect("listener") {
-        let _ = l.send(hub.read(|store| logs.lock().expect("log view").stats(store)));
+        let mut stats = hub.read(|store| logs.lock().expect("log view").stats(store));
+        stats.history_stopped = crate::logview::history_warning(&hub.history_status());
+        let _ = l.send(stats);
     }
 }
 
@@ -67,6 +69,13 @@ fn report(hub: &Hub, logs: &Mutex<LogView>, listener: &Mutex<Option<Channel<View
 #[tauri::command]
 pub fn logs_watch(berth: State<'_, Berth>, on_stats: Channel<ViewStats>) {
     *berth.log_listener.lock().expect("listener") = Some(on_stats);
+    report(berth.session().hub(), &berth.logs, &berth.log_listener);
+}
+
+/// Has the viewer scroll to the line at `pos` and highlight it: at once if it watches, else in
+/// the report it gets when the window shows.
+pub fn reveal(berth: &Berth, pos: u64) {
+    berth.logs.lock().expect("log view").reveal(pos);
     report(berth.session().hub(), &berth.logs, &berth.log_listener);
 }
 
@@ -102,6 +111,60 @@ pub fn logs_find(
     read_view(&berth, |store, view| {
         view.find(store, from, forward, evicted, length)
     })
+}
+
+/// The nearest lifecycle marker's row, as `logs_find` finds a match's.
+#[tauri::command]
+pub fn logs_find_marker(
+    berth: State<'_, Berth>,
+    from: u32,
+    forward: bool,
+    evicted: u64,
+    length: u32,
+) -> Option<u32> {
+    read_view(&berth, |store, view| {
+        view.find_marker(store, from, forward, evicted, length)
+    })
+}
+
+/// Sets `service`'s alert rule in the open project (an empty `pattern` removes it): its log
+/// lines matching the regex are notified.
+#[tauri::command]
+pub fn set_alert(berth: State<'_, Berth>, service: String, pattern: String) -> Result<(), Error> {
+    let pattern = pattern.trim();
+    let project = {
+        let view = berth.view.borrow();
+        let loaded = view.project.loaded().ok_or_else(|| {
+            Error::not_ready("The compose file has errors (shown in the window); fix them first.")
+        })?;
+        if !loaded.services.iter().any(|s| s.name == service) {
+            return Err(Error::invalid(format!(
+                "The project {} has no service {service:?}.",
+                loaded.name
+            )));
+        }
+        loaded.name.clone()
+    };
+    if !pattern.is_empty() {
+        crate::alerts::Rule::new(&service, pattern).map_err(Error::invalid)?;
+    }
+    {
+        let mut settings = berth.settings.lock().expect("settings lock");
+        let mut changed = settings.clone();
+        let rules = changed.alerts.entry(project.clone()).or_default();
+        if pattern.is_empty() {
+            rules.remove(&service);
+        } else {
+            rules.insert(service, pattern.to_owned());
+        }
+        if rules.is_empty() {
+            changed.alerts.remove(&project);
+        }
+        changed.save(&berth.config_dir).map_err(Error::file)?;
+        *settings = changed;
+    }
+    berth.start_alerts();
+    Ok(())
 }
 
 /// Writes the view to a file the user picks in a save dialog; `None` when they cancel.

@@ -2,6 +2,7 @@
 //! or the log view and returns typed data or an [`Error`]; live updates go through `Channel`s,
 //! each fed by a loop in its domain's module.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, RwLock};
@@ -9,8 +10,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use berth_engine::{Progress, ProjectArgs};
 use tauri::async_runtime::JoinHandle;
 use tauri::ipc::Channel;
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
+use crate::alerts::LineAlert;
 use crate::error::Error;
 use crate::logview::{LogView, ViewStats};
 use crate::project::OpenProject;
@@ -42,6 +44,8 @@ pub struct Berth {
     session: RwLock<Arc<Session>>,
     settings: Mutex<Settings>,
     config_dir: PathBuf,
+    /// Where the projects' log histories are kept; none without a data directory.
+    history: Option<PathBuf>,
     view: watch::Sender<StackView>,
     logs: Arc<Mutex<LogView>>,
     /// The forwarding tasks of the window's subscriptions; a new subscription (a reload of the
@@ -54,19 +58,33 @@ pub struct Berth {
     confirming: AtomicBool,
     /// The open project's terminals.
     pub terminals: Terminals,
+    /// The open project's alert rules at work, and the lines they notify.
+    alert_task: Mutex<Option<JoinHandle<()>>>,
+    line_alerts: broadcast::Sender<LineAlert>,
 }
 
 impl Berth {
     /// Opens `project` and remembers it first among the recent projects.
-    pub fn open(project: OpenProject, settings: Settings, config_dir: PathBuf) -> Berth {
+    pub fn open(
+        project: OpenProject,
+        settings: Settings,
+        config_dir: PathBuf,
+        history: Option<PathBuf>,
+    ) -> Berth {
         let view = watch::Sender::new(StackView::new(crate::project::ProjectStatus::Invalid {
             files: Vec::new(),
             message: String::new(),
         }));
         let berth = Berth {
-            session: RwLock::new(Session::open(project, view.clone(), &settings)),
+            session: RwLock::new(Session::open(
+                project,
+                view.clone(),
+                &settings,
+                history.as_deref(),
+            )),
             settings: Mutex::new(settings),
             config_dir,
+            history,
             view,
             logs: Arc::default(),
             stack_feed: Mutex::default(),
@@ -75,9 +93,36 @@ impl Berth {
             metrics_feed: Mutex::default(),
             confirming: AtomicBool::new(false),
             terminals: Terminals::default(),
+            alert_task: Mutex::default(),
+            line_alerts: broadcast::channel(64).0,
         };
         berth.remember();
+        berth.start_alerts();
         berth
+    }
+
+    /// The lines alert rules set off, for notifications.
+    pub fn line_alerts(&self) -> broadcast::Receiver<LineAlert> {
+        self.line_alerts.subscribe()
+    }
+
+    /// (Re)starts the open project's alert rules, as the settings now hold them.
+    fn start_alerts(&self) {
+        let Some(project) = self.view.borrow().project.loaded().map(|p| p.name.clone()) else {
+            return;
+        };
+        let rules = {
+            let settings = self.settings.lock().expect("settings lock");
+            crate::alerts::rules(settings.alerts.get(&project).unwrap_or(&BTreeMap::new()))
+        };
+        let hub = self.session().hub().clone();
+        let task = tauri::async_runtime::spawn(crate::alerts::follow(
+            hub,
+            project,
+            rules,
+            self.line_alerts.clone(),
+        ));
+        replace(&self.alert_task, task);
     }
 
     pub fn session(&self) -> Arc<Session> {
@@ -108,11 +153,17 @@ impl Berth {
     fn switch(&self, args: ProjectArgs) -> Result<(), Error> {
         let project = OpenProject::new(args).map_err(|e| Error::file(e.to_string()))?;
         let settings = self.settings.lock().expect("settings lock").clone();
-        let session = Session::open(project, self.view.clone(), &settings);
+        let session = Session::open(
+            project,
+            self.view.clone(),
+            &settings,
+            self.history.as_deref(),
+        );
         *self.session.write().expect("session lock") = session;
         self.terminals.clear();
         *self.logs.lock().expect("log view") = LogView::default();
         self.remember();
+        self.start_alerts();
         Ok(())
     }
 

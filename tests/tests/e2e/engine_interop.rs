@@ -44,19 +44,13 @@ async fn berth_sees_controls_and_takes_down_a_stack_docker_compose_started() {
     assert_eq!(ours, theirs);
 
     // `berthctl ls` discovers the project compose started.
-    let listed = berthctl(&name, &file, &["ls", "--json"]);
-    let found: Vec<Value> = listed
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let listed = berthctl(&name, &file, &["ls", "--format", "json"]);
+    let found: Vec<Value> = serde_json::from_str(&listed).expect("a JSON array");
     let mine = found
         .iter()
-        .find(|p| p["name"] == name.as_str())
+        .find(|p| p["Name"] == name.as_str())
         .expect("listed");
-    assert_eq!(
-        (mine["running"].as_u64(), mine["containers"].as_u64()),
-        (Some(4), Some(4))
-    );
+    assert_eq!(mine["Status"], "running(4)");
 
     // Unchanged: Berth's up leaves compose's containers alone.
     let stack = Stack::new(engine().await, load(&fixture("stack"), &name));

@@ -68,7 +68,7 @@ async fn check_until(
 ) -> probe::ProbeResult {
     let mut last = None;
     for _ in 0..40 {
-        let result = probe::check(p).await;
+        let result = probe::check(p, None).await;
         if wanted(&result) {
             return result;
         }
@@ -103,7 +103,7 @@ async fn probes_tell_http_from_tcp_from_nothing() {
     let result = check_until(&cache, |r| r.reach == Reach::Open).await;
     assert_eq!(result.http, None, "{result:?}");
     for _ in 0..3 {
-        assert_eq!(probe::check(&cache).await.reach, Reach::Open);
+        assert_eq!(probe::check(&cache, None).await.reach, Reach::Open);
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let log = container_log(&stack, "cache").await;
@@ -112,7 +112,7 @@ async fn probes_tell_http_from_tcp_from_nothing() {
 
     // Docker's proxy accepts on the host port, but nothing in the container listens.
     let mute = publisher(&stack, "mute").await;
-    let result = probe::check(&mute).await;
+    let result = probe::check(&mute, None).await;
     assert!(
         matches!(result.reach, Reach::Closed | Reach::Refused),
         "{result:?}"
@@ -126,7 +126,7 @@ async fn probes_tell_http_from_tcp_from_nothing() {
         protocol: "tcp".into(),
         url: None,
     };
-    let result = probe::check(&closed).await;
+    let result = probe::check(&closed, None).await;
     assert_eq!(result.reach, Reach::Refused);
     assert_eq!((result.connect_ms, result.http), (None, None));
 
@@ -135,7 +135,7 @@ async fn probes_tell_http_from_tcp_from_nothing() {
         ..closed
     };
     assert!(matches!(
-        probe::check(&udp).await.reach,
+        probe::check(&udp, None).await.reach,
         Reach::Skipped { .. }
     ));
 }

@@ -14,4 +14,14 @@ log_buffer_mib: number,
  * A Docker endpoint (`unix://…`, `tcp://…`); empty: DOCKER_HOST, the Docker context, or
  * the default socket, as the docker CLI chooses.
  */
-engine_endpoint: string, };
+engine_endpoint: string, 
+/**
+ * The stored log history per project on disk, in MiB (16 to 1048576); the oldest
+ * segment is dropped beyond it.
+ */
+history_mib: number, 
+/**
+ * Alert rules by project name, then service: a regex whose matching lines are notified
+ * (`alerts.rs`). Set through `set_alert`, which checks the service and the regex.
+ */
+alerts: { [key in string]: { [key in string]: string } }, };

@@ -4,4 +4,4 @@
  * What the window may change of the settings. The recent projects are Berth's record of what
  * the user opened (through a dialog or the command line), never the page's to write.
  */
-export type SettingsChange = { log_buffer_mib: number, engine_endpoint: string, };
+export type SettingsChange = { log_buffer_mib: number, engine_endpoint: string, history_mib: number, };

@@ -38,4 +38,13 @@ dropped: number,
  * `length`, search matches marked: a following viewer draws them without asking for a
  * window, so a new line is one change on screen instead of two. Empty from `set`.
  */
-tail: Array<Line>, };
+tail: Array<Line>, 
+/**
+ * A row to scroll to and highlight, once: the marker a notification was clicked for.
+ */
+reveal: number | null, 
+/**
+ * Why the project's lines are no longer written to its history on disk (a full disk),
+ * while that lasts.
+ */
+history_stopped: string | null, };

@@ -254,3 +254,21 @@ export function setWatch(
 ): Promise<void> {
   return call('set_watch', { services, on, onProgress: channel(onProgress) });
 }
+
+// Lifecycle markers in the log (issue 17).
+
+/** The nearest marker row after `from` (forward) or before it, as `logsFind` finds a match. */
+export function logsFindMarker(
+  from: number,
+  forward: boolean,
+  evicted: number,
+  length: number,
+): Promise<number | null> {
+  return call('logs_find_marker', { from, forward, evicted, length });
+}
+
+/** Sets `service`'s alert rule: its log lines matching the regex `pattern` are notified (at most
+ * one notification every 30 s). An empty pattern removes it; an invalid regex is refused. */
+export function setAlert(service: string, pattern: string): Promise<void> {
+  return call('set_alert', { service, pattern });
+}

@@ -27,6 +27,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::line::{Stream, parse_rfc3339};
+use super::markers::Marker;
 use super::query::prefix_len;
 use crate::error::{Endpoint, Error, not_found};
 use crate::feed::{Feed, FeedEvent};
@@ -70,6 +71,9 @@ pub struct FollowOptions {
     /// The longest line kept whole, in bytes ([`MAX_LINE`] when `None`): a longer one is
     /// handed on in parts of this size, each but the last marked [`Record::partial`].
     pub max_line: Option<usize>,
+    /// Where each container's lines already stored end, by container ID: those containers are
+    /// read from there on, without what was stored (see [`crate::logs::history`]).
+    pub resume: super::history::Resume,
 }
 
 /// The container a line came from.
@@ -94,6 +98,8 @@ pub struct Record {
     /// [`FollowOptions::max_line`], or its end had not come after [`PARTIAL_WAIT`]. As with
     /// the engine's own partial messages, no newline belongs after it.
     pub partial: bool,
+    /// A lifecycle marker (Berth's line about the container, see `markers`), not its output.
+    pub marker: Option<Marker>,
 }
 
 /// Reads the logs of `project`'s containers into `sink`, in batches. Without `follow` it returns
@@ -408,12 +414,13 @@ impl Pending {
 
 impl Reader {
     fn new(origin: Arc<Origin>, options: &FollowOptions) -> Reader {
+        let last = options.resume.get(&origin.id).copied().unwrap_or_default();
         Reader {
             origin,
             timestamps: true,
             since: options.since,
             until: options.until,
-            last: [None, None],
+            last,
             replayed: [0, 0],
             partial: [None, None],
             max_line: options.max_line.unwrap_or(MAX_LINE).max(1),
@@ -593,6 +600,7 @@ impl Reader {
             ts,
             text,
             partial,
+            marker: None,
         });
     }
 

@@ -7,7 +7,8 @@
 //! [`Delivery::Missed`] marker saying which positions to re-query. Memory per subscriber is thus
 //! bounded by its queue, never by how far behind it is.
 
-use std::sync::{Arc, Mutex, RwLock};
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -16,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
 
 use super::follow::{FollowOptions, Origin, Record, follow};
+use super::history::{Batch, History, HistoryOptions, HistoryStatus, Item, Resumed};
 use super::line::{Line, Stream};
 use super::query::{self, Filter};
 use super::store::Store;
@@ -32,6 +34,9 @@ pub struct HubOptions {
     pub queue: usize,
     /// Most lines in one delivery; a burst beyond it is reported as missed.
     pub max_batch: usize,
+    /// Where the project's lines are also stored on disk; `None` keeps them in memory only.
+    /// A session opens it once it knows the engine ([`Hub::attach_history`]).
+    pub history: Option<HistoryOptions>,
 }
 
 impl Default for HubOptions {
@@ -41,6 +46,7 @@ impl Default for HubOptions {
             interval: Duration::from_millis(25),
             queue: 16,
             max_batch: 5000,
+            history: None,
         }
     }
 }
@@ -68,6 +74,9 @@ pub enum Delivery {
     },
 }
 
+/// The service Berth's lines about the history itself are under.
+const BERTH_SERVICE: &str = "berth";
+
 struct Subscriber {
     tx: mpsc::Sender<Delivery>,
     filter: Filter,
@@ -85,6 +94,7 @@ struct Inner {
     options: HubOptions,
     store: RwLock<Store>,
     subscribers: Mutex<Vec<Subscriber>>,
+    history: OnceLock<History>,
 }
 
 impl Hub {
@@ -93,6 +103,7 @@ impl Hub {
             inner: Arc::new(Inner {
                 store: RwLock::new(Store::new(options.budget)),
                 subscribers: Mutex::new(Vec::new()),
+                history: OnceLock::new(),
                 options,
             }),
         }
@@ -155,22 +166,100 @@ impl Hub {
         }
     }
 
-    /// Stores `records` (sorted by timestamp first) and delivers them to subscribers.
+    /// Stores `records` (sorted by timestamp first), hands them to the history, and delivers
+    /// them to subscribers.
     pub fn append(&self, records: &mut Vec<Record>) {
         if records.is_empty() {
             return;
         }
         records.sort_by_key(|r| r.ts);
+        let history = self.inner.history.get();
         let from = {
             let mut store = self.inner.store.write().expect("log store lock");
             let from = store.end();
+            let mut lines = Vec::with_capacity(if history.is_some() { records.len() } else { 0 });
             for r in records.drain(..) {
                 let source = store.source(&r.origin.service, &r.origin.name);
-                store.push_part(source, r.stream, r.ts, &r.text, r.partial);
+                let pos = match r.marker {
+                    Some(marker) => store.push_marker(source, r.ts, marker, &r.text),
+                    None => store.push_part(source, r.stream, r.ts, &r.text, r.partial),
+                };
+                if history.is_some() {
+                    let e = store.entry(pos).expect("the line just stored");
+                    lines.push(Item {
+                        origin: r.origin,
+                        ts: r.ts,
+                        flags: e.flags,
+                        level: e.level,
+                        raw: r.text,
+                    });
+                }
+            }
+            if let Some(history) = history {
+                history.send(Batch { first: from, lines });
+                // Said in the log once, besides the status; the line itself is not stored.
+                if let Some(reason) = history.untold_failure() {
+                    let source = store.source(BERTH_SERVICE, "");
+                    store.push(
+                        source,
+                        Stream::Berth,
+                        crate::clock::now_ns(),
+                        reason.as_bytes(),
+                    );
+                }
             }
             from
         };
         self.deliver(from);
+    }
+
+    /// Opens the project's history in `dir` (`budget` bytes on disk) and goes on from it: the
+    /// buffer becomes its newest lines, positions continue where it ends, and lines stored
+    /// from now on are written to it. Returns where the follower goes on: each container
+    /// after its stored lines, those made since from the newest stored time. Opens once;
+    /// later calls change nothing.
+    pub fn attach_history(&self, dir: &Path, budget: u64) -> std::io::Result<Resumed> {
+        let opened = History::open(dir, budget, self.inner.options.budget)?;
+        {
+            let mut store = self.inner.store.write().expect("log store lock");
+            if self.inner.history.get().is_some() {
+                return Ok(opened.resumed);
+            }
+            // Lines stored before the history opened (Berth's own) go on after it.
+            let mut fresh = opened.store;
+            for pos in store.first()..store.end() {
+                let (Some(e), Some(src), Some(raw)) =
+                    (store.entry(pos), store.source_at(pos), store.raw(pos))
+                else {
+                    continue;
+                };
+                let source = fresh.source(&src.service, &src.container);
+                fresh.push_stored(source, e.ts, raw, e.flags, e.level);
+            }
+            *store = fresh;
+            let _ = self.inner.history.set(opened.history);
+            // Viewers subscribed meanwhile fetch what the history brought.
+            let (first, end) = (store.first(), store.end());
+            if end > first {
+                let mut subscribers = self.inner.subscribers.lock().expect("subscribers lock");
+                for sub in subscribers.iter_mut() {
+                    sub.add_missed(first, end, end - first);
+                }
+            }
+        }
+        self.deliver(self.read(|s| s.end()));
+        if let Some(cut) = opened.cut {
+            self.note(BERTH_SERVICE, &cut);
+        }
+        Ok(opened.resumed)
+    }
+
+    /// Whether the project's lines are being stored on disk.
+    pub fn history_status(&self) -> HistoryStatus {
+        self.inner
+            .history
+            .get()
+            .map_or(HistoryStatus::Off, History::status)
     }
 
     /// Sends subscribers the lines from `from` on, or counts them as missed.
@@ -235,6 +324,7 @@ impl Hub {
             ts: crate::clock::now_ns(),
             text: text.as_bytes().to_vec(),
             partial: false,
+            marker: None,
         }]);
     }
 
@@ -282,6 +372,7 @@ mod tests {
             ts: n,
             text: format!("line {n}").into_bytes(),
             partial: false,
+            marker: None,
         }
     }
 

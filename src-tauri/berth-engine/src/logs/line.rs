@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use super::level::Level;
+use super::markers::Marker;
 
 /// Which output of the container a line came from, or Berth's own line about the service (what
 /// watch mode did), which is no container's output.
@@ -85,6 +86,8 @@ pub struct Line {
     pub json: bool,
     /// Matches of the current search, in UTF-16 code units of `text`.
     pub matches: Vec<(u32, u32)>,
+    /// What happened to the container, on Berth's marker lines ([`Stream::Berth`]).
+    pub marker: Option<Marker>,
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).

@@ -9,16 +9,20 @@
 pub mod ansi;
 pub mod export;
 pub mod follow;
+pub mod history;
 pub mod hub;
 pub mod level;
 pub mod line;
+pub mod markers;
 pub mod query;
 pub mod store;
 
 pub use export::ExportOptions;
 pub use follow::{FollowOptions, MAX_LINE, Origin, PARTIAL_WAIT, Record, follow, follow_feed};
+pub use history::{HistoryOptions, HistoryStatus};
 pub use hub::{Delivery, Hub, HubOptions};
 pub use level::Level;
 pub use line::{Color, Line, Span, Stream, Style, format_rfc3339, parse_rfc3339};
+pub use markers::{Marker, follow_markers};
 pub use query::{Filter, Matcher, Search, SearchMode, lines, lines_within, select, select_range};
 pub use store::{DEFAULT_BUDGET, Source, Store};

@@ -110,6 +110,8 @@ impl Matcher {
         let regex = |pattern: &str, ci: bool| {
             RegexBuilder::new(pattern)
                 .case_insensitive(ci)
+                // `^` and `$` at each line's start and end: lines share the chunk searched.
+                .multi_line(true)
                 .size_limit(1 << 24)
                 .build()
         };
@@ -334,6 +336,7 @@ fn line_within(
             })
             .collect(),
         json: e.flags & super::store::JSON != 0,
+        marker: e.marker(),
         matches: matches
             .into_iter()
             .map(|(s, t)| (unit(s), unit(t)))
@@ -467,6 +470,16 @@ mod tests {
         let l = line(&s, 3, Some(&search("bytes", SearchMode::Substring))).unwrap();
         assert_eq!(l.text, "ready \u{fffd}\u{fffd} bytes");
         assert_eq!(l.matches, vec![(9, 14)]);
+    }
+
+    /// `^` and `$` are a line's start and end, as in `grep`, also where lines share a chunk.
+    #[test]
+    fn anchors_match_at_each_line() {
+        let s = store();
+        let re = search(r"^ready |^index|bytes$", SearchMode::Regex);
+        assert_eq!(select(&s, &Filter::default(), Some(&re)), vec![3]);
+        let re = search(r"(fused|index)$", SearchMode::Regex);
+        assert_eq!(select(&s, &Filter::default(), Some(&re)), vec![1, 4]);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use super::ansi;
 use super::level;
 use super::level::Level;
 use super::line::Stream;
+use super::markers::Marker;
 
 /// Room for a million typical (≈100-byte) lines with their index.
 pub const DEFAULT_BUDGET: usize = 128 << 20;
@@ -44,6 +45,8 @@ pub(crate) const RAW: u8 = 4;
 pub(crate) const PARTIAL: u8 = 8;
 /// Berth's own line ([`Stream::Berth`]).
 pub(crate) const BERTH: u8 = 16;
+/// A lifecycle marker (also [`BERTH`]); its level byte holds the [`Marker`]'s number.
+pub(crate) const MARKER: u8 = 32;
 
 impl Entry {
     pub fn stream(&self) -> Stream {
@@ -57,7 +60,14 @@ impl Entry {
     }
 
     pub fn level(&self) -> Level {
-        Level::from_u8(self.level)
+        match self.marker() {
+            Some(marker) => marker.level(),
+            None => Level::from_u8(self.level),
+        }
+    }
+
+    pub fn marker(&self) -> Option<Marker> {
+        (self.flags & MARKER != 0).then(|| Marker::from_u8(self.level))
     }
 }
 
@@ -97,12 +107,18 @@ impl Default for Store {
 impl Store {
     /// A store that keeps at most about `budget` bytes (text, index and raw copies).
     pub fn new(budget: usize) -> Store {
+        Store::starting_at(budget, 0)
+    }
+
+    /// An empty store whose first line gets position `first` (where the project's history
+    /// ends, or a segment of it starts).
+    pub fn starting_at(budget: usize, first: u64) -> Store {
         Store {
             budget,
             chunk_size: (budget / 16).clamp(4096, MAX_CHUNK),
             chunks: Vec::new(),
             entries: Vec::new(),
-            first: 0,
+            first,
             raw: BTreeMap::new(),
             raw_bytes: 0,
             chunk_bytes: 0,
@@ -159,8 +175,39 @@ impl Store {
         partial: bool,
     ) -> u64 {
         let stripped = ansi::needs_strip(raw).then(|| ansi::strip(raw).text);
+        let (level, json) = level::detect(stripped.as_deref().unwrap_or(raw));
+        let flags = (u8::from(stream == Stream::Stderr) * STDERR)
+            | (u8::from(stream == Stream::Berth) * BERTH)
+            | (u8::from(json) * JSON)
+            | (u8::from(partial) * PARTIAL)
+            | (u8::from(stripped.is_some()) * RAW);
+        self.put(source, ts, raw, stripped, flags, level as u8)
+    }
+
+    /// A line read back from the history: its flags and level as they were stored, its text
+    /// stripped again only if it had escape sequences.
+    pub(crate) fn push_stored(
+        &mut self,
+        source: u16,
+        ts: i64,
+        raw: &[u8],
+        flags: u8,
+        level: u8,
+    ) -> u64 {
+        let stripped = (flags & RAW != 0).then(|| ansi::strip(raw).text);
+        self.put(source, ts, raw, stripped, flags, level)
+    }
+
+    fn put(
+        &mut self,
+        source: u16,
+        ts: i64,
+        raw: &[u8],
+        stripped: Option<Vec<u8>>,
+        flags: u8,
+        level: u8,
+    ) -> u64 {
         let text = stripped.as_deref().unwrap_or(raw);
-        let (level, json) = level::detect(text);
         let need = text.len() + 1;
         if self
             .chunks
@@ -182,12 +229,7 @@ impl Store {
         chunk.data.extend_from_slice(text);
         chunk.data.push(b'\n');
         let seq = chunk.seq;
-        let mut flags = (u8::from(stream == Stream::Stderr) * STDERR)
-            | (u8::from(stream == Stream::Berth) * BERTH)
-            | (u8::from(json) * JSON)
-            | (u8::from(partial) * PARTIAL);
-        if stripped.is_some() {
-            flags |= RAW;
+        if flags & RAW != 0 {
             self.raw_bytes += raw.len() + RAW_OVERHEAD;
             self.raw.insert(pos, raw.into());
         }
@@ -198,9 +240,19 @@ impl Store {
             len: text.len() as u32,
             source,
             flags,
-            level: level as u8,
+            level,
         });
         self.evict();
+        pos
+    }
+
+    /// Appends a lifecycle marker of the container `source` (Berth's line, stamped with its
+    /// event's time). Returns its position.
+    pub fn push_marker(&mut self, source: u16, ts: i64, marker: Marker, text: &[u8]) -> u64 {
+        let pos = self.push_part(source, Stream::Berth, ts, text, false);
+        let entry = self.entries.last_mut().expect("just pushed");
+        entry.flags |= MARKER;
+        entry.level = marker.to_u8();
         pos
     }
 
@@ -293,9 +345,18 @@ impl Store {
         self.entry(pos).map(Entry::level)
     }
 
+    pub fn marker(&self, pos: u64) -> Option<Marker> {
+        self.entry(pos).and_then(Entry::marker)
+    }
+
     /// Whether the line goes on in the container's next line.
     pub fn partial(&self, pos: u64) -> Option<bool> {
         self.entry(pos).map(|e| e.flags & PARTIAL != 0)
+    }
+
+    /// The number of the container a line came from, an index into [`Store::sources`].
+    pub fn source_number(&self, pos: u64) -> Option<u16> {
+        self.entry(pos).map(|e| e.source)
     }
 
     /// The container a line came from.

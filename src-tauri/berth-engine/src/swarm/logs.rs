@@ -100,6 +100,7 @@ fn records(origin: &Arc<Origin>, stream: Stream, message: &[u8]) -> Vec<Record> 
                 ts,
                 text: text.to_vec(),
                 partial: false,
+                marker: None,
             }
         })
         .collect()

@@ -766,3 +766,85 @@ describe("Berth's own rows", () => {
     expect(v.positions()).toEqual([1]);
   });
 });
+
+describe('markers', () => {
+  // Rows 100, 300, … 900 are markers: what happened to a container, told by Berth.
+  const marked = (pos: number): Seed =>
+    pos % 200 === 100
+      ? {
+          service: SERVICES[pos % 3],
+          text: pos === 500 ? '<img src=x onerror="alert(1)"> exited (3)' : `started ${pos}`,
+          stream: 'berth',
+          marker: pos === 500 ? 'crashed' : 'started',
+        }
+      : numbered(pos);
+
+  it('draws a marker as a row of its own, its text as text', async () => {
+    const source = new MemorySource(marked, 1000);
+    const v = await open(source);
+    await v.click(v.get('log-next-marker'));
+    await v.click(v.get('log-next-marker'));
+    await v.click(v.get('log-next-marker'));
+    const row = v.row(500)!;
+    expect(row.classList.contains('marker')).toBe(true);
+    expect(row.dataset.marker).toBe('crashed');
+    expect(row.querySelector('[data-testid="log-marker"]')!.getAttribute('title')).toBe('Crashed');
+    expect(row.querySelector('img')).toBeNull();
+    expect(row.querySelector('.text')!.textContent).toBe('<img src=x onerror="alert(1)"> exited (3)');
+    expect(v.row(501)!.classList.contains('marker')).toBe(false);
+  });
+
+  it('jumps to the next and previous marker with ] and [ and the buttons, wrapping', async () => {
+    const source = new MemorySource(marked, 1000);
+    const v = await open(source);
+    const current = () => Number(v.root.querySelector<HTMLElement>('.row.current')?.dataset.pos);
+    // From the bottom (following), the next marker wraps to the first.
+    await v.key(']');
+    expect(current()).toBe(100);
+    expect(v.get('log-follow').getAttribute('aria-pressed')).toBe('false');
+    await v.key(']');
+    expect(current()).toBe(300);
+    await v.key('[');
+    expect(current()).toBe(100);
+    await v.click(v.get('log-prev-marker'));
+    expect(current()).toBe(900);
+    await v.click(v.get('log-next-marker'));
+    expect(current()).toBe(100);
+    // Not while typing in the search box.
+    await v.key(']', v.get('log-search'));
+    expect(current()).toBe(100);
+  });
+
+  it('scrolls to and highlights a marker a report asks it to reveal', async () => {
+    const source = new MemorySource(marked, 1000);
+    const v = await open(source);
+    expect(v.row(500)).toBeUndefined();
+    source.reveal(500);
+    await settle();
+    const row = v.row(500)!;
+    expect(row.classList.contains('current')).toBe(true);
+    expect(v.get('log-follow').getAttribute('aria-pressed')).toBe('false');
+    const top = v.list().scrollTop;
+    const y = Number(row.dataset.row) * ROW;
+    expect(y >= top && y + ROW <= top + VIEWPORT).toBe(true);
+  });
+});
+
+describe('history on disk', () => {
+  it('shows why the history stopped while reports say so, as text', async () => {
+    const source = new MemorySource(numbered, 100);
+    const v = await open(source);
+    expect(v.query('log-history-stopped')).toBeNull();
+    source.historyStopped = 'The log history in /d stopped: <b>No space left</b>.';
+    source.append(1);
+    await settle();
+    expect(v.get('log-history-stopped').textContent).toBe(
+      'The log history in /d stopped: <b>No space left</b>.',
+    );
+    expect(v.get('log-history-stopped').querySelector('b')).toBeNull();
+    source.historyStopped = null;
+    source.append(1);
+    await settle();
+    expect(v.query('log-history-stopped')).toBeNull();
+  });
+});

@@ -23,6 +23,7 @@ const line = (service: string, container: string, text: string, time = ''): Line
   spans: [],
   json: false,
   matches: [],
+  marker: null,
 });
 
 describe('serviceColour', () => {

@@ -18,6 +18,8 @@ describe('shortcutOf', () => {
     expect(shortcutOf(press('N'))).toBe('prev');
     expect(shortcutOf(press('f'))).toBe('follow');
     expect(shortcutOf(press('Escape'))).toBe('escape');
+    expect(shortcutOf(press(']'))).toBe('nextMarker');
+    expect(shortcutOf(press('['))).toBe('prevMarker');
     expect(shortcutOf(press('c', document.body, { ctrlKey: true }))).toBe('copy');
     expect(shortcutOf(press('c', document.body, { metaKey: true }))).toBe('copy');
   });

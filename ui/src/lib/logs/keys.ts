@@ -1,7 +1,15 @@
 // The viewer's keyboard shortcuts. They stay quiet while the user types in a field, except
 // Ctrl/Cmd+C which only copies selected rows when no text is selected (see LogViewer).
 
-export type Shortcut = 'search' | 'next' | 'prev' | 'follow' | 'escape' | 'copy';
+export type Shortcut =
+  | 'search'
+  | 'next'
+  | 'prev'
+  | 'nextMarker'
+  | 'prevMarker'
+  | 'follow'
+  | 'escape'
+  | 'copy';
 
 /** Input types that take no typing, so shortcuts still work while one has focus. */
 const UNTYPED = new Set([
@@ -42,6 +50,10 @@ export function shortcutOf(e: KeyPress): Shortcut | null {
       return 'next';
     case 'N':
       return 'prev';
+    case ']':
+      return 'nextMarker';
+    case '[':
+      return 'prevMarker';
     case 'f':
       return 'follow';
     case 'Escape':

@@ -15,6 +15,7 @@ const line = (pos: number): Line => ({
   spans: [],
   json: false,
   matches: [],
+  marker: null,
 });
 const held = (gen: number, start: number, count: number): Held => ({
   gen,

@@ -24,6 +24,8 @@ export interface LogSource {
    * among the caller's `length` rows: a row whose report has not reached it yet is never the
    * answer. Null when none of them matches. Rows are numbered as in `window`. */
   find(from: number, forward: boolean, evicted: number, length: number): Promise<number | null>;
+  /** The nearest lifecycle marker row, as `find` finds the nearest match. */
+  findMarker(from: number, forward: boolean, evicted: number, length: number): Promise<number | null>;
   /** Calls `listener` as lines arrive or fall off (batched, at most every ~25 ms); returns the
    * unsubscribe function. */
   subscribe(listener: (stats: ViewStats) => void): () => void;

@@ -20,6 +20,7 @@ export function tauriLogSource(): LogSource {
     window: ipc.logsWindow,
     lineText: ipc.logsLineText,
     find: ipc.logsFind,
+    findMarker: ipc.logsFindMarker,
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

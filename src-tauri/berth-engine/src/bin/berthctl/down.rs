@@ -17,7 +17,7 @@ pub struct DownArgs {
 }
 
 pub async fn run(project: &ProjectArgs, args: DownArgs) -> anyhow::Result<()> {
-    let stack = stack_args::stack(project).await?;
+    let stack = stack_args::stack_by_name(project).await?;
     let options = DownOptions {
         volumes: args.volumes,
         remove_orphans: args.remove_orphans,

@@ -2,7 +2,9 @@
 
 use std::io::Write;
 
-use berth_engine::{ChangeKind, Connection, ContainerState, EngineState, Session, StateHandle};
+use berth_engine::{
+    ChangeKind, Connection, ContainerState, EngineState, Session, SessionOptions, StateHandle,
+};
 use clap::Args;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -18,7 +20,11 @@ pub struct EventsArgs {
 
 pub async fn run(project: &ProjectArgs, args: EventsArgs) -> anyhow::Result<()> {
     // The app's session, without its log follower: nothing here reads logs.
-    let session = Session::open(Some(stack_args::load(project)?), Default::default());
+    let options = SessionOptions {
+        endpoint: crate::context_endpoint()?,
+        ..Default::default()
+    };
+    let session = Session::open(Some(stack_args::load(project)?), options);
     let state = connected(&session).await?;
     let (snapshot, mut changes) = state.subscribe().await;
     let mut out = std::io::stdout();

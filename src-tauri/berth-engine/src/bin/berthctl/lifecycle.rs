@@ -54,7 +54,7 @@ pub enum Lifecycle {
 }
 
 pub async fn run(project: &ProjectArgs, command: Lifecycle) -> anyhow::Result<()> {
-    let stack = stack_args::stack(project).await?;
+    let stack = stack_args::stack_by_name(project).await?;
     let (progress, drawn) = render::progress();
     let result = act(&stack, command, &progress).await;
     drop(progress);

@@ -2,11 +2,13 @@
 
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use berth_engine::CancellationToken;
 use berth_engine::logs::{
-    self, FollowOptions, Level, Matcher, Record, Search, SearchMode, format_rfc3339, parse_rfc3339,
+    self, Filter, FollowOptions, Level, Matcher, Origin, Record, Search, SearchMode,
+    format_rfc3339, history, parse_rfc3339,
 };
 use clap::Args;
 use tokio::sync::mpsc;
@@ -43,6 +45,10 @@ pub struct LogsArgs {
     /// Only lines of this level or above (trace, debug, info, notice, warn, error, fatal).
     #[arg(long, value_name = "LEVEL")]
     level: Option<String>,
+    /// Print the lines Berth stored for the project (kept across recreates and restarts),
+    /// oldest first, instead of the current containers' logs.
+    #[arg(long, conflicts_with_all = ["follow", "tail"])]
+    history: bool,
     /// Services to show (all when none are named).
     services: Vec<String>,
 }
@@ -51,8 +57,11 @@ pub struct LogsArgs {
 const COLORS: [&str; 6] = ["36", "33", "32", "35", "34", "31"];
 
 pub async fn run(project: &ProjectArgs, args: LogsArgs) -> anyhow::Result<()> {
-    let stack = stack_args::stack(project).await?;
+    let stack = stack_args::stack_by_name(project).await?;
     let now = berth_engine::clock::now_ns();
+    if args.history {
+        return history(&stack, &args, now).await;
+    }
     let tail = match args.tail.as_str() {
         "all" | "-1" => None,
         n => Some(
@@ -60,38 +69,18 @@ pub async fn run(project: &ProjectArgs, args: LogsArgs) -> anyhow::Result<()> {
                 .with_context(|| format!("--tail {n}: not a number or \"all\""))?,
         ),
     };
-    let time = |flag: &str, v: &Option<String>| -> anyhow::Result<Option<i64>> {
-        v.as_deref()
-            .map(|s| {
-                parse_time(s, now)
-                    .with_context(|| format!("--{flag} {s}: not a timestamp or duration"))
-            })
-            .transpose()
-    };
     let options = FollowOptions {
         tail,
-        since: time("since", &args.since)?,
-        until: time("until", &args.until)?,
+        since: time_of("since", &args.since, now)?,
+        until: time_of("until", &args.until, now)?,
         follow: args.follow,
         services: args.services.clone(),
         untimed: !args.timestamps,
         max_line: None,
+        resume: Default::default(),
     };
-    let grep = args
-        .grep
-        .as_ref()
-        .map(|p| {
-            Matcher::new(&Search {
-                pattern: p.clone(),
-                mode: SearchMode::Regex,
-            })
-        })
-        .transpose()
-        .context("--grep")?;
-    let level = match &args.level {
-        Some(l) => Some(Level::parse(l).with_context(|| format!("--level {l}: unknown level"))?),
-        None => None,
-    };
+    let grep = grep_of(&args.grep)?;
+    let level = level_of(&args.level)?;
     let (tx, mut rx) = mpsc::channel::<Vec<Record>>(64);
     let cancel = CancellationToken::new();
     let engine = stack.engine().clone();
@@ -130,6 +119,116 @@ pub async fn run(project: &ProjectArgs, args: LogsArgs) -> anyhow::Result<()> {
     drop(rx);
     reader.await.context("the log reader panicked")??;
     Ok(())
+}
+
+/// `--history`: the project's stored lines on this engine that pass the filters, printed as
+/// the live ones are.
+async fn history(stack: &berth_engine::Stack, args: &LogsArgs, now: i64) -> anyhow::Result<()> {
+    let info = stack
+        .engine()
+        .docker()
+        .info()
+        .await
+        .context("asking the engine for its ID, which names the history")?;
+    let root = history::default_root()
+        .context("no data directory for the log history: set BERTH_DATA_DIR or HOME")?;
+    let name = &stack.project().name;
+    let dir = history::project_dir(&root, &info.id.unwrap_or_default(), name);
+    if !dir.is_dir() {
+        bail!(
+            "No log history of project {name} on this engine in {}: Berth stores it while the \
+             project is open in the app.",
+            dir.display()
+        );
+    }
+    let filter = Filter {
+        services: args.services.clone(),
+        min_level: level_of(&args.level)?,
+        since: time_of("since", &args.since, now)?,
+        until: time_of("until", &args.until, now)?,
+        ..Filter::default()
+    };
+    let grep = grep_of(&args.grep)?;
+    let mut printer = Printer {
+        prefix: !args.no_log_prefix,
+        timestamps: args.timestamps,
+        color: !args.no_color && std::io::stdout().is_terminal(),
+        grep: None,
+        level: None,
+        width: 0,
+        services: HashMap::new(),
+        out: std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock()),
+    };
+    let mut written = Ok(());
+    history::segments::each(&dir, |store| {
+        if written.is_err() {
+            return;
+        }
+        let origins: Vec<Arc<Origin>> = store
+            .sources()
+            .iter()
+            .map(|s| {
+                Arc::new(Origin {
+                    id: String::new(),
+                    service: s.service.clone(),
+                    name: match s.container.is_empty() {
+                        true => format!("{} (berth)", s.service),
+                        false => s.container.clone(),
+                    },
+                })
+            })
+            .collect();
+        let batch: Vec<Record> = logs::select(store, &filter, grep.as_ref())
+            .into_iter()
+            .filter_map(|pos| {
+                let source = store.source_number(pos)?;
+                Some(Record {
+                    origin: origins.get(usize::from(source))?.clone(),
+                    stream: store.stream(pos)?,
+                    ts: store.timestamp(pos)?,
+                    text: store.raw(pos)?.to_vec(),
+                    partial: store.partial(pos)?,
+                    marker: store.marker(pos),
+                })
+            })
+            .collect();
+        written = printer.print(&batch);
+    })
+    .with_context(|| format!("reading the log history in {}", dir.display()))?;
+    match written.and_then(|()| printer.out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
+/// `--since`/`--until` as nanoseconds since the epoch.
+fn time_of(flag: &str, value: &Option<String>, now: i64) -> anyhow::Result<Option<i64>> {
+    value
+        .as_deref()
+        .map(|s| {
+            parse_time(s, now).with_context(|| format!("--{flag} {s}: not a timestamp or duration"))
+        })
+        .transpose()
+}
+
+fn grep_of(pattern: &Option<String>) -> anyhow::Result<Option<Matcher>> {
+    pattern
+        .as_ref()
+        .map(|p| {
+            Matcher::new(&Search {
+                pattern: p.clone(),
+                mode: SearchMode::Regex,
+            })
+        })
+        .transpose()
+        .context("--grep")
+}
+
+fn level_of(level: &Option<String>) -> anyhow::Result<Option<Level>> {
+    level
+        .as_ref()
+        .map(|l| Level::parse(l).with_context(|| format!("--level {l}: unknown level")))
+        .transpose()
 }
 
 /// Log lines as compose prints them: `<service>-<n>  | ` prefixes padded to the longest name so

@@ -18,6 +18,7 @@ mod up;
 mod watch;
 
 use std::process::ExitCode;
+use std::sync::OnceLock;
 
 use berth_engine::{Engine, ProjectArgs};
 use clap::{Parser, Subcommand};
@@ -30,6 +31,9 @@ use tracing_subscriber::EnvFilter;
     about = "Run and watch a Docker Compose stack"
 )]
 struct Cli {
+    /// Name of the Docker context to use (overrides DOCKER_HOST and DOCKER_CONTEXT).
+    #[arg(long, global = true, value_name = "NAME")]
+    context: Option<String>,
     #[command(flatten)]
     project: ProjectArgs,
     #[command(subcommand)]
@@ -78,6 +82,7 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    CONTEXT.get_or_init(|| cli.context.clone());
     if let Command::Config(args) = &cli.command {
         return config::run(&cli.project, args);
     }
@@ -91,6 +96,31 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `--context`, for every command's connection.
+static CONTEXT: OnceLock<Option<String>> = OnceLock::new();
+
+/// The engine `--context`, else the environment names, as the docker CLI chooses it.
+pub async fn engine() -> anyhow::Result<Engine> {
+    let context = CONTEXT.get().and_then(Option::as_deref);
+    Ok(Engine::connect_context(context).await?)
+}
+
+/// The host of the context `--context` names, for what connects by address (a session); empty
+/// without the flag: the environment's engine.
+pub fn context_endpoint() -> anyhow::Result<String> {
+    let Some(name) = CONTEXT.get().and_then(Option::as_deref) else {
+        return Ok(String::new());
+    };
+    let found = berth_engine::contexts()?
+        .into_iter()
+        .find(|c| c.name == name);
+    Ok(found
+        .ok_or(berth_engine::Error::NoContext {
+            name: name.to_owned(),
+        })?
+        .host)
 }
 
 /// Ends the command with this exit status and nothing more to say (130: interrupted by Ctrl-C).
@@ -120,7 +150,7 @@ async fn run(command: Command, project: &ProjectArgs) -> anyhow::Result<()> {
         Command::Watch(args) => watch::run(project, args).await,
         Command::Stack(command) => swarm::run(command).await,
         Command::Version { json } => {
-            let engine = Engine::connect().await?.version().await?;
+            let engine = engine().await?.version().await?;
             if json {
                 let out =
                     serde_json::json!({ "berthctl": env!("CARGO_PKG_VERSION"), "engine": engine });

@@ -26,7 +26,7 @@ enum Format {
 }
 
 pub async fn run(project: &ProjectArgs, args: PsArgs) -> anyhow::Result<()> {
-    let stack = stack_args::stack(project).await?;
+    let stack = stack_args::stack_by_name(project).await?;
     let containers = stack.ps(args.all).await?;
     let text = match args.format {
         Format::Json => containers

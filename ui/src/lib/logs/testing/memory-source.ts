@@ -3,6 +3,7 @@
 // demand from their position so a million of them cost nothing until drawn.
 import type { Filter } from '../../../bindings/Filter';
 import type { Level } from '../../../bindings/Level';
+import type { Marker } from '../../../bindings/Marker';
 import type { Line } from '../../../bindings/Line';
 import type { Rows } from '../../../bindings/Rows';
 import type { Search } from '../../../bindings/Search';
@@ -17,6 +18,7 @@ export interface Seed {
   level?: Level;
   spans?: Span[];
   json?: boolean;
+  marker?: Marker;
 }
 
 const ORDER: Level[] = ['unknown', 'trace', 'debug', 'info', 'notice', 'warn', 'error', 'fatal'];
@@ -30,6 +32,8 @@ export class MemorySource implements LogSource {
   exportPath: string | null = '/tmp/berth-logs.txt';
   /** Most rows a report carries in its tail (the shell sends up to 200). */
   tailLimit = 200;
+  /** What reports say of the history on disk (null: written, or off). */
+  historyStopped: string | null = null;
   /** Most bytes of a line's text a row carries (the shell's 8 KiB). */
   textLimit = 8192;
   private first = 0;
@@ -82,6 +86,7 @@ export class MemorySource implements LogSource {
       spans: s.spans ?? [],
       json: s.json ?? false,
       matches,
+      marker: s.marker ?? null,
     };
   }
 
@@ -154,11 +159,37 @@ export class MemorySource implements LogSource {
     evicted: number,
     length: number,
   ): Promise<number | null> {
+    return this.nearest(from, forward, evicted, length, (pos) => this.matches(pos));
+  }
+
+  async findMarker(
+    from: number,
+    forward: boolean,
+    evicted: number,
+    length: number,
+  ): Promise<number | null> {
+    return this.nearest(from, forward, evicted, length, (pos) => !!this.seed(pos).marker);
+  }
+
+  /** Reports the view with line `pos` to reveal, as a clicked notification has the shell do. */
+  reveal(pos: number): void {
+    const row = this.rows ? this.rows.indexOf(pos) : pos - this.first;
+    const stats = { ...this.stats(), reveal: row < 0 ? null : row };
+    for (const l of this.listeners) l(stats);
+  }
+
+  private nearest(
+    from: number,
+    forward: boolean,
+    evicted: number,
+    length: number,
+    hit: (pos: number) => boolean,
+  ): number | null {
     const behind = this.evicted - evicted;
     const n = Math.min(this.length, length - behind);
     for (let step = 1; step <= n; step++) {
       const row = (((forward ? from - behind + step : from - behind - step) % n) + n) % n;
-      if (this.matches(this.posAt(row))) return row + behind;
+      if (hit(this.posAt(row))) return row + behind;
     }
     return null;
   }
@@ -233,7 +264,17 @@ export class MemorySource implements LogSource {
     this.fresh = 0;
     this.seq++;
     const { view, seq, evicted, dropped } = this;
-    return { view, seq, length: this.length, matches, evicted, dropped, tail };
+    return {
+      view,
+      seq,
+      length: this.length,
+      matches,
+      evicted,
+      dropped,
+      tail,
+      reveal: null,
+      history_stopped: this.historyStopped,
+    };
   }
 
   private report(): void {

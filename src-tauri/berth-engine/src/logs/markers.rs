@@ -1,0 +1,407 @@
+//! Lifecycle markers: what happened to the project's containers (created, started, health,
+//! exit, a restart policy's restart, a stop the user asked for), told by the project's feed, as
+//! Berth's lines of their own in the hub among each container's output. Nothing is written to
+//! the containers or their Docker logs.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bollard::models::{EventMessage, EventMessageTypeEnum};
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
+use ts_rs::TS;
+
+use super::follow::{Origin, Record};
+use super::level::Level;
+use super::line::Stream;
+use crate::feed::FeedEvent;
+use crate::labels;
+use crate::subscription::Subscription;
+
+/// What a marker line says happened to its container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum Marker {
+    Created,
+    /// Created to replace the service's container (`up` after a change).
+    Recreated,
+    Started,
+    /// Started again after ending by itself (a restart policy).
+    Restarted,
+    Healthy,
+    Unhealthy,
+    /// Ended by itself with code 0.
+    Exited,
+    /// Ended by itself with an error code.
+    Crashed,
+    /// Killed by the kernel for exceeding its memory limit.
+    OutOfMemory,
+    /// Stopped by the user (`stop`, `down`, `restart`).
+    Stopped,
+    /// Killed by the user (SIGKILL first).
+    Killed,
+}
+
+const ALL: [Marker; 11] = [
+    Marker::Created,
+    Marker::Recreated,
+    Marker::Started,
+    Marker::Restarted,
+    Marker::Healthy,
+    Marker::Unhealthy,
+    Marker::Exited,
+    Marker::Crashed,
+    Marker::OutOfMemory,
+    Marker::Stopped,
+    Marker::Killed,
+];
+
+impl Marker {
+    /// Its number in a store entry's level byte (see `store::MARKER`).
+    pub(crate) fn to_u8(self) -> u8 {
+        ALL.iter()
+            .position(|m| *m == self)
+            .expect("every marker is listed") as u8
+    }
+
+    pub(crate) fn from_u8(n: u8) -> Marker {
+        ALL.get(usize::from(n)).copied().unwrap_or(Marker::Exited)
+    }
+
+    /// The level its line is filtered at.
+    pub fn level(self) -> Level {
+        match self {
+            Marker::Crashed | Marker::OutOfMemory | Marker::Unhealthy => Level::Error,
+            Marker::Restarted | Marker::Killed => Level::Warn,
+            _ => Level::Info,
+        }
+    }
+
+    /// Whether it is news the user is notified of: the service went wrong by itself.
+    pub fn is_alarm(self) -> bool {
+        matches!(
+            self,
+            Marker::Crashed | Marker::OutOfMemory | Marker::Unhealthy
+        )
+    }
+}
+
+/// A marker about to be stored.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Mark {
+    pub id: String,
+    pub service: String,
+    /// The container's name (`<project>-<service>-<n>`).
+    pub container: String,
+    /// The event's time, nanoseconds since the epoch.
+    pub ts: i64,
+    pub marker: Marker,
+    pub text: String,
+}
+
+/// What the events so far said of one container.
+#[derive(Debug, Default)]
+struct Seen {
+    /// The first stopping signal sent since it started: the user asked it to stop.
+    stop_signal: Option<String>,
+    oom: bool,
+    /// It ended by itself; a start now is a restart.
+    ended_by_itself: bool,
+    health: Option<String>,
+}
+
+/// Turns a feed's container events into markers.
+#[derive(Debug, Default)]
+pub(crate) struct Tracker {
+    seen: HashMap<String, Seen>,
+}
+
+impl Tracker {
+    pub fn on_event(&mut self, event: &EventMessage) -> Option<Mark> {
+        if event.typ != Some(EventMessageTypeEnum::CONTAINER) {
+            return None;
+        }
+        let actor = event.actor.as_ref()?;
+        let attributes = actor.attributes.as_ref()?;
+        let attribute = |key: &str| attributes.get(key).map(String::as_str);
+        // One-off `run` containers are not the service's.
+        if attribute(labels::ONEOFF) == Some("True") {
+            return None;
+        }
+        let service = attribute(labels::SERVICE)?;
+        let id = actor.id.clone()?;
+        let action = event.action.as_deref()?;
+        if action == "destroy" {
+            self.seen.remove(&id);
+            return None;
+        }
+        let seen = self.seen.entry(id.clone()).or_default();
+        let (marker, text) = match action {
+            "create" => {
+                let image = attribute("image").unwrap_or_default();
+                if attributes.contains_key(labels::REPLACE) {
+                    (Marker::Recreated, format!("recreated (image {image})"))
+                } else {
+                    (Marker::Created, format!("created (image {image})"))
+                }
+            }
+            "start" => {
+                let restarted = std::mem::take(seen).ended_by_itself;
+                if restarted {
+                    (Marker::Restarted, "restarted".to_owned())
+                } else {
+                    (Marker::Started, "started".to_owned())
+                }
+            }
+            "kill" => {
+                let signal = attribute("signal").filter(|s| crate::state::stops(s))?;
+                seen.stop_signal.get_or_insert_with(|| signal.to_owned());
+                return None;
+            }
+            "oom" => {
+                seen.oom = true;
+                return None;
+            }
+            "die" => {
+                let code = attribute("exitCode").unwrap_or("?");
+                match (&seen.stop_signal, seen.oom) {
+                    (_, true) => {
+                        seen.ended_by_itself = true;
+                        (
+                            Marker::OutOfMemory,
+                            format!("exited ({code}, out of memory)"),
+                        )
+                    }
+                    (Some(signal), false)
+                        if matches!(signal.as_str(), "9" | "KILL" | "SIGKILL") =>
+                    {
+                        (Marker::Killed, "killed by the user".to_owned())
+                    }
+                    (Some(_), false) => (Marker::Stopped, "stopped by the user".to_owned()),
+                    (None, false) => {
+                        seen.ended_by_itself = true;
+                        let marker = if code == "0" {
+                            Marker::Exited
+                        } else {
+                            Marker::Crashed
+                        };
+                        (marker, format!("exited ({code})"))
+                    }
+                }
+            }
+            _ => {
+                let health = action.strip_prefix("health_status: ")?;
+                let marker = match health {
+                    "healthy" => Marker::Healthy,
+                    "unhealthy" => Marker::Unhealthy,
+                    _ => return None,
+                };
+                if seen.health.as_deref() == Some(health) {
+                    return None;
+                }
+                seen.health = Some(health.to_owned());
+                (marker, health.to_owned())
+            }
+        };
+        let ts = event
+            .time_nano
+            .or_else(|| event.time.map(|s| s * 1_000_000_000))
+            .unwrap_or_else(crate::clock::now_ns);
+        Some(Mark {
+            id,
+            service: service.to_owned(),
+            container: container_name(attribute("name").unwrap_or_default()).to_owned(),
+            ts,
+            marker,
+            text,
+        })
+    }
+}
+
+/// A container's name without the `<id>_` a replacement carries until it is renamed.
+fn container_name(name: &str) -> &str {
+    match name.split_once('_') {
+        Some((id, rest)) if id.len() == 12 && id.bytes().all(|b| b.is_ascii_hexdigit()) => rest,
+        _ => name,
+    }
+}
+
+/// How long a marker waits before it joins the hub's lines: a container's last lines can reach
+/// the hub a moment after the event that ended it, and are to sort before its exit.
+const HOLD: Duration = Duration::from_millis(250);
+
+/// Sends the markers `events` (a feed's) tell to the hub's pump (as `sink`), until the feed or
+/// the pump goes.
+pub async fn follow_markers(mut events: Subscription<FeedEvent>, sink: mpsc::Sender<Vec<Record>>) {
+    let mut tracker = Tracker::default();
+    let mut held: VecDeque<(tokio::time::Instant, Mark)> = VecDeque::new();
+    loop {
+        let due = held.front().map(|(at, _)| *at);
+        tokio::select! {
+            () = async { tokio::time::sleep_until(due.expect("guarded")).await }, if due.is_some() => {
+                let (_, mark) = held.pop_front().expect("one was due");
+                if sink.send(vec![record(mark)]).await.is_err() {
+                    return;
+                }
+            }
+            event = events.recv() => match event {
+                Ok(FeedEvent::Event(event)) => {
+                    if let Some(mark) = tracker.on_event(&event) {
+                        held.push_back((tokio::time::Instant::now() + HOLD, mark));
+                    }
+                }
+                Ok(_) | Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => return,
+            },
+        }
+    }
+}
+
+fn record(mark: Mark) -> Record {
+    Record {
+        origin: Arc::new(Origin {
+            id: mark.id,
+            service: mark.service,
+            name: mark.container,
+        }),
+        stream: Stream::Berth,
+        ts: mark.ts,
+        text: mark.text.into_bytes(),
+        partial: false,
+        marker: Some(mark.marker),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bollard::models::EventActor;
+
+    use super::*;
+
+    fn event(id: &str, action: &str, attributes: &[(&str, &str)]) -> EventMessage {
+        let mut all: HashMap<String, String> = attributes
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        all.insert(labels::SERVICE.into(), "api".into());
+        all.insert("name".into(), "p-api-1".into());
+        EventMessage {
+            typ: Some(EventMessageTypeEnum::CONTAINER),
+            action: Some(action.into()),
+            actor: Some(EventActor {
+                id: Some(id.into()),
+                attributes: Some(all),
+            }),
+            time_nano: Some(7),
+            ..Default::default()
+        }
+    }
+
+    fn run(events: &[EventMessage]) -> Vec<(Marker, String)> {
+        let mut tracker = Tracker::default();
+        events
+            .iter()
+            .filter_map(|e| tracker.on_event(e))
+            .map(|m| (m.marker, m.text))
+            .collect()
+    }
+
+    #[test]
+    fn a_crash_a_restart_and_health() {
+        use Marker::*;
+        let got = run(&[
+            event("a", "create", &[("image", "busybox:1")]),
+            event("a", "start", &[]),
+            event("a", "health_status: healthy", &[]),
+            event("a", "health_status: healthy", &[]),
+            event("a", "exec_start: false", &[]),
+            event("a", "die", &[("exitCode", "3")]),
+            event("a", "start", &[]),
+            event("a", "health_status: unhealthy", &[]),
+        ]);
+        assert_eq!(
+            got,
+            [
+                (Created, "created (image busybox:1)".into()),
+                (Started, "started".into()),
+                (Healthy, "healthy".into()),
+                (Crashed, "exited (3)".into()),
+                (Restarted, "restarted".into()),
+                (Unhealthy, "unhealthy".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_users_stop_and_kill_are_not_crashes_and_oom_is_named() {
+        use Marker::*;
+        let got = run(&[
+            event("a", "kill", &[("signal", "15")]),
+            event("a", "kill", &[("signal", "9")]),
+            event("a", "die", &[("exitCode", "137")]),
+            event("a", "stop", &[]),
+            event("a", "start", &[]),
+            event("a", "kill", &[("signal", "SIGKILL")]),
+            event("a", "die", &[("exitCode", "137")]),
+            event("a", "start", &[]),
+            event("a", "kill", &[("signal", "SIGHUP")]),
+            event("a", "oom", &[]),
+            event("a", "die", &[("exitCode", "137")]),
+            event("a", "start", &[]),
+            event("a", "die", &[("exitCode", "0")]),
+        ]);
+        let kinds: Vec<Marker> = got.iter().map(|(m, _)| *m).collect();
+        assert_eq!(
+            kinds,
+            [
+                Stopped,
+                Started,
+                Killed,
+                Started,
+                OutOfMemory,
+                Restarted,
+                Exited
+            ]
+        );
+        assert_eq!(got[4].1, "exited (137, out of memory)");
+    }
+
+    #[test]
+    fn a_replacement_is_recreated_under_its_final_name() {
+        let mut tracker = Tracker::default();
+        let mut e = event("b", "create", &[("image", "web:2"), (labels::REPLACE, "a")]);
+        let attributes = e.actor.as_mut().unwrap().attributes.as_mut().unwrap();
+        attributes.insert("name".into(), "0123456789ab_p-api-1".into());
+        let mark = tracker.on_event(&e).unwrap();
+        assert_eq!(mark.marker, Marker::Recreated);
+        assert_eq!(mark.container, "p-api-1");
+        assert_eq!(mark.ts, 7);
+        assert_eq!(container_name("p_api-1"), "p_api-1");
+    }
+
+    #[test]
+    fn a_marker_read_back_from_the_history_is_still_one() {
+        use crate::logs::Store;
+        let mut live = Store::new(1 << 20);
+        let source = live.source("api", "p-api-1");
+        let text = b"exited (137, out of memory)";
+        let pos = live.push_marker(source, 5, Marker::OutOfMemory, text);
+        let e = *live.entry(pos).unwrap();
+        let mut reopened = Store::new(1 << 20);
+        let source = reopened.source("api", "p-api-1");
+        let back = reopened.push_stored(source, e.ts, text, e.flags, e.level);
+        assert_eq!(reopened.marker(back), Some(Marker::OutOfMemory));
+        assert_eq!(reopened.stream(back), Some(Stream::Berth));
+        assert_eq!(reopened.level(back), Some(Level::Error));
+    }
+
+    #[test]
+    fn marker_numbers_round_trip() {
+        for m in ALL {
+            assert_eq!(Marker::from_u8(m.to_u8()), m);
+        }
+    }
+}
