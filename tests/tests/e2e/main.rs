@@ -45,4 +45,5 @@ mod observe_probe;
 mod observe_stats;
 mod projects;
 mod ssh;
+mod swarm;
 mod testbed;
