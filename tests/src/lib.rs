@@ -7,6 +7,7 @@ pub mod bindings;
 pub mod compose;
 pub mod daemon;
 pub mod modules;
+pub mod notifications;
 pub mod proxy;
 pub mod registry;
 pub mod samples;
