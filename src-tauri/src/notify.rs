@@ -69,21 +69,26 @@ pub fn watch<R: Runtime>(app: &AppHandle<R>) {
         while views.changed().await.is_ok() {
             let after = views.borrow_and_update().clone();
             for a in alerts(&before, &after) {
-                tracing::info!("notifying: {} {}", a.title, a.body);
-                let shown = app
-                    .notification()
-                    .builder()
-                    .title(&a.title)
-                    .body(&a.body)
-                    .show();
-                if let Err(err) = shown {
-                    // No notification service (a bare X server): the log has it.
-                    tracing::debug!("could not show a notification: {err}");
-                }
+                show(&app, &a);
             }
             before = after;
         }
     });
+}
+
+/// Shows `alert` as a desktop notification.
+pub fn show<R: Runtime>(app: &AppHandle<R>, alert: &Alert) {
+    tracing::info!("notifying: {} {}", alert.title, alert.body);
+    let shown = app
+        .notification()
+        .builder()
+        .title(&alert.title)
+        .body(&alert.body)
+        .show();
+    if let Err(err) = shown {
+        // No notification service (a bare X server): the log has it.
+        tracing::debug!("could not show a notification: {err}");
+    }
 }
 
 #[cfg(test)]

@@ -31,6 +31,14 @@ macro_rules! commands {
             terminal::terminal_ack,
             terminal::terminal_close,
             stack::set_watch,
+            swarm::swarm_info,
+            swarm::swarm_open,
+            swarm::swarm_close,
+            swarm::swarm_logs,
+            swarm::swarm_deploy,
+            swarm::swarm_scale,
+            swarm::swarm_rollback,
+            swarm::swarm_remove,
         )
     };
 }

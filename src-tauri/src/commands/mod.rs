@@ -25,6 +25,7 @@ pub mod logs;
 pub mod metrics;
 pub mod project;
 pub mod stack;
+pub mod swarm;
 pub mod terminal;
 
 include!("list.rs");
@@ -54,6 +55,11 @@ pub struct Berth {
     confirming: AtomicBool,
     /// The open project's terminals.
     pub terminals: Terminals,
+    /// The Swarm stack open in the Swarm view, its view's feed, and whether the log viewer
+    /// shows its services' logs instead of the project's.
+    swarm: crate::swarm::Swarm,
+    swarm_feed: Mutex<Option<JoinHandle<()>>>,
+    swarm_logs: AtomicBool,
 }
 
 impl Berth {
@@ -75,6 +81,9 @@ impl Berth {
             metrics_feed: Mutex::default(),
             confirming: AtomicBool::new(false),
             terminals: Terminals::default(),
+            swarm: crate::swarm::Swarm::default(),
+            swarm_feed: Mutex::default(),
+            swarm_logs: AtomicBool::new(false),
         };
         berth.remember();
         berth
@@ -82,6 +91,17 @@ impl Berth {
 
     pub fn session(&self) -> Arc<Session> {
         self.session.read().expect("session lock").clone()
+    }
+
+    /// The log hub the log viewer shows: the open Swarm stack's when the Swarm view asked for
+    /// it, else the open project's.
+    pub fn log_hub(&self) -> berth_engine::logs::Hub {
+        if self.swarm_logs.load(std::sync::atomic::Ordering::SeqCst)
+            && let Ok(hub) = self.swarm.hub()
+        {
+            return hub;
+        }
+        self.session().hub().clone()
     }
 
     /// The view, for the tray.
