@@ -6,6 +6,7 @@ mod app_drift;
 mod app_files;
 mod app_inspect;
 mod app_stack;
+mod app_swarm;
 mod app_terminal;
 mod app_watch;
 mod berthctl;
