@@ -26,6 +26,8 @@ packages=(
   xdotool
   # the engine, and host binaries that become the stand-in images
   docker.io busybox-static redis-server redis-tools
+  # the Swarm fixture's private daemon: its veth pair (ip), its namespace (nsenter, unshare)
+  iproute2 util-linux mount
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -12,6 +12,7 @@ pub mod proxy;
 pub mod registry;
 pub mod samples;
 pub mod stacks;
+pub mod swarm;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -39,4 +39,5 @@ mod observe_engine_restart;
 mod observe_ports;
 mod observe_probe;
 mod observe_stats;
+mod swarm;
 mod testbed;

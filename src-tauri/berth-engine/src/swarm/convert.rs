@@ -262,6 +262,11 @@ fn warnings(project: &Project) -> Vec<String> {
             k => service.extra.contains_key(k),
         };
         unsupported.extend(UNSUPPORTED.iter().filter(|k| set(k)));
+        // Swarm starts every service at once: a condition to wait for is not kept (docker's
+        // loader refuses the long form outright; the plain list it ignores, as Berth does).
+        if (service.depends_on.values()).any(|d| d.condition != "service_started") {
+            unsupported.push("depends_on");
+        }
         deprecated.extend(DEPRECATED.iter().filter(|(k, _)| set(k)).copied());
     }
     unsupported.sort_unstable();
@@ -502,16 +507,23 @@ fn mounts(project: &Project, namespace: &str, service: &Service) -> Vec<Mount> {
         .collect()
 }
 
-/// A secret's or config's file in the container: owned by root, mode 0444 unless the file says.
-fn file_target(used: &berth_compose::FileMount) -> (String, String, String, u32) {
+/// A secret's or config's file in the container: owned by root, mode 0444 unless the file
+/// says. The loader writes a target the file left out as the path it has in a container
+/// (`/run/secrets/<source>`, `/<source>`); docker/cli sends the bare source, which Swarm puts
+/// at that same path, so the bare source is sent for it too (or an update would follow).
+fn file_target(used: &berth_compose::FileMount, dir: &str) -> (String, String, String, u32) {
     let field = |k: &str| {
         used.extra.get(k).map(|v| match v {
             Json::String(s) => s.clone(),
             v => v.to_string(),
         })
     };
+    let target = match used.target.as_deref() {
+        Some(t) if t != format!("{dir}{}", used.source) => t.to_owned(),
+        _ => used.source.clone(),
+    };
     (
-        used.target.clone().unwrap_or_else(|| used.source.clone()),
+        target,
         field("uid").unwrap_or_else(|| "0".to_owned()),
         field("gid").unwrap_or_else(|| "0".to_owned()),
         file_mode(used.extra.get("mode")).unwrap_or(0o444),
@@ -541,7 +553,7 @@ fn secrets(
         .secrets
         .iter()
         .map(|used| {
-            let (name, uid, gid, mode) = file_target(used);
+            let (name, uid, gid, mode) = file_target(used, "/run/secrets/");
             TaskSpecContainerSpecSecrets {
                 file: Some(TaskSpecContainerSpecFile {
                     name: Some(name),
@@ -572,7 +584,7 @@ fn configs(
         .configs
         .iter()
         .map(|used| {
-            let (name, uid, gid, mode) = file_target(used);
+            let (name, uid, gid, mode) = file_target(used, "/");
             TaskSpecContainerSpecConfigs {
                 file: Some(TaskSpecContainerSpecFile1 {
                     name: Some(name),
@@ -817,5 +829,296 @@ fn endpoint_spec(endpoint_mode: Option<&str>, service: &Service) -> EndpointSpec
             _ => EndpointSpecModeEnum::VIP,
         }),
         ports: Some(ports),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use berth_compose::LoadOptions;
+
+    fn load(yaml: &str) -> Project {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("compose.yaml"), yaml).unwrap();
+        std::fs::write(dir.path().join("pw.txt"), "pw").unwrap();
+        let mut options = LoadOptions::new(dir.path(), BTreeMap::new().into_iter().collect());
+        options.project_name = Some("proj".to_owned());
+        let project = berth_compose::load(&options).unwrap_or_else(|e| panic!("{}", e.render()));
+        // The directory goes with the guard; the conversion reads no file.
+        drop(dir);
+        project
+    }
+
+    fn container(spec: &ServiceSpec) -> &TaskSpecContainerSpec {
+        spec.task_template
+            .as_ref()
+            .unwrap()
+            .container_spec
+            .as_ref()
+            .unwrap()
+    }
+
+    #[test]
+    fn names_and_labels_are_docker_stacks() {
+        let p = load(
+            "services:\n  api:\n    image: busybox\n    labels: [tier=api]\n    deploy:\n      \
+             labels: {team: core}\n  web:\n    image: nginx\n    networks: [front]\n\
+             networks:\n  front:\n    attachable: true\n  named:\n    name: shared-net\n",
+        );
+        let stack = stack(&p, "ns").unwrap();
+        let api = &stack.services["api"];
+        assert_eq!(api.name.as_deref(), Some("ns_api"));
+        let labels = api.labels.as_ref().unwrap();
+        assert_eq!(labels[NAMESPACE_LABEL], "ns");
+        assert_eq!(labels[IMAGE_LABEL], "busybox");
+        assert_eq!(labels["team"], "core");
+        let c = container(api);
+        assert_eq!(c.labels.as_ref().unwrap()[NAMESPACE_LABEL], "ns");
+        assert_eq!(c.labels.as_ref().unwrap()["tier"], "api");
+        // A service on no network is on `<ns>_default`, known there by its name.
+        let nets = api
+            .task_template
+            .as_ref()
+            .unwrap()
+            .networks
+            .as_ref()
+            .unwrap();
+        assert_eq!(nets[0].target.as_deref(), Some("ns_default"));
+        assert_eq!(nets[0].aliases.as_deref(), Some(&["api".to_owned()][..]));
+        // Only the networks services use are created, as overlays unless the file says.
+        assert_eq!(
+            stack.networks.keys().collect::<Vec<_>>(),
+            ["ns_default", "ns_front"]
+        );
+        assert_eq!(
+            stack.networks["ns_front"].driver.as_deref(),
+            Some("overlay")
+        );
+        assert_eq!(stack.networks["ns_front"].attachable, Some(true));
+        assert_eq!(
+            stack.networks["ns_front"].labels.as_ref().unwrap()[NAMESPACE_LABEL],
+            "ns"
+        );
+    }
+
+    #[test]
+    fn deploy_keys_become_the_service_spec() {
+        let p = load(
+            "services:\n  api:\n    image: busybox\n    ports: ['8080:80', {target: 81, published: 8081, mode: host}]\n    \
+             deploy:\n      replicas: 3\n      endpoint_mode: dnsrr\n      placement:\n        \
+             constraints: [node.role == manager]\n        preferences: [{spread: node.labels.zone}]\n        \
+             max_replicas_per_node: 2\n      resources:\n        limits: {cpus: '0.5', memory: 50M, pids: 10}\n        \
+             reservations: {cpus: '0.25', memory: 20M}\n      restart_policy: {condition: on-failure, delay: 5s, max_attempts: 3}\n      \
+             update_config: {delay: 2s, failure_action: rollback, order: start-first}\n      \
+             rollback_config: {parallelism: 2, monitor: 1s}\n  agent:\n    image: busybox\n    deploy:\n      mode: global\n",
+        );
+        let stack = stack(&p, "ns").unwrap();
+        let api = &stack.services["api"];
+        assert_eq!(
+            api.mode
+                .as_ref()
+                .unwrap()
+                .replicated
+                .as_ref()
+                .unwrap()
+                .replicas,
+            Some(3)
+        );
+        let t = api.task_template.as_ref().unwrap();
+        let placement = t.placement.as_ref().unwrap();
+        assert_eq!(
+            placement.constraints.as_deref(),
+            Some(&["node.role == manager".to_owned()][..])
+        );
+        assert_eq!(placement.max_replicas, Some(2));
+        let spread = &placement.preferences.as_ref().unwrap()[0];
+        assert_eq!(
+            spread.spread.as_ref().unwrap().spread_descriptor.as_deref(),
+            Some("node.labels.zone")
+        );
+        let r = t.resources.as_ref().unwrap();
+        let limits = r.limits.as_ref().unwrap();
+        assert_eq!(limits.nano_cpus, Some(500_000_000));
+        assert_eq!(limits.memory_bytes, Some(50 << 20));
+        assert_eq!(limits.pids, Some(10));
+        assert_eq!(
+            r.reservations.as_ref().unwrap().nano_cpus,
+            Some(250_000_000)
+        );
+        let restart = t.restart_policy.as_ref().unwrap();
+        assert_eq!(
+            restart.condition,
+            Some(TaskSpecRestartPolicyConditionEnum::ON_FAILURE)
+        );
+        assert_eq!(restart.delay, Some(5_000_000_000));
+        assert_eq!(restart.max_attempts, Some(3));
+        let update = api.update_config.as_ref().unwrap();
+        // docker/cli's default parallelism is one task at a time.
+        assert_eq!(update.parallelism, Some(1));
+        assert_eq!(update.delay, Some(2_000_000_000));
+        assert_eq!(
+            update.failure_action,
+            Some(ServiceSpecUpdateConfigFailureActionEnum::ROLLBACK)
+        );
+        assert_eq!(
+            update.order,
+            Some(ServiceSpecUpdateConfigOrderEnum::START_FIRST)
+        );
+        let rollback = api.rollback_config.as_ref().unwrap();
+        assert_eq!(
+            (rollback.parallelism, rollback.monitor),
+            (Some(2), Some(1_000_000_000))
+        );
+        let endpoint = api.endpoint_spec.as_ref().unwrap();
+        assert_eq!(endpoint.mode, Some(EndpointSpecModeEnum::DNSRR));
+        let ports: Vec<_> = endpoint
+            .ports
+            .iter()
+            .flatten()
+            .map(|p| (p.published_port, p.target_port, p.publish_mode))
+            .collect();
+        assert_eq!(
+            ports,
+            [
+                (
+                    Some(8080),
+                    Some(80),
+                    Some(EndpointPortConfigPublishModeEnum::INGRESS)
+                ),
+                (
+                    Some(8081),
+                    Some(81),
+                    Some(EndpointPortConfigPublishModeEnum::HOST)
+                ),
+            ]
+        );
+        assert!(
+            stack.services["agent"]
+                .mode
+                .as_ref()
+                .unwrap()
+                .global
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn a_global_service_with_replicas_is_refused_naming_it() {
+        let p = load(
+            "services:\n  agent:\n    image: busybox\n    deploy: {mode: global, replicas: 2}\n",
+        );
+        let err = stack(&p, "ns").unwrap_err().to_string();
+        assert!(
+            err.starts_with("service agent: replicas can only be used with replicated"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn restart_is_the_policy_when_deploy_gives_none() {
+        let p = load(
+            "services:\n  a:\n    image: busybox\n    restart: always\n  b:\n    image: busybox\n    \
+             restart: on-failure:3\n  c:\n    image: busybox\n    restart: 'no'\n",
+        );
+        let stack = stack(&p, "ns").unwrap();
+        let policy = |s: &str| {
+            stack.services[s]
+                .task_template
+                .as_ref()
+                .unwrap()
+                .restart_policy
+                .clone()
+        };
+        let a = policy("a").unwrap();
+        assert_eq!(
+            (a.condition, a.max_attempts),
+            (Some(TaskSpecRestartPolicyConditionEnum::ANY), None)
+        );
+        let b = policy("b").unwrap();
+        assert_eq!(
+            (b.condition, b.max_attempts),
+            (
+                Some(TaskSpecRestartPolicyConditionEnum::ON_FAILURE),
+                Some(3)
+            )
+        );
+        assert!(policy("c").is_none());
+    }
+
+    #[test]
+    fn keys_swarm_ignores_are_warned_about_in_docker_stacks_words() {
+        let p = load(
+            "services:\n  a:\n    image: busybox\n    build: .\n    restart: always\n    \
+             container_name: xy\n    privileged: true\n    depends_on: [b]\n  b:\n    image: busybox\n    \
+             expose: ['80']\n    depends_on: {c: {condition: service_healthy}}\n  c:\n    image: busybox\n",
+        );
+        assert_eq!(
+            stack(&p, "ns").unwrap().warnings,
+            [
+                "Ignoring unsupported options: build, depends_on, privileged, restart".to_owned(),
+                "Ignoring deprecated options:\n\ncontainer_name: Setting the container name is \
+                 not supported.\n\nexpose: Exposing ports is unnecessary - services on the same \
+                 network can access each other's containers on any port."
+                    .to_owned(),
+            ]
+        );
+    }
+
+    #[test]
+    fn secrets_are_stack_objects_referenced_as_docker_references_them() {
+        let p = load(
+            "services:\n  db:\n    image: busybox\n    secrets:\n      - pw\n      - {source: ext, target: /etc/ext, mode: 0400}\n\
+             secrets:\n  pw: {file: ./pw.txt}\n  ext: {external: true, name: shared}\n",
+        );
+        let stack = stack(&p, "ns").unwrap();
+        // The external one is referenced, not created.
+        assert_eq!(stack.secrets.len(), 1);
+        assert_eq!(stack.secrets[0].name, "ns_pw");
+        assert_eq!(stack.secrets[0].labels[NAMESPACE_LABEL], "ns");
+        assert!(stack.secrets[0].file.ends_with("pw.txt"));
+        let refs = container(&stack.services["db"]).secrets.clone().unwrap();
+        let seen: Vec<_> = refs
+            .iter()
+            .map(|r| {
+                let f = r.file.as_ref().unwrap();
+                (
+                    r.secret_name.clone().unwrap(),
+                    f.name.clone().unwrap(),
+                    f.uid.clone().unwrap(),
+                    f.mode,
+                )
+            })
+            .collect();
+        // The bare source for the default target (Swarm puts it under /run/secrets/), as docker
+        // sends it; sorted by name.
+        assert_eq!(
+            seen,
+            [
+                (
+                    "ns_pw".to_owned(),
+                    "pw".to_owned(),
+                    "0".to_owned(),
+                    Some(0o444)
+                ),
+                (
+                    "shared".to_owned(),
+                    "/etc/ext".to_owned(),
+                    "0".to_owned(),
+                    Some(0o400)
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_secret_without_a_file_is_refused_with_what_to_do() {
+        let p = load(
+            "services:\n  db:\n    image: busybox\n    secrets: [pw]\nsecrets:\n  pw: {environment: PW}\n",
+        );
+        let err = stack(&p, "ns").unwrap_err().to_string();
+        assert!(
+            err.contains("secret pw") && err.contains("`file:`"),
+            "{err}"
+        );
     }
 }

@@ -19,11 +19,7 @@ use crate::{Engine, Progress, Resource};
 
 /// When to ask the registry for an image's digest, so every node runs the same image
 /// (`--resolve-image`).
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, ts_rs::TS,
-)]
-#[serde(rename_all = "snake_case")]
-#[ts(export)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum ResolveImage {
     /// On every deploy (docker's default).
     #[default]
@@ -34,8 +30,7 @@ pub enum ResolveImage {
     Never,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, ts_rs::TS)]
-#[ts(export)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeployOptions {
     /// Remove the stack's services the file no longer has.
     pub prune: bool,
@@ -73,52 +68,78 @@ pub async fn deploy(
         .iter()
         .filter_map(|s| Some((s.spec.as_ref()?.name.clone()?, s)))
         .collect();
+    // The services go to the engine at once rather than one after another as docker's CLI
+    // sends them: Swarm starts scheduling each as soon as it has it.
+    let mut specs = Vec::new();
     for (key, mut spec) in stack.services {
         fill_ids(&mut spec, &secret_ids, &config_ids, &key)?;
-        let name = spec.name.clone().unwrap_or_default();
-        let current = by_name.get(&name);
-        let image = image_of(&spec).to_owned();
-        let resolve = match (options.resolve_image, current) {
-            (ResolveImage::Always, _) | (ResolveImage::Changed, None) => true,
-            (ResolveImage::Changed, Some(s)) => label_image(s) != Some(image.as_str()),
-            (ResolveImage::Never, _) => false,
-        };
-        if resolve {
-            match engine.docker().inspect_registry_image(&image, None).await {
-                Ok(d) => {
-                    if let Some(digest) = d.descriptor.digest {
-                        set_image(&mut spec, with_digest(&image, &digest));
-                    }
-                }
-                Err(_) => {
-                    let w = unresolved(&image);
-                    progress.warn(w.clone());
-                    warnings.push(w);
-                }
-            }
-        } else if let Some(s) = current.filter(|s| label_image(s) == Some(image.as_str())) {
-            // The image did not change: keep the digest an earlier deploy pinned, or the
-            // service would update for nothing.
-            if let Some(pinned) = container_image(s) {
-                set_image(&mut spec, pinned.to_owned());
-            }
-        }
-        match current {
-            Some(s) => {
-                progress.resource(Resource::Service, &name, "Updating");
-                update(engine, s, spec).await?;
-            }
-            None => {
-                progress.resource(Resource::Service, &name, "Creating");
-                engine
-                    .docker()
-                    .create_service(spec, None)
-                    .await
-                    .map_err(SwarmError::request(format!("create service {name}")))?;
-            }
-        }
+        let current = by_name
+            .get(spec.name.as_deref().unwrap_or_default())
+            .copied();
+        specs.push((spec, current));
+    }
+    let results =
+        futures_util::future::join_all(specs.into_iter().map(|(spec, current)| {
+            service(engine, spec, current, options.resolve_image, progress)
+        }))
+        .await;
+    for result in results {
+        warnings.extend(result?);
     }
     Ok(warnings)
+}
+
+/// Creates or updates one service; the warning when its image's digest could not be had.
+async fn service(
+    engine: &Engine,
+    mut spec: ServiceSpec,
+    current: Option<&Service>,
+    resolve_image: ResolveImage,
+    progress: &Progress,
+) -> Result<Option<String>> {
+    let name = spec.name.clone().unwrap_or_default();
+    let image = image_of(&spec).to_owned();
+    let resolve = match (resolve_image, current) {
+        (ResolveImage::Always, _) | (ResolveImage::Changed, None) => true,
+        (ResolveImage::Changed, Some(s)) => label_image(s) != Some(image.as_str()),
+        (ResolveImage::Never, _) => false,
+    };
+    let mut warning = None;
+    if resolve {
+        match engine.docker().inspect_registry_image(&image, None).await {
+            Ok(d) => {
+                if let Some(digest) = d.descriptor.digest {
+                    set_image(&mut spec, with_digest(&image, &digest));
+                }
+            }
+            Err(_) => {
+                let w = unresolved(&image);
+                progress.warn(w.clone());
+                warning = Some(w);
+            }
+        }
+    } else if let Some(s) = current.filter(|s| label_image(s) == Some(image.as_str())) {
+        // The image did not change: keep the digest an earlier deploy pinned, or the service
+        // would update for nothing.
+        if let Some(pinned) = container_image(s) {
+            set_image(&mut spec, pinned.to_owned());
+        }
+    }
+    match current {
+        Some(s) => {
+            progress.resource(Resource::Service, &name, "Updating");
+            update(engine, s, spec).await?;
+        }
+        None => {
+            progress.resource(Resource::Service, &name, "Creating");
+            engine
+                .docker()
+                .create_service(spec, None)
+                .await
+                .map_err(SwarmError::request(format!("create service {name}")))?;
+        }
+    }
+    Ok(warning)
 }
 
 fn image_of(spec: &ServiceSpec) -> &str {
@@ -170,8 +191,8 @@ fn unresolved(image: &str) -> String {
     format!(
         "image {image} could not be accessed on a registry to record\n\
          its digest. Each node will access {image} independently,\n\
-         possibly leading to different nodes running\n\
-         different versions of the image."
+         possibly leading to different nodes running different\n\
+         versions of the image."
     )
 }
 

@@ -155,6 +155,14 @@ pub async fn tasks(engine: &Engine, namespace: &str) -> Result<Vec<TaskSummary>>
                 id: text(t.id.clone()),
                 name,
                 service,
+                image: t
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.container_spec.as_ref())
+                    .and_then(|c| c.image.as_deref())
+                    .and_then(|i| i.split('@').next())
+                    .unwrap_or_default()
+                    .to_owned(),
                 node: nodes.get(&node_id).cloned().unwrap_or(node_id),
                 desired_state: state(t.desired_state),
                 current_state: state(status.state),

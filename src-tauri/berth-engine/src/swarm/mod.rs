@@ -13,7 +13,6 @@ mod manage;
 mod remove;
 
 use serde::Serialize;
-use ts_rs::TS;
 
 pub use convert::{IMAGE_LABEL, NAMESPACE_LABEL};
 pub use deploy::{DeployOptions, ResolveImage, deploy};
@@ -25,8 +24,7 @@ pub use manage::{rollback, scale};
 pub use remove::remove;
 
 /// This engine's place in a Swarm.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SwarmInfo {
     pub node_id: String,
     /// Whether this node can deploy (a manager); a worker can only run tasks.
@@ -35,25 +33,21 @@ pub struct SwarmInfo {
 }
 
 /// A stack on the Swarm, as `docker stack ls` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StackSummary {
     pub name: String,
     pub services: usize,
 }
 
 /// A service of a stack, as `docker stack services` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ServiceSummary {
     pub id: String,
     /// `<namespace>_<service>`.
     pub name: String,
     /// `replicated`, `global`, `replicated job` or `global job`.
     pub mode: String,
-    #[ts(type = "number")]
     pub desired: u64,
-    #[ts(type = "number")]
     pub running: u64,
     pub image: String,
     /// `*:8080->80/tcp` (ingress) or `8080:80/tcp` (host mode), as docker prints them.
@@ -63,8 +57,7 @@ pub struct ServiceSummary {
 }
 
 /// A rolling update's (or rollback's) progress, as the engine reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UpdateStatus {
     /// `updating`, `paused`, `completed`, `rollback_started`, `rollback_paused`,
     /// `rollback_completed`.
@@ -76,14 +69,15 @@ pub struct UpdateStatus {
 }
 
 /// A task (one replica's container, or its history), as `docker stack ps` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TaskSummary {
     pub id: String,
     /// `<service>.<slot>` for a replicated service, `<service>.<node id>` for a global one.
     pub name: String,
     /// `<namespace>_<service>`.
     pub service: String,
+    /// The image the task runs, without the digest a deploy pinned.
+    pub image: String,
     /// The node's hostname, or its id when the node is gone.
     pub node: String,
     pub desired_state: String,
@@ -94,8 +88,7 @@ pub struct TaskSummary {
 }
 
 /// A node of the Swarm, as `docker node ls` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NodeSummary {
     pub id: String,
     pub hostname: String,
