@@ -3,115 +3,34 @@
 //! what `docker service ls` then says, a replica killed behind Berth's back is notified and seen
 //! recovering, the services' logs reach the log viewer, and Remove leaves nothing.
 
-use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use berth_tests::app::App;
-use berth_tests::daemon::Daemon;
 use berth_tests::notifications::Notifications;
+use berth_tests::swarm::{Swarm, until};
 use berth_tests::{unique_project, workspace_binary};
 
-/// A one-node Swarm: a dockerd of the test's own, its address on a veth pair in its network
-/// namespace (../shared/TESTBED.md). Left in order when dropped: the Swarm, then the daemon.
-struct Swarm {
-    dir: std::path::PathBuf,
-    daemon: Option<Daemon>,
-}
+/// The project's directory, removed when dropped.
+struct Dir(std::path::PathBuf);
 
-impl Swarm {
-    async fn start(dir: &Path) -> Swarm {
-        let (daemon, _engine) = Daemon::start(dir).await;
-        let pid = std::fs::read_to_string(dir.join("docker.pid")).expect("the daemon's pid");
-        let ns = |args: &[&str]| {
-            let ok = Command::new("nsenter")
-                .args(["-t", pid.trim(), "-n"])
-                .args(args)
-                .status()
-                .expect("nsenter");
-            assert!(ok.success(), "nsenter {args:?}");
-        };
-        ns(&[
-            "ip", "link", "add", "sw0", "type", "veth", "peer", "name", "sw1",
-        ]);
-        ns(&["ip", "addr", "add", "10.99.0.1/24", "dev", "sw0"]);
-        for link in ["sw0", "sw1", "lo"] {
-            ns(&["ip", "link", "set", link, "up"]);
-        }
-        let swarm = Swarm {
-            dir: dir.to_owned(),
-            daemon: Some(daemon),
-        };
-        swarm.docker(&["swarm", "init", "--advertise-addr", "10.99.0.1"]);
-        swarm.daemon.as_ref().unwrap().load("berth-test/busybox:1");
-        swarm
-    }
-
-    fn host(&self) -> String {
-        Daemon::host(&self.dir)
-    }
-
-    /// `docker -H <this daemon> args…`'s output; panics when it fails.
-    fn docker(&self, args: &[&str]) -> String {
-        let out = Command::new("docker")
-            .args(["-H", &self.host()])
-            .args(args)
-            .output()
-            .expect("docker");
-        assert!(
-            out.status.success(),
-            "docker {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    }
-}
-
-impl Drop for Swarm {
+impl Drop for Dir {
     fn drop(&mut self) {
-        let _ = Command::new("docker")
-            .args(["-H", &self.host(), "swarm", "leave", "--force"])
-            .output();
-        drop(self.daemon.take());
-        // What the daemon mounted under its directory, deepest first, before removing it.
-        let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
-        let dir = self.dir.to_string_lossy().into_owned();
-        let mut under: Vec<&str> = (mounts.lines())
-            .filter_map(|l| l.split(' ').nth(1))
-            .filter(|m| m.starts_with(&dir))
-            .collect();
-        under.sort_by_key(|m| std::cmp::Reverse(m.len()));
-        for m in under {
-            let _ = Command::new("umount").arg(m).status();
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// Polls `f` until it returns `Some`, for up to `limit`.
-async fn until<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(t) = f() {
-            return t;
-        }
-        assert!(Instant::now() < deadline, "{what} within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
 #[tokio::test]
 async fn a_project_deployed_to_a_swarm_is_scaled_watched_and_removed_from_the_window() {
     let name = unique_project("swarm-ui");
-    let dir = std::env::temp_dir().join(&name);
-    std::fs::create_dir_all(&dir).unwrap();
-    let swarm = Swarm::start(&dir).await;
-    let file = dir.join("compose.yaml");
+    let dir = Dir(std::env::temp_dir().join(&name));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let swarm = Swarm::start(&["berth-test/busybox:1"]).await;
+    let file = dir.0.join("compose.yaml");
     std::fs::write(
         &file,
         "services:\n  api:\n    image: berth-test/busybox:1\n    container_name: ignored-by-swarm\n    \
          command: [\"sh\", \"-c\", \"echo hello from $$HOSTNAME; while true; do sleep 1; done\"]\n    \
-         deploy:\n      replicas: 3\n      restart_policy: {condition: any, delay: 1s}\n",
+         deploy:\n      replicas: 3\n      restart_policy: {condition: any, delay: 10s}\n",
     )
     .unwrap();
     let notifications = Notifications::watch();
@@ -160,9 +79,9 @@ async fn a_project_deployed_to_a_swarm_is_scaled_watched_and_removed_from_the_wi
     input.clear().await.unwrap();
     input.send_keys("1").await.unwrap();
     app.click(&format!("{row} [data-testid=swarm-scale]")).await;
-    until(long, "docker service ls says 1/1", || {
+    until("docker service ls to say 1/1", long, || {
         let ls = swarm.docker(&["service", "ls", "--format", "{{.Replicas}}"]);
-        (ls == "1/1").then_some(())
+        if ls == "1/1" { Ok(()) } else { Err(ls) }
     })
     .await;
     app.text_when(&format!("{row} [data-testid=swarm-replicas]"), long, |t| {
@@ -175,7 +94,8 @@ async fn a_project_deployed_to_a_swarm_is_scaled_watched_and_removed_from_the_wi
         notifications.all()
     );
 
-    // The replica killed behind Berth's back: notified, and seen coming back.
+    // The replica killed behind Berth's back: notified, and seen coming back (after the restart
+    // delay, longer than the view's poll, so the gap is seen).
     let filter = format!("label=com.docker.swarm.service.name={service}");
     let replica = swarm.docker(&["ps", "-q", "--filter", &filter]);
     assert_eq!(replica.lines().count(), 1, "{replica}");
@@ -194,11 +114,15 @@ async fn a_project_deployed_to_a_swarm_is_scaled_watched_and_removed_from_the_wi
     // Remove, confirmed: nothing of the stack is left on the Swarm.
     app.click("[data-testid=swarm-remove]").await;
     app.click("[data-testid=swarm-remove-yes]").await;
-    until(long, "the stack's services and networks gone", || {
+    until("the stack's services and networks to go", long, || {
         let services = swarm.docker(&["service", "ls", "-q"]);
         let label = format!("label=com.docker.stack.namespace={name}");
         let networks = swarm.docker(&["network", "ls", "-q", "--filter", &label]);
-        (services.is_empty() && networks.is_empty()).then_some(())
+        if services.is_empty() && networks.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("services {services:?}, networks {networks:?}"))
+        }
     })
     .await;
     app.text_when("[data-testid=swarm-services] tbody", long, |t| {
