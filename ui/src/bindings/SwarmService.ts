@@ -7,7 +7,7 @@ export type SwarmService = { id: string,
  */
 name: string, 
 /**
- * `replicated` or `global`.
+ * `replicated`, `global`, or a job's `replicated job`, `global job`.
  */
 mode: string, desired: number, running: number, image: string, ports: Array<string>, 
 /**
