@@ -275,7 +275,8 @@ async fn read(engine: &Engine, stack: &str) -> Result<SwarmView, Error> {
 /// of each service that loses replicas by itself; follows the logs of the services there are.
 async fn follow(open: Arc<Open>, view: watch::Sender<SwarmView>, notify: impl Fn(Alert)) {
     let mut before: Option<Vec<SwarmService>> = None;
-    let (mut followed, mut logs, mut generation) = (None, None, 0);
+    // The services whose logs are followed, and their followers (which end when dropped).
+    let (mut followed, mut _followers, mut generation) = (None, None, 0);
     while !view.is_closed() {
         match read(&open.engine, &open.stack).await {
             Ok(mut next) => {
@@ -292,7 +293,7 @@ async fn follow(open: Arc<Open>, view: watch::Sender<SwarmView>, notify: impl Fn
                 if followed.as_ref() != Some(&ids) {
                     followed = Some(ids);
                     let hub = Hub::new(HubOptions::default());
-                    logs = Some(follow_logs(&open, &hub));
+                    _followers = Some(follow_logs(&open, &hub));
                     *open.logs.lock().expect("logs lock") = hub;
                     generation += 1;
                 }
@@ -314,7 +315,6 @@ async fn follow(open: Arc<Open>, view: watch::Sender<SwarmView>, notify: impl Fn
         }
         tokio::time::sleep(POLL).await;
     }
-    drop(logs);
 }
 
 /// Follows the logs of the open stack's services into `hub`, until dropped.
