@@ -9,6 +9,7 @@ mod app_inspect;
 mod app_markers;
 mod app_projects;
 mod app_stack;
+mod app_swarm;
 mod app_terminal;
 mod app_watch;
 mod berthctl;
