@@ -253,7 +253,8 @@ const attempt = async (what, command, args) => {
   settings.engine_endpoint = endpoint;
   await attempt('save', 'save_settings', { settings });
   await attempt('save change', 'save_settings',
-    { change: { log_buffer_mib: settings.log_buffer_mib, engine_endpoint: '' } });
+    { change: { log_buffer_mib: settings.log_buffer_mib, engine_endpoint: '',
+                history_mib: settings.history_mib, engine_context: '' } });
   for (const index of [0, 1, 2]) await attempt('open ' + index, 'open_recent', { index });
 })().then(() => done(out), (err) => done(['script: ' + err]));
 "#;
