@@ -115,6 +115,7 @@ mod tests {
                 ts: i,
                 text: texts[i as usize % texts.len()].as_bytes().to_vec(),
                 partial: false,
+                marker: None,
             })
             .collect();
         hub.append(&mut batch);
