@@ -33,6 +33,7 @@ macro_rules! commands {
             stack::set_watch,
             logs::logs_find_marker,
             logs::set_alert,
+            logs::logs_older,
         )
     };
 }

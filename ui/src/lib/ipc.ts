@@ -272,3 +272,9 @@ export function logsFindMarker(
 export function setAlert(service: string, pattern: string): Promise<void> {
   return call('set_alert', { service, pattern });
 }
+
+/** Prepends a page of the project's older stored log lines to the view (`page`), or only
+ * reports it. */
+export function logsOlder(page: boolean): Promise<ViewStats> {
+  return call('logs_older', { page });
+}

@@ -39,6 +39,13 @@ impl Reader {
         Ok(self.segments.first().map(|s| s.first))
     }
 
+    /// The first stored position after `pos` (as last listed): where reading goes on past a
+    /// gap (lines that could not be written).
+    pub fn next_after(&self, pos: u64) -> Option<u64> {
+        let at = self.segments.partition_point(|s| s.first <= pos);
+        self.segments.get(at).map(|s| s.first)
+    }
+
     /// The segment holding `pos`, read into a store numbered as the history is; `None` when no
     /// stored line has that position (dropped for the budget, cut, or never written).
     pub fn segment(&mut self, pos: u64) -> io::Result<Option<Arc<Store>>> {
@@ -130,7 +137,10 @@ mod tests {
         assert_eq!(reader.first().unwrap(), Some(0));
         for pos in [0, files[1].first - 1, files[1].first, 2501, 4999] {
             let (text, stream) = text_at(&mut reader, pos).unwrap();
-            assert!(text.starts_with(&format!("line {pos:08} x")), "{pos}: {text}");
+            assert!(
+                text.starts_with(&format!("line {pos:08} x")),
+                "{pos}: {text}"
+            );
             assert_eq!(stream, [Stream::Stdout, Stream::Stderr][pos as usize % 2]);
         }
         assert_eq!(text_at(&mut reader, 5000), None, "past the end");
@@ -145,14 +155,27 @@ mod tests {
         let first = reader.first().unwrap().unwrap();
         assert!(first > 0, "the oldest were dropped");
         assert_eq!(text_at(&mut reader, first - 1), None);
-        assert!(text_at(&mut reader, first).unwrap().0.starts_with(&format!("line {first:08}")));
+        assert!(
+            text_at(&mut reader, first)
+                .unwrap()
+                .0
+                .starts_with(&format!("line {first:08}"))
+        );
         // The newest segment cut mid-record: its last line is gone, the one before is read.
         let newest = segments::list(dir.path()).unwrap().pop().unwrap();
         let len = std::fs::metadata(&newest.path).unwrap().len();
-        let f = std::fs::OpenOptions::new().write(true).open(&newest.path).unwrap();
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&newest.path)
+            .unwrap();
         f.set_len(len - 5).unwrap();
         let mut reader = Reader::new(dir.path());
         assert_eq!(text_at(&mut reader, 14_999), None);
-        assert!(text_at(&mut reader, 14_998).unwrap().0.starts_with("line 00014998"));
+        assert!(
+            text_at(&mut reader, 14_998)
+                .unwrap()
+                .0
+                .starts_with("line 00014998")
+        );
     }
 }
