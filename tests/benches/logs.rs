@@ -167,6 +167,7 @@ async fn ingest(engine: &Engine) {
         theirs.push(docker_rate);
         ours.push(rate);
     }
+    let _ = std::fs::remove_dir_all(&dir);
     let (o, t) = (mean(&ours), mean(&theirs));
     println!(
         "ingest to disk: Berth {:.0}k lines/s vs docker logs -f {:.0}k lines/s: {:.2}× (goal ≥ 0.9×)",
@@ -396,6 +397,7 @@ async fn flood(engine: &Engine) {
         );
     }
     println!("load after: {}", load());
+    let _ = std::fs::remove_dir_all(std::path::Path::new(&file).parent().unwrap());
 }
 
 /// CPU seconds (user + system) `pid` and its descendants have used so far.
@@ -485,6 +487,7 @@ fn live_flood() {
         );
     }
     println!("load after: {}", load());
+    let _ = std::fs::remove_dir_all(std::path::Path::new(&file).parent().unwrap());
 }
 
 /// Runs a follower until it prints the marker line: seconds, lines seen, CPU seconds used by
