@@ -236,6 +236,7 @@ fn stored() {
                 ts: t0 + i as i64 * 1_000,
                 text: text.clone(),
                 partial: false,
+                marker: None,
             });
             i += 1;
         }
