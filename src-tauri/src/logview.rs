@@ -332,6 +332,11 @@ impl LogView {
         })
     }
 
+    /// Which view this is: a history search of another is no longer wanted.
+    pub fn view(&self) -> u32 {
+        self.view
+    }
+
     /// Takes the stored matches a history search of view `view` found (older than the view's
     /// own); those of a view since replaced are dropped.
     pub fn found(&mut self, view: u32, positions: Vec<u64>) {
@@ -483,21 +488,26 @@ pub struct HistorySearch {
 }
 
 impl HistorySearch {
-    /// The stored positions before `before` that pass the filter and match, oldest first.
-    pub fn run(&self) -> std::io::Result<Vec<u64>> {
-        let hits = logs::history::search::search(&self.dir, &self.matcher)?;
+    /// The stored positions before `before` that pass the filter and match, oldest first;
+    /// `None` once `go_on` says no (asked before each segment).
+    pub fn run(&self, go_on: impl Fn() -> bool) -> std::io::Result<Option<Vec<u64>>> {
+        let Some(hits) = logs::history::search::search_while(&self.dir, &self.matcher, go_on)?
+        else {
+            return Ok(None);
+        };
         let hits = hits.into_iter().filter(|&p| p < self.before);
         if self.filter == Filter::default() {
-            return Ok(hits.collect());
+            return Ok(Some(hits.collect()));
         }
         let mut reader = Reader::new(&self.dir);
-        Ok(hits
-            .filter(|&p| {
+        Ok(Some(
+            hits.filter(|&p| {
                 reader.segment(p).ok().flatten().is_some_and(|segment| {
                     !logs::select_range(&segment, &self.filter, p..p + 1).is_empty()
                 })
             })
-            .collect())
+            .collect(),
+        ))
     }
 }
 
@@ -882,7 +892,7 @@ mod tests {
         let buffered = (first..120_000).filter(|p| p % 1000 == 7).count() as u32;
         assert_eq!(set.matches, buffered);
         let searching = v.history_search().unwrap();
-        let found = searching.run().unwrap();
+        let found = searching.run(|| true).unwrap().unwrap();
         assert_eq!(found.len(), (0..first).filter(|p| p % 1000 == 7).count());
         v.found(searching.view, found);
         let stats = hub.read(|s| v.stats(s));
@@ -919,5 +929,7 @@ mod tests {
             .unwrap();
         v.found(searching.view, vec![7]);
         assert_eq!(hub.read(|s| v.stats(s)).matches, again.matches);
+        // A search whose view was replaced stops before its first segment.
+        assert_eq!(searching.run(|| v.view() == searching.view).unwrap(), None);
     }
 }

@@ -41,12 +41,20 @@ pub fn logs_set_view(
 }
 
 /// Searches the project's history (the hub's own directory) off the window's thread and
-/// reports the view with its stored matches; a view set meanwhile drops them.
+/// reports the view with its stored matches; a view set meanwhile stops it.
 fn search_history(berth: &Berth, searching: HistorySearch) {
     let hub = berth.session().hub().clone();
     let (logs, listener) = (berth.logs.clone(), berth.log_listener.clone());
-    std::thread::spawn(move || match searching.run() {
-        Ok(found) => {
+    // Between segments it asks whether its view is still the viewer's: a search typed anew
+    // stops the scan of the old one.
+    let wanted = {
+        let logs = logs.clone();
+        let view = searching.view;
+        move || logs.lock().expect("log view").view() == view
+    };
+    std::thread::spawn(move || match searching.run(wanted) {
+        Ok(None) => {}
+        Ok(Some(found)) => {
             logs.lock().expect("log view").found(searching.view, found);
             report(&hub, &logs, &listener);
         }

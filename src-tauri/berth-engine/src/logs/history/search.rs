@@ -17,10 +17,23 @@ use crate::logs::store::RAW;
 /// Positions of the stored lines in `dir` that `matcher` finds, oldest first, matched as the
 /// viewer matches them: on a line's text without escape sequences, never across two lines.
 pub fn search(dir: &Path, matcher: &Matcher) -> io::Result<Vec<u64>> {
+    search_while(dir, matcher, || true).map(Option::unwrap_or_default)
+}
+
+/// [`search`], asking `go_on` before each segment: `None` once it says no (the viewer's search
+/// changed meanwhile).
+pub fn search_while(
+    dir: &Path,
+    matcher: &Matcher,
+    go_on: impl Fn() -> bool,
+) -> io::Result<Option<Vec<u64>>> {
     let mut out = Vec::new();
     // One buffer for every segment: a fresh 64 MiB one each time cost a page fault per 4 KiB.
     let mut bytes = Vec::new();
     for segment in segments::list(dir)? {
+        if !go_on() {
+            return Ok(None);
+        }
         bytes.clear();
         match std::fs::File::open(&segment.path).and_then(|mut f| f.read_to_end(&mut bytes)) {
             Ok(_) => {}
@@ -31,7 +44,7 @@ pub fn search(dir: &Path, matcher: &Matcher) -> io::Result<Vec<u64>> {
         let hits = search_segment(&bytes, matcher);
         out.extend(hits.into_iter().map(|k| segment.first + k as u64));
     }
-    Ok(out)
+    Ok(Some(out))
 }
 
 /// The numbers (within the segment) of its lines that `matcher` finds: one pass of the
