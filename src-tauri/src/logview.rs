@@ -1,9 +1,13 @@
 //! The log viewer's view, kept here so the webview holds only the rows it draws: the positions
 //! of the buffered lines that pass the filter, and of those that match the search. Rows are
-//! indexes into `rows`; lines that fall off the store's front leave the view from its front.
+//! indexes into `rows`. Without a history, lines that fall off the store's front leave the
+//! view from its front; with one, they stay (read back from disk) and older stored lines are
+//! prepended a page at a time as the viewer nears the top.
 
 use std::collections::VecDeque;
+use std::path::Path;
 
+use berth_engine::logs::history::reader::Reader;
 use berth_engine::logs::{self, Delivery, Filter, HistoryStatus, Line, Matcher, Search, Store};
 use serde::Serialize;
 use ts_rs::TS;
@@ -14,6 +18,9 @@ const TAIL: usize = 200;
 /// Most bytes of a line's text a row carries: far more than a screen is wide, and a 16 MB line
 /// costs the webview no more than this (the whole line is copied through `line_text`).
 const TEXT: usize = 8 << 10;
+
+/// Stored positions scanned back for each page of older rows.
+const PAGE: u64 = 50_000;
 
 /// What the viewer is told after each change (ui/src/lib/logs/source.ts). Reports can reach it
 /// late or out of order (each watch has its own channel), so every figure in one is absolute:
@@ -29,14 +36,19 @@ pub struct ViewStats {
     pub length: u32,
     /// Rows with at least one match of the current search (0 without a search).
     pub matches: u32,
-    /// Rows that left the front since the view was set (the buffer is bounded): every row index
-    /// the viewer holds shifts down by the growth since the last report it took.
+    /// Rows that left the front since the view was set (the buffer is bounded), less the older
+    /// rows prepended from the history: every row index the viewer holds shifts down by the
+    /// growth since the last report it took (up, when it shrank).
     #[ts(type = "number")]
-    pub evicted: u64,
-    /// Lines the store has dropped since it started, all filters aside: lets the viewer say
-    /// that older lines are no longer kept.
+    pub evicted: i64,
+    /// Lines the store has dropped since it started, all filters aside (with a history, those
+    /// no longer on disk either): lets the viewer say that older lines are no longer kept.
     #[ts(type = "number")]
     pub dropped: u64,
+    /// Older stored lines are left in the history, for `older` to prepend.
+    pub older: bool,
+    /// The view reaches the oldest line of the project's history: the viewer marks its top.
+    pub history_start: bool,
     /// The newest rows that arrived since the previous report (at most `TAIL`), ending at row
     /// `length`, search matches marked: a following viewer draws them without asking for a
     /// window, so a new line is one change on screen instead of two. Empty from `set`.
@@ -72,8 +84,14 @@ pub struct LogView {
     /// Counts `set`s and this view's reports (see `ViewStats`).
     view: u32,
     seq: u32,
-    /// Rows evicted since the view was set.
-    evicted: u64,
+    /// Rows evicted since the view was set, less rows prepended.
+    evicted: i64,
+    /// The project's history, read for rows older than the store holds.
+    history: Option<Reader>,
+    /// The oldest position the view has selected down to.
+    reach: u64,
+    /// The oldest stored position (`reach` when the view has reached it).
+    stored_first: u64,
     /// Rows appended and not yet reported.
     fresh: usize,
 }
@@ -85,6 +103,7 @@ impl LogView {
         store: &Store,
         filter: Filter,
         search: Option<&Search>,
+        history: Option<&Path>,
     ) -> Result<ViewStats, String> {
         let matcher = match search.filter(|s| !s.pattern.is_empty()) {
             Some(s) => Some(Matcher::new(s).map_err(|e| format!("Invalid search: {e}"))?),
@@ -107,6 +126,11 @@ impl LogView {
         self.seq = 0;
         self.evicted = 0;
         self.fresh = 0;
+        self.reach = store.first();
+        if self.history.as_ref().map(Reader::dir) != history {
+            self.history = history.map(Reader::new);
+        }
+        self.stored_first = self.stored_first();
         Ok(self.stats(store))
     }
 
@@ -154,7 +178,13 @@ impl LogView {
             length: length as u32,
             matches: self.matches.len() as u32,
             evicted: self.evicted,
-            dropped: store.first(),
+            dropped: if self.history.is_some() {
+                self.stored_first
+            } else {
+                store.first()
+            },
+            older: self.reach > self.stored_first,
+            history_start: self.history.is_some() && self.reach <= self.stored_first,
             tail: self
                 .window(store, (length - fresh) as u32, fresh as u32, self.evicted)
                 .lines,
@@ -163,11 +193,25 @@ impl LogView {
         }
     }
 
+    /// The oldest position stored on disk, the store's first without a history.
+    fn stored_first(&mut self) -> u64 {
+        let oldest = self.history.as_mut().map(|h| h.first().ok().flatten());
+        match oldest {
+            Some(Some(first)) => first.min(self.reach),
+            _ => self.reach,
+        }
+    }
+
     fn evict(&mut self, store: &Store) {
-        let first = store.first();
+        // With a history, rows stay while their lines are on disk.
+        let first = if self.history.is_some() {
+            self.stored_first
+        } else {
+            store.first()
+        };
         let gone = self.rows.partition_point(|&p| p < first);
         self.rows.drain(..gone);
-        self.evicted += gone as u64;
+        self.evicted += gone as i64;
         for list in [&mut self.matches, &mut self.markers] {
             let gone = list.partition_point(|&p| p < first);
             list.drain(..gone);
@@ -181,68 +225,205 @@ impl LogView {
 
     /// Rows `start..start + count`, ready to draw, numbered as a viewer numbers them after the
     /// `evicted` evictions it has been told of: its reports can lag behind the view.
-    pub fn window(&mut self, store: &Store, start: u32, count: u32, evicted: u64) -> Rows {
+    pub fn window(&mut self, store: &Store, start: u32, count: u32, evicted: i64) -> Rows {
         self.evict(store);
-        let behind = self.evicted.saturating_sub(evicted);
-        let ours = |row: u32| (u64::from(row).saturating_sub(behind) as usize).min(self.rows.len());
+        let behind = self.evicted - evicted;
+        let len = self.rows.len() as i64;
+        let ours = |row: u32| (i64::from(row) - behind).clamp(0, len) as usize;
         let (first, end) = (ours(start), ours(start.saturating_add(count)));
         let positions: Vec<u64> = self.rows.range(first..end).copied().collect();
         Rows {
-            start: (first as u64 + behind) as u32,
-            lines: logs::lines_within(store, &positions, self.matcher.as_ref(), TEXT),
+            start: (first as i64 + behind).max(0) as u32,
+            lines: self.lines(store, &positions, TEXT),
+        }
+    }
+
+    /// Lines at `positions` (ascending), from the store or, older than it holds, the history.
+    fn lines(&mut self, store: &Store, positions: &[u64], max_text: usize) -> Vec<Line> {
+        let stored = positions.partition_point(|&p| p < store.first());
+        let mut out = Vec::with_capacity(positions.len());
+        let mut rest = &positions[..stored];
+        while let Some(&pos) = rest.first() {
+            let segment = self
+                .history
+                .as_mut()
+                .and_then(|h| h.segment(pos).ok().flatten());
+            let Some(segment) = segment else {
+                rest = &rest[1..];
+                continue;
+            };
+            let here = rest.partition_point(|&p| p < segment.end());
+            out.extend(logs::lines_within(
+                &segment,
+                &rest[..here],
+                self.matcher.as_ref(),
+                max_text,
+            ));
+            rest = &rest[here..];
+        }
+        out.extend(logs::lines_within(
+            store,
+            &positions[stored..],
+            self.matcher.as_ref(),
+            max_text,
+        ));
+        out
+    }
+
+    /// Prepends the rows of the next `PAGE` stored positions older than the view reaches (with
+    /// `page`; nothing without older stored lines), and reports the view.
+    pub fn older(&mut self, store: &Store, page: bool) -> ViewStats {
+        self.evict(store);
+        if page {
+            self.page();
+        }
+        self.stats(store)
+    }
+
+    /// Prepends the next page of older stored rows; false when none are left.
+    fn page(&mut self) -> bool {
+        self.stored_first = self.stored_first();
+        let to = self.reach;
+        let from = to.saturating_sub(PAGE).max(self.stored_first);
+        self.prepend(from, to);
+        from < to
+    }
+
+    /// Selects the stored positions `from..to` (just older than the view) into the front.
+    fn prepend(&mut self, from: u64, to: u64) {
+        let Some(history) = self.history.as_mut() else {
+            return;
+        };
+        let (mut rows, mut markers) = (Vec::new(), Vec::new());
+        let mut pos = from;
+        while pos < to {
+            let Some(segment) = history.segment(pos).ok().flatten() else {
+                pos = history.next_after(pos).unwrap_or(to);
+                continue;
+            };
+            let end = segment.end().min(to);
+            for p in logs::select_range(&segment, &self.filter, pos..end) {
+                rows.push(p);
+                if segment.marker(p).is_some() {
+                    markers.push(p);
+                }
+            }
+            pos = end;
+        }
+        self.evicted -= rows.len() as i64;
+        for p in rows.into_iter().rev() {
+            self.rows.push_front(p);
+        }
+        for p in markers.into_iter().rev() {
+            self.markers.push_front(p);
+        }
+        self.reach = from;
+    }
+
+    /// What a search of the history needs (the scan runs off the window's thread): the view it
+    /// belongs to, where, what, and before which position (the view's own lines are searched).
+    pub fn history_search(&self) -> Option<HistorySearch> {
+        Some(HistorySearch {
+            view: self.view,
+            dir: self.history.as_ref()?.dir().to_owned(),
+            matcher: self.matcher.clone()?,
+            filter: self.filter.clone(),
+            before: self.reach,
+        })
+    }
+
+    /// Which view this is: a history search of another is no longer wanted.
+    pub fn view(&self) -> u32 {
+        self.view
+    }
+
+    /// Takes the stored matches a history search of view `view` found (older than the view's
+    /// own); those of a view since replaced are dropped.
+    pub fn found(&mut self, view: u32, positions: Vec<u64>) {
+        if view != self.view {
+            return;
+        }
+        let before = self.matches.front().copied().unwrap_or(u64::MAX);
+        for p in positions.into_iter().rev().filter(|&p| p < before) {
+            self.matches.push_front(p);
         }
     }
 
     /// The whole text of row `row` (numbered as in [`LogView::window`]), as shown; `None` when it
     /// has left the view.
-    pub fn line_text(&mut self, store: &Store, row: u32, evicted: u64) -> Option<String> {
+    pub fn line_text(&mut self, store: &Store, row: u32, evicted: i64) -> Option<String> {
         self.evict(store);
-        let behind = self.evicted.saturating_sub(evicted);
-        let ours = u64::from(row).checked_sub(behind)?;
+        let ours = i64::from(row) - (self.evicted - evicted);
         let pos = *self.rows.get(usize::try_from(ours).ok()?)?;
-        store
+        if pos >= store.first() {
+            return store
+                .text(pos)
+                .map(|t| String::from_utf8_lossy(t).into_owned());
+        }
+        let segment = self.history.as_mut()?.segment(pos).ok()??;
+        segment
             .text(pos)
             .map(|t| String::from_utf8_lossy(t).into_owned())
     }
 
     /// The nearest matching row after (or before) row `from`, wrapping around, among the
-    /// viewer's `length` rows; rows numbered as in [`LogView::window`]. Rows that came after
-    /// the viewer's last report are not among them: it could not show them.
+    /// viewer's `length` rows and the stored matches older than the view, whose rows it
+    /// prepends; rows numbered as in [`LogView::window`], so a row prepended since the viewer's
+    /// last report is below 0 until it takes the next. Rows that came after that report are not
+    /// among them: it could not show them.
     pub fn find(
         &mut self,
         store: &Store,
         from: u32,
         forward: bool,
-        evicted: u64,
+        evicted: i64,
         length: u32,
-    ) -> Option<u32> {
-        self.evict(store);
-        let at = Asked {
-            from,
-            forward,
-            evicted,
-            length,
-        };
-        nearest(&self.rows, &self.matches, self.evicted, at)
+    ) -> Option<i64> {
+        self.find_in(
+            store,
+            false,
+            Asked {
+                from,
+                forward,
+                evicted,
+                length,
+            },
+        )
     }
 
-    /// [`LogView::find`] for the nearest lifecycle marker.
+    /// [`LogView::find`] for the nearest lifecycle marker (among the rows loaded).
     pub fn find_marker(
         &mut self,
         store: &Store,
         from: u32,
         forward: bool,
-        evicted: u64,
+        evicted: i64,
         length: u32,
-    ) -> Option<u32> {
+    ) -> Option<i64> {
+        self.find_in(
+            store,
+            true,
+            Asked {
+                from,
+                forward,
+                evicted,
+                length,
+            },
+        )
+    }
+
+    fn find_in(&mut self, store: &Store, markers: bool, at: Asked) -> Option<i64> {
         self.evict(store);
-        let at = Asked {
-            from,
-            forward,
-            evicted,
-            length,
+        let targets = if markers {
+            &self.markers
+        } else {
+            &self.matches
         };
-        nearest(&self.rows, &self.markers, self.evicted, at)
+        let target = nearest(&self.rows, targets, self.evicted, at)?;
+        // A stored match older than the view: the pages down to it come first.
+        while target < self.reach && self.page() {}
+        let row = self.rows.binary_search(&target).ok()?;
+        Some(row as i64 + self.evicted - at.evicted)
     }
 
     /// The positions of the whole view, for export.
@@ -257,22 +438,22 @@ impl LogView {
 struct Asked {
     from: u32,
     forward: bool,
-    evicted: u64,
+    evicted: i64,
     length: u32,
 }
 
-/// The row of the nearest of `targets` (positions among `rows`) as [`LogView::find`] describes
-/// it; `ours` is the view's evicted count.
-fn nearest(rows: &VecDeque<u64>, targets: &VecDeque<u64>, ours: u64, asked: Asked) -> Option<u32> {
+/// The position of the nearest of `targets` (positions among `rows`, or older than them) as
+/// [`LogView::find`] describes it; `ours` is the view's evicted count.
+fn nearest(rows: &VecDeque<u64>, targets: &VecDeque<u64>, ours: i64, asked: Asked) -> Option<u64> {
     let Asked {
         from,
         forward,
         evicted,
         length,
     } = asked;
-    let behind = ours.saturating_sub(evicted);
-    let known = u64::from(length).saturating_sub(behind) as usize;
-    // Only the matches among the rows the viewer has: `..end`.
+    let behind = ours - evicted;
+    let known = (i64::from(length) - behind).max(0) as usize;
+    // Only the matches among the rows the viewer has (and older): `..end`.
     let end = match rows.get(known) {
         Some(&past) => targets.partition_point(|&m| m < past),
         None => targets.len(),
@@ -280,9 +461,9 @@ fn nearest(rows: &VecDeque<u64>, targets: &VecDeque<u64>, ours: u64, asked: Aske
     if end == 0 {
         return None;
     }
-    let at = u64::from(from)
-        .checked_sub(behind)
-        .and_then(|row| rows.get(row as usize))
+    let at = usize::try_from(i64::from(from) - behind)
+        .ok()
+        .and_then(|row| rows.get(row))
         .copied();
     let i = match (at, forward) {
         (Some(pos), true) => Some(targets.partition_point(|&m| m <= pos)).filter(|&i| i < end),
@@ -294,9 +475,40 @@ fn nearest(rows: &VecDeque<u64>, targets: &VecDeque<u64>, ours: u64, asked: Aske
     };
     // Past either end, or from a row the viewer no longer has: wrap around.
     let i = i.unwrap_or(if forward { 0 } else { end - 1 });
-    let target = &targets[i];
-    let row = rows.binary_search(target).ok()?;
-    Some((row as u64 + behind) as u32)
+    Some(targets[i])
+}
+
+/// What the search of a view's history needs: see [`LogView::history_search`].
+pub struct HistorySearch {
+    pub view: u32,
+    pub dir: std::path::PathBuf,
+    pub matcher: Matcher,
+    pub filter: Filter,
+    pub before: u64,
+}
+
+impl HistorySearch {
+    /// The stored positions before `before` that pass the filter and match, oldest first;
+    /// `None` once `go_on` says no (asked before each segment).
+    pub fn run(&self, go_on: impl Fn() -> bool) -> std::io::Result<Option<Vec<u64>>> {
+        let Some(hits) = logs::history::search::search_while(&self.dir, &self.matcher, go_on)?
+        else {
+            return Ok(None);
+        };
+        let hits = hits.into_iter().filter(|&p| p < self.before);
+        if self.filter == Filter::default() {
+            return Ok(Some(hits.collect()));
+        }
+        let mut reader = Reader::new(&self.dir);
+        Ok(Some(
+            hits.filter(|&p| {
+                reader.segment(p).ok().flatten().is_some_and(|segment| {
+                    !logs::select_range(&segment, &self.filter, p..p + 1).is_empty()
+                })
+            })
+            .collect(),
+        ))
+    }
 }
 
 /// What the window says while the history is not written, naming where and what to do.
@@ -354,7 +566,7 @@ mod tests {
             services: vec!["web".into()],
             ..Filter::default()
         };
-        let stats = v.set(&s, filter, Some(&search("get"))).unwrap();
+        let stats = v.set(&s, filter, Some(&search("get")), None).unwrap();
         assert_eq!((stats.length, stats.matches), (3, 3));
         let rows = v.window(&s, 1, 10, 0).lines;
         assert_eq!(rows.len(), 2);
@@ -363,7 +575,9 @@ mod tests {
         assert_eq!(v.find(&s, 0, true, 0, 3), Some(1));
         assert_eq!(v.find(&s, 2, true, 0, 3), Some(0), "wraps forward");
         assert_eq!(v.find(&s, 0, false, 0, 3), Some(2), "wraps backward");
-        let stats = v.set(&s, Filter::default(), Some(&search("404"))).unwrap();
+        let stats = v
+            .set(&s, Filter::default(), Some(&search("404")), None)
+            .unwrap();
         assert_eq!((stats.length, stats.matches), (4, 1));
         assert_eq!(v.find(&s, 3, true, 0, 4), Some(2));
     }
@@ -378,7 +592,7 @@ mod tests {
         let db = s.source("db", "p-db-1");
         s.push_marker(db, 5, Marker::Started, b"started");
         let mut v = LogView::default();
-        let stats = v.set(&s, Filter::default(), None).unwrap();
+        let stats = v.set(&s, Filter::default(), None, None).unwrap();
         assert_eq!((stats.length, stats.reveal), (5, None));
         assert_eq!(v.find_marker(&s, 0, true, 0, 5), Some(2));
         assert_eq!(v.find_marker(&s, 2, true, 0, 5), Some(4));
@@ -393,7 +607,7 @@ mod tests {
             services: vec!["db".into()],
             ..Filter::default()
         };
-        v.set(&s, only_db, None).unwrap();
+        v.set(&s, only_db, None, None).unwrap();
         v.reveal(crashed);
         assert_eq!(v.stats(&s).reveal, None);
         assert_eq!(v.find_marker(&s, 0, true, 0, 2), Some(1));
@@ -423,7 +637,7 @@ mod tests {
             pattern: "(".into(),
             mode: SearchMode::Regex,
         };
-        let err = v.set(&s, Filter::default(), Some(&bad)).unwrap_err();
+        let err = v.set(&s, Filter::default(), Some(&bad), None).unwrap_err();
         assert!(err.starts_with("Invalid search"), "{err}");
     }
 
@@ -431,7 +645,7 @@ mod tests {
     fn live_lines_append_once_and_evicted_rows_are_reported() {
         let mut s = store(&[("web", "one"), ("web", "two")], 4096);
         let mut v = LogView::default();
-        v.set(&s, Filter::default(), Some(&search("needle")))
+        v.set(&s, Filter::default(), Some(&search("needle")), None)
             .unwrap();
         // The subscription repeats a line the select already had, then brings a new one.
         let source = s.source("web", "p-web-1");
@@ -487,7 +701,7 @@ mod tests {
         let next = v.stats(&s);
         assert_eq!((next.evicted, next.seq), (3, stats.seq + 1));
         // A new view starts its counts again.
-        let set = v.set(&s, Filter::default(), None).unwrap();
+        let set = v.set(&s, Filter::default(), None, None).unwrap();
         assert_eq!((set.view, set.seq, set.evicted), (stats.view + 1, 1, 0));
     }
 
@@ -507,7 +721,7 @@ mod tests {
         fill(&mut s, 0, 200, 190);
         let mut v = LogView::default();
         let seen = v
-            .set(&s, Filter::default(), Some(&search("needle")))
+            .set(&s, Filter::default(), Some(&search("needle")), None)
             .unwrap();
         assert_eq!((seen.length, seen.matches, s.first()), (200, 20, 0));
         // A flood the viewer has no report of yet: new rows (with needles) and the front gone.
@@ -522,13 +736,13 @@ mod tests {
         // From its last row, the next match is one of the rows it has: the first still held.
         let row = v
             .find(&s, seen.length - 1, true, seen.evicted, seen.length)
-            .unwrap();
+            .unwrap() as u32;
         assert!(row < seen.length, "row {row} of {}", seen.length);
         let got = v.window(&s, row, 1, seen.evicted).lines;
         assert!(got[0].text.starts_with("needle"), "{}", &got[0].text[..13]);
         assert_eq!(got[0].pos, s.first().next_multiple_of(10) + 5);
         // Backward from its first row wraps to its last match, not to one it has not got.
-        let row = v.find(&s, 0, false, seen.evicted, seen.length).unwrap();
+        let row = v.find(&s, 0, false, seen.evicted, seen.length).unwrap() as u32;
         assert_eq!(v.window(&s, row, 1, seen.evicted).lines[0].pos, 195);
     }
 
@@ -540,7 +754,7 @@ mod tests {
         s.push(source, Stream::Stdout, 1, long.as_bytes());
         let mut v = LogView::default();
         let set = v
-            .set(&s, Filter::default(), Some(&search("needle")))
+            .set(&s, Filter::default(), Some(&search("needle")), None)
             .unwrap();
         assert_eq!(set.matches, 1, "search sees the whole line");
         let rows = v.window(&s, 0, 10, 0);
@@ -569,5 +783,153 @@ mod tests {
         );
         let sent = serde_json::to_string(&v.stats(&s)).unwrap().len();
         assert!(sent < 10 << 10, "the report carried {sent} bytes");
+    }
+
+    /// A project's history in `dir` of `count` lines, `web` and `db` in turn, every 1000th
+    /// (at 7) a needle, reopened as after a restart with a buffer of 64 KiB.
+    fn restarted(dir: &Path, count: u64) -> logs::Hub {
+        use berth_engine::logs::{Hub, HubOptions, Origin, Record};
+        let options = HubOptions {
+            budget: 64 << 10,
+            ..HubOptions::default()
+        };
+        let hub = Hub::new(options.clone());
+        hub.attach_history(dir, 1 << 30).unwrap();
+        let origins = ["web", "db"].map(|service| {
+            std::sync::Arc::new(Origin {
+                id: service.into(),
+                service: service.into(),
+                name: format!("p-{service}-1"),
+            })
+        });
+        let mut batch: Vec<Record> = (0..count)
+            .map(|pos| {
+                let word = if pos % 1000 == 7 { "needle" } else { "line" };
+                Record {
+                    origin: origins[pos as usize % 2].clone(),
+                    stream: Stream::Stdout,
+                    ts: pos as i64,
+                    text: format!("{word} {pos:06}").into_bytes(),
+                    partial: false,
+                    marker: None,
+                }
+            })
+            .collect();
+        hub.append(&mut batch);
+        drop(hub);
+        let hub = Hub::new(options);
+        hub.attach_history(dir, 1 << 30).unwrap();
+        hub
+    }
+
+    #[test]
+    fn older_stored_rows_are_prepended_a_page_at_a_time_down_to_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = restarted(dir.path(), 120_000);
+        let first = hub.read(|s| s.first());
+        assert!(first > 100_000, "the buffer holds the newest: {first}");
+        let mut v = LogView::default();
+        let set = hub.read(|s| v.set(s, Filter::default(), None, Some(dir.path())).unwrap());
+        assert_eq!(set.length as u64, 120_000 - first);
+        assert!(set.older && !set.history_start);
+        assert_eq!(set.dropped, 0, "nothing is lost: it is on disk");
+        // The viewer's top row stays the same line as each page comes before it.
+        let mut taken = set.clone();
+        let top = |v: &mut LogView, t: &ViewStats| hub.read(|s| v.window(s, 0, 1, t.evicted)).lines;
+        let mut pages = 0;
+        while taken.older {
+            let was = top(&mut v, &taken)[0].pos;
+            let stats = hub.read(|s| v.older(s, true));
+            let added = taken.evicted - stats.evicted;
+            assert_eq!(stats.length as i64, taken.length as i64 + added);
+            let moved = hub.read(|s| v.window(s, added as u32, 1, stats.evicted));
+            assert_eq!(moved.lines[0].pos, was);
+            taken = stats;
+            pages += 1;
+        }
+        assert_eq!(pages, first.div_ceil(PAGE));
+        assert!(taken.history_start);
+        assert_eq!(taken.length, 120_000);
+        let oldest = &top(&mut v, &taken)[0];
+        assert_eq!((oldest.pos, oldest.text.as_str()), (0, "line 000000"));
+        assert_eq!(
+            hub.read(|s| v.line_text(s, 1, taken.evicted)).as_deref(),
+            Some("line 000001")
+        );
+        // A filtered view prepends only the rows that pass it.
+        let only_db = Filter {
+            services: vec!["db".into()],
+            ..Filter::default()
+        };
+        let set = hub.read(|s| v.set(s, only_db, None, Some(dir.path())).unwrap());
+        let stats = hub.read(|s| v.older(s, true));
+        let added = set.evicted - stats.evicted;
+        assert_eq!(added as u64, (PAGE / 2).min(first.div_ceil(2)));
+        let rows = hub.read(|s| v.window(s, 0, 3, stats.evicted)).lines;
+        assert!(
+            rows.iter().all(|l| l.pos % 2 == 1),
+            "{:?}",
+            rows.iter().map(|l| l.pos).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn a_search_counts_stored_matches_and_a_find_loads_the_rows_it_lands_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = restarted(dir.path(), 120_000);
+        let first = hub.read(|s| s.first());
+        let mut v = LogView::default();
+        let set = hub
+            .read(|s| {
+                v.set(
+                    s,
+                    Filter::default(),
+                    Some(&search("needle")),
+                    Some(dir.path()),
+                )
+            })
+            .unwrap();
+        let buffered = (first..120_000).filter(|p| p % 1000 == 7).count() as u32;
+        assert_eq!(set.matches, buffered);
+        let searching = v.history_search().unwrap();
+        let found = searching.run(|| true).unwrap().unwrap();
+        assert_eq!(found.len(), (0..first).filter(|p| p % 1000 == 7).count());
+        v.found(searching.view, found);
+        let stats = hub.read(|s| v.stats(s));
+        assert_eq!(stats.matches, 120, "every needle, stored or buffered");
+        // Backward from the first row: the newest stored needle, its rows prepended first.
+        let row = hub
+            .read(|s| v.find(s, 0, false, stats.evicted, stats.length))
+            .unwrap();
+        assert!(row < 0, "above the rows the viewer has: {row}");
+        let now = hub.read(|s| v.stats(s));
+        let row = row + (stats.evicted - now.evicted);
+        let line = &hub.read(|s| v.window(s, row as u32, 1, now.evicted)).lines[0];
+        let want = (first - 8) / 1000 * 1000 + 7;
+        assert_eq!((line.pos, &line.text[..6]), (want, "needle"));
+        assert_eq!(line.matches, [(0, 6)]);
+        // Forward from the last row wraps to the oldest needle of all.
+        let row = hub
+            .read(|s| v.find(s, now.length - 1, true, now.evicted, now.length))
+            .unwrap();
+        let after = hub.read(|s| v.stats(s));
+        let row = row + (now.evicted - after.evicted);
+        assert_eq!(row, 7);
+        assert!(after.history_start);
+        // A search set anew drops what an older one found.
+        let again = hub
+            .read(|s| {
+                v.set(
+                    s,
+                    Filter::default(),
+                    Some(&search("needle")),
+                    Some(dir.path()),
+                )
+            })
+            .unwrap();
+        v.found(searching.view, vec![7]);
+        assert_eq!(hub.read(|s| v.stats(s)).matches, again.matches);
+        // A search whose view was replaced stops before its first segment.
+        assert_eq!(searching.run(|| v.view() == searching.view).unwrap(), None);
     }
 }

@@ -45,6 +45,7 @@ macro_rules! commands {
             swarm::swarm_scale,
             swarm::swarm_rollback,
             swarm::swarm_remove,
+            logs::logs_older,
         )
     };
 }

@@ -9,7 +9,7 @@ use tauri_plugin_dialog::DialogExt;
 
 use super::{Berth, ask, replace};
 use crate::error::Error;
-use crate::logview::{LogView, Rows, ViewStats};
+use crate::logview::{HistorySearch, LogView, Rows, ViewStats};
 
 /// Sets the log view's filter and search and (re)subscribes its live feed.
 #[tauri::command]
@@ -21,10 +21,15 @@ pub fn logs_set_view(
     let hub = berth.log_hub();
     // Subscribe before selecting, so no line falls between; the view drops the repeats.
     let deliveries = hub.subscribe(filter.clone());
-    let stats = read_view(&berth, |store, view| {
-        view.set(store, filter, search.as_ref())
+    let history = hub.history_dir();
+    let (stats, searching) = read_view(&berth, |store, view| {
+        let stats = view.set(store, filter, search.as_ref(), history.as_deref())?;
+        Ok::<_, String>((stats, view.history_search()))
     })
     .map_err(Error::invalid)?;
+    if let Some(searching) = searching {
+        search_history(&berth, searching);
+    }
     let task = tauri::async_runtime::spawn(feed(
         hub,
         deliveries,
@@ -33,6 +38,28 @@ pub fn logs_set_view(
     ));
     replace(&berth.log_feed, task);
     Ok(stats)
+}
+
+/// Searches the project's history (the hub's own directory) off the window's thread and
+/// reports the view with its stored matches; a view set meanwhile stops it.
+fn search_history(berth: &Berth, searching: HistorySearch) {
+    let hub = berth.session().hub().clone();
+    let (logs, listener) = (berth.logs.clone(), berth.log_listener.clone());
+    // Between segments it asks whether its view is still the viewer's: a search typed anew
+    // stops the scan of the old one.
+    let wanted = {
+        let logs = logs.clone();
+        let view = searching.view;
+        move || logs.lock().expect("log view").view() == view
+    };
+    std::thread::spawn(move || match searching.run(wanted) {
+        Ok(None) => {}
+        Ok(Some(found)) => {
+            logs.lock().expect("log view").found(searching.view, found);
+            report(&hub, &logs, &listener);
+        }
+        Err(e) => tracing::warn!(dir = %searching.dir.display(), %e, "log history search"),
+    });
 }
 
 /// Runs `f` on the open project's stored lines and the log view.
@@ -87,16 +114,26 @@ pub fn logs_unwatch(berth: State<'_, Berth>) {
 }
 
 #[tauri::command]
-pub fn logs_window(berth: State<'_, Berth>, start: u32, count: u32, evicted: u64) -> Rows {
+pub fn logs_window(berth: State<'_, Berth>, start: u32, count: u32, evicted: i64) -> Rows {
     let count = count.min(1000);
     read_view(&berth, |store, view| {
         view.window(store, start, count, evicted)
     })
 }
 
+/// Prepends a page of the project's older stored lines to the view (`page`; none left:
+/// nothing) and reports it; without `page`, only reports (a find prepended the rows of a match).
+#[tauri::command]
+pub fn logs_older(berth: State<'_, Berth>, page: bool) -> ViewStats {
+    let hub = berth.session().hub().clone();
+    let mut stats = read_view(&berth, |store, view| view.older(store, page));
+    stats.history_stopped = crate::logview::history_warning(&hub.history_status());
+    stats
+}
+
 /// The whole text of one row, for copying a long line (a window carries only its start).
 #[tauri::command]
-pub fn logs_line_text(berth: State<'_, Berth>, row: u32, evicted: u64) -> Option<String> {
+pub fn logs_line_text(berth: State<'_, Berth>, row: u32, evicted: i64) -> Option<String> {
     read_view(&berth, |store, view| view.line_text(store, row, evicted))
 }
 
@@ -105,9 +142,9 @@ pub fn logs_find(
     berth: State<'_, Berth>,
     from: u32,
     forward: bool,
-    evicted: u64,
+    evicted: i64,
     length: u32,
-) -> Option<u32> {
+) -> Option<i64> {
     read_view(&berth, |store, view| {
         view.find(store, from, forward, evicted, length)
     })
@@ -119,9 +156,9 @@ pub fn logs_find_marker(
     berth: State<'_, Berth>,
     from: u32,
     forward: bool,
-    evicted: u64,
+    evicted: i64,
     length: u32,
-) -> Option<u32> {
+) -> Option<i64> {
     read_view(&berth, |store, view| {
         view.find_marker(store, from, forward, evicted, length)
     })

@@ -1,6 +1,7 @@
 //! The stored log history in the window: after the app restarts, a line written by a
 //! container that has since been recreated (Docker has thrown its logs away) is found by the
-//! viewer's search.
+//! viewer's search; with more stored than the log buffer holds, the viewer scrolls back to the
+//! oldest stored line and its search finds a line that lives only on disk.
 
 use std::process::Command;
 use std::time::Duration;
@@ -86,6 +87,109 @@ async fn a_recreated_containers_line_is_found_after_a_restart() {
         .texts_when(&format!("{rows} .match"), wait, |m| !m.is_empty())
         .await;
     assert_eq!(marked, ["first line 7."]);
+    app.quit().await;
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A service that waits for `/t/go` (the test's `trigger` directory), then writes `LINES` lines
+/// of ~110 bytes at once (24 MB, more than the 16 MiB buffer holds), line 5 a needle.
+const LINES: u32 = 220_000;
+
+fn flood(trigger: &std::path::Path) -> String {
+    format!(
+        "services:\n  flood:\n    image: berth-test/busybox:1\n    volumes:\n      - {}:/t\n    \
+         command: [\"sh\", \"-c\", \"echo waiting; until [ -f /t/go ]; do sleep 0.1; done; \
+         awk 'BEGIN {{ for (i = 1; i <= {LINES}; i++) printf \\\"stored %07d %s\\\\n\\\", i, \
+         (i == 5 ? \\\"needle-on-disk\\\" : \\\"{}\\\") }}'; echo flood done; \
+         trap 'exit 0' TERM; while true; do sleep 1; done\"]\n",
+        trigger.display(),
+        "x".repeat(90),
+    )
+}
+
+#[tokio::test]
+async fn the_viewer_scrolls_and_searches_into_what_only_the_history_holds() {
+    let name = unique_project("app-history-reach");
+    let _cleanup = Cleanup(name.clone());
+    let dir = std::env::temp_dir().join(&name);
+    let (config, trigger) = (dir.join("config"), dir.join("trigger"));
+    std::fs::create_dir_all(config.join("dev.berth.desktop")).unwrap();
+    std::fs::create_dir_all(&trigger).unwrap();
+    // The smallest log buffer the settings allow.
+    std::fs::write(
+        config.join("dev.berth.desktop/settings.json"),
+        r#"{ "log_buffer_mib": 16 }"#,
+    )
+    .unwrap();
+    let file = dir.join("compose.yaml");
+    std::fs::write(&file, flood(&trigger)).unwrap();
+    compose_up(&name, &file);
+    let wait = Duration::from_secs(60);
+    let rows = "[data-testid=log-row]";
+    let args = ["-f", file.to_str().expect("UTF-8 path"), "-p", &name];
+    let binary = workspace_binary("berth");
+
+    // The app follows the flood as it comes, storing every line.
+    let app = App::launch_with_config(&binary, &args, &config).await;
+    app.texts_when(rows, wait, |r| r.iter().any(|t| t.ends_with("waiting")))
+        .await;
+    std::fs::write(trigger.join("go"), "").unwrap();
+    app.texts_when(rows, wait, |r| r.iter().any(|t| t.ends_with("flood done")))
+        .await;
+    app.quit().await;
+
+    // After a restart the buffer holds only the newest lines: the first are on disk alone.
+    let app = App::launch_with_config(&binary, &args, &config).await;
+    app.texts_when(rows, wait, |r| r.iter().any(|t| t.ends_with("flood done")))
+        .await;
+    let search = app
+        .client
+        .find(fantoccini::Locator::Css("[data-testid=log-search]"))
+        .await
+        .expect("the search box");
+    search
+        .send_keys("needle-on-disk\u{E007}")
+        .await
+        .expect("type");
+    // Counted once the history's search is done, on a thread of its own.
+    app.text_when("[data-testid=log-match-count]", wait, |t| {
+        t == "1 matching line"
+    })
+    .await;
+    app.click("[data-testid=log-next]").await;
+    let marked = app
+        .texts_when(&format!("{rows}.current .match"), wait, |m| !m.is_empty())
+        .await;
+    assert_eq!(marked, ["needle-on-disk"]);
+    let current = app
+        .texts_when(&format!("{rows}.current"), wait, |m| !m.is_empty())
+        .await;
+    assert!(current[0].contains("stored 0000005"), "{current:?}");
+
+    // Without the search, the view is the buffer again: scrolled to the top, page by page, the
+    // oldest stored line comes.
+    search.send_keys("\u{E00C}").await.expect("Escape");
+    let top = "const l = document.querySelector('[data-testid=log-lines]'); \
+               l.scrollTop = 0; l.dispatchEvent(new Event('scroll')); \
+               return [...document.querySelectorAll('[data-testid=log-row]')]\
+               .map(e => e.textContent.trim())";
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        let texts: Vec<String> = serde_json::from_value(app.eval(top).await).unwrap();
+        if texts.iter().any(|t| t.contains("stored 0000001 ")) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the oldest stored line did not come: {:?}",
+            texts.first()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    app.text_when("[data-testid=log-history-start]", wait, |t| {
+        t.contains("Beginning of the stored history")
+    })
+    .await;
     app.quit().await;
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -24,15 +24,24 @@ length: number,
  */
 matches: number, 
 /**
- * Rows that left the front since the view was set (the buffer is bounded): every row index
- * the viewer holds shifts down by the growth since the last report it took.
+ * Rows that left the front since the view was set (the buffer is bounded), less the older
+ * rows prepended from the history: every row index the viewer holds shifts down by the
+ * growth since the last report it took (up, when it shrank).
  */
 evicted: number, 
 /**
- * Lines the store has dropped since it started, all filters aside: lets the viewer say
- * that older lines are no longer kept.
+ * Lines the store has dropped since it started, all filters aside (with a history, those
+ * no longer on disk either): lets the viewer say that older lines are no longer kept.
  */
 dropped: number, 
+/**
+ * Older stored lines are left in the history, for `older` to prepend.
+ */
+older: boolean, 
+/**
+ * The view reaches the oldest line of the project's history: the viewer marks its top.
+ */
+history_start: boolean, 
 /**
  * The newest rows that arrived since the previous report (at most `TAIL`), ending at row
  * `length`, search matches marked: a following viewer draws them without asking for a

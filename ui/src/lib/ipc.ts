@@ -339,3 +339,11 @@ export function swarmRollback(service: string): Promise<void> {
 export function swarmRemove(): Promise<void> {
   return call('swarm_remove');
 }
+
+// The stored log history (src-tauri/src/logview.rs).
+
+/** Prepends a page of the project's older stored log lines to the view (`page`), or only
+ * reports it. */
+export function logsOlder(page: boolean): Promise<ViewStats> {
+  return call('logs_older', { page });
+}

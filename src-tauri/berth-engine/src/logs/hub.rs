@@ -254,6 +254,11 @@ impl Hub {
         Ok(opened.resumed)
     }
 
+    /// Where the project's history is, once attached: the only one its viewer reads.
+    pub fn history_dir(&self) -> Option<std::path::PathBuf> {
+        self.inner.history.get().map(|h| h.dir().to_owned())
+    }
+
     /// Whether the project's lines are being stored on disk.
     pub fn history_status(&self) -> HistoryStatus {
         self.inner

@@ -476,6 +476,69 @@ describe('search', () => {
   });
 });
 
+describe('stored history', () => {
+  it('prepends older stored rows near the top, keeping the viewport on its lines, down to the first', async () => {
+    const source = new MemorySource(numbered, 5000);
+    source.restarted(3000);
+    source.pageSize = 1000;
+    const v = await open(source);
+    expect(v.query('log-dropped')).toBeNull();
+    await v.scrollTo(500 * ROW);
+    expect(topPos(v)).toBe(3500);
+    expect(v.query('log-history-start')).toBeNull();
+
+    // Scrolled near the top: a page of 1000 older rows comes before, the same line stays on top.
+    await v.scrollTo(10 * ROW);
+    expect(topPos(v)).toBe(3010);
+    expect(v.list().scrollTop).toBe(1010 * ROW);
+    expect(v.row(3010)!.textContent).toContain('line 3010');
+
+    // Up and up: the first stored line, and the top says the history begins.
+    for (let i = 0; i < 5 && topPos(v) > 0; i++) await v.scrollTo(0);
+    expect(topPos(v)).toBe(0);
+    expect(v.row(0)!.textContent).toContain('line 0');
+    expect(v.get('log-history-start').textContent).toContain('Beginning of the stored history');
+  });
+
+  it('moves a selection with its rows when older rows are prepended', async () => {
+    const source = new MemorySource(numbered, 3000);
+    source.restarted(2000);
+    source.pageSize = 500;
+    const v = await open(source);
+    await v.scrollTo(100 * ROW);
+    await v.click(v.row(2105)!);
+    await v.scrollTo(0);
+    expect(topPos(v)).toBe(2000);
+    // The 500 rows before it came: the selected line is row 605 now.
+    await v.scrollTo(600 * ROW);
+    expect(topPos(v)).toBe(2100);
+    expect(v.row(2105)!.classList).toContain('selected');
+    expect(v.rows().filter((r) => r.classList.contains('selected'))).toHaveLength(1);
+  });
+
+  it("counts the history's matches and goes back into it, loading the rows it lands on", async () => {
+    const needle = (pos: number): Seed => ({
+      service: SERVICES[pos % 3],
+      text: pos === 120 ? 'the stored needle' : `line ${pos}`,
+    });
+    const source = new MemorySource(needle, 5000);
+    source.restarted(4000);
+    source.pageSize = 1000;
+    const v = await open(source);
+    await v.type('needle');
+    await v.key('Enter', v.get('log-search'));
+    expect(v.get('log-match-count').textContent!.trim()).toBe('1 matching line');
+    // From the bottom, the next match wraps to the first: in the history.
+    const current = () => Number(v.root.querySelector<HTMLElement>('.row.current')?.dataset.pos);
+    expect(current()).toBe(120);
+    await v.key('End');
+    await v.scrollTo(3000 * ROW);
+    await v.click(v.get('log-prev'));
+    expect(current()).toBe(120);
+    expect(v.row(120)!.querySelector('.match')!.textContent).toBe('needle');
+  });
+});
+
 describe('hostile text', () => {
   it('renders markup and control characters as inert text', async () => {
     const lines = [

@@ -24,9 +24,10 @@ export function contains(s: Selection | null, row: number): boolean {
 }
 
 /** The selection after `evicted` rows fell off the front: it follows its lines, loses the
- * rows that are gone, and is null when none are left. */
+ * rows that are gone, and is null when none are left. Negative: rows were prepended. */
 export function shift(s: Selection | null, evicted: number): Selection | null {
-  if (!s || evicted <= 0) return s;
+  if (!s || evicted === 0) return s;
+  if (evicted < 0) return { anchor: s.anchor - evicted, head: s.head - evicted };
   const [a, b] = bounds(s);
   if (b < evicted) return null;
   const clamp = (r: number) => Math.max(0, r - evicted);

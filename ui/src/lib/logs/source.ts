@@ -1,6 +1,7 @@
 // The log viewer's contract with the shell. The lines live in Rust (the project's log hub); the
 // viewer only ever holds the rows it draws. A "view" is the buffered lines that pass the current
-// filter, addressed by row: 0 is the oldest line still buffered.
+// filter, addressed by row: 0 is the oldest line it holds. With a history on disk, older stored
+// lines are prepended a page at a time (`older`); `find` may land in one, prepending its rows.
 import type { Filter } from '../../bindings/Filter';
 import type { Rows } from '../../bindings/Rows';
 import type { Search } from '../../bindings/Search';
@@ -21,11 +22,16 @@ export interface LogSource {
    * it has left the view. */
   lineText(row: number, evicted: number): Promise<string | null>;
   /** The nearest row after `from` (forward) or before it with a search match, wrapping around,
-   * among the caller's `length` rows: a row whose report has not reached it yet is never the
-   * answer. Null when none of them matches. Rows are numbered as in `window`. */
+   * among the caller's `length` rows and the stored lines older than the view: a row whose
+   * report has not reached it yet is never the answer. Null when none of them matches. Rows are
+   * numbered as in `window`: below 0 when the match's rows were prepended (see `older`). */
   find(from: number, forward: boolean, evicted: number, length: number): Promise<number | null>;
   /** The nearest lifecycle marker row, as `find` finds the nearest match. */
   findMarker(from: number, forward: boolean, evicted: number, length: number): Promise<number | null>;
+  /** Prepends the next page of older stored lines to the view (`page`; none without a history
+   * or when none are left) and resolves with the view's report, whose `evicted` went down by
+   * the rows added. `older(false)` only reports: after a find landed in rows it prepended. */
+  older(page: boolean): Promise<ViewStats>;
   /** Calls `listener` as lines arrive or fall off (batched, at most every ~25 ms); returns the
    * unsubscribe function. */
   subscribe(listener: (stats: ViewStats) => void): () => void;

@@ -32,5 +32,6 @@ export function tauriLogSource(): LogSource {
       watching = watching.then(on ? watch : ipc.logsUnwatch);
     },
     exportView: ipc.logsExport,
+    older: ipc.logsOlder,
   };
 }

@@ -8,6 +8,7 @@
 //! read it, as `berthctl logs --history` does while the app writes.
 
 mod format;
+pub mod reader;
 mod recover;
 pub mod search;
 pub mod segments;
@@ -164,6 +165,10 @@ impl History {
         if let Some(queue) = &self.queue {
             queue.send(batch);
         }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     pub fn status(&self) -> HistoryStatus {

@@ -17,10 +17,23 @@ use crate::logs::store::RAW;
 /// Positions of the stored lines in `dir` that `matcher` finds, oldest first, matched as the
 /// viewer matches them: on a line's text without escape sequences, never across two lines.
 pub fn search(dir: &Path, matcher: &Matcher) -> io::Result<Vec<u64>> {
+    search_while(dir, matcher, || true).map(Option::unwrap_or_default)
+}
+
+/// [`search`], asking `go_on` before each segment: `None` once it says no (the viewer's search
+/// changed meanwhile).
+pub fn search_while(
+    dir: &Path,
+    matcher: &Matcher,
+    go_on: impl Fn() -> bool,
+) -> io::Result<Option<Vec<u64>>> {
     let mut out = Vec::new();
     // One buffer for every segment: a fresh 64 MiB one each time cost a page fault per 4 KiB.
     let mut bytes = Vec::new();
     for segment in segments::list(dir)? {
+        if !go_on() {
+            return Ok(None);
+        }
         bytes.clear();
         match std::fs::File::open(&segment.path).and_then(|mut f| f.read_to_end(&mut bytes)) {
             Ok(_) => {}
@@ -31,12 +44,15 @@ pub fn search(dir: &Path, matcher: &Matcher) -> io::Result<Vec<u64>> {
         let hits = search_segment(&bytes, matcher);
         out.extend(hits.into_iter().map(|k| segment.first + k as u64));
     }
-    Ok(out)
+    Ok(Some(out))
 }
 
 /// The numbers (within the segment) of its lines that `matcher` finds: one pass of the
 /// matcher over the bytes, the records' heads walked alongside to place each hit.
 fn search_segment(bytes: &[u8], matcher: &Matcher) -> Vec<usize> {
+    if looks_around(matcher) {
+        return search_lines(bytes, matcher);
+    }
     let mut lines = format::lines_unchecked(bytes).enumerate().peekable();
     let end = bytes.len();
     let (mut hits, mut escaped) = (Vec::new(), Vec::new());
@@ -78,6 +94,37 @@ fn search_segment(bytes: &[u8], matcher: &Matcher) -> Vec<usize> {
     }
     hits.sort_unstable();
     hits
+}
+
+/// Whether a regex asserts what is around a match (`^`, `$`, word boundaries): in the
+/// segment's bytes a line's text lies between binary record heads, not between line ends, so
+/// such a regex is run on each line's text alone.
+fn looks_around(matcher: &Matcher) -> bool {
+    let Matcher::Regex(r) = matcher else {
+        return false;
+    };
+    let p = r.as_str();
+    p.contains(['^', '$'])
+        || ["\\b", "\\B", "\\A", "\\z", "\\<", "\\>"]
+            .iter()
+            .any(|a| p.contains(a))
+}
+
+/// [`search_segment`] one line at a time.
+fn search_lines(bytes: &[u8], matcher: &Matcher) -> Vec<usize> {
+    format::lines_unchecked(bytes)
+        .enumerate()
+        .filter(|&(_, (start, stop, flags))| {
+            let text = &bytes[start..stop];
+            let found = if flags & RAW != 0 {
+                !matcher.find_all(&ansi::strip(text).text).is_empty()
+            } else {
+                !matcher.find_all(text).is_empty()
+            };
+            found && format::intact(bytes, start)
+        })
+        .map(|(k, _)| k)
+        .collect()
 }
 
 #[cfg(test)]
@@ -130,6 +177,10 @@ mod tests {
             ("line\npanic", SearchMode::Substring),
             (r"500\s+tail", SearchMode::Regex),
             (r".", SearchMode::Regex),
+            (r"^panic", SearchMode::Regex),
+            (r"^GET /items \d+$", SearchMode::Regex),
+            (r"full$", SearchMode::Regex),
+            (r"\berror\b", SearchMode::Regex),
         ] {
             let m = Matcher::new(&Search {
                 pattern: pattern.into(),

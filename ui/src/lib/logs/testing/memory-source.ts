@@ -36,7 +36,13 @@ export class MemorySource implements LogSource {
   historyStopped: string | null = null;
   /** Most bytes of a line's text a row carries (the shell's 8 KiB). */
   textLimit = 8192;
+  /** Positions scanned back for each page of older stored lines (the shell's 50,000). */
+  pageSize = 50_000;
   private first = 0;
+  /** The oldest position the view reaches: `first`, or older with a history. */
+  private reach = 0;
+  /** Lines 0 .. first are stored on disk (see `restarted`). */
+  private history = false;
   private end: number;
   private dropped = 0;
   private filter: Filter | null = null;
@@ -90,6 +96,11 @@ export class MemorySource implements LogSource {
     };
   }
 
+  /** As after an app restart: lines `0 .. stored` are only in the history on disk. */
+  restarted(stored: number): void {
+    [this.first, this.reach, this.history] = [stored, stored, true];
+  }
+
   /** Adds `count` lines to the store, as containers writing would. */
   append(count: number): void {
     const [from, before] = [this.end, this.length];
@@ -102,6 +113,7 @@ export class MemorySource implements LogSource {
   /** Drops the `count` oldest lines, as the bounded buffer does. */
   evict(count: number): void {
     this.first += count;
+    this.reach = this.first;
     this.dropped += count;
     let evicted = count;
     if (this.rows) {
@@ -134,6 +146,7 @@ export class MemorySource implements LogSource {
     const everything =
       filter.services.length === 0 && filter.stream === null && filter.min_level === null;
     this.rows = everything ? null : [];
+    this.reach = this.first;
     if (this.rows)
       for (let p = this.first; p < this.end; p++) if (this.passes(p)) this.rows.push(p);
     this.view++;
@@ -159,7 +172,51 @@ export class MemorySource implements LogSource {
     evicted: number,
     length: number,
   ): Promise<number | null> {
+    // With a history, the stored matches older than the view count too: rows are prepended
+    // down to the one found.
+    if (this.history) {
+      const behind = this.evicted - evicted;
+      const known = Math.min(this.length, length - behind);
+      const at = from - behind;
+      const atPos = at >= 0 && at < known ? this.posAt(at) : null;
+      const targets: number[] = [];
+      for (let p = 0; known > 0 && p <= this.posAt(known - 1); p++)
+        if (this.passes(p) && this.matches(p)) targets.push(p);
+      if (targets.length === 0) return null;
+      const next =
+        atPos === null
+          ? undefined
+          : forward
+            ? targets.find((p) => p > atPos)
+            : [...targets].reverse().find((p) => p < atPos);
+      const target = next ?? (forward ? targets[0] : targets[targets.length - 1]);
+      while (this.reach > target) this.prepend();
+      return this.rowOf(target) + (this.evicted - evicted);
+    }
     return this.nearest(from, forward, evicted, length, (pos) => this.matches(pos));
+  }
+
+  async older(page: boolean): Promise<ViewStats> {
+    if (page) this.prepend();
+    return this.stats();
+  }
+
+  /** Prepends the stored rows of the next page older than the view. */
+  private prepend(): void {
+    const from = Math.max(0, this.reach - this.pageSize);
+    let added = this.reach - from;
+    if (this.rows) {
+      const older: number[] = [];
+      for (let p = from; p < this.reach; p++) if (this.passes(p)) older.push(p);
+      this.rows.unshift(...older);
+      added = older.length;
+    }
+    this.reach = from;
+    this.evicted -= added;
+  }
+
+  private rowOf(pos: number): number {
+    return this.rows ? this.rows.indexOf(pos) : pos - this.reach;
   }
 
   async findMarker(
@@ -173,7 +230,7 @@ export class MemorySource implements LogSource {
 
   /** Reports the view with line `pos` to reveal, as a clicked notification has the shell do. */
   reveal(pos: number): void {
-    const row = this.rows ? this.rows.indexOf(pos) : pos - this.first;
+    const row = this.rowOf(pos);
     const stats = { ...this.stats(), reveal: row < 0 ? null : row };
     for (const l of this.listeners) l(stats);
   }
@@ -223,11 +280,11 @@ export class MemorySource implements LogSource {
   }
 
   get length(): number {
-    return this.rows ? this.rows.length : this.end - this.first;
+    return this.rows ? this.rows.length : this.end - this.reach;
   }
 
   private posAt(row: number): number {
-    return this.rows ? this.rows[row] : this.first + row;
+    return this.rows ? this.rows[row] : this.reach + row;
   }
 
   /** Whether line `pos` has a match of the search anywhere in its text. */
@@ -258,12 +315,16 @@ export class MemorySource implements LogSource {
     let matches = 0;
     if (this.pattern) {
       for (let r = 0; r < this.length; r++) if (this.matches(this.posAt(r))) matches++;
+      // The shell counts the history's matches too.
+      for (let p = 0; this.history && p < this.reach; p++)
+        if (this.matches(p) && this.passes(p)) matches++;
     }
     const fresh = Math.min(this.fresh, this.tailLimit, this.length);
     const tail = this.rowsOf(this.length - fresh, this.length);
     this.fresh = 0;
     this.seq++;
-    const { view, seq, evicted, dropped } = this;
+    const { view, seq, evicted } = this;
+    const dropped = this.history ? 0 : this.dropped;
     return {
       view,
       seq,
@@ -274,6 +335,8 @@ export class MemorySource implements LogSource {
       tail,
       reveal: null,
       history_stopped: this.historyStopped,
+      older: this.history && this.reach > 0,
+      history_start: this.history && this.reach === 0,
     };
   }
 
