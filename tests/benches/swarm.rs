@@ -111,7 +111,9 @@ async fn deploy(swarm: &Swarm, dir: &Path, ns: &str, mut command: Command) -> f6
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let ms = start.elapsed().as_secs_f64() * 1000.0;
-    swarm::remove(&swarm.engine, ns).await.unwrap();
+    swarm::remove(&swarm.engine, ns, &Default::default())
+        .await
+        .unwrap();
     until("the stack's tasks gone", LIMIT, || {
         let left = swarm.docker(&[
             "ps",

@@ -146,12 +146,20 @@ pub async fn swarm_rollback(berth: State<'_, Berth>, service: String) -> Result<
 }
 
 /// Removes the open Swarm stack (`docker stack rm`); the window has asked the user first.
+/// Progress streams to `on_progress`.
 #[tauri::command]
-pub async fn swarm_remove(berth: State<'_, Berth>) -> Result<(), Error> {
+pub async fn swarm_remove(
+    berth: State<'_, Berth>,
+    on_progress: Channel<ProgressEvent>,
+) -> Result<(), Error> {
     let (stack, engine) = berth.swarm.current()?;
+    let (progress, rx) = Progress::channel();
+    let forward = tauri::async_runtime::spawn(forward_progress(rx, on_progress));
     berth.swarm.deploying(true);
-    let result = swarm::remove(&engine, &stack).await;
+    let result = swarm::remove(&engine, &stack, &progress).await;
     berth.swarm.deploying(false);
+    drop(progress);
+    let _ = forward.await;
     Ok(result?)
 }
 

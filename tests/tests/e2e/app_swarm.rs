@@ -132,5 +132,10 @@ async fn a_project_deployed_to_a_swarm_is_scaled_watched_and_removed_from_the_wi
         t.contains("Nothing is deployed")
     })
     .await;
+    // The removal's progress, as `docker stack rm` reports it.
+    app.text_when("[data-testid=swarm-progress]", long, |t| {
+        t.contains(&format!("Removed {name}")) && t.contains(&format!("Service {service} Removing"))
+    })
+    .await;
     app.quit().await;
 }

@@ -341,6 +341,35 @@ async fn the_cluster_stack_is_deployed_scaled_updated_rolled_back_and_removed() 
     }
 }
 
+/// The "Updating service" lines of a deploy, sorted: docker sends the services in a map's order.
+fn updates(out: &str) -> Vec<String> {
+    let mut lines: Vec<String> = out
+        .lines()
+        .filter(|l| l.starts_with("Updating service "))
+        .map(str::to_owned)
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// The lines of a `stack rm` with the namespace taken out, each run of one kind of object
+/// sorted: docker sorts the services by name, the rest come in the engine's list order.
+fn removals(out: &str, namespace: &str) -> Vec<Vec<String>> {
+    let mut runs: Vec<Vec<String>> = Vec::new();
+    for line in out.lines() {
+        let line = line.replace(namespace, "NS");
+        let kind = line.split(' ').nth(1).unwrap_or_default().to_owned();
+        match runs.last_mut() {
+            Some(run) if run[0].split(' ').nth(1) == Some(kind.as_str()) => run.push(line),
+            _ => runs.push(vec![line]),
+        }
+    }
+    for run in &mut runs {
+        run.sort();
+    }
+    runs
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn docker_stack_and_berthctl_manage_each_others_stacks() {
     let swarm = Swarm::start(&IMAGES).await;
@@ -362,7 +391,7 @@ async fn docker_stack_and_berthctl_manage_each_others_stacks() {
         swarm.berthctl_ok(&dir, &["stack", "services", &theirs]),
         table
     );
-    swarm.berthctl_ok(&dir, &["stack", "rm", &theirs]);
+    let removed_by_us = swarm.berthctl_ok(&dir, &["stack", "rm", &theirs]);
     until("nothing of docker's stack left", LIMIT, || {
         let left = leftovers(&swarm, &theirs);
         if left.is_empty() { Ok(()) } else { Err(left) }
@@ -384,6 +413,7 @@ async fn docker_stack_and_berthctl_manage_each_others_stacks() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let updated_by_docker = updates(&String::from_utf8_lossy(&out.stdout));
     assert_eq!(
         specs(&swarm, &ours),
         deployed,
@@ -395,18 +425,25 @@ async fn docker_stack_and_berthctl_manage_each_others_stacks() {
         "tasks were replaced"
     );
     // And berthctl's redeploy changes nothing either.
-    swarm.berthctl_ok(&dir, &["stack", "deploy", "-c", "compose.yaml", &ours]);
+    let out = swarm.berthctl_ok(&dir, &["stack", "deploy", "-c", "compose.yaml", &ours]);
     assert_eq!(
         specs(&swarm, &ours),
         deployed,
         "berthctl's redeploy changed the specs"
     );
+    // docker's "Updating service X (id: …)" lines, the same services and ids.
+    assert_eq!(updates(&out), updated_by_docker);
+    assert_eq!(updated_by_docker.len(), 4, "{updated_by_docker:?}");
     let out = swarm.docker_in(&dir, &["stack", "rm", &ours]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // docker's removal lines, in its order: services, secrets, configs, networks.
+    let removed_by_docker = removals(&String::from_utf8_lossy(&out.stdout), &ours);
+    assert_eq!(removed_by_docker.len(), 3, "{removed_by_docker:?}");
+    assert_eq!(removals(&removed_by_us, &theirs), removed_by_docker);
     until("nothing of berthctl's stack left", LIMIT, || {
         let left = leftovers(&swarm, &ours);
         if left.is_empty() { Ok(()) } else { Err(left) }

@@ -336,8 +336,8 @@ export function swarmRollback(service: string): Promise<void> {
 }
 
 /** Removes the open Swarm stack (`docker stack rm`); the page confirms first. */
-export function swarmRemove(): Promise<void> {
-  return call('swarm_remove');
+export function swarmRemove(onProgress: (event: ProgressEvent) => void): Promise<void> {
+  return call('swarm_remove', { onProgress: channel(onProgress) });
 }
 
 // The stored log history (src-tauri/src/logview.rs).

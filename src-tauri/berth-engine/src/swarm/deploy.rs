@@ -127,7 +127,9 @@ async fn service(
     }
     match current {
         Some(s) => {
-            progress.resource(Resource::Service, &name, "Updating");
+            // docker's line names the service's id too.
+            let id = s.id.as_deref().unwrap_or_default();
+            progress.resource(Resource::Service, &format!("{name} (id: {id})"), "Updating");
             update(engine, s, spec).await?;
         }
         None => {

@@ -1,4 +1,5 @@
-//! `docker stack rm`: services first, then secrets, configs and networks.
+//! `docker stack rm`: services first, then secrets, configs and networks, each reported as
+//! docker's CLI prints it ("Removing service …").
 
 use std::time::{Duration, Instant};
 
@@ -7,10 +8,10 @@ use bollard::query_parameters::ListNetworksOptionsBuilder;
 use super::deploy::{namespace_filter, stack_services};
 use super::info::require_manager;
 use super::{Result, SwarmError};
-use crate::Engine;
+use crate::{Engine, Progress, Resource};
 
 /// Removes everything of stack `namespace`; goes on past a failure and reports them all.
-pub async fn remove(engine: &Engine, namespace: &str) -> Result<()> {
+pub async fn remove(engine: &Engine, namespace: &str, progress: &Progress) -> Result<()> {
     require_manager(engine).await?;
     let docker = engine.docker();
     let filter = namespace_filter(namespace);
@@ -62,6 +63,7 @@ pub async fn remove(engine: &Engine, namespace: &str) -> Result<()> {
             .as_ref()
             .and_then(|s| s.name.as_deref())
             .unwrap_or_default();
+        progress.resource(Resource::Service, name, "Removing");
         if let Err(e) = docker
             .delete_service(s.id.as_deref().unwrap_or_default())
             .await
@@ -75,6 +77,7 @@ pub async fn remove(engine: &Engine, namespace: &str) -> Result<()> {
             .as_ref()
             .and_then(|s| s.name.as_deref())
             .unwrap_or_default();
+        progress.resource(Resource::Secret, name, "Removing");
         if let Err(e) = docker
             .delete_secret(s.id.as_deref().unwrap_or_default())
             .await
@@ -88,6 +91,7 @@ pub async fn remove(engine: &Engine, namespace: &str) -> Result<()> {
             .as_ref()
             .and_then(|s| s.name.as_deref())
             .unwrap_or_default();
+        progress.resource(Resource::Config, name, "Removing");
         if let Err(e) = docker
             .delete_config(c.id.as_deref().unwrap_or_default())
             .await
@@ -97,6 +101,7 @@ pub async fn remove(engine: &Engine, namespace: &str) -> Result<()> {
     }
     for n in &networks {
         let name = n.name.as_deref().unwrap_or_default();
+        progress.resource(Resource::Network, name, "Removing");
         if let Err(e) = remove_network(engine, n.id.as_deref().unwrap_or_default()).await {
             failed("network", name, e);
         }

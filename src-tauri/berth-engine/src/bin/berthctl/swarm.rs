@@ -129,7 +129,11 @@ pub async fn run(command: StackCommand) -> anyhow::Result<()> {
             )
         }
         StackCommand::Rm { name } => {
-            return match swarm::remove(&engine, &name).await {
+            let (progress, printer) = printer();
+            let result = swarm::remove(&engine, &name, &progress).await;
+            drop(progress);
+            let _ = printer.await;
+            return match result {
                 // Not an error to docker either: there is nothing to remove.
                 Err(SwarmError::NothingFound { namespace }) => {
                     eprintln!("Nothing found in stack: {namespace}");
@@ -153,21 +157,7 @@ async fn deploy(engine: &Engine, args: DeployArgs) -> anyhow::Result<()> {
         .load_options()
         .context("cannot read the current directory")?;
     let project = berth_compose::load(&options).map_err(|e| anyhow::anyhow!("{}", e.render()))?;
-    let (progress, mut rx) = Progress::channel();
-    // docker stack deploy's lines: what it creates and updates on stdout, warnings on stderr.
-    let printer = tokio::spawn(async move {
-        while let Some(event) = rx.recv().await {
-            match event {
-                ProgressEvent::Resource {
-                    resource,
-                    name,
-                    status,
-                } => println!("{status} {} {name}", resource.to_string().to_lowercase()),
-                ProgressEvent::Warning { message } => eprintln!("{message}\n"),
-                _ => {}
-            }
-        }
-    });
+    let (progress, printer) = printer();
     let options = DeployOptions {
         prune: args.prune,
         resolve_image: match args.resolve_image {
@@ -181,6 +171,26 @@ async fn deploy(engine: &Engine, args: DeployArgs) -> anyhow::Result<()> {
     let _ = printer.await;
     result?;
     Ok(())
+}
+
+/// A progress sink printing docker stack's lines: what it creates, updates and removes on
+/// stdout, warnings on stderr; the task ends when the sink is dropped.
+fn printer() -> (Progress, tokio::task::JoinHandle<()>) {
+    let (progress, mut rx) = Progress::channel();
+    let task = tokio::spawn(async move {
+        while let Some(event) = rx.recv().await {
+            match event {
+                ProgressEvent::Resource {
+                    resource,
+                    name,
+                    status,
+                } => println!("{status} {} {name}", resource.to_string().to_lowercase()),
+                ProgressEvent::Warning { message } => eprintln!("{message}\n"),
+                _ => {}
+            }
+        }
+    });
+    (progress, task)
 }
 
 /// An id as docker shows it in a table: its first 12 characters.
