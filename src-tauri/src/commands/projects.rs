@@ -11,7 +11,7 @@ use tauri::ipc::Channel;
 use tokio::sync::watch;
 use ts_rs::TS;
 
-use super::{Berth, replace};
+use super::{Berth, Close, replace};
 use crate::error::{Error, ErrorKind};
 use crate::project::OpenProject;
 use crate::session::Session;
@@ -88,6 +88,6 @@ pub async fn open_listed_project(berth: State<'_, Berth>, name: String) -> Resul
             format!("Project {name}, from the files its containers name: {e}"),
         )
     })?;
-    berth.open_project(open);
+    berth.open_project(open, Close::None);
     Ok(())
 }

@@ -273,6 +273,8 @@ export function logsFindMarker(
  * one notification every 30 s). An empty pattern removes it; an invalid regex is refused. */
 export function setAlert(service: string, pattern: string): Promise<void> {
   return call('set_alert', { service, pattern });
+}
+
 // The projects list (src-tauri/src/commands/projects.rs): every compose project on the engine.
 
 /** Sends the engine's projects once listed, then after each change, while the window is shown. */
