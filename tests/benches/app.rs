@@ -52,6 +52,10 @@ async fn main() {
     }
     args.extend(["-p", &name]);
 
+    if std::env::var_os("MEMORY_ONLY").is_some() {
+        return memory_only(&berth, &hello, &args).await;
+    }
+
     eprintln!("first paint: {LAUNCHES} launches of each app");
     let hello_paint = first_paints(&hello, &[]).await;
     let berth_paint = first_paints(&berth, &args).await;
@@ -66,29 +70,7 @@ async fn main() {
     let hello_soft = idle(&app).await;
     app.quit().await;
 
-    eprintln!("berth: start the stack and buffer 100k lines");
-    let app = Running::launch(&berth, &args).await;
-    app.text_when("[data-testid=stack-status]", LONG, |t| t == "stopped")
-        .await;
-    app.click("[data-testid=start]").await;
-    for service in SERVICES {
-        app.cell_when(service, "state", LONG, |t| t == "running")
-            .await;
-    }
-    app.text_when("[data-testid=stack-status]", LONG, |t| t == "healthy")
-        .await;
-    app.texts_when("[data-testid=log-row]", LONG, |rows| {
-        rows.iter().any(|row| row.contains(LAST_LINE))
-    })
-    .await;
-    let dropped = app
-        .eval("return document.querySelector('[data-testid=log-dropped]')?.textContent ?? ''")
-        .await;
-    assert_eq!(
-        dropped, "",
-        "the app must hold every line while it is measured"
-    );
-
+    let app = buffering(&berth, &args, &[]).await;
     eprintln!("berth idle: {SETTLE:?} to settle, then {IDLE:?}");
     let berth_idle = idle(&app).await;
 
@@ -122,6 +104,56 @@ async fn main() {
         berth_quiet,
     };
     report(&hello_paint, &berth_paint, &idles, &kills);
+}
+
+/// Berth launched on the fixture stack plus the printer, started, holding its 100k lines.
+async fn buffering(berth: &Path, args: &[&str], env: &[(&str, &str)]) -> Running {
+    eprintln!("berth: start the stack and buffer 100k lines");
+    let app = Running::launch_with_env(berth, args, env).await;
+    app.text_when("[data-testid=stack-status]", LONG, |t| t == "stopped")
+        .await;
+    app.click("[data-testid=start]").await;
+    for service in SERVICES {
+        app.cell_when(service, "state", LONG, |t| t == "running")
+            .await;
+    }
+    app.text_when("[data-testid=stack-status]", LONG, |t| t == "healthy")
+        .await;
+    app.texts_when("[data-testid=log-row]", LONG, |rows| {
+        rows.iter().any(|row| row.contains(LAST_LINE))
+    })
+    .await;
+    let dropped = app
+        .eval("return document.querySelector('[data-testid=log-dropped]')?.textContent ?? ''")
+        .await;
+    assert_eq!(
+        dropped, "",
+        "the app must hold every line while it is measured"
+    );
+    app
+}
+
+/// `MEMORY_ONLY=1`: the idle memory of Berth and of the hello-world painting in software, by
+/// process and by what backs it, and nothing else (a few minutes instead of a quarter hour).
+/// `BERTH_ENV=NAME=VALUE` launches Berth with that variable set, to try a setting.
+async fn memory_only(berth: &Path, hello: &Path, args: &[&str]) {
+    let app = Running::launch_with_env(hello, &[], &[SOFTWARE_PAINT]).await;
+    let hello_soft = idle(&app).await;
+    app.quit().await;
+    let tried = std::env::var("BERTH_ENV").unwrap_or_default();
+    let env: Vec<(&str, &str)> = tried.split_once('=').into_iter().collect();
+    let app = buffering(berth, args, &env).await;
+    let berth_idle = idle(&app).await;
+    app.quit().await;
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    println!(
+        "idle PSS: Berth {:.0} MiB, hello-world in software {:.0} MiB: {:.2}×",
+        mib(berth_idle.pss_kib),
+        mib(hello_soft.pss_kib),
+        berth_idle.pss_kib as f64 / hello_soft.pss_kib as f64
+    );
+    print_processes("Berth", &berth_idle);
+    print_processes("hello-world in software", &hello_soft);
 }
 
 /// The environment variable that has WebKitGTK paint on the CPU, as Berth asks it to through
@@ -266,8 +298,10 @@ struct Idle {
     cpu_percent: f64,
     pss_kib: u64,
     rss_kib: u64,
-    /// Name, PSS and CPU % of each process, largest PSS first.
-    by_process: Vec<(String, u64, f64)>,
+    /// Name, memory and CPU % of each process, largest PSS first.
+    by_process: Vec<(String, procfs::Memory, f64)>,
+    /// Elements in the page's DOM at the end of the window.
+    elements: u64,
     /// The threads that used the most CPU ("process/thread", %), busiest first.
     busiest: Vec<(String, f64)>,
     /// DOM mutations the page saw over the window.
@@ -294,6 +328,9 @@ async fn idle(app: &Running) -> Idle {
     let elapsed = start.elapsed().as_secs_f64();
     let percent = |ticks: u64| 100.0 * ticks as f64 / procfs::clock_ticks() as f64 / elapsed;
     let mutations = app.eval("return window.__berthBenchMutations").await;
+    let elements = app
+        .eval("return document.getElementsByTagName('*').length")
+        .await;
 
     let mut idle = Idle {
         cpu_percent: 0.0,
@@ -302,6 +339,7 @@ async fn idle(app: &Running) -> Idle {
         by_process: Vec::new(),
         busiest: Vec::new(),
         mutations: mutations.as_u64().unwrap_or(0),
+        elements: elements.as_u64().unwrap_or(0),
     };
     let mut by_pid: HashMap<u32, f64> = HashMap::new();
     for t in procfs::threads(pid) {
@@ -325,11 +363,10 @@ async fn idle(app: &Running) -> Idle {
         idle.cpu_percent += used;
         idle.pss_kib += memory.pss_kib;
         idle.rss_kib += memory.rss_kib;
-        idle.by_process
-            .push((procfs::name(p), memory.pss_kib, used));
+        idle.by_process.push((procfs::name(p), memory, used));
     }
     idle.by_process
-        .sort_by_key(|(_, kib, _)| std::cmp::Reverse(*kib));
+        .sort_by_key(|(_, memory, _)| std::cmp::Reverse(memory.pss_kib));
     idle
 }
 
@@ -539,27 +576,42 @@ fn report(hello_paint: &[Paint], berth_paint: &[Paint], idles: &Idles, kills: &K
         ("hello-world", hello),
         ("hello-world in software", hello_soft),
     ] {
-        let parts: Vec<String> = idle
-            .by_process
-            .iter()
-            .map(|(name, kib, cpu)| format!("{name} {:.0} MiB, {cpu:.2} % CPU", mib(*kib)))
-            .collect();
-        println!("{who} by process: {}", parts.join("; "));
-        let threads: Vec<String> = idle
-            .busiest
-            .iter()
-            .map(|(name, cpu)| format!("{name} {cpu:.2} %"))
-            .collect();
-        println!(
-            "  {} DOM mutations; busiest threads: {}",
-            idle.mutations,
-            threads.join(", ")
-        );
+        print_processes(who, idle);
     }
     println!(
         "kill → row, ms: {:?} (the cell then read {:?})",
         rounded(kills.row.iter().copied()),
         kills.shown
+    );
+}
+
+/// One idle window by process (PSS and what backs it, CPU) and its busiest threads.
+fn print_processes(who: &str, idle: &Idle) {
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    let parts: Vec<String> = idle
+        .by_process
+        .iter()
+        .map(|(name, m, cpu)| {
+            format!(
+                "{name} {:.0} MiB (heap {:.0}, files {:.0}, shared {:.0}), {cpu:.2} % CPU",
+                mib(m.pss_kib),
+                mib(m.anon_kib),
+                mib(m.file_kib),
+                mib(m.shmem_kib)
+            )
+        })
+        .collect();
+    println!("{who} by process: {}", parts.join("; "));
+    let threads: Vec<String> = idle
+        .busiest
+        .iter()
+        .map(|(name, cpu)| format!("{name} {cpu:.2} %"))
+        .collect();
+    println!(
+        "  {} DOM elements, {} DOM mutations; busiest threads: {}",
+        idle.elements,
+        idle.mutations,
+        threads.join(", ")
     );
 }
 
@@ -642,6 +694,11 @@ mod procfs {
     pub struct Memory {
         pub pss_kib: u64,
         pub rss_kib: u64,
+        /// PSS split by what backs it: the heaps, mapped files (code, fonts, caches), shared
+        /// memory (WebKit's paint buffers).
+        pub anon_kib: u64,
+        pub file_kib: u64,
+        pub shmem_kib: u64,
     }
 
     pub fn memory(pid: u32) -> Option<Memory> {
@@ -659,6 +716,9 @@ mod procfs {
         Some(Memory {
             pss_kib: kib("Pss:")?,
             rss_kib: kib("Rss:")?,
+            anon_kib: kib("Pss_Anon:").unwrap_or(0),
+            file_kib: kib("Pss_File:").unwrap_or(0),
+            shmem_kib: kib("Pss_Shmem:").unwrap_or(0),
         })
     }
 

@@ -168,7 +168,7 @@ impl Matcher {
     }
 
     /// Calls `hit` with each match in `hay`, resuming at `hit`'s returned offset.
-    fn scan(&self, hay: &[u8], mut hit: impl FnMut(usize, usize) -> usize) {
+    pub(crate) fn scan(&self, hay: &[u8], mut hit: impl FnMut(usize, usize) -> usize) {
         let mut at = 0;
         while let Some((s, e)) = self.find_at(hay, at) {
             at = hit(s, e).max(s + 1);

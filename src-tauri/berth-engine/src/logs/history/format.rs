@@ -103,6 +103,35 @@ pub fn scan<'a>(bytes: &'a [u8], mut f: impl FnMut(Record<'a>)) -> usize {
     at
 }
 
+/// The line records of a segment's bytes as `(text start, text end, flags)`, read from their
+/// heads alone: no checksum is computed, so scanning a history costs little more than reading
+/// it. A search checks the records it reports with [`intact`].
+pub fn lines_unchecked(bytes: &[u8]) -> impl Iterator<Item = (usize, usize, u8)> + '_ {
+    let mut at = if bytes.starts_with(MAGIC) {
+        MAGIC.len()
+    } else {
+        bytes.len()
+    };
+    std::iter::from_fn(move || {
+        loop {
+            let head = bytes.get(at..at + HEAD)?;
+            let len = u32::from_le_bytes(head[..4].try_into().ok()?) as usize;
+            let body = at + HEAD;
+            let next = body.checked_add(len).filter(|n| *n <= bytes.len())?;
+            at = next;
+            if len >= LINE_HEAD && bytes[body] == LINE {
+                return Some((body + LINE_HEAD, next, bytes[body + 1]));
+            }
+        }
+    })
+}
+
+/// Whether the line record whose text [`lines_unchecked`] put at `text` has its checksum.
+pub fn intact(bytes: &[u8], text: usize) -> bool {
+    let at = text - LINE_HEAD - HEAD;
+    decode(bytes, at).is_some()
+}
+
 /// The record at `at` and where the next starts, or `None` at the end or at damage.
 fn decode(bytes: &[u8], at: usize) -> Option<(Record<'_>, usize)> {
     let head = bytes.get(at..at + HEAD)?;

@@ -9,6 +9,7 @@
 
 mod format;
 mod recover;
+pub mod search;
 pub mod segments;
 mod writer;
 
