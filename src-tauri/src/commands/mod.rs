@@ -180,21 +180,13 @@ impl Berth {
     }
 
     /// Shows `project`: the warm one opened with the same arguments (its rows and logs are
-    /// there at once), else a new session of it. The least recently shown beyond [`WARM`] are
-    /// closed, their tasks and streams ending with them. The shown project's terminals end; the
-    /// watches of a warm one go on until it is closed.
+    /// there at once), else a new session of it.
     fn open_project(&self, project: OpenProject, close: Close) {
         // One whose files are gone cannot be opened again from them.
         let remember = !project.files_missing();
-        let closed = {
-            let mut opened = self.opened.write().expect("opened lock");
-            let mut closed: Vec<Opened> = match close {
-                Close::None => Vec::new(),
-                Close::Shown => opened.pop_front().into_iter().collect(),
-                Close::All => opened.drain(..).collect(),
-            };
+        self.show_opened(close, |opened| {
             let warm = (opened.iter()).position(|o| o.session.project().args() == project.args());
-            let shown = match warm {
+            match warm {
                 Some(at) => opened.remove(at).expect("a warm project"),
                 None => {
                     let settings = self.settings.lock().expect("settings lock").clone();
@@ -203,7 +195,41 @@ impl Berth {
                         Session::open(project, view.clone(), &settings, self.history.as_deref());
                     Opened { session, view }
                 }
+            }
+        });
+        if remember {
+            self.remember();
+        }
+    }
+
+    /// Shows the warm project named `name` (however it was opened); false if none is warm.
+    fn show_warm(&self, name: &str) -> bool {
+        let named = |o: &Opened| (o.view.borrow().project.loaded()).is_some_and(|p| p.name == name);
+        if !(self.opened.read().expect("opened lock").iter()).any(named) {
+            return false;
+        }
+        self.show_opened(Close::None, |opened| {
+            match opened.iter().position(named) {
+                Some(at) => opened.remove(at).expect("a warm project"),
+                // Closed meanwhile: the shown one stays.
+                None => opened.pop_front().expect("a shown project"),
+            }
+        });
+        true
+    }
+
+    /// Shows the project `pick` takes out of the opened ones (after `close`). The least recently
+    /// shown beyond [`WARM`] are closed, their tasks and streams ending with them. The shown
+    /// project's terminals end; the watches of a warm one go on until it is closed.
+    fn show_opened(&self, close: Close, pick: impl FnOnce(&mut VecDeque<Opened>) -> Opened) {
+        let closed = {
+            let mut opened = self.opened.write().expect("opened lock");
+            let mut closed: Vec<Opened> = match close {
+                Close::None => Vec::new(),
+                Close::Shown => opened.pop_front().into_iter().collect(),
+                Close::All => opened.drain(..).collect(),
             };
+            let shown = pick(&mut opened);
             self.show(&shown.view);
             opened.push_front(shown);
             let kept = WARM.min(opened.len());
@@ -213,9 +239,6 @@ impl Berth {
         drop(closed);
         self.terminals.clear();
         *self.logs.lock().expect("log view") = LogView::default();
-        if remember {
-            self.remember();
-        }
         self.start_alerts();
     }
 
