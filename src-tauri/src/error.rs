@@ -76,6 +76,17 @@ impl From<berth_engine::Error> for Error {
     }
 }
 
+impl From<berth_engine::swarm::SwarmError> for Error {
+    fn from(e: berth_engine::swarm::SwarmError) -> Error {
+        use berth_engine::swarm::SwarmError as S;
+        match e {
+            S::Engine(e) => e.into(),
+            e @ S::NotManager { .. } => Error::not_ready(e.to_string()),
+            e => Error::new(ErrorKind::Stack, e.to_string()),
+        }
+    }
+}
+
 impl From<StackError> for Error {
     fn from(e: StackError) -> Error {
         let message = e.to_string();

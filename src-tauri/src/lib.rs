@@ -14,6 +14,7 @@ mod notify;
 mod project;
 mod session;
 mod settings;
+mod swarm;
 mod terminal;
 mod tray;
 mod view;

@@ -107,6 +107,11 @@ impl Session {
         self.engine.hub()
     }
 
+    /// The engine, once connected.
+    pub fn engine(&self) -> Option<berth_engine::Engine> {
+        self.engine.engine()
+    }
+
     /// The project as its files say now: the one way anything acting on the project gets it.
     /// Loads the files and watches what they read. A good load is shown and handed to the
     /// engine's session; a broken one (or one under another project name) is told beside the
@@ -277,11 +282,6 @@ impl Session {
         self.publish(|v| {
             v.watches.remove(service);
         });
-    }
-
-    /// The engine, once connected.
-    pub fn engine(&self) -> Option<berth_engine::Engine> {
-        self.engine.engine()
     }
 
     /// The live stats and port probes, once connected.

@@ -28,6 +28,8 @@ packages=(
   docker.io busybox-static redis-server redis-tools
   # an engine over ssh:// (the tests start their own sshd on a free loopback port)
   openssh-server openssh-client
+  # the Swarm fixture's private daemon: its veth pair (ip), its namespace (nsenter, unshare)
+  iproute2 util-linux mount
 )
 missing=()
 for p in "${packages[@]}"; do

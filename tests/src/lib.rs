@@ -13,6 +13,7 @@ pub mod registry;
 pub mod samples;
 pub mod ssh;
 pub mod stacks;
+pub mod swarm;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};

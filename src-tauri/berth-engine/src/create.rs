@@ -170,7 +170,7 @@ fn port_bindings(service: &Service) -> HashMap<String, Option<Vec<PortBinding>>>
     out
 }
 
-fn healthcheck(h: &berth_compose::Healthcheck) -> HealthConfig {
+pub(crate) fn healthcheck(h: &berth_compose::Healthcheck) -> HealthConfig {
     let ns = |d: &Option<String>| d.as_deref().and_then(duration_ns);
     let test = if h.disable == Some(true) {
         vec!["NONE".to_owned()]
@@ -532,7 +532,7 @@ pub fn archive(files: &[Injected]) -> std::io::Result<Vec<u8>> {
 }
 
 /// A file mode as compose writes it: a number, or an octal string (`"0400"`).
-fn file_mode(v: Option<&Json>) -> Option<u32> {
+pub(crate) fn file_mode(v: Option<&Json>) -> Option<u32> {
     match v? {
         Json::String(s) => u32::from_str_radix(s.trim_start_matches("0o"), 8).ok(),
         v => v.as_u64().map(|m| m as u32),
@@ -635,7 +635,7 @@ pub(crate) fn string_map(v: &Json) -> Option<HashMap<String, String>> {
     )
 }
 
-fn ulimits(v: &Json) -> Vec<ResourcesUlimits> {
+pub(crate) fn ulimits(v: &Json) -> Vec<ResourcesUlimits> {
     let Some(m) = v.as_object() else {
         return Vec::new();
     };
@@ -658,7 +658,7 @@ fn ulimits(v: &Json) -> Vec<ResourcesUlimits> {
 }
 
 /// A compose duration in the nanoseconds the Engine API takes.
-fn duration_ns(s: &str) -> Option<i64> {
+pub(crate) fn duration_ns(s: &str) -> Option<i64> {
     i64::try_from(parse_duration(s)?).ok()
 }
 

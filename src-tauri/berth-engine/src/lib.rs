@@ -41,6 +41,7 @@ mod state;
 pub mod stats;
 mod status;
 mod subscription;
+pub mod swarm;
 mod wait;
 mod watch;
 

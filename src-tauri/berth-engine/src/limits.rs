@@ -85,7 +85,7 @@ pub(crate) fn bytes(v: &Json) -> Option<i64> {
 }
 
 /// A whole number, written as one or as a string.
-fn integer(v: &Json) -> Option<i64> {
+pub(crate) fn integer(v: &Json) -> Option<i64> {
     match v {
         Json::Number(n) => n.as_i64(),
         Json::String(s) => s.parse().ok(),
@@ -93,7 +93,7 @@ fn integer(v: &Json) -> Option<i64> {
     }
 }
 
-fn float(v: &Json) -> Option<f64> {
+pub(crate) fn float(v: &Json) -> Option<f64> {
     match v {
         Json::Number(n) => n.as_f64(),
         Json::String(s) => s.parse().ok(),

@@ -9,7 +9,7 @@ use ts_rs::TS;
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[ts(export)]
 pub enum ProgressEvent {
-    /// A resource (`Container`, `Network`, `Volume`, `Image`) changed state (`Creating`, `Started`…).
+    /// A resource (`Container`, `Network`, `Volume`, `Image`, a Swarm `Service`…) changed state (`Creating`, `Started`…).
     Resource {
         resource: Resource,
         name: String,
@@ -44,6 +44,10 @@ pub enum Resource {
     Network,
     Volume,
     Image,
+    /// A Swarm stack's objects.
+    Service,
+    Secret,
+    Config,
 }
 
 impl std::fmt::Display for Resource {

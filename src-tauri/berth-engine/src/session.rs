@@ -306,12 +306,7 @@ async fn open_history(
 /// stored lines from after their last one, those made since the history's newest line from
 /// then, and on a first open each from its last [`TAIL`] lines, with the lifecycle markers
 /// `events` tell. The follower itself re-attaches when the engine comes back.
-async fn follow_logs(
-    feed: Feed,
-    events: Subscription<FeedEvent>,
-    hub: Hub,
-    resumed: Resumed,
-) {
+async fn follow_logs(feed: Feed, events: Subscription<FeedEvent>, hub: Hub, resumed: Resumed) {
     let options = FollowOptions {
         tail: resumed.since.is_none().then_some(TAIL),
         since: resumed.since,

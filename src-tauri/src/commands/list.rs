@@ -37,6 +37,14 @@ macro_rules! commands {
             projects::unwatch_projects,
             projects::open_listed_project,
             project::docker_contexts,
+            swarm::swarm_info,
+            swarm::swarm_open,
+            swarm::swarm_close,
+            swarm::swarm_logs,
+            swarm::swarm_deploy,
+            swarm::swarm_scale,
+            swarm::swarm_rollback,
+            swarm::swarm_remove,
         )
     };
 }

@@ -18,7 +18,7 @@ pub fn logs_set_view(
     filter: Filter,
     search: Option<Search>,
 ) -> Result<ViewStats, Error> {
-    let hub = berth.session().hub().clone();
+    let hub = berth.log_hub();
     // Subscribe before selecting, so no line falls between; the view drops the repeats.
     let deliveries = hub.subscribe(filter.clone());
     let stats = read_view(&berth, |store, view| {
@@ -37,7 +37,7 @@ pub fn logs_set_view(
 
 /// Runs `f` on the open project's stored lines and the log view.
 fn read_view<T>(berth: &Berth, f: impl FnOnce(&Store, &mut LogView) -> T) -> T {
-    let hub = berth.session().hub().clone();
+    let hub = berth.log_hub();
     hub.read(|store| f(store, &mut berth.logs.lock().expect("log view")))
 }
 
@@ -69,7 +69,7 @@ fn report(hub: &Hub, logs: &Mutex<LogView>, listener: &Mutex<Option<Channel<View
 #[tauri::command]
 pub fn logs_watch(berth: State<'_, Berth>, on_stats: Channel<ViewStats>) {
     *berth.log_listener.lock().expect("listener") = Some(on_stats);
-    report(berth.session().hub(), &berth.logs, &berth.log_listener);
+    report(&berth.log_hub(), &berth.logs, &berth.log_listener);
 }
 
 /// Has the viewer scroll to the line at `pos` and highlight it: at once if it watches, else in
@@ -184,7 +184,7 @@ pub async fn logs_export<R: Runtime>(
         return Ok(None);
     };
     let path = path.into_path().map_err(|e| Error::file(e.to_string()))?;
-    let hub = berth.session().hub().clone();
+    let hub = berth.log_hub();
     let positions = berth.logs.lock().expect("log view").positions();
     let options = ExportOptions {
         prefix: true,

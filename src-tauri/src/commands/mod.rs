@@ -28,6 +28,7 @@ pub mod metrics;
 pub mod project;
 pub mod projects;
 pub mod stack;
+pub mod swarm;
 pub mod terminal;
 
 include!("list.rs");
@@ -90,6 +91,11 @@ pub struct Berth {
     /// The open project's alert rules at work, and the lines they notify.
     alert_task: Mutex<Option<JoinHandle<()>>>,
     line_alerts: broadcast::Sender<LineAlert>,
+    /// The Swarm stack open in the Swarm view, its view's feed, and whether the log viewer
+    /// shows its services' logs instead of the project's.
+    swarm: crate::swarm::Swarm,
+    swarm_feed: Mutex<Option<JoinHandle<()>>>,
+    swarm_logs: AtomicBool,
 }
 
 impl Berth {
@@ -117,6 +123,9 @@ impl Berth {
             terminals: Terminals::default(),
             alert_task: Mutex::default(),
             line_alerts: broadcast::channel(64).0,
+            swarm: crate::swarm::Swarm::default(),
+            swarm_feed: Mutex::default(),
+            swarm_logs: AtomicBool::new(false),
         };
         berth.open_project(project, Close::None);
         berth
@@ -150,6 +159,17 @@ impl Berth {
     pub fn session(&self) -> Arc<Session> {
         let opened = self.opened.read().expect("opened lock");
         opened.front().expect("a shown project").session.clone()
+    }
+
+    /// The log hub the log viewer shows: the open Swarm stack's when the Swarm view asked for
+    /// it, else the open project's.
+    pub fn log_hub(&self) -> berth_engine::logs::Hub {
+        if self.swarm_logs.load(std::sync::atomic::Ordering::SeqCst)
+            && let Ok(hub) = self.swarm.hub()
+        {
+            return hub;
+        }
+        self.session().hub().clone()
     }
 
     /// The view, for the tray.

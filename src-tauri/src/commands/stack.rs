@@ -43,7 +43,7 @@ pub async fn run_action(
 }
 
 /// Sends each progress event to the window until the sink (the action) is gone.
-async fn forward_progress(
+pub(super) async fn forward_progress(
     mut rx: tokio::sync::mpsc::UnboundedReceiver<ProgressEvent>,
     on_progress: Channel<ProgressEvent>,
 ) {

@@ -19,6 +19,8 @@ import type { ServiceInspect } from '../bindings/ServiceInspect';
 import type { Settings } from '../bindings/Settings';
 import type { SettingsChange } from '../bindings/SettingsChange';
 import type { StackView } from '../bindings/StackView';
+import type { SwarmRole } from '../bindings/SwarmRole';
+import type { SwarmView } from '../bindings/SwarmView';
 import type { TerminalEnded } from '../bindings/TerminalEnded';
 import type { ViewStats } from '../bindings/ViewStats';
 
@@ -294,4 +296,46 @@ export function openListedProject(name: string): Promise<void> {
 /** The Docker contexts, as `docker context ls` lists them. */
 export function dockerContexts(): Promise<ContextInfo[]> {
   return call('docker_contexts');
+}
+
+// Docker Swarm (src-tauri/src/commands/swarm.rs): the Swarm stack open in the Swarm view.
+
+/** The engine's part in a Swarm; null when it is in none (or not connected). */
+export function swarmInfo(): Promise<SwarmRole | null> {
+  return call('swarm_info');
+}
+
+/** Opens Swarm stack `stack` in the Swarm view; its view streams to `onView`. */
+export function swarmOpen(stack: string, onView: (view: SwarmView) => void): Promise<void> {
+  return call('swarm_open', { stack, onView: channel(onView) });
+}
+
+/** Closes the Swarm view; the log viewer shows the project's logs again. */
+export function swarmClose(): Promise<void> {
+  return call('swarm_close');
+}
+
+/** The log viewer shows the open Swarm stack's service logs (true) or the project's. */
+export function swarmLogs(on: boolean): Promise<void> {
+  return call('swarm_logs', { on });
+}
+
+/** Deploys the open project to the open Swarm stack, streaming progress; resolves with the
+ * warnings about keys Swarm ignores. */
+export function swarmDeploy(onProgress: (event: ProgressEvent) => void): Promise<string[]> {
+  return call('swarm_deploy', { onProgress: channel(onProgress) });
+}
+
+/** Sets the replicas of the open stack's replicated service (its Swarm name). */
+export function swarmScale(service: string, replicas: number): Promise<void> {
+  return call('swarm_scale', { service, replicas });
+}
+
+export function swarmRollback(service: string): Promise<void> {
+  return call('swarm_rollback', { service });
+}
+
+/** Removes the open Swarm stack (`docker stack rm`); the page confirms first. */
+export function swarmRemove(): Promise<void> {
+  return call('swarm_remove');
 }

@@ -13,6 +13,7 @@ mod ps;
 mod render;
 mod stack_args;
 mod stats;
+mod swarm;
 mod up;
 mod watch;
 
@@ -69,6 +70,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Deploy the project to a Docker Swarm and manage its stacks, as `docker stack` does.
+    #[command(subcommand)]
+    Stack(swarm::StackCommand),
 }
 
 #[tokio::main]
@@ -144,6 +148,7 @@ async fn run(command: Command, project: &ProjectArgs) -> anyhow::Result<()> {
         Command::Lifecycle(command) => lifecycle::run(project, command).await,
         Command::Exec(args) => exec::run(project, args).await,
         Command::Watch(args) => watch::run(project, args).await,
+        Command::Stack(command) => swarm::run(command).await,
         Command::Version { json } => {
             let engine = engine().await?.version().await?;
             if json {

@@ -1,0 +1,136 @@
+//! The Swarm view in the window, on a one-node Swarm in a private dockerd: the open project is
+//! deployed (its ignored keys warned about), its service reaches its replicas, Scale 3→1 is
+//! what `docker service ls` then says, a replica killed behind Berth's back is notified and seen
+//! recovering, the services' logs reach the log viewer, and Remove leaves nothing.
+
+use std::time::Duration;
+
+use berth_tests::app::App;
+use berth_tests::notifications::Notifications;
+use berth_tests::swarm::{Swarm, until};
+use berth_tests::{unique_project, workspace_binary};
+
+/// The project's directory, removed when dropped.
+struct Dir(std::path::PathBuf);
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[tokio::test]
+async fn a_project_deployed_to_a_swarm_is_scaled_watched_and_removed_from_the_window() {
+    let name = unique_project("swarm-ui");
+    let dir = Dir(std::env::temp_dir().join(&name));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let swarm = Swarm::start(&["berth-test/busybox:1"]).await;
+    let file = dir.0.join("compose.yaml");
+    std::fs::write(
+        &file,
+        "services:\n  api:\n    image: berth-test/busybox:1\n    container_name: ignored-by-swarm\n    \
+         command: [\"sh\", \"-c\", \"echo hello from $$HOSTNAME; while true; do sleep 1; done\"]\n    \
+         deploy:\n      replicas: 3\n      restart_policy: {condition: any, delay: 10s}\n",
+    )
+    .unwrap();
+    let notifications = Notifications::start()
+        .await
+        .expect("a notification service of the test's own");
+    let host = swarm.host();
+    let args = ["-f", file.to_str().unwrap(), "-p", &name];
+    let app =
+        App::launch_with_env(&workspace_binary("berth"), &args, &[("DOCKER_HOST", &host)]).await;
+    let long = Duration::from_secs(90);
+    let service = format!("{name}_api");
+    let row = format!("[data-testid=swarm-services] tr[data-service={service}]");
+
+    // The engine is a Swarm manager: the header offers the Swarm view, on the project's stack.
+    app.click("[data-testid=swarm-toggle]").await;
+    app.click("[data-testid=swarm-deploy]").await;
+    app.text_when(&format!("{row} [data-testid=swarm-replicas]"), long, |t| {
+        t == "3/3"
+    })
+    .await;
+    app.texts_when("[data-testid=swarm-warning]", long, |w| {
+        w.iter().any(|w| w.contains("container_name"))
+    })
+    .await;
+    assert_eq!(
+        swarm.docker(&["service", "ls", "--format", "{{.Name}} {{.Replicas}}"]),
+        format!("{service} 3/3")
+    );
+    let nodes = app.table("[data-testid=swarm-nodes]").await;
+    assert_eq!(nodes.len(), 1, "{nodes:?}");
+    assert_eq!(nodes[0][1..3], ["ready", "active"]);
+    app.texts_when("[data-testid=swarm-tasks] tbody tr", long, |t| t.len() == 3)
+        .await;
+    // The replicas' logs, merged, in the window's log viewer.
+    app.texts_when("[data-testid=log-row]", long, |rows| {
+        rows.iter().filter(|r| r.contains("hello from")).count() >= 3
+    })
+    .await;
+
+    // Scale 3 → 1: the Swarm says 1/1.
+    let input = app
+        .client
+        .find(fantoccini::Locator::Css(&format!(
+            "{row} [data-testid=swarm-scale-input]"
+        )))
+        .await
+        .unwrap();
+    input.clear().await.unwrap();
+    input.send_keys("1").await.unwrap();
+    app.click(&format!("{row} [data-testid=swarm-scale]")).await;
+    until("docker service ls to say 1/1", long, || {
+        let ls = swarm.docker(&["service", "ls", "--format", "{{.Replicas}}"]);
+        if ls == "1/1" { Ok(()) } else { Err(ls) }
+    })
+    .await;
+    app.text_when(&format!("{row} [data-testid=swarm-replicas]"), long, |t| {
+        t == "1/1"
+    })
+    .await;
+    assert!(
+        notifications.received().is_empty(),
+        "a deploy or a scale the user asked for is not news: {:?}",
+        notifications.received()
+    );
+
+    // The replica killed behind Berth's back: notified, and seen coming back (after the restart
+    // delay, longer than the view's poll, so the gap is seen).
+    let filter = format!("label=com.docker.swarm.service.name={service}");
+    let replica = swarm.docker(&["ps", "-q", "--filter", &filter]);
+    assert_eq!(replica.lines().count(), 1, "{replica}");
+    swarm.docker(&["kill", &replica]);
+    let alert = notifications
+        .wait_for(long, |n| n.summary.contains(&service))
+        .await
+        .expect("the below-desired notification");
+    assert_eq!(alert.body, "runs 0 of 1 replicas");
+    app.text_when(&format!("{row} [data-testid=swarm-replicas]"), long, |t| {
+        t == "1/1"
+    })
+    .await;
+    let replaced = swarm.docker(&["ps", "-q", "--filter", &filter]);
+    assert!(!replaced.is_empty() && replaced != replica);
+
+    // Remove, confirmed: nothing of the stack is left on the Swarm.
+    app.click("[data-testid=swarm-remove]").await;
+    app.click("[data-testid=swarm-remove-yes]").await;
+    until("the stack's services and networks to go", long, || {
+        let services = swarm.docker(&["service", "ls", "-q"]);
+        let label = format!("label=com.docker.stack.namespace={name}");
+        let networks = swarm.docker(&["network", "ls", "-q", "--filter", &label]);
+        if services.is_empty() && networks.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("services {services:?}, networks {networks:?}"))
+        }
+    })
+    .await;
+    app.text_when("[data-testid=swarm-services] tbody", long, |t| {
+        t.contains("Nothing is deployed")
+    })
+    .await;
+    app.quit().await;
+}
