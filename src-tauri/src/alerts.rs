@@ -1,12 +1,21 @@
-//! Alert rules: a service's log lines matching a regex become desktop notifications, at most one
-//! per rule every [`QUIET`], the matches in between counted. Matching runs here on the hub's
-//! lines (a subscription filtered to the rules' services), never in the page.
+//! What Berth notifies ([`Alert`]), and alert rules: a service's log lines matching a regex
+//! become desktop notifications, at most one per rule every [`QUIET`], the matches in between
+//! counted. Matching runs here on the hub's lines (a subscription filtered to the rules'
+//! services), never in the page.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use berth_engine::logs::{Delivery, Filter, Hub, Matcher, Search, SearchMode, Stream};
 use tokio::sync::broadcast;
+
+/// A notification: its title and body, and the service it is about.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Alert {
+    pub title: String,
+    pub body: String,
+    pub service: String,
+}
 
 /// The least time between two notifications of one rule.
 pub const QUIET: Duration = Duration::from_secs(30);

@@ -4,18 +4,11 @@
 
 use tauri::{AppHandle, Manager, Runtime};
 
+use crate::alerts::Alert;
 use crate::commands::Berth;
 use berth_engine::{Health, Problem, StackStatus};
 
 use crate::view::{ServiceRow, StackView};
-
-/// A notification: its title and body, and the service it is about.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Alert {
-    pub title: String,
-    pub body: String,
-    pub service: String,
-}
 
 /// The most characters of a body: a container's text is shown, not a screenful of it.
 const BODY: usize = 300;

@@ -17,8 +17,8 @@ use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 use ts_rs::TS;
 
+use crate::alerts::Alert;
 use crate::error::Error;
-use crate::notify::Alert;
 
 /// How often the open stack's tasks and replica counts are read again.
 pub const POLL: Duration = Duration::from_secs(2);
@@ -43,7 +43,6 @@ pub struct SwarmView {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
-#[ts(export)]
 pub struct SwarmStack {
     pub name: String,
     pub services: u32,
@@ -75,7 +74,6 @@ pub struct SwarmUpdate {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
-#[ts(export)]
 pub struct SwarmTask {
     pub id: String,
     pub name: String,
@@ -88,7 +86,6 @@ pub struct SwarmTask {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
-#[ts(export)]
 pub struct SwarmNode {
     pub id: String,
     pub hostname: String,

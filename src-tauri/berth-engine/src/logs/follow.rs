@@ -27,7 +27,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::line::{Stream, parse_rfc3339};
-use super::markers::Marker;
+use super::marker::Marker;
 use super::query::prefix_len;
 use crate::error::{Endpoint, Error, not_found};
 use crate::feed::{Feed, FeedEvent};

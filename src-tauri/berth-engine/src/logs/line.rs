@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use super::level::Level;
-use super::markers::Marker;
+use super::marker::Marker;
 
 /// Which output of the container a line came from, or Berth's own line about the service (what
 /// watch mode did), which is no container's output.

@@ -8,7 +8,7 @@ use super::ansi;
 use super::level;
 use super::level::Level;
 use super::line::Stream;
-use super::markers::Marker;
+use super::marker::Marker;
 
 /// Room for a million typical (≈100-byte) lines with their index.
 pub const DEFAULT_BUDGET: usize = 128 << 20;

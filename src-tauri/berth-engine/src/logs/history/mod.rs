@@ -62,7 +62,6 @@ pub fn project_dir(root: &Path, engine_id: &str, project: &str) -> PathBuf {
 /// Whether the history is being written, for the window to show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(tag = "state", rename_all = "snake_case")]
-#[ts(export)]
 pub enum HistoryStatus {
     /// No history: not configured, or not opened yet.
     Off,
