@@ -84,6 +84,22 @@ impl Proxy {
         self.open_where(|r| r.contains("/stats") && !r.contains("stream=false"))
     }
 
+    /// How many requests were made so far: a mark for [`Proxy::requests_since`].
+    pub fn mark(&self) -> usize {
+        self.seen.lock().unwrap().requests.len()
+    }
+
+    /// The requests made since `mark`.
+    pub fn requests_since(&self, mark: usize) -> Vec<String> {
+        self.seen.lock().unwrap().requests[mark..].to_vec()
+    }
+
+    /// Log streams of `container` (its id or name) open now.
+    pub fn open_log_streams(&self, container: &str) -> usize {
+        let path = format!("/containers/{container}/logs");
+        self.open_where(|r| r.starts_with(&path) && !r.contains("follow=false"))
+    }
+
     fn open_where(&self, is: impl Fn(&str) -> bool) -> usize {
         let seen = self.seen.lock().unwrap();
         seen.open.values().filter(|r| is(r)).count()

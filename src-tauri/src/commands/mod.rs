@@ -2,7 +2,7 @@
 //! or the log view and returns typed data or an [`Error`]; live updates go through `Channel`s,
 //! each fed by a loop in its domain's module.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, RwLock};
@@ -40,15 +40,42 @@ macro_rules! handler {
     };
 }
 
-/// The app's state: the open project's session, the settings, and what the window is
+/// How many opened projects stay warm, the shown one included. Each costs its session's event
+/// and log streams and its log buffer (`log_buffer_mib`), so a few: enough to go back and forth
+/// between the stacks one works on without reading their logs again; the least recently shown
+/// is closed first.
+pub const WARM: usize = 4;
+
+/// An opened project: its session and the view it publishes.
+struct Opened {
+    session: Arc<Session>,
+    view: watch::Sender<StackView>,
+}
+
+/// Which opened projects an opening closes.
+#[derive(Clone, Copy, PartialEq)]
+enum Close {
+    /// None: the one opened is shown and the others stay warm (up to [`WARM`]).
+    None,
+    /// The shown one: it is replaced (other profiles).
+    Shown,
+    /// Every one: they were opened with other settings.
+    All,
+}
+
+/// The app's state: the opened projects' sessions, the settings, and what the window is
 /// subscribed to.
 pub struct Berth {
-    session: RwLock<Arc<Session>>,
+    /// The shown project first, then those kept warm, most recently shown first. Every command
+    /// acts on the shown one: [`Berth::session`].
+    opened: RwLock<VecDeque<Opened>>,
     settings: Mutex<Settings>,
     config_dir: PathBuf,
     /// Where the projects' log histories are kept; none without a data directory.
     history: Option<PathBuf>,
+    /// The shown project's view, for the window and the tray; `view_feed` copies it in.
     view: watch::Sender<StackView>,
+    view_feed: Mutex<Option<JoinHandle<()>>>,
     logs: Arc<Mutex<LogView>>,
     /// The forwarding tasks of the window's subscriptions; a new subscription (a reload of the
     /// page) replaces the old one.
@@ -59,7 +86,7 @@ pub struct Berth {
     projects_feed: Mutex<Option<JoinHandle<()>>>,
     /// An endpoint confirmation dialog is open: the page gets one at a time.
     confirming: AtomicBool,
-    /// The open project's terminals.
+    /// The shown project's terminals; they end when another is shown.
     pub terminals: Terminals,
     /// The open project's alert rules at work, and the lines they notify.
     alert_task: Mutex<Option<JoinHandle<()>>>,
@@ -79,21 +106,13 @@ impl Berth {
         config_dir: PathBuf,
         history: Option<PathBuf>,
     ) -> Berth {
-        let view = watch::Sender::new(StackView::new(crate::project::ProjectStatus::Invalid {
-            files: Vec::new(),
-            message: String::new(),
-        }));
         let berth = Berth {
-            session: RwLock::new(Session::open(
-                project,
-                view.clone(),
-                &settings,
-                history.as_deref(),
-            )),
+            opened: RwLock::default(),
             settings: Mutex::new(settings),
             config_dir,
             history,
-            view,
+            view: watch::Sender::new(empty_view()),
+            view_feed: Mutex::default(),
             logs: Arc::default(),
             stack_feed: Mutex::default(),
             log_feed: Mutex::default(),
@@ -108,8 +127,7 @@ impl Berth {
             swarm_feed: Mutex::default(),
             swarm_logs: AtomicBool::new(false),
         };
-        berth.remember();
-        berth.start_alerts();
+        berth.open_project(project, Close::None);
         berth
     }
 
@@ -137,8 +155,10 @@ impl Berth {
         replace(&self.alert_task, task);
     }
 
+    /// The shown project's session.
     pub fn session(&self) -> Arc<Session> {
-        self.session.read().expect("session lock").clone()
+        let opened = self.opened.read().expect("opened lock");
+        opened.front().expect("a shown project").session.clone()
     }
 
     /// The log hub the log viewer shows: the open Swarm stack's when the Swarm view asked for
@@ -172,31 +192,87 @@ impl Berth {
         self.session().set_watch(services, on, progress).await
     }
 
-    /// Replaces the open project (the old session's tasks end with it).
-    fn switch(&self, args: ProjectArgs) -> Result<(), Error> {
+    /// Shows the project `args` name: the warm one opened with them, else a new opening.
+    fn switch(&self, args: ProjectArgs, close: Close) -> Result<(), Error> {
         let project = OpenProject::new(args).map_err(|e| Error::file(e.to_string()))?;
-        self.open_project(project);
+        self.open_project(project, close);
         Ok(())
     }
 
-    /// Replaces the open project with `project`.
-    fn open_project(&self, project: OpenProject) {
+    /// Shows `project`: the warm one opened with the same arguments (its rows and logs are
+    /// there at once), else a new session of it.
+    fn open_project(&self, project: OpenProject, close: Close) {
         // One whose files are gone cannot be opened again from them.
         let remember = !project.files_missing();
-        let settings = self.settings.lock().expect("settings lock").clone();
-        let session = Session::open(
-            project,
-            self.view.clone(),
-            &settings,
-            self.history.as_deref(),
-        );
-        *self.session.write().expect("session lock") = session;
-        self.terminals.clear();
-        *self.logs.lock().expect("log view") = LogView::default();
+        self.show_opened(close, |opened| {
+            let warm = (opened.iter()).position(|o| o.session.project().args() == project.args());
+            match warm {
+                Some(at) => opened.remove(at).expect("a warm project"),
+                None => {
+                    let settings = self.settings.lock().expect("settings lock").clone();
+                    let view = watch::Sender::new(empty_view());
+                    let session =
+                        Session::open(project, view.clone(), &settings, self.history.as_deref());
+                    Opened { session, view }
+                }
+            }
+        });
         if remember {
             self.remember();
         }
+    }
+
+    /// Shows the warm project named `name` (however it was opened); false if none is warm.
+    fn show_warm(&self, name: &str) -> bool {
+        let named = |o: &Opened| (o.view.borrow().project.loaded()).is_some_and(|p| p.name == name);
+        if !(self.opened.read().expect("opened lock").iter()).any(named) {
+            return false;
+        }
+        self.show_opened(Close::None, |opened| {
+            match opened.iter().position(named) {
+                Some(at) => opened.remove(at).expect("a warm project"),
+                // Closed meanwhile: the shown one stays.
+                None => opened.pop_front().expect("a shown project"),
+            }
+        });
+        true
+    }
+
+    /// Shows the project `pick` takes out of the opened ones (after `close`). The least recently
+    /// shown beyond [`WARM`] are closed, their tasks and streams ending with them. The shown
+    /// project's terminals end; the watches of a warm one go on until it is closed.
+    fn show_opened(&self, close: Close, pick: impl FnOnce(&mut VecDeque<Opened>) -> Opened) {
+        let closed = {
+            let mut opened = self.opened.write().expect("opened lock");
+            let mut closed: Vec<Opened> = match close {
+                Close::None => Vec::new(),
+                Close::Shown => opened.pop_front().into_iter().collect(),
+                Close::All => opened.drain(..).collect(),
+            };
+            let shown = pick(&mut opened);
+            self.show(&shown.view);
+            opened.push_front(shown);
+            let kept = WARM.min(opened.len());
+            closed.extend(opened.drain(kept..));
+            closed
+        };
+        drop(closed);
+        self.terminals.clear();
+        *self.logs.lock().expect("log view") = LogView::default();
         self.start_alerts();
+    }
+
+    /// Makes `view` the one the window and the tray see, now and as it changes.
+    fn show(&self, view: &watch::Sender<StackView>) {
+        let mut views = view.subscribe();
+        self.view.send_replace(views.borrow_and_update().clone());
+        let shown = self.view.clone();
+        let task = tauri::async_runtime::spawn(async move {
+            while views.changed().await.is_ok() {
+                shown.send_replace(views.borrow_and_update().clone());
+            }
+        });
+        replace(&self.view_feed, task);
     }
 
     fn remember(&self) {
@@ -207,6 +283,14 @@ impl Berth {
             tracing::warn!("{err}");
         }
     }
+}
+
+/// What is shown before a project's files are read.
+fn empty_view() -> StackView {
+    StackView::new(crate::project::ProjectStatus::Invalid {
+        files: Vec::new(),
+        message: String::new(),
+    })
 }
 
 /// Makes `task` the feed in `slot`, ending the one it replaces.

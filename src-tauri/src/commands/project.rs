@@ -6,7 +6,7 @@ use berth_engine::{ContextInfo, ProjectArgs};
 use tauri::{AppHandle, Manager, Runtime, State};
 use tauri_plugin_dialog::{DialogExt, MessageDialogButtons, MessageDialogKind};
 
-use super::{Berth, ask};
+use super::{Berth, Close, ask};
 use crate::error::{Error, ErrorKind};
 use crate::settings::{Settings, SettingsChange};
 
@@ -15,7 +15,8 @@ pub fn settings(berth: State<'_, Berth>) -> Settings {
     berth.settings.lock().expect("settings lock").clone()
 }
 
-/// Saves what the page may change of the settings and reopens the project with them. The recent
+/// Saves what the page may change of the settings and reopens the project with them (the
+/// projects kept warm were opened with the old ones: they are closed). The recent
 /// projects are not the page's to write (it only picks among them, `open_recent`), and another
 /// engine endpoint takes the user's yes in a native dialog: the page alone must not be able to
 /// hand the stack, its files and its secrets to an engine of its choosing.
@@ -63,7 +64,7 @@ pub async fn save_settings<R: Runtime>(
         settings.save(&berth.config_dir).map_err(Error::file)?;
         *now = settings;
     }
-    berth.switch(berth.session().project().args().clone())
+    berth.switch(berth.session().project().args().clone(), Close::All)
 }
 
 /// Asks the user, in a native dialog the page cannot answer, whether to use `endpoint`.
@@ -116,10 +117,13 @@ pub async fn open_project_dialog<R: Runtime>(
         .into_iter()
         .map(|p| p.into_path().map_err(|e| Error::file(e.to_string())))
         .collect::<Result<Vec<_>, _>>()?;
-    berth.switch(ProjectArgs {
-        files,
-        ..ProjectArgs::default()
-    })?;
+    berth.switch(
+        ProjectArgs {
+            files,
+            ..ProjectArgs::default()
+        },
+        Close::None,
+    )?;
     Ok(true)
 }
 
@@ -137,7 +141,7 @@ pub fn open_recent(berth: State<'_, Berth>, index: u32) -> Result<(), Error> {
         .get(index as usize)
         .cloned()
         .ok_or_else(|| Error::invalid(format!("There is no recent project number {index}.")))?;
-    berth.switch(args)
+    berth.switch(args, Close::None)
 }
 
 /// Reopens the project with these profiles active; only profiles its services name.
@@ -157,5 +161,5 @@ pub fn set_profiles(berth: State<'_, Berth>, profiles: Vec<String>) -> Result<()
     }
     let mut args = berth.session().project().args().clone();
     args.profiles = profiles;
-    berth.switch(args)
+    berth.switch(args, Close::Shown)
 }

@@ -11,7 +11,7 @@ use tauri::ipc::Channel;
 use tokio::sync::watch;
 use ts_rs::TS;
 
-use super::{Berth, replace};
+use super::{Berth, Close, replace};
 use crate::error::{Error, ErrorKind};
 use crate::project::OpenProject;
 use crate::session::Session;
@@ -70,9 +70,12 @@ async fn forward(
 
 /// Opens project `name` of the engine as its containers say it was started: the same compose
 /// files, project directory, env files and profiles; when those files are gone, made of its
-/// containers (the window says which files are missing).
+/// containers (the window says which files are missing). One kept warm is shown as it is.
 #[tauri::command]
 pub async fn open_listed_project(berth: State<'_, Berth>, name: String) -> Result<(), Error> {
+    if berth.show_warm(&name) {
+        return Ok(());
+    }
     let engine = (berth.session().engine()).ok_or_else(|| {
         Error::not_ready("Berth is not connected to a Docker engine yet; it keeps trying.")
     })?;
@@ -88,6 +91,6 @@ pub async fn open_listed_project(berth: State<'_, Berth>, name: String) -> Resul
             format!("Project {name}, from the files its containers name: {e}"),
         )
     })?;
-    berth.open_project(open);
+    berth.open_project(open, Close::None);
     Ok(())
 }

@@ -452,3 +452,157 @@ async fn a_docker_context_chosen_in_the_window_is_connected_to_and_named() {
         .await;
     app.quit().await;
 }
+
+/// A stack whose one service `talk` says `words` (one a line) and then sleeps.
+fn talking(what: &str, words: &[&str]) -> Started {
+    let said = words.join("; echo ");
+    compose_up(
+        what,
+        &[(
+            "compose.yaml",
+            &format!(
+                "services:\n  talk:\n    image: berth-test/busybox:1\n    command: [sh, -c, \"echo {said}; exec sleep 600\"]\n    stop_grace_period: 0s\n"
+            ),
+        )],
+        &[],
+    )
+}
+
+fn container_id(started: &Started) -> String {
+    let out = started.compose(&["ps", "-q", "talk"]);
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(!id.is_empty(), "{}: no talk container", started.name);
+    id
+}
+
+/// The app at `first`'s project, its engine behind a proxy that counts what it is asked.
+async fn app_behind_proxy(first: &Started) -> (App, berth_tests::proxy::Proxy, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("{}-proxy", first.name));
+    std::fs::create_dir_all(&dir).expect("the proxy's directory");
+    let proxy = berth_tests::proxy::Proxy::start(
+        &dir.join("proxy.sock"),
+        std::path::Path::new("/var/run/docker.sock"),
+    );
+    let host = proxy.host();
+    let app = App::launch_with_env(
+        &workspace_binary("berth"),
+        &[
+            "-f",
+            first.files[0].to_str().expect("UTF-8"),
+            "-p",
+            &first.name,
+        ],
+        &[("DOCKER_HOST", &host)],
+    )
+    .await;
+    unfold(&app).await;
+    (app, proxy, dir)
+}
+
+async fn show(app: &App, started: &Started) {
+    app.click(&format!(
+        "[data-testid=projects] [data-project=\"{}\"]",
+        started.name
+    ))
+    .await;
+}
+
+/// Waits until the header names `project`; the service rows and log rows drawn in that same
+/// frame.
+async fn first_frame_of(app: &App, project: &str) -> (Vec<String>, Vec<String>) {
+    let script = format!(
+        "return await new Promise(done => {{ const at = () => {{ \
+           const name = document.querySelector('[data-testid=project-name]'); \
+           if (!name || name.textContent.trim() !== {project:?}) return requestAnimationFrame(at); \
+           done([[...document.querySelectorAll('[data-testid=services] tr[data-service]')].map(r => r.dataset.service), \
+                 [...document.querySelectorAll('[data-testid=log-row] .text')].map(r => r.textContent)]); }}; at(); }})"
+    );
+    serde_json::from_value(app.eval(&script).await).expect("rows")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn switching_back_to_a_warm_project_shows_its_rows_logs_and_search_without_reading_them_again()
+ {
+    let a = talking("warm-a", &["alpha-one", "alpha-two", "other-a"]);
+    let b = talking("warm-b", &["bravo-one"]);
+    let a_id = container_id(&a);
+    let (app, proxy, dir) = app_behind_proxy(&a).await;
+    let rows = "[data-testid=log-row] .text";
+    app.texts_when(rows, WAIT, |r| r.iter().any(|t| t == "alpha-two"))
+        .await;
+    app.client
+        .find(fantoccini::Locator::Css("[data-testid=log-search]"))
+        .await
+        .expect("the search box")
+        .send_keys("alpha-two\u{E007}")
+        .await
+        .expect("type");
+    app.text_when("[data-testid=log-match-count]", WAIT, |t| {
+        t == "1 matching line"
+    })
+    .await;
+
+    show(&app, &b).await;
+    rows_when(&app, &b.name, &["talk".to_owned()]).await;
+    app.texts_when(rows, WAIT, |r| r.iter().any(|t| t == "bravo-one"))
+        .await;
+    let search = "return document.querySelector('[data-testid=log-search]').value";
+    assert_eq!(app.eval(search).await, "", "B's viewer has its own search");
+
+    let mark = proxy.mark();
+    show(&app, &a).await;
+    let (services, _) = first_frame_of(&app, &a.name).await;
+    assert_eq!(services, ["talk"], "A's rows come with its name");
+    app.texts_when(rows, WAIT, |r| r.iter().any(|t| t == "alpha-two"))
+        .await;
+    app.text_when("[data-testid=log-match-count]", WAIT, |t| {
+        t == "1 matching line"
+    })
+    .await;
+    assert_eq!(app.eval(search).await, "alpha-two", "A's search kept");
+    let asked: Vec<String> = (proxy.requests_since(mark).into_iter())
+        .filter(|r| r.contains(&a_id) && r.contains("/logs"))
+        .collect();
+    assert!(asked.is_empty(), "A's logs read again: {asked:?}");
+    assert_eq!(proxy.open_log_streams(&a_id), 1, "A's logs still followed");
+    app.quit().await;
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opening_a_fifth_project_closes_the_least_recently_shown() {
+    let stacks: Vec<Started> = (0..5)
+        .map(|n| talking(&format!("warm-{n}"), &[&format!("from-{n}")]))
+        .collect();
+    let ids: Vec<String> = stacks.iter().map(container_id).collect();
+    let (app, proxy, dir) = app_behind_proxy(&stacks[0]).await;
+    let followed = |n: usize| proxy.open_log_streams(&ids[n]);
+    let deadline = |what: &str| (Instant::now() + WAIT, what.to_owned());
+    async fn until((deadline, what): (Instant, String), mut holds: impl FnMut() -> bool) {
+        while !holds() {
+            assert!(Instant::now() < deadline, "{what}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    until(deadline("the first project's logs followed"), || {
+        followed(0) == 1
+    })
+    .await;
+    // Shown 0, 1, 2, 3, then 0 again: 1 is the least recently shown.
+    for n in [1, 2, 3, 0] {
+        show(&app, &stacks[n]).await;
+        rows_when(&app, &stacks[n].name, &["talk".to_owned()]).await;
+    }
+    until(deadline("four projects warm"), || {
+        (0..4).all(|n| followed(n) == 1)
+    })
+    .await;
+    show(&app, &stacks[4]).await;
+    rows_when(&app, &stacks[4].name, &["talk".to_owned()]).await;
+    until(deadline("the least recently shown closed"), || {
+        followed(1) == 0 && [0, 2, 3, 4].iter().all(|&n| followed(n) == 1)
+    })
+    .await;
+    app.quit().await;
+    std::fs::remove_dir_all(&dir).ok();
+}
