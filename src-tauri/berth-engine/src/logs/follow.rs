@@ -5,7 +5,9 @@
 //! Resuming uses the engine's timestamps: the API's `since` only has whole seconds, so a
 //! re-attach asks from the second of the last line read (and at most [`RESUME_TAIL`] lines
 //! back) and drops what it has already seen (everything older, and as many lines at exactly the
-//! last timestamp as were read before).
+//! last timestamp as were read before). It first asks for the last [`PROBE_TAIL`] lines only:
+//! when the first of them is older than the resume point they hold every line since, and the
+//! engine was spared finding that point among a hundred thousand; otherwise it asks again.
 //!
 //! Docker splits lines longer than 16 KiB into partial messages; a frame without a trailing
 //! newline is such a part, and the parts are joined back into one line (with the first part's
@@ -36,6 +38,10 @@ use crate::{Engine, clock, containers, labels};
 /// How far back a re-attach reads at most. Lines beyond it written between the last line read
 /// and the re-attach (a hundred thousand, in the moment a container restarts) would be missed.
 const RESUME_TAIL: u32 = 100_000;
+
+/// How far back a re-attach reads first: enough for the moment between a listing (or the end
+/// of the backlog) and the live stream, however fast the container writes.
+const PROBE_TAIL: u32 = 2_000;
 
 /// The longest line kept whole when [`FollowOptions::max_line`] is not set.
 pub const MAX_LINE: usize = 16 << 20;
@@ -392,6 +398,11 @@ struct Reader {
     /// A line the engine split (per stream): its parts so far.
     partial: [Option<Pending>; 2],
     max_line: usize,
+    /// This attach reads the last [`PROBE_TAIL`] lines, without `since`: from this point on
+    /// (nanoseconds) they must reach back before it, or the attach is made again in full.
+    probe: Option<i64>,
+    /// The probe did not reach back far enough: its stream is left and opened again in full.
+    short: bool,
 }
 
 /// The parts of a line read so far.
@@ -424,6 +435,8 @@ impl Reader {
             replayed: [0, 0],
             partial: [None, None],
             max_line: options.max_line.unwrap_or(MAX_LINE).max(1),
+            probe: None,
+            short: false,
         }
     }
 
@@ -441,6 +454,9 @@ impl Reader {
             let s = ns.div_euclid(1_000_000_000) + i64::from(up && ns % 1_000_000_000 != 0);
             i32::try_from(s.max(1)).unwrap_or(i32::MAX)
         };
+        // A probe (see the module's notes) unless the last one fell short.
+        self.probe = from.filter(|_| follow && self.timestamps && !self.short);
+        self.short = false;
         let mut b = LogsOptionsBuilder::new()
             .follow(follow)
             .stdout(true)
@@ -448,13 +464,14 @@ impl Reader {
             .timestamps(self.timestamps)
             .tail(&match (resume, tail) {
                 (None, Some(n)) => n.to_string(),
+                _ if self.probe.is_some() => PROBE_TAIL.to_string(),
                 // Resuming: to find `since` in the whole log the engine would read it from the
                 // start, seconds for a big one; reading back from the end is enough, and what
                 // was read before is dropped here.
                 _ if follow && from.is_some() => RESUME_TAIL.to_string(),
                 _ => "all".to_owned(),
             });
-        if let Some(from) = from {
+        if let Some(from) = from.filter(|_| self.probe.is_none()) {
             b = b.since(secs(from, false));
         }
         if let Some(until) = self.until {
@@ -503,6 +520,10 @@ impl Reader {
                         failed = true;
                     }
                 }
+                if self.short {
+                    // Nothing was handed on: the probe stops at its first line.
+                    return true;
+                }
             }
             if !out.put(batch).await {
                 return false;
@@ -540,6 +561,14 @@ impl Reader {
             else {
                 return;
             };
+            // The probe's first line tells whether it reaches back far enough; a line at
+            // exactly the resume point could have others at that time before it.
+            if let Some(from) = self.probe.take()
+                && ts >= from
+            {
+                self.short = true;
+                return;
+            }
             if !self.fresh(which, ts) {
                 return;
             }
@@ -639,6 +668,9 @@ impl Reader {
                 () = cancel.cancelled() => return,
                 open = self.drain(stream, Out::Send(&sink)) => if !open { return },
             }
+            if self.short {
+                continue;
+            }
             // The stream ends when the container stops. It may already be running again.
             match engine
                 .docker()
@@ -733,6 +765,40 @@ mod tests {
             .map(|r| (String::from_utf8(r.text).unwrap(), r.partial))
             .collect();
         (reader, got)
+    }
+
+    #[test]
+    fn a_probe_that_does_not_reach_back_to_the_resume_point_hands_on_nothing() {
+        let origin = Arc::new(Origin {
+            id: "id".into(),
+            service: "svc".into(),
+            name: "p-svc-1".into(),
+        });
+        let at = |second: u32| format!("2026-12-05T19:00:{second:02}.000000000Z ");
+        let from = parse_rfc3339(at(10).trim_end()).unwrap();
+        let read = |first: u32| {
+            let mut reader = Reader::new(origin.clone(), &FollowOptions::default());
+            reader.last = [Some((from, 1)), None];
+            reader.probe = Some(from);
+            let mut out = Vec::new();
+            for second in [first, 10, 11] {
+                let message = format!("{}line {second}\n", at(second)).into_bytes().into();
+                reader.frame(LogOutput::StdOut { message }, &mut out);
+                if reader.short {
+                    break;
+                }
+            }
+            let texts: Vec<String> = out
+                .into_iter()
+                .map(|r| String::from_utf8(r.text).unwrap())
+                .collect();
+            (reader.short, texts)
+        };
+        // Its first line is older than the last one read: the probe holds every line since.
+        assert_eq!(read(9), (false, vec!["line 11".to_owned()]));
+        // Its first line is the last one read, or newer: lines before it may be missing.
+        assert_eq!(read(10), (true, Vec::new()));
+        assert_eq!(read(12), (true, Vec::new()));
     }
 
     #[test]
