@@ -315,7 +315,7 @@ async fn a_page_script_cannot_widen_what_the_page_reaches_through_the_settings()
     // Another endpoint takes the user's yes in a native dialog, which the page cannot answer.
     let ask = format!(
         "window.__answer = null; window.__TAURI_INTERNALS__.invoke('save_settings', \
-         {{ change: {{ log_buffer_mib: 64, engine_endpoint: '{endpoint}' }} }}) \
+         {{ change: {{ log_buffer_mib: 64, engine_endpoint: '{endpoint}', history_mib: 1024 }} }}) \
          .then(() => window.__answer = 'ok', (err) => window.__answer = err.message); return null"
     );
     app.eval(&ask).await;
