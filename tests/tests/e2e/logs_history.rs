@@ -604,3 +604,29 @@ async fn berthctl_prints_the_history_with_composes_prefixes() {
     );
     drop(session);
 }
+
+/// A session opened after its container was recreated while none was open follows the new
+/// container, live (the app shows it), not only the old one's stored lines.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_opened_after_a_recreate_follows_the_new_container() {
+    let stack = TestStack::new("history-reopen-new", &counter("old")).await;
+    let root = Root::new(&stack.name);
+    stack.up_wait().await;
+    let session = open(&stack, &root, 1 << 30, "");
+    stored_at_least(&root, &stack.name, "old", 10).await;
+    drop(session);
+    recreate(&stack, &counter("new"));
+    let session = open(&stack, &root, 1 << 30, "");
+    until("the new container's lines in the hub", || {
+        session.hub().read(|s| {
+            (s.first()..s.end()).any(|p| s.text(p).is_some_and(|t| t.starts_with(b"new ")))
+        })
+    })
+    .await;
+    stored_at_least(&root, &stack.name, "new", 10).await;
+    drop(session);
+    assert_once(
+        &numbers(&stored(&root, &stack.name), "new"),
+        "the new container's lines",
+    );
+}
