@@ -221,11 +221,10 @@ async fn logs_are_live_searchable_and_inert(app: &App) {
     // sequences are gone (the colour kept as a style), and the window title is Berth's.
     app.click("[data-testid=services] tr[data-service=hostile] [data-action=logs]")
         .await;
-    let hostile = app
-        .texts_when(rows, wait, |rows| {
-            !rows.is_empty() && rows.iter().all(|r| r.starts_with("hostile"))
-        })
-        .await;
+    app.texts_when(rows, wait, |rows| {
+        !rows.is_empty() && rows.iter().all(|r| r.starts_with("hostile"))
+    })
+    .await;
     // Its output, not the lifecycle markers among it (rows of their own).
     let output = app
         .texts_when(&format!("{rows}:not(.marker)"), wait, |r| !r.is_empty())
