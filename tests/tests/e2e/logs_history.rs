@@ -604,3 +604,65 @@ async fn berthctl_prints_the_history_with_composes_prefixes() {
     );
     drop(session);
 }
+
+/// A session opened after its container was recreated while none was open follows the new
+/// container, live (the app shows it), not only the old one's stored lines.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_opened_after_a_recreate_follows_the_new_container() {
+    reopened_after_a_recreate("history-reopen-new", false).await;
+}
+
+/// As [`a_session_opened_after_a_recreate_follows_the_new_container`], the first session's
+/// process killed by SIGTERM (as the app's test stops the app) rather than closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_opened_after_a_killed_one_and_a_recreate_follows_the_new_container() {
+    reopened_after_a_recreate("history-reopen-killed", true).await;
+}
+
+async fn reopened_after_a_recreate(name: &str, killed: bool) {
+    let stack = TestStack::new(name, &counter("old")).await;
+    let root = Root::new(&stack.name);
+    stack.up_wait().await;
+    if killed {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "logs_history::killed_writer",
+                "--exact",
+                "--ignored",
+                "--nocapture",
+            ])
+            .env(
+                "BERTH_TEST_KILLED_WRITER",
+                format!(
+                    "{}\n{}\n{}",
+                    stack.dir.display(),
+                    stack.name,
+                    root.logs().display()
+                ),
+            )
+            .spawn()
+            .unwrap();
+        stored_at_least(&root, &stack.name, "old", 10).await;
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        child.wait().unwrap();
+    } else {
+        let session = open(&stack, &root, 1 << 30, "");
+        stored_at_least(&root, &stack.name, "old", 10).await;
+        drop(session);
+    }
+    recreate(&stack, &counter("new"));
+    let session = open(&stack, &root, 1 << 30, "");
+    until("the new container's lines in the hub", || {
+        session.hub().read(|s| {
+            (s.first()..s.end()).any(|p| s.text(p).is_some_and(|t| t.starts_with(b"new ")))
+        })
+    })
+    .await;
+    stored_at_least(&root, &stack.name, "new", 10).await;
+    drop(session);
+    let lines = stored(&root, &stack.name);
+    assert_once(&numbers(&lines, "new"), "the new container's lines");
+}
