@@ -333,7 +333,7 @@ async fn a_page_script_cannot_widen_what_the_page_reaches_through_the_settings()
         .execute_async(
             "const done = arguments[arguments.length - 1]; \
              window.__TAURI_INTERNALS__.invoke('save_settings', \
-             { change: { log_buffer_mib: 64, engine_endpoint: arguments[0] } }) \
+             { change: { log_buffer_mib: 64, engine_endpoint: arguments[0], history_mib: 1024 } }) \
              .then(() => done('ok'), (err) => done(err.message))",
             vec![endpoint.clone().into()],
         )
