@@ -294,11 +294,10 @@ async fn killed_writer() {
     tokio::time::sleep(Duration::from_secs(600)).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_writer_killed_mid_write_loses_nothing_on_reopen() {
-    let stack = TestStack::new("history-kill", &flood(30_000, true)).await;
-    let root = Root::new(&stack.name);
-    let mut child = Command::new(std::env::current_exe().unwrap())
+/// Runs [`killed_writer`] in a child process of this test binary, writing `stack`'s history under
+/// `root`, for the caller to kill.
+fn spawn_killed_writer(stack: &TestStack, root: &Root) -> std::process::Child {
+    Command::new(std::env::current_exe().unwrap())
         .args([
             "logs_history::killed_writer",
             "--exact",
@@ -315,7 +314,14 @@ async fn a_writer_killed_mid_write_loses_nothing_on_reopen() {
             ),
         )
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_killed_mid_write_loses_nothing_on_reopen() {
+    let stack = TestStack::new("history-kill", &flood(30_000, true)).await;
+    let root = Root::new(&stack.name);
+    let mut child = spawn_killed_writer(&stack, &root);
     until("the child's history open", || root.logs().is_dir()).await;
     stack.up(Default::default()).await.unwrap();
     // Killed while the flood pours in: some lines stored, not all. (Paced: a resume catches up
@@ -624,24 +630,7 @@ async fn reopened_after_a_recreate(name: &str, killed: bool) {
     let root = Root::new(&stack.name);
     stack.up_wait().await;
     if killed {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "logs_history::killed_writer",
-                "--exact",
-                "--ignored",
-                "--nocapture",
-            ])
-            .env(
-                "BERTH_TEST_KILLED_WRITER",
-                format!(
-                    "{}\n{}\n{}",
-                    stack.dir.display(),
-                    stack.name,
-                    root.logs().display()
-                ),
-            )
-            .spawn()
-            .unwrap();
+        let mut child = spawn_killed_writer(&stack, &root);
         stored_at_least(&root, &stack.name, "old", 10).await;
         Command::new("kill")
             .args(["-TERM", &child.id().to_string()])
