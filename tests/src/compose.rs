@@ -22,18 +22,7 @@ impl ComposeProject {
     /// Runs `docker compose -p NAME -f FILE ARGS…` and returns its output, panicking with the
     /// command and its stderr if it fails.
     pub fn run(&self, args: &[&str]) -> Output {
-        let output = self
-            .command(args)
-            .output()
-            .unwrap_or_else(|err| panic!("cannot run docker compose: {err}\n{SETUP_HINT}"));
-        assert!(
-            output.status.success(),
-            "docker compose {} failed ({}):\n{}",
-            args.join(" "),
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        );
-        output
+        run(&self.name, &self.file, args)
     }
 
     /// Runs a command and returns its stdout as text.
@@ -49,12 +38,7 @@ impl ComposeProject {
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new("docker");
-        command
-            .args(["compose", "-p", &self.name, "-f"])
-            .arg(&self.file)
-            .args(args);
-        command
+        command(&self.name, &self.file, args)
     }
 }
 
@@ -65,4 +49,30 @@ impl Drop for ComposeProject {
             eprintln!("could not take {} down: {err}", self.name);
         }
     }
+}
+
+/// `docker compose -p NAME -f FILE ARGS…`.
+fn command(name: &str, file: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new("docker");
+    command
+        .args(["compose", "-p", name, "-f"])
+        .arg(file)
+        .args(args);
+    command
+}
+
+/// Runs `docker compose -p NAME -f FILE ARGS…` on a project the caller takes down itself, and
+/// returns its output, panicking with the command and its stderr if it fails.
+pub fn run(name: &str, file: &Path, args: &[&str]) -> Output {
+    let output = command(name, file, args)
+        .output()
+        .unwrap_or_else(|err| panic!("cannot run docker compose: {err}\n{SETUP_HINT}"));
+    assert!(
+        output.status.success(),
+        "docker compose {} failed ({}):\n{}",
+        args.join(" "),
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
 }

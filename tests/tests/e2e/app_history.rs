@@ -20,17 +20,7 @@ fn counter(v: &str) -> String {
 }
 
 fn compose_up(name: &str, file: &std::path::Path) {
-    let out = Command::new("docker")
-        .args(["compose", "-p", name, "-f"])
-        .arg(file)
-        .args(["up", "-d"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    berth_tests::compose::run(name, file, &["up", "-d"]);
 }
 
 #[tokio::test]

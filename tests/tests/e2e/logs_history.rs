@@ -51,17 +51,7 @@ fn flood(count: u32, paced: bool) -> String {
 fn recreate(stack: &TestStack, yaml: &str) {
     let file = stack.dir.join("compose.yaml");
     std::fs::write(&file, yaml).unwrap();
-    let up = Command::new("docker")
-        .args(["compose", "-p", &stack.name, "-f"])
-        .arg(&file)
-        .args(["up", "-d"])
-        .output()
-        .unwrap();
-    assert!(
-        up.status.success(),
-        "{}",
-        String::from_utf8_lossy(&up.stderr)
-    );
+    berth_tests::compose::run(&stack.name, &file, &["up", "-d"]);
 }
 
 /// A directory of the test's own for histories, removed when dropped.
