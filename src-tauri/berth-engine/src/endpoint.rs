@@ -9,32 +9,43 @@ use ts_rs::TS;
 
 use crate::contexts::{DEFAULT, DEFAULT_HOST, Store};
 use crate::error::{Endpoint, Error, Result, StackError};
+use crate::tls::TlsFiles;
 
 /// Seconds a request may take, as bollard's own default.
 const TIMEOUT_SECS: u64 = 120;
+
+/// Which engine to talk to, as the user names it; each is resolved as the docker CLI resolves
+/// it, by the one resolver behind both berthctl and the window.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum EngineChoice {
+    /// DOCKER_HOST (with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH), else DOCKER_CONTEXT or the
+    /// docker CLI's current context, else the default socket, else Podman's.
+    #[default]
+    Environment,
+    /// A stored Docker context, with its TLS files: `--context NAME`.
+    Context(String),
+    /// An address, as if DOCKER_HOST named it (DOCKER_TLS_VERIFY still applies, as with `-H`;
+    /// empty: as if DOCKER_HOST were unset).
+    Endpoint(String),
+}
+
+impl std::fmt::Display for EngineChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EngineChoice::Environment => {
+                f.write_str("the engine DOCKER_HOST or the Docker context names")
+            }
+            EngineChoice::Context(name) => write!(f, "Docker context {name:?}"),
+            EngineChoice::Endpoint(host) => f.write_str(host),
+        }
+    }
+}
 
 /// Where to connect, and with which certificates.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Target {
     host: String,
     tls: Option<TlsFiles>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct TlsFiles {
-    ca: PathBuf,
-    cert: PathBuf,
-    key: PathBuf,
-}
-
-impl TlsFiles {
-    fn in_dir(dir: &Path) -> TlsFiles {
-        TlsFiles {
-            ca: dir.join("ca.pem"),
-            cert: dir.join("cert.pem"),
-            key: dir.join("key.pem"),
-        }
-    }
 }
 
 /// The engine the docker CLI would talk to, given its environment and `--context` (`flag`);
@@ -49,17 +60,23 @@ fn resolve(
     let name = store.current(flag);
     if name != DEFAULT {
         let host = store.host(&name)?;
-        let tls_dir = store.tls_dir(&name);
-        let tls = exists(&tls_dir.join("ca.pem")).then(|| TlsFiles::in_dir(&tls_dir));
+        let files = TlsFiles::in_dir(&store.tls_dir(&name));
+        // Any of its files means TLS, as the docker CLI loads a context's TLS data.
+        let any = [&files.ca, &files.cert, &files.key]
+            .iter()
+            .any(|p| exists(p));
+        let tls = any.then_some(files).filter(|_| over_tcp(&host));
         return Ok(Target { host, tls });
     }
     if let Some(host) = var("DOCKER_HOST") {
-        let tls = var("DOCKER_TLS_VERIFY").map(|_| {
-            let dir = var("DOCKER_CERT_PATH")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| store.dir.clone());
-            TlsFiles::in_dir(&dir)
-        });
+        let tls = var("DOCKER_TLS_VERIFY")
+            .filter(|_| over_tcp(host))
+            .map(|_| {
+                let dir = var("DOCKER_CERT_PATH")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| store.dir.clone());
+                TlsFiles::in_dir(&dir)
+            });
         return Ok(Target {
             host: host.clone(),
             tls,
@@ -75,6 +92,14 @@ fn resolve(
         _ => DEFAULT_HOST.to_owned(),
     };
     Ok(Target { host, tls: None })
+}
+
+/// Whether `host` is reached over TCP, where TLS applies: a socket, or ssh's own channel, is
+/// never wrapped in TLS (the docker CLI's `isSocket` and connection helpers).
+fn over_tcp(host: &str) -> bool {
+    !["unix://", "npipe://", "fd://", "ssh://"]
+        .iter()
+        .any(|s| host.starts_with(s))
 }
 
 /// A connection to one Docker engine, at an API version both sides speak.
@@ -101,12 +126,20 @@ impl Engine {
     /// (with `DOCKER_TLS_VERIFY`/`DOCKER_CERT_PATH`), else the current context (`DOCKER_CONTEXT`,
     /// else `currentContext` in `~/.docker/config.json`), else the default socket, else Podman's.
     pub async fn connect() -> Result<Engine> {
-        Engine::connect_context(None).await
+        Engine::connect_with(&EngineChoice::Environment).await
     }
 
-    /// [`Engine::connect`] with `--context NAME`, which wins over DOCKER_HOST and DOCKER_CONTEXT.
-    pub async fn connect_context(context: Option<&str>) -> Result<Engine> {
-        let env: HashMap<String, String> = std::env::vars().collect();
+    /// Connects to the engine `choice` names; a context wins over DOCKER_HOST and DOCKER_CONTEXT.
+    pub async fn connect_with(choice: &EngineChoice) -> Result<Engine> {
+        let mut env: HashMap<String, String> = std::env::vars().collect();
+        let context = match choice {
+            EngineChoice::Environment => None,
+            EngineChoice::Context(name) => Some(name.as_str()),
+            EngineChoice::Endpoint(host) => {
+                env.insert("DOCKER_HOST".to_owned(), host.clone());
+                None
+            }
+        };
         let target = resolve(&env, context, &|p| p.exists())?;
         match &target.tls {
             Some(tls) => Engine::connect_tls(&target.host, tls).await,
@@ -143,20 +176,11 @@ impl Engine {
 
     /// Connects to `host` over TLS with a context's (or DOCKER_CERT_PATH's) certificates.
     async fn connect_tls(host: &str, tls: &TlsFiles) -> Result<Engine> {
+        let docker = tls.connect(host, TIMEOUT_SECS)?;
         let endpoint = Endpoint(host.to_owned());
-        let docker = Docker::connect_with_ssl(
-            host,
-            &tls.key,
-            &tls.cert,
-            &tls.ca,
-            TIMEOUT_SECS,
-            bollard::API_DEFAULT_VERSION,
-        )
-        .map_err(|cause| Error::Unavailable {
-            endpoint: endpoint.clone(),
-            cause,
-        })?;
-        Engine::negotiate(docker, endpoint, port_host(host)).await
+        Engine::negotiate(docker, endpoint, port_host(host))
+            .await
+            .map_err(|e| tls.refused(e))
     }
 
     async fn negotiate(
@@ -282,6 +306,12 @@ mod tests {
         let t = resolve(&e, None, &|_| true).unwrap();
         assert_eq!(t.host, "tcp://10.0.0.2:2376");
         assert_eq!(t.tls, Some(TlsFiles::in_dir(Path::new("/certs"))));
+        // A socket or ssh is never wrapped in TLS, whatever DOCKER_TLS_VERIFY says.
+        for host in ["unix:///var/run/docker.sock", "ssh://box"] {
+            let mut e = e.clone();
+            e.insert("DOCKER_HOST".into(), host.into());
+            assert_eq!(resolve(&e, None, &|_| true).unwrap().tls, None, "{host}");
+        }
     }
 
     #[test]
@@ -301,6 +331,11 @@ mod tests {
         assert_eq!(t.host, "tcp://remote:2376");
         let tls_dir = dir.join("contexts/tls").join(&id).join("docker");
         assert_eq!(t.tls, Some(TlsFiles::in_dir(&tls_dir)));
+        // A client certificate alone means TLS too, as for the docker CLI (the connection then
+        // names the missing ca.pem); no file at all is a plain connection.
+        let cert_only = resolve(&e, None, &|p| p.ends_with("cert.pem")).unwrap();
+        assert_eq!(cert_only.tls, Some(TlsFiles::in_dir(&tls_dir)));
+        assert_eq!(resolve(&e, None, &|_| false).unwrap().tls, None);
         // DOCKER_CONTEXT=default overrides the file and means the default socket.
         let mut e = e;
         e.insert("DOCKER_CONTEXT".into(), "default".into());
