@@ -25,7 +25,7 @@ pub enum EngineChoice {
     /// A stored Docker context, with its TLS files: `--context NAME`.
     Context(String),
     /// An address, as if DOCKER_HOST named it (DOCKER_TLS_VERIFY still applies, as with `-H`;
-    /// empty: as if DOCKER_HOST were unset).
+    /// empty: the environment's).
     Endpoint(String),
 }
 
@@ -133,12 +133,12 @@ impl Engine {
     pub async fn connect_with(choice: &EngineChoice) -> Result<Engine> {
         let mut env: HashMap<String, String> = std::env::vars().collect();
         let context = match choice {
-            EngineChoice::Environment => None,
             EngineChoice::Context(name) => Some(name.as_str()),
-            EngineChoice::Endpoint(host) => {
+            EngineChoice::Endpoint(host) if !host.is_empty() => {
                 env.insert("DOCKER_HOST".to_owned(), host.clone());
                 None
             }
+            EngineChoice::Endpoint(_) | EngineChoice::Environment => None,
         };
         let target = resolve(&env, context, &|p| p.exists())?;
         match &target.tls {
