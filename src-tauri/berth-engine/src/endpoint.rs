@@ -60,6 +60,19 @@ fn resolve(
     let name = store.current(flag);
     if name != DEFAULT {
         let host = store.host(&name)?;
+        if over_tcp(&host) && store.skips_tls_verify(&name) {
+            return Err(Error::Tls {
+                endpoint: Endpoint(host.clone()),
+                problem: format!(
+                    "Docker context {name:?} is set to skip-tls-verify, and Berth does not talk \
+                     to an engine whose certificate it cannot verify"
+                ),
+                fix: format!(
+                    "Give the context the engine's CA: docker context update {name} --docker \
+                     host={host},ca=CA.pem (with cert= and key= if the engine asks for them)."
+                ),
+            });
+        }
         let files = TlsFiles::in_dir(&store.tls_dir(&name));
         // Any of its files means TLS, as the docker CLI loads a context's TLS data.
         let any = [&files.ca, &files.cert, &files.key]
@@ -69,6 +82,18 @@ fn resolve(
         return Ok(Target { host, tls });
     }
     if let Some(host) = var("DOCKER_HOST") {
+        // DOCKER_TLS alone is TLS that trusts any certificate.
+        if over_tcp(host) && var("DOCKER_TLS").is_some() && var("DOCKER_TLS_VERIFY").is_none() {
+            return Err(Error::Tls {
+                endpoint: Endpoint(host.clone()),
+                problem: "DOCKER_TLS asks for TLS without verifying the engine's certificate, \
+                          which Berth does not do"
+                    .to_owned(),
+                fix: "Set DOCKER_TLS_VERIFY=1, with the engine's CA as ca.pem (and cert.pem, \
+                      key.pem if it asks for them) in DOCKER_CERT_PATH."
+                    .to_owned(),
+            });
+        }
         let tls = var("DOCKER_TLS_VERIFY")
             .filter(|_| over_tcp(host))
             .map(|_| {
@@ -340,6 +365,32 @@ mod tests {
         let mut e = e;
         e.insert("DOCKER_CONTEXT".into(), "default".into());
         assert_eq!(resolve(&e, None, &|_| false).unwrap().host, DEFAULT_HOST);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn tls_without_verifying_the_engine_is_refused() {
+        let dir = std::env::temp_dir().join(format!("berth-context-skip-{}", std::process::id()));
+        let meta = dir
+            .join("contexts/meta")
+            .join(hex::encode(Sha256::digest(b"lax")));
+        std::fs::create_dir_all(&meta).unwrap();
+        std::fs::write(
+            meta.join("meta.json"),
+            r#"{"Name":"lax","Endpoints":{"docker":{"Host":"tcp://remote:2376","SkipTLSVerify":true}}}"#,
+        )
+        .unwrap();
+        let e = env(&[("DOCKER_CONFIG", dir.to_str().unwrap())]);
+        let err = resolve(&e, Some("lax"), &|_| false).unwrap_err();
+        assert!(matches!(err, Error::Tls { .. }), "{err:?}");
+        assert!(err.to_string().contains("skip-tls-verify"), "{err}");
+        let e = env(&[("DOCKER_HOST", "tcp://remote:2376"), ("DOCKER_TLS", "1")]);
+        let err = resolve(&e, None, &|_| false).unwrap_err();
+        assert!(err.to_string().contains("DOCKER_TLS_VERIFY=1"), "{err}");
+        // With DOCKER_TLS_VERIFY too, the engine is verified: nothing to refuse.
+        let mut e = e;
+        e.insert("DOCKER_TLS_VERIFY".into(), "1".into());
+        assert!(resolve(&e, None, &|_| false).unwrap().tls.is_some());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -224,6 +224,44 @@ fn a_wrong_ca_or_no_client_certificate_is_refused_with_what_to_fix() {
     assert!(err.contains("client certificate"), "{err}");
     assert!(err.contains("cert.pem"), "{err}");
 
+    // A context, or DOCKER_TLS, that skips verifying the engine's certificate is refused.
+    let unverified = "berth-test-unverified";
+    let out = run(
+        "docker",
+        &config,
+        &[],
+        &[
+            "context",
+            "create",
+            unverified,
+            "--docker",
+            &format!("host={host},skip-tls-verify=true"),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let args = ["--context", unverified, "version"];
+    let err = failed(run(workspace_binary("berthctl"), &config, &[], &args));
+    assert!(
+        err.contains(unverified) && err.contains("skip-tls-verify"),
+        "{err}"
+    );
+    assert!(err.contains("docker context update"), "{err}");
+    let env = [
+        ("DOCKER_HOST", Path::new(&host)),
+        ("DOCKER_TLS", Path::new("1")),
+    ];
+    let err = failed(run(
+        workspace_binary("berthctl"),
+        &config,
+        &env,
+        &["version"],
+    ));
+    assert!(err.contains("DOCKER_TLS_VERIFY=1"), "{err}");
+
     // DOCKER_TLS_VERIFY without a CA file: the file is named, as the docker CLI names it.
     let empty = tls.dir.join("empty");
     std::fs::create_dir_all(&empty).unwrap();
