@@ -68,6 +68,8 @@ const DEPRECATED: [(&str, &str); 2] = [
 pub(crate) struct FileSpec {
     pub key: String,
     pub name: String,
+    /// Whether the file gave it its name (`name:`): then it is not versioned by content.
+    pub named: bool,
     pub labels: HashMap<String, String>,
     pub file: PathBuf,
 }
@@ -241,6 +243,7 @@ fn file_specs(
         out.push(FileSpec {
             key: key.clone(),
             name: object_name(project, namespace, key, &object.name),
+            named: !(object.name.is_empty() || object.name == scope(&project.name, key)),
             labels: stack_labels(namespace, labels(object.extra.get("labels"))),
             file: project.working_dir.join(file),
         });

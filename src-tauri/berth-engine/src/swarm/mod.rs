@@ -10,6 +10,7 @@ mod info;
 mod list;
 mod logs;
 mod manage;
+mod objects;
 mod remove;
 
 use serde::Serialize;
