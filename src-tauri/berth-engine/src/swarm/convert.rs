@@ -89,6 +89,11 @@ pub(crate) struct Stack {
     pub warnings: Vec<String>,
 }
 
+/// A filter selecting the objects of stack `namespace`.
+pub(crate) fn namespace_filter(namespace: &str) -> HashMap<&'static str, Vec<String>> {
+    HashMap::from([("label", vec![format!("{NAMESPACE_LABEL}={namespace}")])])
+}
+
 /// `<namespace>_<name>`.
 pub fn scope(namespace: &str, name: &str) -> String {
     format!("{namespace}_{name}")

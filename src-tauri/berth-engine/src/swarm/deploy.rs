@@ -10,7 +10,7 @@ use bollard::query_parameters::{
     UpdateServiceOptionsBuilder,
 };
 
-use super::convert::{self, FileSpec, IMAGE_LABEL, NAMESPACE_LABEL};
+use super::convert::{self, FileSpec, IMAGE_LABEL, namespace_filter};
 use super::info::require_manager;
 use super::objects::{self, Kind};
 use super::{Result, SwarmError};
@@ -35,11 +35,6 @@ pub struct DeployOptions {
     /// Remove the stack's services the file no longer has.
     pub prune: bool,
     pub resolve_image: ResolveImage,
-}
-
-/// A filter selecting the objects of stack `namespace`.
-pub(crate) fn namespace_filter(namespace: &str) -> HashMap<&'static str, Vec<String>> {
-    HashMap::from([("label", vec![format!("{NAMESPACE_LABEL}={namespace}")])])
 }
 
 /// Deploys `project` as stack `namespace`: what exists is updated, what does not is created.

@@ -13,8 +13,7 @@ use bollard::query_parameters::{
 };
 use sha2::{Digest, Sha256};
 
-use super::convert::FileSpec;
-use super::deploy::namespace_filter;
+use super::convert::{FileSpec, namespace_filter};
 use super::{Result, SwarmError};
 use crate::{Engine, Progress, Resource};
 
