@@ -674,3 +674,83 @@ async fn secrets_and_configs_are_versioned_by_their_content_so_a_changed_one_rol
     })
     .await;
 }
+
+/// The watch of every stack's replicas: a killed replica's container is seen within seconds
+/// (its container event), while an idle Swarm costs one service listing every
+/// `swarm::SAFETY` over one event stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_replica_watch_sees_a_kill_at_once_and_is_cheap_when_idle() {
+    let swarm = Swarm::start(&IMAGES).await;
+    let dir = fixture("swarm");
+    let ns = unique_project("watched");
+    swarm.berthctl_ok(&dir, &["stack", "deploy", "-c", "compose.yaml", &ns]);
+    until("the stack's replicas to run", LIMIT, || {
+        settled_services(&swarm, &ns, &dir)
+    })
+    .await;
+    let proxy = berth_tests::proxy::Proxy::start(
+        &swarm.dir.join("proxy.sock"),
+        &swarm.dir.join("docker.sock"),
+    );
+    let engine = berth_engine::Engine::connect_to(&proxy.host())
+        .await
+        .unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let watch = tokio::spawn(async move {
+        swarm::watch_services(&engine, |read| {
+            let _ = tx.send(read.unwrap());
+        })
+        .await
+    });
+    let first = rx.recv().await.unwrap();
+    let api = format!("{ns}_api");
+    let running = |read: &[swarm::StackService]| {
+        read.iter()
+            .find(|s| s.service.name == api)
+            .map(|s| (s.stack.clone(), s.service.running, s.service.desired))
+    };
+    assert_eq!(running(&first), Some((ns.clone(), 3, 3)));
+
+    // Idle: the listing every SAFETY, nothing else but the event stream (asked for once the
+    // first listing is done).
+    let idle = Duration::from_secs(20);
+    let requests = proxy.requests_during(idle).await;
+    let listings = requests
+        .iter()
+        .filter(|r| r.starts_with("/services"))
+        .count();
+    assert!(
+        listings <= (idle.as_secs() / swarm::SAFETY.as_secs()) as usize + 1
+            && (requests.iter()).all(|r| r.starts_with("/services") || r.starts_with("/events")),
+        "{requests:?}"
+    );
+    println!(
+        "idle: {} requests in {idle:?} ({:.1}/min), {} event stream",
+        requests.len(),
+        requests.len() as f64 * 60.0 / idle.as_secs_f64(),
+        proxy.open_event_streams()
+    );
+    assert_eq!(proxy.open_event_streams(), 1);
+
+    // A replica killed: seen short well before the next safety read.
+    while rx.try_recv().is_ok() {}
+    let filter = format!("label=com.docker.swarm.service.name={api}");
+    let replica = swarm.docker(&["ps", "-q", "--filter", &filter]);
+    let killed = std::time::Instant::now();
+    swarm.docker(&["kill", replica.lines().next().unwrap()]);
+    loop {
+        let read = tokio::time::timeout(LIMIT, rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        if running(&read).is_some_and(|(_, running, desired)| running < desired) {
+            break;
+        }
+    }
+    assert!(
+        killed.elapsed() < Duration::from_secs(5),
+        "seen after {:?}",
+        killed.elapsed()
+    );
+    watch.abort();
+}
