@@ -347,3 +347,8 @@ export function swarmRemove(onProgress: (event: ProgressEvent) => void): Promise
 export function logsOlder(page: boolean): Promise<ViewStats> {
   return call('logs_older', { page });
 }
+
+/** The stacks a Swarm notification's Show asks the window to open in the Swarm view. */
+export function swarmReveals(onReveal: (stack: string) => void): Promise<void> {
+  return call('swarm_reveals', { onReveal: channel(onReveal) });
+}
