@@ -525,6 +525,36 @@ fn deploying_to_an_engine_that_is_no_swarm_manager_says_how_to_make_it_one() {
     assert!(err.contains("docker swarm init"), "{err}");
 }
 
+#[tokio::test]
+async fn stack_commands_go_to_the_engine_the_context_names() {
+    let swarm = Swarm::start(&[]).await;
+    let config = swarm.dir.join("docker-config");
+    let host = format!("host={}", swarm.host());
+    let made = std::process::Command::new("docker")
+        .env("DOCKER_CONFIG", &config)
+        .args(["context", "create", "berth-test-swarm", "--docker", &host])
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    // DOCKER_HOST names the shared engine, which is no Swarm manager: `--context` wins over it,
+    // as it does for docker.
+    let out = std::process::Command::new(berth_tests::workspace_binary("berthctl"))
+        .args(["--context", "berth-test-swarm", "stack", "ls"])
+        .env("DOCKER_CONFIG", &config)
+        .env("DOCKER_HOST", "unix:///var/run/docker.sock")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "berthctl --context … stack ls: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        swarm.docker(&["stack", "ls"]) + "\n"
+    );
+}
+
 /// The first 10 hex digits of `data`'s SHA-256: the version a deploy gives a secret or config.
 fn content_hash(swarm: &Swarm, data: &str) -> String {
     let digest = berth_tests::registry::sha256(data.as_bytes(), &swarm.dir.join("hashed"));
