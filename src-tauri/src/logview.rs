@@ -5,10 +5,13 @@
 //! prepended a page at a time as the viewer nears the top.
 
 use std::collections::VecDeque;
+use std::io::{self, Write};
 use std::path::Path;
 
 use berth_engine::logs::history::reader::Reader;
-use berth_engine::logs::{self, Delivery, Filter, HistoryStatus, Line, Matcher, Search, Store};
+use berth_engine::logs::{
+    self, Delivery, ExportOptions, Filter, HistoryStatus, Hub, Line, Matcher, Search, Store, export,
+};
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -426,9 +429,52 @@ impl LogView {
         Some(row as i64 + self.evicted - at.evicted)
     }
 
-    /// The positions of the whole view, for export.
-    pub fn positions(&self) -> Vec<u64> {
-        self.rows.iter().copied().collect()
+    /// The view's filter, for export.
+    pub fn filter(&self) -> &Filter {
+        &self.filter
+    }
+}
+
+/// Writes what a viewer of `filter` can scroll to: with a history in `dir`, every stored line
+/// that passes, oldest first, then the buffered ones. A segment at a time, so the history is
+/// never in memory whole; the buffer is read under the hub's lock, the history outside it.
+pub fn export(
+    hub: &Hub,
+    filter: &Filter,
+    dir: Option<&Path>,
+    options: ExportOptions,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    let mut reader = dir.map(Reader::new);
+    let mut pos = match reader.as_mut() {
+        Some(reader) => reader.first()?.unwrap_or(0),
+        None => 0,
+    };
+    loop {
+        // Lines older than the buffer holds are on disk; those that leave it meanwhile too.
+        let seam = hub.read(Store::first);
+        if let Some(reader) = reader.as_mut() {
+            while pos < seam {
+                let Some(segment) = reader.segment(pos)? else {
+                    pos = reader.next_after(pos).unwrap_or(seam);
+                    continue;
+                };
+                let end = segment.end().min(seam);
+                let rows = logs::select_range(&segment, filter, pos..end);
+                export::write(&segment, &rows, options, out)?;
+                pos = end;
+            }
+        }
+        let done = hub.read(|store| {
+            if reader.is_some() && store.first() > pos {
+                return Ok(false);
+            }
+            let rows = logs::select_range(store, filter, pos..store.end());
+            export::write(store, &rows, options, out).map(|()| true)
+        })?;
+        if done {
+            return Ok(());
+        }
     }
 }
 
@@ -870,6 +916,55 @@ mod tests {
             rows.iter().all(|l| l.pos % 2 == 1),
             "{:?}",
             rows.iter().map(|l| l.pos).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn the_export_writes_the_stored_lines_then_the_buffered_ones_each_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = restarted(dir.path(), 120_000);
+        assert!(hub.read(Store::first) > 100_000);
+        let export_of = |filter: &Filter| {
+            let mut out = Vec::new();
+            export(
+                &hub,
+                filter,
+                Some(dir.path()),
+                ExportOptions::default(),
+                &mut out,
+            )
+            .unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let all = export_of(&Filter::default());
+        let want: Vec<String> = (0..120_000)
+            .map(|pos| {
+                let word = if pos % 1000 == 7 { "needle" } else { "line" };
+                format!("{word} {pos:06}")
+            })
+            .collect();
+        assert_eq!(all.lines().collect::<Vec<_>>(), want);
+        let only_db = Filter {
+            services: vec!["db".into()],
+            ..Filter::default()
+        };
+        let db = export_of(&only_db);
+        let want: Vec<&str> = want.iter().skip(1).step_by(2).map(String::as_str).collect();
+        assert_eq!(db.lines().collect::<Vec<_>>(), want);
+        // Without a history, the buffered lines alone.
+        let mut out = Vec::new();
+        export(
+            &hub,
+            &Filter::default(),
+            None,
+            ExportOptions::default(),
+            &mut out,
+        )
+        .unwrap();
+        let first = hub.read(Store::first);
+        assert_eq!(
+            out.iter().filter(|&&b| b == b'\n').count() as u64,
+            120_000 - first
         );
     }
 

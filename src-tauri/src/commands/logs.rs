@@ -213,6 +213,7 @@ pub async fn logs_export<R: Runtime>(
     let picked = ask(|done| {
         app.dialog()
             .file()
+            .set_title("Export the log")
             .set_file_name("berth-logs.txt")
             .add_filter("Text", &["txt", "log"])
             .save_file(done)
@@ -222,12 +223,30 @@ pub async fn logs_export<R: Runtime>(
     };
     let path = path.into_path().map_err(|e| Error::file(e.to_string()))?;
     let hub = berth.log_hub();
-    let positions = berth.logs.lock().expect("log view").positions();
+    let filter = berth.logs.lock().expect("log view").filter().clone();
     let options = ExportOptions {
         prefix: true,
         ..ExportOptions::default()
     };
-    hub.read(|store| berth_engine::logs::export::to_file(store, &positions, options, &path))
-        .map_err(|e| Error::file(format!("Could not write {}: {e}", path.display())))?;
+    // A long history takes a while to write: off the async runtime's threads.
+    let written = tauri::async_runtime::spawn_blocking({
+        let path = path.clone();
+        move || -> std::io::Result<()> {
+            let mut out = std::io::BufWriter::new(std::fs::File::create(&path)?);
+            crate::logview::export(
+                &hub,
+                &filter,
+                hub.history_dir().as_deref(),
+                options,
+                &mut out,
+            )?;
+            out.into_inner()
+                .map_err(std::io::IntoInnerError::into_error)?
+                .sync_all()
+        }
+    })
+    .await
+    .map_err(|e| Error::file(format!("Could not write {}: {e}", path.display())))?;
+    written.map_err(|e| Error::file(format!("Could not write {}: {e}", path.display())))?;
     Ok(Some(path.display().to_string()))
 }

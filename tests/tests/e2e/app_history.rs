@@ -1,7 +1,8 @@
 //! The stored log history in the window: after the app restarts, a line written by a
 //! container that has since been recreated (Docker has thrown its logs away) is found by the
 //! viewer's search; with more stored than the log buffer holds, the viewer scrolls back to the
-//! oldest stored line and its search finds a line that lives only on disk.
+//! oldest stored line, its search finds a line that lives only on disk, and its export writes
+//! every stored line.
 
 use std::process::Command;
 use std::time::Duration;
@@ -135,6 +136,39 @@ async fn the_viewer_scrolls_and_searches_into_what_only_the_history_holds() {
     let app = App::launch_with_config(&binary, &args, &config).await;
     app.texts_when(rows, wait, |r| r.iter().any(|t| t.ends_with("flood done")))
         .await;
+
+    // The export writes what the viewer can scroll to: every stored line, oldest first, then
+    // the buffered ones, none twice at the seam.
+    let exported = dir.join("exported.txt");
+    app.click("[data-testid=log-export]").await;
+    let dialog = app.native_window_when("Export the log", wait).await;
+    app.press(&dialog, "ctrl+a");
+    app.type_text(&dialog, exported.to_str().expect("UTF-8 path"));
+    app.press(&dialog, "Return");
+    app.text_when("[data-testid=log-export-path]", wait, |t| {
+        t.contains("exported.txt")
+    })
+    .await;
+    let text = std::fs::read_to_string(&exported).expect("the exported file");
+    let numbers: Vec<u32> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("flood-1 | stored "))
+        .map(|l| l[..7].parse().expect("a line number"))
+        .collect();
+    assert!(
+        numbers.iter().copied().eq(1..=LINES),
+        "each line once, in order: {} lines, from {:?} to {:?}",
+        numbers.len(),
+        numbers.first(),
+        numbers.last()
+    );
+    assert!(text.contains("flood-1 | stored 0000005 needle-on-disk\n"));
+    assert!(
+        text.ends_with("flood-1 | flood done\n"),
+        "{}",
+        &text[text.len() - 200..]
+    );
+
     let search = app
         .client
         .find(fantoccini::Locator::Css("[data-testid=log-search]"))
