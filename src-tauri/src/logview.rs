@@ -137,6 +137,16 @@ impl LogView {
         Ok(self.stats(store))
     }
 
+    /// Reads the history at `dir` from now on: the session opens it (and numbers the store
+    /// after its lines) once the window may have set its first view, on an empty store.
+    pub fn attach(&mut self, store: &Store, dir: Option<&Path>) {
+        if self.history.as_ref().map(Reader::dir) != dir {
+            self.history = dir.map(Reader::new);
+            self.reach = self.rows.front().copied().unwrap_or(store.first());
+            self.stored_first = self.stored_first();
+        }
+    }
+
     /// Takes in a live delivery (for this view's filter).
     pub fn apply(&mut self, store: &Store, delivery: Delivery) {
         let positions: Vec<u64> = match delivery {
@@ -422,11 +432,48 @@ impl LogView {
         } else {
             &self.matches
         };
-        let target = nearest(&self.rows, targets, self.evicted, at)?;
+        let mut target = nearest(&self.rows, targets, self.evicted, at);
+        if markers {
+            // None loaded that way (it wrapped): the history's, older than the view, come first.
+            let from = usize::try_from(i64::from(at.from) - (self.evicted - at.evicted))
+                .ok()
+                .and_then(|row| self.rows.get(row).copied());
+            let wrapped = match (target, from) {
+                (Some(t), Some(from)) if at.forward => t <= from,
+                (Some(t), Some(from)) => t >= from,
+                _ => true,
+            };
+            if wrapped && let Some(stored) = self.stored_marker(!at.forward) {
+                target = Some(stored);
+            }
+        }
+        let target = target?;
         // A stored match older than the view: the pages down to it come first.
         while target < self.reach && self.page() {}
         let row = self.rows.binary_search(&target).ok()?;
         Some(row as i64 + self.evicted - at.evicted)
+    }
+
+    /// The stored marker older than the view that passes its filter, the newest such (or the
+    /// oldest): a marker query of the history, newest segment first.
+    fn stored_marker(&mut self, newest: bool) -> Option<u64> {
+        let filter = &self.filter;
+        let history = self.history.as_mut()?;
+        let dir = history.dir().to_owned();
+        let mut found = None;
+        let scanned = logs::history::search::markers(&dir, self.reach, newest, |pos| {
+            let passes = history.segment(pos).ok().flatten().is_some_and(|segment| {
+                !logs::select_range(&segment, filter, pos..pos + 1).is_empty()
+            });
+            if passes {
+                found = Some(pos);
+            }
+            passes
+        });
+        if let Err(e) = scanned {
+            tracing::warn!(dir = %dir.display(), %e, "log history marker query");
+        }
+        found
     }
 
     /// The view's filter, for export.
@@ -576,7 +623,7 @@ pub fn history_warning(status: &HistoryStatus) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use berth_engine::logs::{SearchMode, Stream};
+    use berth_engine::logs::{Marker, SearchMode, Stream};
 
     use super::*;
 
@@ -832,8 +879,9 @@ mod tests {
     }
 
     /// A project's history in `dir` of `count` lines, `web` and `db` in turn, every 1000th
-    /// (at 7) a needle, reopened as after a restart with a buffer of 64 KiB.
-    fn restarted(dir: &Path, count: u64) -> logs::Hub {
+    /// (at 7) a needle, those at `markers` lifecycle markers, reopened as after a restart with a
+    /// buffer of 64 KiB.
+    fn restarted(dir: &Path, count: u64, markers: &[u64]) -> logs::Hub {
         use berth_engine::logs::{Hub, HubOptions, Origin, Record};
         let options = HubOptions {
             budget: 64 << 10,
@@ -857,7 +905,7 @@ mod tests {
                     ts: pos as i64,
                     text: format!("{word} {pos:06}").into_bytes(),
                     partial: false,
-                    marker: None,
+                    marker: markers.contains(&pos).then_some(Marker::Crashed),
                 }
             })
             .collect();
@@ -871,7 +919,7 @@ mod tests {
     #[test]
     fn older_stored_rows_are_prepended_a_page_at_a_time_down_to_the_first() {
         let dir = tempfile::tempdir().unwrap();
-        let hub = restarted(dir.path(), 120_000);
+        let hub = restarted(dir.path(), 120_000, &[]);
         let first = hub.read(|s| s.first());
         assert!(first > 100_000, "the buffer holds the newest: {first}");
         let mut v = LogView::default();
@@ -920,9 +968,57 @@ mod tests {
     }
 
     #[test]
+    fn the_jump_keys_reach_markers_only_the_history_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        // web's at 10 and 70,000, db's at 41, and the newest one buffered.
+        let hub = restarted(dir.path(), 120_000, &[10, 41, 70_000, 119_990]);
+        let first = hub.read(Store::first);
+        assert!(first > 100_000, "the buffer holds the newest: {first}");
+        let mut v = LogView::default();
+        let mut taken = hub.read(|s| v.set(s, Filter::default(), None, Some(dir.path())).unwrap());
+        // Back from the last row: the buffered marker, then the stored ones, newest first, each
+        // found where the viewer (told of the prepended rows) then is.
+        let mut from = taken.length - 1;
+        for want in [119_990, 70_000, 41, 10] {
+            let row = hub
+                .read(|s| v.find_marker(s, from, false, taken.evicted, taken.length))
+                .unwrap();
+            let now = hub.read(|s| v.stats(s));
+            let row = row + (taken.evicted - now.evicted);
+            let got = hub.read(|s| v.window(s, row as u32, 1, now.evicted)).lines[0].pos;
+            assert_eq!(got, want);
+            (from, taken) = (row as u32, now);
+        }
+        // A view of web alone skips db's; forward past its last marker wraps to the oldest.
+        let only_web = Filter {
+            services: vec!["web".into()],
+            ..Filter::default()
+        };
+        let set = hub.read(|s| v.set(s, only_web, None, Some(dir.path())).unwrap());
+        let last = set.length - 1;
+        let row = hub
+            .read(|s| v.find_marker(s, last, true, set.evicted, set.length))
+            .unwrap();
+        assert_eq!(pos_at(&hub, &mut v, &set, row), 10);
+        let now = hub.read(|s| v.stats(s));
+        let from = (row + (set.evicted - now.evicted)) as u32;
+        let row = hub
+            .read(|s| v.find_marker(s, from, true, now.evicted, now.length))
+            .unwrap();
+        assert_eq!(pos_at(&hub, &mut v, &now, row), 70_000);
+    }
+
+    /// The position of row `row` of a viewer whose last report was `taken`.
+    fn pos_at(hub: &logs::Hub, v: &mut LogView, taken: &ViewStats, row: i64) -> u64 {
+        let now = hub.read(|s| v.stats(s));
+        let row = row + (taken.evicted - now.evicted);
+        hub.read(|s| v.window(s, row as u32, 1, now.evicted)).lines[0].pos
+    }
+
+    #[test]
     fn the_export_writes_the_stored_lines_then_the_buffered_ones_each_once() {
         let dir = tempfile::tempdir().unwrap();
-        let hub = restarted(dir.path(), 120_000);
+        let hub = restarted(dir.path(), 120_000, &[]);
         assert!(hub.read(Store::first) > 100_000);
         let export_of = |filter: &Filter| {
             let mut out = Vec::new();
@@ -971,7 +1067,7 @@ mod tests {
     #[test]
     fn a_search_counts_stored_matches_and_a_find_loads_the_rows_it_lands_in() {
         let dir = tempfile::tempdir().unwrap();
-        let hub = restarted(dir.path(), 120_000);
+        let hub = restarted(dir.path(), 120_000, &[]);
         let first = hub.read(|s| s.first());
         let mut v = LogView::default();
         let set = hub

@@ -65,7 +65,18 @@ fn search_history(berth: &Berth, searching: HistorySearch) {
 /// Runs `f` on the open project's stored lines and the log view.
 fn read_view<T>(berth: &Berth, f: impl FnOnce(&Store, &mut LogView) -> T) -> T {
     let hub = berth.log_hub();
-    hub.read(|store| f(store, &mut berth.logs.lock().expect("log view")))
+    hub.read(|store| f(store, &mut attached(&hub, store, &berth.logs)))
+}
+
+/// The log view, reading the hub's history if it has opened since the view was set.
+fn attached<'a>(
+    hub: &Hub,
+    store: &Store,
+    logs: &'a Mutex<LogView>,
+) -> std::sync::MutexGuard<'a, LogView> {
+    let mut view = logs.lock().expect("log view");
+    view.attach(store, hub.history_dir().as_deref());
+    view
 }
 
 /// Applies each delivery of new lines to the view and reports it, until the hub is gone.
@@ -85,7 +96,7 @@ async fn feed(
 /// the view for the report that `logs_watch` sends.
 fn report(hub: &Hub, logs: &Mutex<LogView>, listener: &Mutex<Option<Channel<ViewStats>>>) {
     if let Some(l) = &*listener.lock().expect("listener") {
-        let mut stats = hub.read(|store| logs.lock().expect("log view").stats(store));
+        let mut stats = hub.read(|store| attached(hub, store, logs).stats(store));
         stats.history_stopped = crate::logview::history_warning(&hub.history_status());
         let _ = l.send(stats);
     }

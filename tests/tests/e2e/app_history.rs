@@ -86,7 +86,8 @@ async fn a_recreated_containers_line_is_found_after_a_restart() {
 }
 
 /// A service that waits for `/t/go` (the test's `trigger` directory), then writes `LINES` lines
-/// of ~110 bytes at once (24 MB, more than the 16 MiB buffer holds), line 5 a needle.
+/// of ~110 bytes at once (24 MB, more than the 16 MiB buffer holds), line 5 a needle; and one
+/// that exits at `/t/blip`, for a marker older than the flood.
 const LINES: u32 = 220_000;
 
 fn flood(trigger: &std::path::Path) -> String {
@@ -95,7 +96,9 @@ fn flood(trigger: &std::path::Path) -> String {
          command: [\"sh\", \"-c\", \"echo waiting; until [ -f /t/go ]; do sleep 0.1; done; \
          awk 'BEGIN {{ for (i = 1; i <= {LINES}; i++) printf \\\"stored %07d %s\\\\n\\\", i, \
          (i == 5 ? \\\"needle-on-disk\\\" : \\\"{}\\\") }}'; echo flood done; \
-         trap 'exit 0' TERM; while true; do sleep 1; done\"]\n",
+         trap 'exit 0' TERM; while true; do sleep 1; done\"]\n  \
+         blip:\n    image: berth-test/busybox:1\n    volumes:\n      - {0}:/t\n    \
+         command: [\"sh\", \"-c\", \"until [ -f /t/blip ]; do sleep 0.1; done\"]\n",
         trigger.display(),
         "x".repeat(90),
     )
@@ -127,6 +130,9 @@ async fn the_viewer_scrolls_and_searches_into_what_only_the_history_holds() {
     let app = App::launch_with_config(&binary, &args, &config).await;
     app.texts_when(rows, wait, |r| r.iter().any(|t| t.ends_with("waiting")))
         .await;
+    std::fs::write(trigger.join("blip"), "").unwrap();
+    let exited = "[data-testid=log-row].marker[data-marker=exited]";
+    app.texts_when(exited, wait, |r| !r.is_empty()).await;
     std::fs::write(trigger.join("go"), "").unwrap();
     app.texts_when(rows, wait, |r| r.iter().any(|t| t.ends_with("flood done")))
         .await;
@@ -168,6 +174,12 @@ async fn the_viewer_scrolls_and_searches_into_what_only_the_history_holds() {
         "{}",
         &text[text.len() - 200..]
     );
+
+    // The previous marker is blip's exit, which only the disk holds: its rows come, it is shown.
+    app.click("[data-testid=log-prev-marker]").await;
+    let current = format!("{rows}.current.marker[data-marker=exited]");
+    let marker = app.texts_when(&current, wait, |m| !m.is_empty()).await;
+    assert!(marker[0].contains("exited (0)"), "{marker:?}");
 
     let search = app
         .client
