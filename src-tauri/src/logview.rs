@@ -25,6 +25,13 @@ const TEXT: usize = 8 << 10;
 /// Stored positions scanned back for each page of older rows.
 const PAGE: u64 = 50_000;
 
+/// With a history, the most rows a flood leaves in the view (8 B each) for a log buffer of
+/// `budget` bytes: an eighth of it, and never so few that the next lines cut a page just
+/// prepended.
+fn kept(budget: usize) -> usize {
+    (budget / 64).max(4 * PAGE as usize)
+}
+
 /// What the viewer is told after each change (ui/src/lib/logs/source.ts). Reports can reach it
 /// late or out of order (each watch has its own channel), so every figure in one is absolute:
 /// a viewer may skip any report and lose nothing.
@@ -172,6 +179,22 @@ impl LogView {
         }
         // Unreported (the window is hidden), rows of lines the store dropped must still go.
         self.evict(store);
+        if self.history.is_some() {
+            self.cap(kept(store.budget()));
+        }
+    }
+
+    /// Keeps the newest `most` rows: the older ones are on disk, prepended again on scroll.
+    fn cap(&mut self, most: usize) {
+        let over = self.rows.len().saturating_sub(most);
+        if over == 0 {
+            return;
+        }
+        self.rows.drain(..over);
+        self.evicted += over as i64;
+        self.reach = self.rows.front().copied().unwrap_or(self.reach);
+        let gone = self.markers.partition_point(|&p| p < self.reach);
+        self.markers.drain(..gone);
     }
 
     /// Drops rows whose lines fell off the store, and reports the view.
@@ -965,6 +988,68 @@ mod tests {
             "{:?}",
             rows.iter().map(|l| l.pos).collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn a_flood_keeps_the_newest_positions_and_the_rest_are_read_back_on_scroll() {
+        use berth_engine::logs::{Origin, Record};
+        let dir = tempfile::tempdir().unwrap();
+        let hub = restarted(dir.path(), 1_000, &[]);
+        let mut v = LogView::default();
+        hub.read(|s| v.set(s, Filter::default(), None, Some(dir.path())).unwrap());
+        let most = kept(hub.read(Store::budget));
+        let origin = std::sync::Arc::new(Origin {
+            id: "web".into(),
+            service: "web".into(),
+            name: "p-web-1".into(),
+        });
+        // A flood past the cap, a batch at a time as the feed delivers it.
+        let total = most as u64 + 3 * PAGE;
+        let mut end = 1_000;
+        while end < total {
+            let to = (end + 200).min(total);
+            let mut batch: Vec<Record> = (end..to)
+                .map(|pos| Record {
+                    origin: origin.clone(),
+                    stream: Stream::Stdout,
+                    ts: pos as i64,
+                    text: format!("line {pos:06}").into_bytes(),
+                    partial: false,
+                    marker: None,
+                })
+                .collect();
+            hub.append(&mut batch);
+            let missed = Delivery::Missed {
+                from: end,
+                to,
+                count: to - end,
+            };
+            hub.read(|s| v.apply(s, missed));
+            end = to;
+        }
+        let stats = hub.read(|s| v.stats(s));
+        assert_eq!(stats.length as usize, most, "the newest {most} positions");
+        assert!(stats.older, "the rest is on disk");
+        let newest = hub.read(|s| v.window(s, stats.length - 1, 1, stats.evicted));
+        assert_eq!(newest.lines[0].pos, total - 1);
+        // Scrolled back, page by page, down to the first line (once the writer has it all).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut reader = Reader::new(dir.path());
+        while reader.segment(total - most as u64 - 1).unwrap().is_none() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the flood never stored"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let mut taken = stats;
+        while taken.older {
+            taken = hub.read(|s| v.older(s, true));
+        }
+        assert!(taken.history_start);
+        assert_eq!(taken.length as u64, total);
+        let oldest = hub.read(|s| v.window(s, 0, 1, taken.evicted)).lines;
+        assert_eq!((oldest[0].pos, oldest[0].text.as_str()), (0, "line 000000"));
     }
 
     #[test]
