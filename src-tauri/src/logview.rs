@@ -5,10 +5,13 @@
 //! prepended a page at a time as the viewer nears the top.
 
 use std::collections::VecDeque;
+use std::io::{self, Write};
 use std::path::Path;
 
 use berth_engine::logs::history::reader::Reader;
-use berth_engine::logs::{self, Delivery, Filter, HistoryStatus, Line, Matcher, Search, Store};
+use berth_engine::logs::{
+    self, Delivery, ExportOptions, Filter, HistoryStatus, Hub, Line, Matcher, Search, Store, export,
+};
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -21,6 +24,13 @@ const TEXT: usize = 8 << 10;
 
 /// Stored positions scanned back for each page of older rows.
 const PAGE: u64 = 50_000;
+
+/// With a history, the most rows a flood leaves in the view (8 B each) for a log buffer of
+/// `budget` bytes: an eighth of it, and never so few that the next lines cut a page just
+/// prepended.
+fn kept(budget: usize) -> usize {
+    (budget / 64).max(4 * PAGE as usize)
+}
 
 /// What the viewer is told after each change (ui/src/lib/logs/source.ts). Reports can reach it
 /// late or out of order (each watch has its own channel), so every figure in one is absolute:
@@ -134,6 +144,16 @@ impl LogView {
         Ok(self.stats(store))
     }
 
+    /// Reads the history at `dir` from now on: the session opens it (and numbers the store
+    /// after its lines) once the window may have set its first view, on an empty store.
+    pub fn attach(&mut self, store: &Store, dir: Option<&Path>) {
+        if self.history.as_ref().map(Reader::dir) != dir {
+            self.history = dir.map(Reader::new);
+            self.reach = self.rows.front().copied().unwrap_or(store.first());
+            self.stored_first = self.stored_first();
+        }
+    }
+
     /// Takes in a live delivery (for this view's filter).
     pub fn apply(&mut self, store: &Store, delivery: Delivery) {
         let positions: Vec<u64> = match delivery {
@@ -159,6 +179,22 @@ impl LogView {
         }
         // Unreported (the window is hidden), rows of lines the store dropped must still go.
         self.evict(store);
+        if self.history.is_some() {
+            self.cap(kept(store.budget()));
+        }
+    }
+
+    /// Keeps the newest `most` rows: the older ones are on disk, prepended again on scroll.
+    fn cap(&mut self, most: usize) {
+        let over = self.rows.len().saturating_sub(most);
+        if over == 0 {
+            return;
+        }
+        self.rows.drain(..over);
+        self.evicted += over as i64;
+        self.reach = self.rows.front().copied().unwrap_or(self.reach);
+        let gone = self.markers.partition_point(|&p| p < self.reach);
+        self.markers.drain(..gone);
     }
 
     /// Drops rows whose lines fell off the store, and reports the view.
@@ -419,16 +455,96 @@ impl LogView {
         } else {
             &self.matches
         };
-        let target = nearest(&self.rows, targets, self.evicted, at)?;
+        let mut target = nearest(&self.rows, targets, self.evicted, at);
+        if markers {
+            // None loaded that way (it wrapped): the history's, older than the view, come first.
+            let from = usize::try_from(i64::from(at.from) - (self.evicted - at.evicted))
+                .ok()
+                .and_then(|row| self.rows.get(row).copied());
+            let wrapped = match (target, from) {
+                (Some(t), Some(from)) if at.forward => t <= from,
+                (Some(t), Some(from)) => t >= from,
+                _ => true,
+            };
+            if wrapped && let Some(stored) = self.stored_marker(!at.forward) {
+                target = Some(stored);
+            }
+        }
+        let target = target?;
         // A stored match older than the view: the pages down to it come first.
         while target < self.reach && self.page() {}
         let row = self.rows.binary_search(&target).ok()?;
         Some(row as i64 + self.evicted - at.evicted)
     }
 
-    /// The positions of the whole view, for export.
-    pub fn positions(&self) -> Vec<u64> {
-        self.rows.iter().copied().collect()
+    /// The stored marker older than the view that passes its filter, the newest such (or the
+    /// oldest): a marker query of the history, newest segment first.
+    fn stored_marker(&mut self, newest: bool) -> Option<u64> {
+        let filter = &self.filter;
+        let history = self.history.as_mut()?;
+        let dir = history.dir().to_owned();
+        let mut found = None;
+        let scanned = logs::history::search::markers(&dir, self.reach, newest, |pos| {
+            let passes = history.segment(pos).ok().flatten().is_some_and(|segment| {
+                !logs::select_range(&segment, filter, pos..pos + 1).is_empty()
+            });
+            if passes {
+                found = Some(pos);
+            }
+            passes
+        });
+        if let Err(e) = scanned {
+            tracing::warn!(dir = %dir.display(), %e, "log history marker query");
+        }
+        found
+    }
+
+    /// The view's filter, for export.
+    pub fn filter(&self) -> &Filter {
+        &self.filter
+    }
+}
+
+/// Writes what a viewer of `filter` can scroll to: with a history in `dir`, every stored line
+/// that passes, oldest first, then the buffered ones. A segment at a time, so the history is
+/// never in memory whole; the buffer is read under the hub's lock, the history outside it.
+pub fn export(
+    hub: &Hub,
+    filter: &Filter,
+    dir: Option<&Path>,
+    options: ExportOptions,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    let mut reader = dir.map(Reader::new);
+    let mut pos = match reader.as_mut() {
+        Some(reader) => reader.first()?.unwrap_or(0),
+        None => 0,
+    };
+    loop {
+        // Lines older than the buffer holds are on disk; those that leave it meanwhile too.
+        let seam = hub.read(Store::first);
+        if let Some(reader) = reader.as_mut() {
+            while pos < seam {
+                let Some(segment) = reader.segment(pos)? else {
+                    pos = reader.next_after(pos).unwrap_or(seam);
+                    continue;
+                };
+                let end = segment.end().min(seam);
+                let rows = logs::select_range(&segment, filter, pos..end);
+                export::write(&segment, &rows, options, out)?;
+                pos = end;
+            }
+        }
+        let done = hub.read(|store| {
+            if reader.is_some() && store.first() > pos {
+                return Ok(false);
+            }
+            let rows = logs::select_range(store, filter, pos..store.end());
+            export::write(store, &rows, options, out).map(|()| true)
+        })?;
+        if done {
+            return Ok(());
+        }
     }
 }
 
@@ -530,7 +646,7 @@ pub fn history_warning(status: &HistoryStatus) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use berth_engine::logs::{SearchMode, Stream};
+    use berth_engine::logs::{Marker, SearchMode, Stream};
 
     use super::*;
 
@@ -786,8 +902,9 @@ mod tests {
     }
 
     /// A project's history in `dir` of `count` lines, `web` and `db` in turn, every 1000th
-    /// (at 7) a needle, reopened as after a restart with a buffer of 64 KiB.
-    fn restarted(dir: &Path, count: u64) -> logs::Hub {
+    /// (at 7) a needle, those at `markers` lifecycle markers, reopened as after a restart with a
+    /// buffer of 64 KiB.
+    fn restarted(dir: &Path, count: u64, markers: &[u64]) -> logs::Hub {
         use berth_engine::logs::{Hub, HubOptions, Origin, Record};
         let options = HubOptions {
             budget: 64 << 10,
@@ -811,7 +928,7 @@ mod tests {
                     ts: pos as i64,
                     text: format!("{word} {pos:06}").into_bytes(),
                     partial: false,
-                    marker: None,
+                    marker: markers.contains(&pos).then_some(Marker::Crashed),
                 }
             })
             .collect();
@@ -825,7 +942,7 @@ mod tests {
     #[test]
     fn older_stored_rows_are_prepended_a_page_at_a_time_down_to_the_first() {
         let dir = tempfile::tempdir().unwrap();
-        let hub = restarted(dir.path(), 120_000);
+        let hub = restarted(dir.path(), 120_000, &[]);
         let first = hub.read(|s| s.first());
         assert!(first > 100_000, "the buffer holds the newest: {first}");
         let mut v = LogView::default();
@@ -874,9 +991,168 @@ mod tests {
     }
 
     #[test]
+    fn a_flood_keeps_the_newest_positions_and_the_rest_are_read_back_on_scroll() {
+        use berth_engine::logs::{Origin, Record};
+        let dir = tempfile::tempdir().unwrap();
+        let hub = restarted(dir.path(), 1_000, &[]);
+        let mut v = LogView::default();
+        hub.read(|s| v.set(s, Filter::default(), None, Some(dir.path())).unwrap());
+        let most = kept(hub.read(Store::budget));
+        let origin = std::sync::Arc::new(Origin {
+            id: "web".into(),
+            service: "web".into(),
+            name: "p-web-1".into(),
+        });
+        // A flood past the cap, a batch at a time as the feed delivers it.
+        let total = most as u64 + 3 * PAGE;
+        let mut end = 1_000;
+        while end < total {
+            let to = (end + 200).min(total);
+            let mut batch: Vec<Record> = (end..to)
+                .map(|pos| Record {
+                    origin: origin.clone(),
+                    stream: Stream::Stdout,
+                    ts: pos as i64,
+                    text: format!("line {pos:06}").into_bytes(),
+                    partial: false,
+                    marker: None,
+                })
+                .collect();
+            hub.append(&mut batch);
+            let missed = Delivery::Missed {
+                from: end,
+                to,
+                count: to - end,
+            };
+            hub.read(|s| v.apply(s, missed));
+            end = to;
+        }
+        let stats = hub.read(|s| v.stats(s));
+        assert_eq!(stats.length as usize, most, "the newest {most} positions");
+        assert!(stats.older, "the rest is on disk");
+        let newest = hub.read(|s| v.window(s, stats.length - 1, 1, stats.evicted));
+        assert_eq!(newest.lines[0].pos, total - 1);
+        // Scrolled back, page by page, down to the first line (once the writer has it all).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut reader = Reader::new(dir.path());
+        while reader.segment(total - most as u64 - 1).unwrap().is_none() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the flood never stored"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let mut taken = stats;
+        while taken.older {
+            taken = hub.read(|s| v.older(s, true));
+        }
+        assert!(taken.history_start);
+        assert_eq!(taken.length as u64, total);
+        let oldest = hub.read(|s| v.window(s, 0, 1, taken.evicted)).lines;
+        assert_eq!((oldest[0].pos, oldest[0].text.as_str()), (0, "line 000000"));
+    }
+
+    #[test]
+    fn the_jump_keys_reach_markers_only_the_history_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        // web's at 10 and 70,000, db's at 41, and the newest one buffered.
+        let hub = restarted(dir.path(), 120_000, &[10, 41, 70_000, 119_990]);
+        let first = hub.read(Store::first);
+        assert!(first > 100_000, "the buffer holds the newest: {first}");
+        let mut v = LogView::default();
+        let mut taken = hub.read(|s| v.set(s, Filter::default(), None, Some(dir.path())).unwrap());
+        // Back from the last row: the buffered marker, then the stored ones, newest first, each
+        // found where the viewer (told of the prepended rows) then is.
+        let mut from = taken.length - 1;
+        for want in [119_990, 70_000, 41, 10] {
+            let row = hub
+                .read(|s| v.find_marker(s, from, false, taken.evicted, taken.length))
+                .unwrap();
+            let now = hub.read(|s| v.stats(s));
+            let row = row + (taken.evicted - now.evicted);
+            let got = hub.read(|s| v.window(s, row as u32, 1, now.evicted)).lines[0].pos;
+            assert_eq!(got, want);
+            (from, taken) = (row as u32, now);
+        }
+        // A view of web alone skips db's; forward past its last marker wraps to the oldest.
+        let only_web = Filter {
+            services: vec!["web".into()],
+            ..Filter::default()
+        };
+        let set = hub.read(|s| v.set(s, only_web, None, Some(dir.path())).unwrap());
+        let last = set.length - 1;
+        let row = hub
+            .read(|s| v.find_marker(s, last, true, set.evicted, set.length))
+            .unwrap();
+        assert_eq!(pos_at(&hub, &mut v, &set, row), 10);
+        let now = hub.read(|s| v.stats(s));
+        let from = (row + (set.evicted - now.evicted)) as u32;
+        let row = hub
+            .read(|s| v.find_marker(s, from, true, now.evicted, now.length))
+            .unwrap();
+        assert_eq!(pos_at(&hub, &mut v, &now, row), 70_000);
+    }
+
+    /// The position of row `row` of a viewer whose last report was `taken`.
+    fn pos_at(hub: &logs::Hub, v: &mut LogView, taken: &ViewStats, row: i64) -> u64 {
+        let now = hub.read(|s| v.stats(s));
+        let row = row + (taken.evicted - now.evicted);
+        hub.read(|s| v.window(s, row as u32, 1, now.evicted)).lines[0].pos
+    }
+
+    #[test]
+    fn the_export_writes_the_stored_lines_then_the_buffered_ones_each_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = restarted(dir.path(), 120_000, &[]);
+        assert!(hub.read(Store::first) > 100_000);
+        let export_of = |filter: &Filter| {
+            let mut out = Vec::new();
+            export(
+                &hub,
+                filter,
+                Some(dir.path()),
+                ExportOptions::default(),
+                &mut out,
+            )
+            .unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let all = export_of(&Filter::default());
+        let want: Vec<String> = (0..120_000)
+            .map(|pos| {
+                let word = if pos % 1000 == 7 { "needle" } else { "line" };
+                format!("{word} {pos:06}")
+            })
+            .collect();
+        assert_eq!(all.lines().collect::<Vec<_>>(), want);
+        let only_db = Filter {
+            services: vec!["db".into()],
+            ..Filter::default()
+        };
+        let db = export_of(&only_db);
+        let want: Vec<&str> = want.iter().skip(1).step_by(2).map(String::as_str).collect();
+        assert_eq!(db.lines().collect::<Vec<_>>(), want);
+        // Without a history, the buffered lines alone.
+        let mut out = Vec::new();
+        export(
+            &hub,
+            &Filter::default(),
+            None,
+            ExportOptions::default(),
+            &mut out,
+        )
+        .unwrap();
+        let first = hub.read(Store::first);
+        assert_eq!(
+            out.iter().filter(|&&b| b == b'\n').count() as u64,
+            120_000 - first
+        );
+    }
+
+    #[test]
     fn a_search_counts_stored_matches_and_a_find_loads_the_rows_it_lands_in() {
         let dir = tempfile::tempdir().unwrap();
-        let hub = restarted(dir.path(), 120_000);
+        let hub = restarted(dir.path(), 120_000, &[]);
         let first = hub.read(|s| s.first());
         let mut v = LogView::default();
         let set = hub

@@ -151,7 +151,7 @@ const MARKER_LATE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Opens the window at `service`'s crash, out-of-memory or unhealthy marker stamped after
 /// `since` (waiting up to [`MARKER_LATE`] for it to reach the log), else its latest one.
-/// Called on the notification's own thread, which it may block.
+/// Called on a blocking worker, which it may block.
 fn reveal_marker<R: Runtime>(app: &AppHandle<R>, service: &str, since: i64) {
     let berth = app.state::<Berth>();
     let hub = berth.session().hub().clone();
@@ -191,9 +191,10 @@ pub fn show<R: Runtime>(
     #[cfg(target_os = "linux")]
     {
         let (app, title) = (app.clone(), alert.title.clone());
-        // Showing and waiting block on D-Bus: a thread of its own per notification, which ends
-        // when it is clicked or closed.
-        std::thread::spawn(move || {
+        // Showing blocks on D-Bus; the clicks of every notification shown are served by one
+        // listener (`actions`), not a thread waiting on each until it is closed.
+        tauri::async_runtime::spawn_blocking(move || {
+            actions::listen();
             let markup = notify_rust::get_capabilities()
                 .is_ok_and(|caps| caps.iter().any(|c| c == "body-markup"));
             let body = if markup { escape_markup(&body) } else { body };
@@ -204,11 +205,7 @@ pub fn show<R: Runtime>(
                 .action("default", "Show")
                 .show();
             match shown {
-                Ok(handle) => handle.wait_for_action(|action| {
-                    if action == "default" {
-                        open(&app);
-                    }
-                }),
+                Ok(handle) => actions::on_show(handle.id(), Box::new(move || open(&app))),
                 // No notification service (a bare X server): the log has it.
                 Err(err) => tracing::debug!("could not show a notification: {err}"),
             }
@@ -226,6 +223,97 @@ pub fn show<R: Runtime>(
             .show();
         if let Err(err) = shown {
             tracing::debug!("could not show a notification: {err}");
+        }
+    }
+}
+
+/// The Show actions of the notifications shown, served by one task reading the notification
+/// service's `ActionInvoked` and `NotificationClosed` signals for all of them.
+#[cfg(target_os = "linux")]
+mod actions {
+    use std::collections::VecDeque;
+    use std::sync::{Mutex, OnceLock};
+
+    use futures_util::StreamExt;
+
+    const INTERFACE: &str = "org.freedesktop.Notifications";
+
+    /// Notifications whose Show is served at most: an older one's click does nothing.
+    const KEPT: usize = 32;
+
+    type Open = Box<dyn FnOnce() + Send>;
+
+    /// The Show of each notification shown and not yet clicked or closed, oldest first.
+    static SHOWN: Mutex<VecDeque<(u32, Open)>> = Mutex::new(VecDeque::new());
+
+    /// Starts the listener once, and waits until it hears the service's signals: a click on a
+    /// notification shown after this returns is not missed.
+    pub fn listen() {
+        static LISTENING: OnceLock<()> = OnceLock::new();
+        LISTENING.get_or_init(|| {
+            let (subscribed, wait) = std::sync::mpsc::channel();
+            tauri::async_runtime::spawn(async move {
+                match subscribe().await {
+                    Ok(stream) => {
+                        let _ = subscribed.send(());
+                        serve(stream).await;
+                    }
+                    Err(err) => {
+                        tracing::debug!("no notification actions: {err}");
+                        let _ = subscribed.send(());
+                    }
+                }
+            });
+            let _ = wait.recv();
+        });
+    }
+
+    /// Runs `open` when notification `id` is clicked.
+    pub fn on_show(id: u32, open: Open) {
+        let mut shown = SHOWN.lock().expect("notifications");
+        shown.push_back((id, open));
+        if shown.len() > KEPT {
+            shown.pop_front();
+        }
+    }
+
+    fn take(id: u32) -> Option<Open> {
+        let mut shown = SHOWN.lock().expect("notifications");
+        let at = shown.iter().position(|(i, _)| *i == id)?;
+        shown.remove(at).map(|(_, open)| open)
+    }
+
+    async fn subscribe() -> zbus::Result<zbus::MessageStream> {
+        let connection = zbus::Connection::session().await?;
+        let rule = zbus::MatchRule::builder()
+            .msg_type(zbus::message::Type::Signal)
+            .interface(INTERFACE)
+            .build()?;
+        zbus::MessageStream::for_match_rule(rule, &connection, None).await
+    }
+
+    async fn serve(mut stream: zbus::MessageStream) {
+        while let Some(message) = stream.next().await {
+            let Ok(message) = message else { continue };
+            let header = message.header();
+            let body = message.body();
+            match header.member().map(|m| m.as_str()) {
+                Some("ActionInvoked") => {
+                    if let Ok((id, key)) = body.deserialize::<(u32, String)>()
+                        && key == "default"
+                        && let Some(open) = take(id)
+                    {
+                        // Opening may wait for the marker to reach the log.
+                        tauri::async_runtime::spawn_blocking(open);
+                    }
+                }
+                Some("NotificationClosed") => {
+                    if let Ok((id, _reason)) = body.deserialize::<(u32, u32)>() {
+                        take(id);
+                    }
+                }
+                _ => {}
+            }
         }
     }
 }

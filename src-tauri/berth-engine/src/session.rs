@@ -311,7 +311,7 @@ async fn follow_logs(feed: Feed, events: Subscription<FeedEvent>, hub: Hub, resu
         ..FollowOptions::default()
     };
     let (tx, rx) = tokio::sync::mpsc::channel(256);
-    let markers = crate::logs::follow_markers(events, tx.clone());
+    let markers = crate::logs::follow_markers(feed.engine(), events, tx.clone());
     let reading = async {
         let result = crate::logs::follow_feed(&feed, options, tx, Default::default()).await;
         if let Err(err) = result {

@@ -65,7 +65,18 @@ fn search_history(berth: &Berth, searching: HistorySearch) {
 /// Runs `f` on the open project's stored lines and the log view.
 fn read_view<T>(berth: &Berth, f: impl FnOnce(&Store, &mut LogView) -> T) -> T {
     let hub = berth.log_hub();
-    hub.read(|store| f(store, &mut berth.logs.lock().expect("log view")))
+    hub.read(|store| f(store, &mut attached(&hub, store, &berth.logs)))
+}
+
+/// The log view, reading the hub's history if it has opened since the view was set.
+fn attached<'a>(
+    hub: &Hub,
+    store: &Store,
+    logs: &'a Mutex<LogView>,
+) -> std::sync::MutexGuard<'a, LogView> {
+    let mut view = logs.lock().expect("log view");
+    view.attach(store, hub.history_dir().as_deref());
+    view
 }
 
 /// Applies each delivery of new lines to the view and reports it, until the hub is gone.
@@ -85,7 +96,7 @@ async fn feed(
 /// the view for the report that `logs_watch` sends.
 fn report(hub: &Hub, logs: &Mutex<LogView>, listener: &Mutex<Option<Channel<ViewStats>>>) {
     if let Some(l) = &*listener.lock().expect("listener") {
-        let mut stats = hub.read(|store| logs.lock().expect("log view").stats(store));
+        let mut stats = hub.read(|store| attached(hub, store, logs).stats(store));
         stats.history_stopped = crate::logview::history_warning(&hub.history_status());
         let _ = l.send(stats);
     }
@@ -213,6 +224,7 @@ pub async fn logs_export<R: Runtime>(
     let picked = ask(|done| {
         app.dialog()
             .file()
+            .set_title("Export the log")
             .set_file_name("berth-logs.txt")
             .add_filter("Text", &["txt", "log"])
             .save_file(done)
@@ -222,12 +234,30 @@ pub async fn logs_export<R: Runtime>(
     };
     let path = path.into_path().map_err(|e| Error::file(e.to_string()))?;
     let hub = berth.log_hub();
-    let positions = berth.logs.lock().expect("log view").positions();
+    let filter = berth.logs.lock().expect("log view").filter().clone();
     let options = ExportOptions {
         prefix: true,
         ..ExportOptions::default()
     };
-    hub.read(|store| berth_engine::logs::export::to_file(store, &positions, options, &path))
-        .map_err(|e| Error::file(format!("Could not write {}: {e}", path.display())))?;
+    // A long history takes a while to write: off the async runtime's threads.
+    let written = tauri::async_runtime::spawn_blocking({
+        let path = path.clone();
+        move || -> std::io::Result<()> {
+            let mut out = std::io::BufWriter::new(std::fs::File::create(&path)?);
+            crate::logview::export(
+                &hub,
+                &filter,
+                hub.history_dir().as_deref(),
+                options,
+                &mut out,
+            )?;
+            out.into_inner()
+                .map_err(std::io::IntoInnerError::into_error)?
+                .sync_all()
+        }
+    })
+    .await
+    .map_err(|e| Error::file(format!("Could not write {}: {e}", path.display())))?;
+    written.map_err(|e| Error::file(format!("Could not write {}: {e}", path.display())))?;
     Ok(Some(path.display().to_string()))
 }

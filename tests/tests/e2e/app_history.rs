@@ -1,7 +1,8 @@
 //! The stored log history in the window: after the app restarts, a line written by a
 //! container that has since been recreated (Docker has thrown its logs away) is found by the
 //! viewer's search; with more stored than the log buffer holds, the viewer scrolls back to the
-//! oldest stored line and its search finds a line that lives only on disk.
+//! oldest stored line, its search finds a line that lives only on disk, and its export writes
+//! every stored line.
 
 use std::process::Command;
 use std::time::Duration;
@@ -85,7 +86,8 @@ async fn a_recreated_containers_line_is_found_after_a_restart() {
 }
 
 /// A service that waits for `/t/go` (the test's `trigger` directory), then writes `LINES` lines
-/// of ~110 bytes at once (24 MB, more than the 16 MiB buffer holds), line 5 a needle.
+/// of ~110 bytes at once (24 MB, more than the 16 MiB buffer holds), line 5 a needle; and one
+/// that exits at `/t/blip`, for a marker older than the flood.
 const LINES: u32 = 220_000;
 
 fn flood(trigger: &std::path::Path) -> String {
@@ -94,7 +96,9 @@ fn flood(trigger: &std::path::Path) -> String {
          command: [\"sh\", \"-c\", \"echo waiting; until [ -f /t/go ]; do sleep 0.1; done; \
          awk 'BEGIN {{ for (i = 1; i <= {LINES}; i++) printf \\\"stored %07d %s\\\\n\\\", i, \
          (i == 5 ? \\\"needle-on-disk\\\" : \\\"{}\\\") }}'; echo flood done; \
-         trap 'exit 0' TERM; while true; do sleep 1; done\"]\n",
+         trap 'exit 0' TERM; while true; do sleep 1; done\"]\n  \
+         blip:\n    image: berth-test/busybox:1\n    volumes:\n      - {0}:/t\n    \
+         command: [\"sh\", \"-c\", \"until [ -f /t/blip ]; do sleep 0.1; done\"]\n",
         trigger.display(),
         "x".repeat(90),
     )
@@ -126,6 +130,9 @@ async fn the_viewer_scrolls_and_searches_into_what_only_the_history_holds() {
     let app = App::launch_with_config(&binary, &args, &config).await;
     app.texts_when(rows, wait, |r| r.iter().any(|t| t.ends_with("waiting")))
         .await;
+    std::fs::write(trigger.join("blip"), "").unwrap();
+    let exited = "[data-testid=log-row].marker[data-marker=exited]";
+    app.texts_when(exited, wait, |r| !r.is_empty()).await;
     std::fs::write(trigger.join("go"), "").unwrap();
     app.texts_when(rows, wait, |r| r.iter().any(|t| t.ends_with("flood done")))
         .await;
@@ -135,6 +142,45 @@ async fn the_viewer_scrolls_and_searches_into_what_only_the_history_holds() {
     let app = App::launch_with_config(&binary, &args, &config).await;
     app.texts_when(rows, wait, |r| r.iter().any(|t| t.ends_with("flood done")))
         .await;
+
+    // The export writes what the viewer can scroll to: every stored line, oldest first, then
+    // the buffered ones, none twice at the seam.
+    let exported = dir.join("exported.txt");
+    app.click("[data-testid=log-export]").await;
+    let dialog = app.native_window_when("Export the log", wait).await;
+    app.press(&dialog, "ctrl+a");
+    app.type_text(&dialog, exported.to_str().expect("UTF-8 path"));
+    app.press(&dialog, "Return");
+    app.text_when("[data-testid=log-export-path]", wait, |t| {
+        t.contains("exported.txt")
+    })
+    .await;
+    let text = std::fs::read_to_string(&exported).expect("the exported file");
+    let numbers: Vec<u32> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("flood-1 | stored "))
+        .map(|l| l[..7].parse().expect("a line number"))
+        .collect();
+    assert!(
+        numbers.iter().copied().eq(1..=LINES),
+        "each line once, in order: {} lines, from {:?} to {:?}",
+        numbers.len(),
+        numbers.first(),
+        numbers.last()
+    );
+    assert!(text.contains("flood-1 | stored 0000005 needle-on-disk\n"));
+    assert!(
+        text.ends_with("flood-1 | flood done\n"),
+        "{}",
+        &text[text.len() - 200..]
+    );
+
+    // The previous marker is blip's exit, which only the disk holds: its rows come, it is shown.
+    app.click("[data-testid=log-prev-marker]").await;
+    let current = format!("{rows}.current.marker[data-marker=exited]");
+    let marker = app.texts_when(&current, wait, |m| !m.is_empty()).await;
+    assert!(marker[0].contains("exited (0)"), "{marker:?}");
+
     let search = app
         .client
         .find(fantoccini::Locator::Css("[data-testid=log-search]"))

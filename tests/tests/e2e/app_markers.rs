@@ -266,3 +266,118 @@ async fn an_alert_rule_notifies_a_matching_line_once_per_quiet_spell() {
     app.quit().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Services that each crash when their `/tmp/crash` appears.
+const CRASHERS: &str = r#"
+services:
+  a:
+    image: berth-test/busybox:1
+    command: ["sh", "-c", "until [ -e /tmp/crash ]; do sleep 0.1; done; echo dying; exit 3"]
+  b:
+    image: berth-test/busybox:1
+    command: ["sh", "-c", "until [ -e /tmp/crash ]; do sleep 0.1; done; echo dying; exit 3"]
+  c:
+    image: berth-test/busybox:1
+    command: ["sh", "-c", "until [ -e /tmp/crash ]; do sleep 0.1; done; echo dying; exit 3"]
+  d:
+    image: berth-test/busybox:1
+    command: ["sh", "-c", "until [ -e /tmp/crash ]; do sleep 0.1; done; echo dying; exit 3"]
+  e:
+    image: berth-test/busybox:1
+    command: ["sh", "-c", "until [ -e /tmp/crash ]; do sleep 0.1; done; echo dying; exit 3"]
+"#;
+
+/// The threads of the app process opened on project `name`.
+fn app_threads(name: &str) -> usize {
+    let binary = workspace_binary("berth");
+    let pid = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .find(|e| {
+            let exe = std::fs::read_link(e.path().join("exe")).ok();
+            let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+            exe.as_deref() == Some(binary.as_path())
+                && String::from_utf8_lossy(&cmdline).contains(name)
+        })
+        .expect("the app's process")
+        .path();
+    std::fs::read_dir(pid.join("task")).unwrap().count()
+}
+
+#[tokio::test]
+async fn shown_notifications_share_one_listener_and_each_show_works() {
+    let notifications = Notifications::start()
+        .await
+        .expect("the test's notification service");
+    let name = unique_project("app-notify-many");
+    let _cleanup = Cleanup(name.clone());
+    let dir = std::env::temp_dir().join(&name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("compose.yaml");
+    std::fs::write(&file, CRASHERS).unwrap();
+    let path = file.to_str().unwrap();
+    let app = App::launch(&workspace_binary("berth"), &["-f", path, "-p", &name]).await;
+    let long = Duration::from_secs(60);
+    app.texts_when("[data-testid=services] tr[data-service]", long, |t| {
+        t.len() == 5
+    })
+    .await;
+    berthctl_ok(&name, &file, &["up", "-d"]);
+    for service in ["a", "b", "c", "d", "e"] {
+        app.cell_when(service, "state", long, |t| t.starts_with("running"))
+            .await;
+    }
+    let before = app_threads(&name);
+
+    // Five crashes, five notifications, none clicked or closed.
+    let mut shown = Vec::new();
+    for service in ["a", "b", "c", "d", "e"] {
+        docker(&[
+            "exec",
+            &format!("{name}-{service}-1"),
+            "touch",
+            "/tmp/crash",
+        ]);
+        let title = format!("{name}: {service}");
+        let n = notifications
+            .wait_for(long, |n| n.summary == title)
+            .await
+            .unwrap();
+        shown.push(n);
+    }
+    // No thread waits for each of them: the count comes back (short-lived workers aside).
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = app_threads(&name);
+        if now < before + shown.len() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{now} threads after {} notifications, {before} before",
+            shown.len()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    // Show on the second opens the log at b's crash.
+    notifications.invoke(shown[1].id, "default").await.unwrap();
+    let pos = when_some(
+        &app,
+        &current_marker_in_view("crashed"),
+        "b's crash marker was not revealed",
+    )
+    .await;
+    let service = app
+        .eval(&format!(
+            "return document.querySelector('[data-testid=log-row][data-pos=\"{}\"] .svc').textContent",
+            pos.as_str().unwrap()
+        ))
+        .await;
+    assert!(
+        service.as_str().unwrap().starts_with("b"),
+        "the marker of {service}"
+    );
+    app.quit().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -645,3 +645,41 @@ async fn reopened_after_a_recreate(name: &str, killed: bool) {
     let lines = stored(&root, &stack.name);
     assert_once(&numbers(&lines, "new"), "the new container's lines");
 }
+
+/// A line longer than the engine's 16 KiB log frames (it splits it, each part with its own
+/// timestamp) as the last stored line when the session closes: the session reopened resumes
+/// after it and stores it once, whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_split_line_at_the_resume_instant_is_stored_once() {
+    let yaml = "services:\n  long:\n    image: berth-test/busybox:1\n    command: [\"sh\", \"-c\", \
+                \"echo before; sleep 1; awk 'BEGIN { s = \\\"long \\\"; \
+                for (i = 0; i < 40000; i++) s = s \\\"x\\\"; print s \\\" end\\\" }'; \
+                sleep 5; echo after; sleep 600\"]\n";
+    let stack = TestStack::new("history-split", yaml).await;
+    let root = Root::new(&stack.name);
+    let session = open(&stack, &root, 1 << 30, "");
+    stack.up_wait().await;
+    let long = |lines: &[(String, String)]| {
+        lines
+            .iter()
+            .filter(|(_, t)| t.starts_with("long ") || t.ends_with(" end") || t.starts_with("xxx"))
+            .map(|(_, t)| t.len())
+            .collect::<Vec<_>>()
+    };
+    until("the long line stored", || {
+        !long(&stored_or_none(&root, &stack.name)).is_empty()
+    })
+    .await;
+    drop(session);
+    // Reopened at once: it resumes at the long line's time, before `after` is written.
+    let session = open(&stack, &root, 1 << 30, "");
+    until("the line after it stored", || {
+        stored(&root, &stack.name).iter().any(|(_, t)| t == "after")
+    })
+    .await;
+    drop(session);
+    let lines = stored(&root, &stack.name);
+    assert_eq!(long(&lines), [5 + 40_000 + 4], "the long line once, whole");
+    let count = |text: &str| lines.iter().filter(|(_, t)| t == text).count();
+    assert_eq!((count("before"), count("after")), (1, 1));
+}

@@ -1,5 +1,6 @@
 //! Lifecycle markers on a real engine: what happened to each container (created, recreated,
-//! started, health, exit, out of memory, a policy's restart, a stop the user asked for) as lines
+//! started, health, exit, out of memory, a policy's restart, a start by the user after a crash, a
+//! stop the user asked for) as lines
 //! of their own in the session's hub, in order among the container's lines, and never in the
 //! container's Docker logs.
 
@@ -110,6 +111,24 @@ async fn markers_say_what_happened_in_order_and_never_reach_docker_logs() {
     .collect();
     let deadline = Instant::now() + Duration::from_secs(60);
     while markers(&all_lines(&session)) != want_first {
+        assert!(
+            Instant::now() < deadline,
+            "markers: {:#?}",
+            markers(&all_lines(&session))
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Started again by the user after its crash, not by a restart policy: "started".
+    let crash = format!("{}-crash-1", stack.name);
+    let started = std::process::Command::new("docker")
+        .args(["start", &crash])
+        .output()
+        .expect("docker start");
+    assert!(started.status.success(), "{started:?}");
+    let want_crash = vec![Created, Started, Crashed, Started, Crashed];
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while markers(&all_lines(&session)).get("crash") != Some(&want_crash) {
         assert!(
             Instant::now() < deadline,
             "markers: {:#?}",

@@ -389,12 +389,14 @@ struct Reader {
     timestamps: bool,
     since: Option<i64>,
     until: Option<i64>,
-    /// Per stream: the timestamp of the last frame read, and how many were read with exactly
+    /// Per stream: the timestamp of the last line read, and how many were read with exactly
     /// that timestamp. Per stream, because the engine stamps every part of a split line with
     /// the first part's time, so the other stream's frames in between can be newer.
     last: [Option<(i64, u32)>; 2],
-    /// Per stream: how many frames at exactly `last`'s timestamp this attach has met so far.
+    /// Per stream: how many lines at exactly `last`'s timestamp this attach has met so far.
     replayed: [u32; 2],
+    /// Per stream: the rest of a split line read before is being dropped.
+    skipping: [bool; 2],
     /// A line the engine split (per stream): its parts so far.
     partial: [Option<Pending>; 2],
     max_line: usize,
@@ -433,6 +435,7 @@ impl Reader {
             until: options.until,
             last,
             replayed: [0, 0],
+            skipping: [false, false],
             partial: [None, None],
             max_line: options.max_line.unwrap_or(MAX_LINE).max(1),
             probe: None,
@@ -448,6 +451,7 @@ impl Reader {
         follow: bool,
     ) -> impl futures_util::Stream<Item = Result<LogOutput, bollard::errors::Error>> + use<> {
         self.replayed = [0, 0];
+        self.skipping = [false, false];
         let resume = self.last.iter().flatten().map(|(ts, _)| *ts).min();
         let from = resume.or(self.since);
         let secs = |ns: i64, up: bool| {
@@ -569,7 +573,16 @@ impl Reader {
                 self.short = true;
                 return;
             }
-            if !self.fresh(which, ts) {
+            // The count at a timestamp is of lines, as the history stores them: every part of
+            // a split line has its first part's time, so only a line's first part is counted,
+            // and the rest of a line read before is dropped with it.
+            let ends = message.ends_with(b"\n");
+            if self.skipping[which] {
+                self.skipping[which] = !ends;
+                return;
+            }
+            if self.partial[which].is_none() && !self.fresh(which, ts) {
+                self.skipping[which] = !ends;
                 return;
             }
             (ts, &message[space + 1..])

@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 use super::follow::{Origin, Record};
 use super::line::Stream;
 use super::marker::Marker;
+use crate::Engine;
 use crate::feed::FeedEvent;
 use crate::labels;
 use crate::subscription::Subscription;
@@ -163,8 +164,12 @@ fn container_name(name: &str) -> &str {
 const HOLD: Duration = Duration::from_millis(250);
 
 /// Sends the markers `events` (a feed's) tell to the hub's pump (as `sink`), until the feed or
-/// the pump goes.
-pub async fn follow_markers(mut events: Subscription<FeedEvent>, sink: mpsc::Sender<Vec<Record>>) {
+/// the pump goes. `engine` tells a restart policy's start from the user's.
+pub async fn follow_markers(
+    engine: &Engine,
+    mut events: Subscription<FeedEvent>,
+    sink: mpsc::Sender<Vec<Record>>,
+) {
     let mut tracker = Tracker::default();
     let mut held: VecDeque<(tokio::time::Instant, Mark)> = VecDeque::new();
     loop {
@@ -178,7 +183,10 @@ pub async fn follow_markers(mut events: Subscription<FeedEvent>, sink: mpsc::Sen
             }
             event = events.recv() => match event {
                 Ok(FeedEvent::Event(event)) => {
-                    if let Some(mark) = tracker.on_event(&event) {
+                    if let Some(mut mark) = tracker.on_event(&event) {
+                        if mark.marker == Marker::Restarted && !by_policy(engine, &mark.id).await {
+                            (mark.marker, mark.text) = (Marker::Started, "started".to_owned());
+                        }
                         held.push_back((tokio::time::Instant::now() + HOLD, mark));
                     }
                 }
@@ -186,6 +194,17 @@ pub async fn follow_markers(mut events: Subscription<FeedEvent>, sink: mpsc::Sen
                 Err(RecvError::Closed) => return,
             },
         }
+    }
+}
+
+/// Whether the container's start after it ended by itself was its restart policy's. The two
+/// look the same in the event stream (`die`, then `start`, the same attributes); the engine
+/// counts a policy's restarts in `RestartCount` and sets it back to 0 on a start by the user.
+async fn by_policy(engine: &Engine, id: &str) -> bool {
+    match engine.docker().inspect_container(id, None).await {
+        Ok(c) => c.restart_count.unwrap_or_default() > 0,
+        // Gone already: as the events said.
+        Err(_) => true,
     }
 }
 

@@ -110,6 +110,11 @@ impl Store {
         Store::starting_at(budget, 0)
     }
 
+    /// The most bytes it keeps.
+    pub fn budget(&self) -> usize {
+        self.budget
+    }
+
     /// An empty store whose first line gets position `first` (where the project's history
     /// ends, or a segment of it starts).
     pub fn starting_at(budget: usize, first: u64) -> Store {

@@ -12,7 +12,7 @@ use super::format;
 use super::segments;
 use crate::logs::ansi;
 use crate::logs::query::Matcher;
-use crate::logs::store::RAW;
+use crate::logs::store::{MARKER, RAW};
 
 /// Positions of the stored lines in `dir` that `matcher` finds, oldest first, matched as the
 /// viewer matches them: on a line's text without escape sequences, never across two lines.
@@ -45,6 +45,44 @@ pub fn search_while(
         out.extend(hits.into_iter().map(|k| segment.first + k as u64));
     }
     Ok(Some(out))
+}
+
+/// Offers `take` the positions of the stored lifecycle markers before `before`, newest first
+/// (`newest`) or oldest first, until it says it has one: segment by segment, the records' heads
+/// walked as a search walks them, so only a marker's own record is checked.
+pub fn markers(
+    dir: &Path,
+    before: u64,
+    newest: bool,
+    mut take: impl FnMut(u64) -> bool,
+) -> io::Result<()> {
+    let mut list = segments::list(dir)?;
+    list.retain(|s| s.first < before);
+    if newest {
+        list.reverse();
+    }
+    let mut bytes = Vec::new();
+    for segment in list {
+        bytes.clear();
+        match std::fs::File::open(&segment.path).and_then(|mut f| f.read_to_end(&mut bytes)) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        }
+        let mut found: Vec<u64> = format::lines_unchecked(&bytes)
+            .enumerate()
+            .filter(|&(_, (start, _, flags))| flags & MARKER != 0 && format::intact(&bytes, start))
+            .map(|(k, _)| segment.first + k as u64)
+            .filter(|&pos| pos < before)
+            .collect();
+        if newest {
+            found.reverse();
+        }
+        if found.into_iter().any(&mut take) {
+            return Ok(());
+        }
+    }
+    Ok(())
 }
 
 /// The numbers (within the segment) of its lines that `matcher` finds: one pass of the
