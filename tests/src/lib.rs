@@ -14,6 +14,7 @@ pub mod samples;
 pub mod ssh;
 pub mod stacks;
 pub mod swarm;
+pub mod tray;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
