@@ -111,10 +111,12 @@ async fn visibility_when(app: &App, state: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tray_lists_every_stack_and_stops_starts_restarts_and_shows_logs_of_any() {
     let tray = Tray::start().await.expect("the fake StatusNotifierWatcher");
+    // Named to sort first among the stopped projects: the tray lists 20, running ones first,
+    // and the shared engine may hold other tests' projects.
     let (a, b, open) = (
-        compose_up("tray-a"),
-        compose_up("tray-b"),
-        compose_up("tray-open"),
+        compose_up("0tray-a"),
+        compose_up("0tray-b"),
+        compose_up("0tray-open"),
     );
     let file = open.file();
     let app = App::launch(
@@ -190,6 +192,9 @@ async fn the_tray_lists_every_stack_and_stops_starts_restarts_and_shows_logs_of_
     assert_eq!(started(&b_all[1]), db_before, "db was restarted too");
 
     // Logs, with the window hidden from the tray: the window shows b with web's lines alone.
+    tray.menu_when(&item, WAIT, |m| m.find(&[&b_title]).is_some())
+        .await
+        .expect("b's web running again");
     click(&tray, &item, &["Show/Hide window"]).await;
     visibility_when(&app, "hidden").await;
     click(&tray, &item, &[&b_title, "web", "Logs"]).await;
