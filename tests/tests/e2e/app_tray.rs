@@ -1,7 +1,8 @@
 //! The tray, read and clicked as a desktop's panel does: over D-Bus, through a
 //! StatusNotifierWatcher of the test's own and the item's `com.canonical.dbusmenu` menu. Two
 //! stacks started by the real `docker compose` and the one the app is open on are listed with
-//! their states; Stop, Start, a service's Restart and Logs act on the stack the entry names.
+//! their states; Stop, Start, a service's Restart and Logs act on the stack the entry names;
+//! a Start the engine refuses is a desktop notification saying which stack and why.
 //! Real app, real engine, real compose.
 
 use std::path::PathBuf;
@@ -217,5 +218,65 @@ async fn the_tray_lists_every_stack_and_stops_starts_restarts_and_shows_logs_of_
         |t| t == "web",
     )
     .await;
+    app.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_the_engine_refuses_is_a_notification_naming_the_stack_and_why() {
+    let tray = Tray::start().await.expect("the fake StatusNotifierWatcher");
+    let notifications = berth_tests::notifications::Notifications::start()
+        .await
+        .expect("the fake notification service");
+    let open = compose_up("0tray-note-open");
+    // A stack whose container binds a directory that will be gone when it is started again.
+    let name = unique_project("0tray-note-bind");
+    let dir = std::env::temp_dir().join(&name);
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).expect("the bound directory");
+    let yaml = format!(
+        "services:\n  web:\n    image: berth-test/busybox:1\n    command: [sleep, \"600\"]\n    \
+         stop_grace_period: 0s\n    volumes:\n      - type: bind\n        source: {}\n        \
+         target: /data\n        bind: {{create_host_path: false}}\n",
+        data.display()
+    );
+    std::fs::write(dir.join("compose.yaml"), yaml).expect("a compose file");
+    let bound = Started {
+        _down: Cleanup(name.clone()),
+        name,
+        dir,
+    };
+    compose::run(&bound.name, &bound.file(), &["up", "-d"]);
+    let file = open.file();
+    let app = App::launch(
+        &workspace_binary("berth"),
+        &["-f", file.to_str().expect("UTF-8"), "-p", &open.name],
+    )
+    .await;
+    let item = tray.item(WAIT).await.expect("the app's tray item");
+    let title = format!("● {} — 1/1", bound.name);
+    tray.menu_when(&item, WAIT, |m| m.find(&[&title]).is_some())
+        .await
+        .expect("the stack listed");
+    click(&tray, &item, &[&title, "Stop"]).await;
+    running_when(&[bound.container("web")], false).await;
+    std::fs::remove_dir_all(&data).expect("remove the bound directory");
+    let stopped = format!("○ {} — 0/1", bound.name);
+    tray.menu_when(&item, WAIT, |m| m.find(&[&stopped]).is_some())
+        .await
+        .expect("the stack listed as stopped");
+    click(&tray, &item, &[&stopped, "Start"]).await;
+    let note = notifications
+        .wait_for(WAIT, |n| n.summary.contains(&bound.name))
+        .await
+        .expect("a notification");
+    assert_eq!(
+        note.summary,
+        format!("Berth could not start {}", bound.name)
+    );
+    assert!(
+        note.body.starts_with("service web: ")
+            && note.body.contains("bind source path does not exist"),
+        "{note:?}"
+    );
     app.quit().await;
 }
