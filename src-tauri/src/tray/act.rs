@@ -76,10 +76,11 @@ async fn lifecycle(
     }
     let stack = Stack::new(engine, origin.project()?);
     let done = match action {
+        // Not opened: its existing containers, as `berthctl -p NAME start`.
+        Action::Up => stack.start(&services, &progress).await,
         Action::Stop => stack.stop(&services, &progress).await,
         Action::Restart => stack.restart(&services, &progress).await,
-        // Not opened: its existing containers, as `berthctl -p NAME start`.
-        _ => stack.start(&services, &progress).await,
+        Action::Down | Action::Rebuild => unreachable!("the tray offers no {action:?}"),
     };
     done.map_err(|e| e.to_string())
 }
