@@ -118,6 +118,7 @@ pub fn run() {
             tray::create(app.handle())?;
             notify::watch(app.handle());
             notify::watch_lines(app.handle());
+            notify::watch_swarm(app.handle());
             Ok(())
         })
         .on_window_event(|window, event| {

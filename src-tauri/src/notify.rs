@@ -106,6 +106,45 @@ pub fn watch_lines<R: Runtime>(app: &AppHandle<R>) {
     });
 }
 
+/// While the app runs, watches the replicas of every Swarm stack when the session's engine is
+/// a Swarm manager, and notifies of a service that loses replicas by itself; Show opens the
+/// Swarm view on its stack. Checked again whenever the session's engine changes.
+pub fn watch_swarm<R: Runtime>(app: &AppHandle<R>) {
+    let mut views = app.state::<Berth>().watch();
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let mut checked: Option<String> = None;
+        loop {
+            let engine = app.state::<Berth>().session().engine();
+            let endpoint = engine.as_ref().map(|e| e.endpoint().to_owned());
+            if endpoint != checked {
+                checked = endpoint;
+                let swarm = &app.state::<Berth>().swarm;
+                match engine {
+                    Some(engine)
+                        if berth_engine::swarm::info(&engine)
+                            .await
+                            .is_ok_and(|i| i.is_some_and(|i| i.manager)) =>
+                    {
+                        let app = app.clone();
+                        swarm.watch(engine, move |stack, alert| {
+                            let stack = stack.to_owned();
+                            show(&app, &alert, move |app| {
+                                app.state::<Berth>().swarm.reveal(&stack);
+                                crate::tray::show_window(app);
+                            });
+                        });
+                    }
+                    _ => swarm.unwatch(),
+                }
+            }
+            if views.changed().await.is_err() {
+                return;
+            }
+        }
+    });
+}
+
 /// How far a notification's marker may be from it: the marker is stamped with the event's
 /// time and reaches the log a moment after the view that notified.
 const MARKER_LATE: std::time::Duration = std::time::Duration::from_secs(5);

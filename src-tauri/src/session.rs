@@ -52,7 +52,7 @@ impl Session {
             ..StackView::new(status)
         });
         let options = SessionOptions {
-            endpoint: settings.endpoint(),
+            engine: settings.engine(),
             hub: HubOptions {
                 budget: (settings.log_buffer_mib as usize) << 20,
                 history: history.map(|root| HistoryOptions {

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use berth_engine::ProjectArgs;
+use berth_engine::{EngineChoice, ProjectArgs};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -110,20 +110,16 @@ impl Settings {
             .map_err(|e| format!("Could not save the settings in {}: {e}", dir.display()))
     }
 
-    /// The engine's address a session connects to: the endpoint, else the chosen context's host
-    /// (as `berthctl --context` resolves one), else empty (the environment's engine). A context
-    /// that is gone falls back to the environment's, said in the log.
-    pub fn endpoint(&self) -> String {
-        if !self.engine_endpoint.is_empty() || self.engine_context.is_empty() {
-            return self.engine_endpoint.clone();
-        }
-        let contexts = berth_engine::contexts().unwrap_or_default();
-        match contexts.into_iter().find(|c| c.name == self.engine_context) {
-            Some(context) => context.host,
-            None => {
-                tracing::warn!(context = %self.engine_context, "no such Docker context");
-                String::new()
-            }
+    /// The engine a session connects to: the endpoint, else the chosen context (with its TLS
+    /// files, as `berthctl --context` connects), else the environment's. A context that is gone
+    /// is never swapped for another engine: the connection says it is missing.
+    pub fn engine(&self) -> EngineChoice {
+        if !self.engine_endpoint.is_empty() {
+            EngineChoice::Endpoint(self.engine_endpoint.clone())
+        } else if !self.engine_context.is_empty() {
+            EngineChoice::Context(self.engine_context.clone())
+        } else {
+            EngineChoice::Environment
         }
     }
 
@@ -227,6 +223,19 @@ mod tests {
         assert_eq!(changed.log_buffer_mib, 128);
         assert_eq!(changed.engine_endpoint, "tcp://10.0.0.2:2375");
         assert_eq!(changed.history_mib, 64);
+    }
+
+    #[test]
+    fn the_engine_is_the_endpoint_else_the_context_else_the_environment() {
+        let mut s = Settings::default();
+        assert_eq!(s.engine(), EngineChoice::Environment);
+        s.engine_context = "tls".into();
+        assert_eq!(s.engine(), EngineChoice::Context("tls".into()));
+        s.engine_endpoint = "tcp://10.0.0.2:2376".into();
+        assert_eq!(
+            s.engine(),
+            EngineChoice::Endpoint("tcp://10.0.0.2:2376".into())
+        );
     }
 
     #[test]

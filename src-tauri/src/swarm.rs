@@ -1,19 +1,17 @@
 //! The Swarm view's window side: the Swarm stack open in the window (its services, tasks and
-//! the Swarm's nodes, refreshed while it is open), its merged service logs in a hub of its own,
-//! and a notification when one of its services runs fewer replicas than it wants by itself.
-//!
-//! Swarm's own events (API 1.41) say when a service or a node changes, not when a task does: a
-//! replica that dies changes no service. So the open stack is read again on each of those
-//! events and every [`POLL`] besides, and only while it is open.
+//! the Swarm's nodes, refreshed every [`POLL`] while it is open), its merged service logs in a
+//! hub of its own; and, while the app runs on a Swarm manager, a notification when a service
+//! of any stack runs fewer replicas than it wants by itself (`swarm::watch_services`: driven by
+//! the engine's events, with a slow safety read).
 
-use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use berth_engine::logs::{Hub, HubOptions};
 use berth_engine::{AbortOnDrop, CancellationToken, Engine, swarm};
 use serde::Serialize;
+use tauri::ipc::Channel;
 use tokio::sync::{mpsc, watch};
 use ts_rs::TS;
 
@@ -102,25 +100,49 @@ impl SwarmService {
     }
 }
 
-/// Services whose missing replicas the user asked for: a deploy (the whole stack) or a scale
-/// underway. Each stays quiet until it runs what it wants.
+/// Services whose missing replicas someone asked for: a deploy or removal of a stack from the
+/// window, a scale or rollback from the window, or a change seen in the services themselves (a
+/// new desired count, a rolling update: what berthctl or docker did, which the app cannot tell
+/// apart from the window's). Each stays quiet until it runs what it wants.
 #[derive(Debug, Default)]
 pub struct Quiet {
-    pub stack: bool,
+    /// Stacks quiet as a whole until each of their services runs what it wants.
+    pub stacks: HashSet<String>,
+    /// Stacks a deploy or removal from the window is running on.
+    pub deploying: HashSet<String>,
     pub services: HashSet<String>,
 }
 
 impl Quiet {
-    fn quiet(&self, service: &str) -> bool {
-        self.stack || self.services.contains(service)
+    fn quiet(&self, stack: &str, service: &str) -> bool {
+        self.stacks.contains(stack) || self.services.contains(service)
     }
 
-    /// Forgets the services that now run what they want; the stack once all do.
-    fn settle(&mut self, services: &[SwarmService], deploying: bool) {
-        self.services
-            .retain(|name| services.iter().any(|s| &s.name == name && s.short()));
-        if !deploying && services.iter().all(|s| !s.short()) {
-            self.stack = false;
+    /// Quiets the services of `after` someone changed since `before`: a new desired count (a
+    /// scale), or a rolling update or rollback under way.
+    fn changed(&mut self, before: &[SwarmService], after: &[SwarmService]) {
+        for s in after {
+            let rescaled = before
+                .iter()
+                .any(|b| b.name == s.name && b.desired != s.desired);
+            let rolling = s
+                .update
+                .as_ref()
+                .is_some_and(|u| matches!(u.state.as_str(), "updating" | "rollback_started"));
+            if rescaled || rolling {
+                self.services.insert(s.name.clone());
+            }
+        }
+    }
+
+    /// Forgets the services of `stack` that now run what they want; the stack once all do.
+    fn settle(&mut self, stack: &str, services: &[SwarmService]) {
+        self.services.retain(|name| {
+            !services.iter().any(|s| &s.name == name)
+                || services.iter().any(|s| &s.name == name && s.short())
+        });
+        if !self.deploying.contains(stack) && services.iter().all(|s| !s.short()) {
+            self.stacks.remove(stack);
         }
     }
 }
@@ -135,7 +157,7 @@ pub fn alerts(
 ) -> Vec<Alert> {
     after
         .iter()
-        .filter(|s| s.short() && !quiet.quiet(&s.name))
+        .filter(|s| s.short() && !quiet.quiet(stack, &s.name))
         .filter(|s| before.iter().any(|b| b.name == s.name && !b.short()))
         .map(|s| Alert {
             title: format!("Swarm stack {stack}: {}", s.name),
@@ -145,10 +167,17 @@ pub fn alerts(
         .collect()
 }
 
-/// The Swarm stack open in the window; its reading ends when another opens or it closes.
+/// The Swarm stack open in the window (its reading ends when another opens or it closes), and
+/// the watch of every stack's replicas that notifies, while the engine is a Swarm manager.
 #[derive(Default)]
 pub struct Swarm {
     open: Mutex<Option<(Arc<Open>, AbortOnDrop)>>,
+    quiet: Arc<Mutex<Quiet>>,
+    /// The engine watched (its endpoint), and the watch.
+    watcher: Mutex<Option<(String, AbortOnDrop)>>,
+    /// Where the stack a notification's Show asks for goes (the window), and the one asked
+    /// before the window listened.
+    reveal: Mutex<(Option<Channel<String>>, Option<String>)>,
 }
 
 /// An open stack, shared with its reading.
@@ -158,34 +187,23 @@ struct Open {
     /// The hub its services' logs go to: a new one whenever its services change, as the
     /// engine's service logs follow the services there are when they start.
     logs: Mutex<Hub>,
-    quiet: Mutex<Quiet>,
-    deploying: AtomicBool,
 }
 
 impl Swarm {
     /// Opens stack `stack` on `engine`: its view is read now and again while it stays open
-    /// (into `view`), its services' logs are followed into a hub of its own, and `notify` is
-    /// told of each service that loses replicas by itself.
-    pub fn open(
-        &self,
-        engine: Engine,
-        stack: String,
-        view: watch::Sender<SwarmView>,
-        notify: impl Fn(Alert) + Send + 'static,
-    ) {
+    /// (into `view`), and its services' logs are followed into a hub of its own.
+    pub fn open(&self, engine: Engine, stack: String, view: watch::Sender<SwarmView>) {
         let open = Arc::new(Open {
             stack,
             engine,
             logs: Mutex::new(Hub::new(HubOptions::default())),
-            quiet: Mutex::default(),
-            deploying: AtomicBool::new(false),
         });
         let runtime = tauri::async_runtime::handle();
-        let task = runtime.inner().spawn(follow(open.clone(), view, notify));
+        let task = runtime.inner().spawn(follow(open.clone(), view));
         *self.open.lock().expect("swarm lock") = Some((open, AbortOnDrop(task)));
     }
 
-    /// Closes the open stack: its reading, logs and notifications end.
+    /// Closes the open stack: its reading and logs end.
     pub fn close(&self) {
         self.open.lock().expect("swarm lock").take();
     }
@@ -208,22 +226,93 @@ impl Swarm {
         self.with(|o| o.logs.lock().expect("logs lock").clone())
     }
 
-    /// Quiets the notifications of the whole open stack while a deploy (or a removal) runs,
+    /// Quiets the notifications of the whole of `stack` while a deploy (or a removal) runs,
     /// and after one until each of its services runs what it wants.
-    pub fn deploying(&self, on: bool) {
-        let _ = self.with(|o| {
-            o.deploying.store(on, Ordering::SeqCst);
-            if on {
-                o.quiet.lock().expect("quiet lock").stack = true;
-            }
-        });
+    pub fn deploying(&self, stack: &str, on: bool) {
+        let mut quiet = self.quiet.lock().expect("quiet lock");
+        if on {
+            quiet.stacks.insert(stack.to_owned());
+            quiet.deploying.insert(stack.to_owned());
+        } else {
+            quiet.deploying.remove(stack);
+        }
     }
 
     /// Quiets `service`'s notifications until it runs what it wants (a scale the user asked).
     pub fn quiet(&self, service: &str) {
-        let _ = self
-            .with(|o| (o.quiet.lock().expect("quiet lock").services).insert(service.to_owned()));
+        (self.quiet.lock().expect("quiet lock").services).insert(service.to_owned());
     }
+
+    /// Watches the replicas of every stack on `engine`, a Swarm manager, telling `notify` of
+    /// each service that loses replicas by itself (with its stack); a watch of the same engine
+    /// goes on, one of another ends.
+    pub fn watch(&self, engine: Engine, notify: impl Fn(&str, Alert) + Send + Sync + 'static) {
+        let mut watcher = self.watcher.lock().expect("watcher lock");
+        if watcher
+            .as_ref()
+            .is_some_and(|(e, _)| e == engine.endpoint())
+        {
+            return;
+        }
+        let endpoint = engine.endpoint().to_owned();
+        let quiet = self.quiet.clone();
+        let runtime = tauri::async_runtime::handle();
+        let task = runtime.inner().spawn(async move {
+            let mut before: Option<BTreeMap<String, Vec<SwarmService>>> = None;
+            swarm::watch_services(&engine, |read| {
+                let Ok(read) = read else { return };
+                let after = by_stack(read);
+                let mut quiet = quiet.lock().expect("quiet lock");
+                if let Some(before) = &before {
+                    for (stack, services) in &after {
+                        let was = before.get(stack).map(Vec::as_slice).unwrap_or_default();
+                        quiet.changed(was, services);
+                        for alert in alerts(stack, was, services, &quiet) {
+                            notify(stack, alert);
+                        }
+                    }
+                }
+                for (stack, services) in &after {
+                    quiet.settle(stack, services);
+                }
+                before = Some(after);
+            })
+            .await;
+        });
+        *watcher = Some((endpoint, AbortOnDrop(task)));
+    }
+
+    /// The window listens for the stacks to show on `channel` (a pending one goes at once).
+    pub fn on_reveal(&self, channel: Channel<String>) {
+        let mut reveal = self.reveal.lock().expect("reveal lock");
+        if let Some(stack) = reveal.1.take() {
+            let _ = channel.send(stack);
+        }
+        reveal.0 = Some(channel);
+    }
+
+    /// Has the window open the Swarm view on `stack`.
+    pub fn reveal(&self, stack: &str) {
+        let mut reveal = self.reveal.lock().expect("reveal lock");
+        let sent = (reveal.0.as_ref()).is_some_and(|c| c.send(stack.to_owned()).is_ok());
+        if !sent {
+            reveal.1 = Some(stack.to_owned());
+        }
+    }
+
+    /// Ends the watch (the engine is no Swarm manager, or gone).
+    pub fn unwatch(&self) {
+        self.watcher.lock().expect("watcher lock").take();
+    }
+}
+
+/// The services read, by stack.
+fn by_stack(read: Vec<swarm::StackService>) -> BTreeMap<String, Vec<SwarmService>> {
+    let mut out: BTreeMap<String, Vec<SwarmService>> = BTreeMap::new();
+    for s in read {
+        out.entry(s.stack).or_default().push(s.service.into());
+    }
+    out
 }
 
 /// The open stack's service of this name (its Swarm name, `<stack>_<service>`), refusing any
@@ -269,24 +358,14 @@ async fn read(engine: &Engine, stack: &str) -> Result<SwarmView, Error> {
     })
 }
 
-/// Reads the view of the open stack now and every [`POLL`], until the view is gone; notifies
-/// of each service that loses replicas by itself; follows the logs of the services there are.
-async fn follow(open: Arc<Open>, view: watch::Sender<SwarmView>, notify: impl Fn(Alert)) {
-    let mut before: Option<Vec<SwarmService>> = None;
+/// Reads the view of the open stack now and every [`POLL`], until the view is gone; follows
+/// the logs of the services there are.
+async fn follow(open: Arc<Open>, view: watch::Sender<SwarmView>) {
     // The services whose logs are followed, and their followers (which end when dropped).
     let (mut followed, mut _followers, mut generation) = (None, None, 0);
     while !view.is_closed() {
         match read(&open.engine, &open.stack).await {
             Ok(mut next) => {
-                {
-                    let mut quiet = open.quiet.lock().expect("quiet lock");
-                    if let Some(before) = &before {
-                        for alert in alerts(&open.stack, before, &next.services, &quiet) {
-                            notify(alert);
-                        }
-                    }
-                    quiet.settle(&next.services, open.deploying.load(Ordering::SeqCst));
-                }
                 let ids: Vec<String> = next.services.iter().map(|s| s.id.clone()).collect();
                 if followed.as_ref() != Some(&ids) {
                     followed = Some(ids);
@@ -296,7 +375,6 @@ async fn follow(open: Arc<Open>, view: watch::Sender<SwarmView>, notify: impl Fn
                     generation += 1;
                 }
                 next.logs = generation;
-                before = Some(next.services.clone());
                 view.send_if_modified(|v| {
                     let changed = *v != next;
                     *v = next;
@@ -418,25 +496,79 @@ mod tests {
         assert!(alerts("s", &before, &scaled, &quiet).is_empty());
         // Once it runs what it wants, its next loss is news again.
         let done = [service("s_api", 3, 3)];
-        quiet.settle(&done, false);
+        quiet.settle("s", &done);
         assert!(quiet.services.is_empty());
         assert_eq!(
             alerts("s", &done, &[service("s_api", 3, 2)], &quiet).len(),
             1
         );
         // A deploy quiets the whole stack until every service runs what it wants.
-        let quiet = Quiet {
-            stack: true,
-            ..Quiet::default()
-        };
+        let mut quiet = Quiet::default();
+        quiet.stacks.insert("s".into());
+        quiet.deploying.insert("s".into());
         assert!(alerts("s", &done, &[service("s_api", 3, 2)], &quiet).is_empty());
-        let mut quiet = quiet;
-        quiet.settle(&[service("s_api", 3, 2)], false);
-        assert!(quiet.stack, "still short");
-        quiet.settle(&done, true);
-        assert!(quiet.stack, "the deploy still runs");
-        quiet.settle(&done, false);
-        assert!(!quiet.stack);
+        assert_eq!(
+            alerts(
+                "t",
+                &[service("t_web", 1, 1)],
+                &[service("t_web", 1, 0)],
+                &quiet
+            )
+            .len(),
+            1,
+            "another stack is not quiet"
+        );
+        quiet.settle("s", &[service("s_api", 3, 2)]);
+        assert!(quiet.stacks.contains("s"), "still short");
+        quiet.settle("s", &done);
+        assert!(quiet.stacks.contains("s"), "the deploy still runs");
+        quiet.deploying.remove("s");
+        quiet.settle("s", &done);
+        assert!(quiet.stacks.is_empty());
+    }
+
+    #[test]
+    fn a_scale_or_rolling_update_from_elsewhere_is_not_news() {
+        let before = [service("s_api", 3, 3), service("s_db", 1, 1)];
+        // berthctl scaled api to 5 and updates db: both short for a while.
+        let mut db = service("s_db", 1, 0);
+        db.update = Some(SwarmUpdate {
+            state: "updating".into(),
+            message: "update in progress".into(),
+        });
+        let after = [service("s_api", 5, 3), db];
+        let mut quiet = Quiet::default();
+        quiet.changed(&before, &after);
+        assert!(alerts("s", &before, &after, &quiet).is_empty());
+        // Settled, a loss is news again.
+        let done = [service("s_api", 5, 5), service("s_db", 1, 1)];
+        quiet.settle("s", &done);
+        let lost = [service("s_api", 5, 4), service("s_db", 1, 1)];
+        quiet.changed(&done, &lost);
+        assert_eq!(alerts("s", &done, &lost, &quiet).len(), 1);
+    }
+
+    #[test]
+    fn the_services_read_are_grouped_by_stack() {
+        let read = |stack: &str, name: &str| swarm::StackService {
+            stack: stack.into(),
+            service: swarm::ServiceSummary {
+                id: name.into(),
+                name: name.into(),
+                mode: "replicated".into(),
+                desired: 1,
+                running: 1,
+                image: "busybox".into(),
+                ports: Vec::new(),
+                update: None,
+            },
+        };
+        let grouped = by_stack(vec![read("a", "a_x"), read("b", "b_y"), read("a", "a_z")]);
+        let names: Vec<(&str, Vec<&str>)> = grouped
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.iter().map(|s| s.name.as_str()).collect()))
+            .collect();
+        assert_eq!(names, [("a", vec!["a_x", "a_z"]), ("b", vec!["b_y"])]);
     }
 
     #[test]

@@ -30,6 +30,8 @@ packages=(
   openssh-server openssh-client
   # the Swarm fixture's private daemon: its veth pair (ip), its namespace (nsenter, unshare)
   iproute2 util-linux mount
+  # the certificates of the TLS endpoint fixture (tests/src/tls.rs)
+  openssl
 )
 missing=()
 for p in "${packages[@]}"; do

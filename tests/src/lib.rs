@@ -14,6 +14,7 @@ pub mod samples;
 pub mod ssh;
 pub mod stacks;
 pub mod swarm;
+pub mod tls;
 pub mod tray;
 
 use std::path::{Path, PathBuf};

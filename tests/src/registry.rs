@@ -26,7 +26,8 @@ struct Content {
     blobs: HashMap<String, Vec<u8>>,
 }
 
-fn sha256(bytes: &[u8], scratch: &Path) -> String {
+/// `sha256:<hex>` of `bytes`, by `sha256sum` (written to `scratch` first).
+pub fn sha256(bytes: &[u8], scratch: &Path) -> String {
     std::fs::write(scratch, bytes).expect("write a blob");
     let out = Command::new("sha256sum")
         .arg(scratch)

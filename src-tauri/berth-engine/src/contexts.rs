@@ -91,6 +91,16 @@ impl<'a> Store<'a> {
         read_meta(&meta.join("meta.json"))
     }
 
+    /// Whether a context's docker endpoint skips verifying the engine's certificate
+    /// (`skip-tls-verify=true`).
+    pub fn skips_tls_verify(&self, name: &str) -> bool {
+        let meta = self.dir.join("contexts/meta").join(Store::id(name));
+        let text = std::fs::read_to_string(meta.join("meta.json")).ok();
+        text.and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|m| m["Endpoints"]["docker"]["SkipTLSVerify"].as_bool())
+            .unwrap_or(false)
+    }
+
     /// The default context: DOCKER_HOST, or the default socket.
     pub fn default_context(&self) -> ContextInfo {
         ContextInfo {

@@ -9,32 +9,43 @@ use ts_rs::TS;
 
 use crate::contexts::{DEFAULT, DEFAULT_HOST, Store};
 use crate::error::{Endpoint, Error, Result, StackError};
+use crate::tls::TlsFiles;
 
 /// Seconds a request may take, as bollard's own default.
 const TIMEOUT_SECS: u64 = 120;
+
+/// Which engine to talk to, as the user names it; each is resolved as the docker CLI resolves
+/// it, by the one resolver behind both berthctl and the window.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum EngineChoice {
+    /// DOCKER_HOST (with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH), else DOCKER_CONTEXT or the
+    /// docker CLI's current context, else the default socket, else Podman's.
+    #[default]
+    Environment,
+    /// A stored Docker context, with its TLS files: `--context NAME`.
+    Context(String),
+    /// An address, as if DOCKER_HOST named it (DOCKER_TLS_VERIFY still applies, as with `-H`;
+    /// empty: the environment's).
+    Endpoint(String),
+}
+
+impl std::fmt::Display for EngineChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EngineChoice::Environment => {
+                f.write_str("the engine DOCKER_HOST or the Docker context names")
+            }
+            EngineChoice::Context(name) => write!(f, "Docker context {name:?}"),
+            EngineChoice::Endpoint(host) => f.write_str(host),
+        }
+    }
+}
 
 /// Where to connect, and with which certificates.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Target {
     host: String,
     tls: Option<TlsFiles>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct TlsFiles {
-    ca: PathBuf,
-    cert: PathBuf,
-    key: PathBuf,
-}
-
-impl TlsFiles {
-    fn in_dir(dir: &Path) -> TlsFiles {
-        TlsFiles {
-            ca: dir.join("ca.pem"),
-            cert: dir.join("cert.pem"),
-            key: dir.join("key.pem"),
-        }
-    }
 }
 
 /// The engine the docker CLI would talk to, given its environment and `--context` (`flag`);
@@ -49,17 +60,48 @@ fn resolve(
     let name = store.current(flag);
     if name != DEFAULT {
         let host = store.host(&name)?;
-        let tls_dir = store.tls_dir(&name);
-        let tls = exists(&tls_dir.join("ca.pem")).then(|| TlsFiles::in_dir(&tls_dir));
+        if over_tcp(&host) && store.skips_tls_verify(&name) {
+            return Err(Error::Tls {
+                endpoint: Endpoint(host.clone()),
+                problem: format!(
+                    "Docker context {name:?} is set to skip-tls-verify, and Berth does not talk \
+                     to an engine whose certificate it cannot verify"
+                ),
+                fix: format!(
+                    "Give the context the engine's CA: docker context update {name} --docker \
+                     host={host},ca=CA.pem (with cert= and key= if the engine asks for them)."
+                ),
+            });
+        }
+        let files = TlsFiles::in_dir(&store.tls_dir(&name));
+        // Any of its files means TLS, as the docker CLI loads a context's TLS data.
+        let any = [&files.ca, &files.cert, &files.key]
+            .iter()
+            .any(|p| exists(p));
+        let tls = any.then_some(files).filter(|_| over_tcp(&host));
         return Ok(Target { host, tls });
     }
     if let Some(host) = var("DOCKER_HOST") {
-        let tls = var("DOCKER_TLS_VERIFY").map(|_| {
-            let dir = var("DOCKER_CERT_PATH")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| store.dir.clone());
-            TlsFiles::in_dir(&dir)
-        });
+        // DOCKER_TLS alone is TLS that trusts any certificate.
+        if over_tcp(host) && var("DOCKER_TLS").is_some() && var("DOCKER_TLS_VERIFY").is_none() {
+            return Err(Error::Tls {
+                endpoint: Endpoint(host.clone()),
+                problem: "DOCKER_TLS asks for TLS without verifying the engine's certificate, \
+                          which Berth does not do"
+                    .to_owned(),
+                fix: "Set DOCKER_TLS_VERIFY=1, with the engine's CA as ca.pem (and cert.pem, \
+                      key.pem if it asks for them) in DOCKER_CERT_PATH."
+                    .to_owned(),
+            });
+        }
+        let tls = var("DOCKER_TLS_VERIFY")
+            .filter(|_| over_tcp(host))
+            .map(|_| {
+                let dir = var("DOCKER_CERT_PATH")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| store.dir.clone());
+                TlsFiles::in_dir(&dir)
+            });
         return Ok(Target {
             host: host.clone(),
             tls,
@@ -75,6 +117,14 @@ fn resolve(
         _ => DEFAULT_HOST.to_owned(),
     };
     Ok(Target { host, tls: None })
+}
+
+/// Whether `host` is reached over TCP, where TLS applies: a socket, or ssh's own channel, is
+/// never wrapped in TLS (the docker CLI's `isSocket` and connection helpers).
+fn over_tcp(host: &str) -> bool {
+    !["unix://", "npipe://", "fd://", "ssh://"]
+        .iter()
+        .any(|s| host.starts_with(s))
 }
 
 /// A connection to one Docker engine, at an API version both sides speak.
@@ -101,12 +151,20 @@ impl Engine {
     /// (with `DOCKER_TLS_VERIFY`/`DOCKER_CERT_PATH`), else the current context (`DOCKER_CONTEXT`,
     /// else `currentContext` in `~/.docker/config.json`), else the default socket, else Podman's.
     pub async fn connect() -> Result<Engine> {
-        Engine::connect_context(None).await
+        Engine::connect_with(&EngineChoice::Environment).await
     }
 
-    /// [`Engine::connect`] with `--context NAME`, which wins over DOCKER_HOST and DOCKER_CONTEXT.
-    pub async fn connect_context(context: Option<&str>) -> Result<Engine> {
-        let env: HashMap<String, String> = std::env::vars().collect();
+    /// Connects to the engine `choice` names; a context wins over DOCKER_HOST and DOCKER_CONTEXT.
+    pub async fn connect_with(choice: &EngineChoice) -> Result<Engine> {
+        let mut env: HashMap<String, String> = std::env::vars().collect();
+        let context = match choice {
+            EngineChoice::Context(name) => Some(name.as_str()),
+            EngineChoice::Endpoint(host) if !host.is_empty() => {
+                env.insert("DOCKER_HOST".to_owned(), host.clone());
+                None
+            }
+            EngineChoice::Endpoint(_) | EngineChoice::Environment => None,
+        };
         let target = resolve(&env, context, &|p| p.exists())?;
         match &target.tls {
             Some(tls) => Engine::connect_tls(&target.host, tls).await,
@@ -143,20 +201,11 @@ impl Engine {
 
     /// Connects to `host` over TLS with a context's (or DOCKER_CERT_PATH's) certificates.
     async fn connect_tls(host: &str, tls: &TlsFiles) -> Result<Engine> {
+        let docker = tls.connect(host, TIMEOUT_SECS)?;
         let endpoint = Endpoint(host.to_owned());
-        let docker = Docker::connect_with_ssl(
-            host,
-            &tls.key,
-            &tls.cert,
-            &tls.ca,
-            TIMEOUT_SECS,
-            bollard::API_DEFAULT_VERSION,
-        )
-        .map_err(|cause| Error::Unavailable {
-            endpoint: endpoint.clone(),
-            cause,
-        })?;
-        Engine::negotiate(docker, endpoint, port_host(host)).await
+        Engine::negotiate(docker, endpoint, port_host(host))
+            .await
+            .map_err(|e| tls.refused(e))
     }
 
     async fn negotiate(
@@ -282,6 +331,12 @@ mod tests {
         let t = resolve(&e, None, &|_| true).unwrap();
         assert_eq!(t.host, "tcp://10.0.0.2:2376");
         assert_eq!(t.tls, Some(TlsFiles::in_dir(Path::new("/certs"))));
+        // A socket or ssh is never wrapped in TLS, whatever DOCKER_TLS_VERIFY says.
+        for host in ["unix:///var/run/docker.sock", "ssh://box"] {
+            let mut e = e.clone();
+            e.insert("DOCKER_HOST".into(), host.into());
+            assert_eq!(resolve(&e, None, &|_| true).unwrap().tls, None, "{host}");
+        }
     }
 
     #[test]
@@ -301,10 +356,41 @@ mod tests {
         assert_eq!(t.host, "tcp://remote:2376");
         let tls_dir = dir.join("contexts/tls").join(&id).join("docker");
         assert_eq!(t.tls, Some(TlsFiles::in_dir(&tls_dir)));
+        // A client certificate alone means TLS too, as for the docker CLI (the connection then
+        // names the missing ca.pem); no file at all is a plain connection.
+        let cert_only = resolve(&e, None, &|p| p.ends_with("cert.pem")).unwrap();
+        assert_eq!(cert_only.tls, Some(TlsFiles::in_dir(&tls_dir)));
+        assert_eq!(resolve(&e, None, &|_| false).unwrap().tls, None);
         // DOCKER_CONTEXT=default overrides the file and means the default socket.
         let mut e = e;
         e.insert("DOCKER_CONTEXT".into(), "default".into());
         assert_eq!(resolve(&e, None, &|_| false).unwrap().host, DEFAULT_HOST);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn tls_without_verifying_the_engine_is_refused() {
+        let dir = std::env::temp_dir().join(format!("berth-context-skip-{}", std::process::id()));
+        let meta = dir
+            .join("contexts/meta")
+            .join(hex::encode(Sha256::digest(b"lax")));
+        std::fs::create_dir_all(&meta).unwrap();
+        std::fs::write(
+            meta.join("meta.json"),
+            r#"{"Name":"lax","Endpoints":{"docker":{"Host":"tcp://remote:2376","SkipTLSVerify":true}}}"#,
+        )
+        .unwrap();
+        let e = env(&[("DOCKER_CONFIG", dir.to_str().unwrap())]);
+        let err = resolve(&e, Some("lax"), &|_| false).unwrap_err();
+        assert!(matches!(err, Error::Tls { .. }), "{err:?}");
+        assert!(err.to_string().contains("skip-tls-verify"), "{err}");
+        let e = env(&[("DOCKER_HOST", "tcp://remote:2376"), ("DOCKER_TLS", "1")]);
+        let err = resolve(&e, None, &|_| false).unwrap_err();
+        assert!(err.to_string().contains("DOCKER_TLS_VERIFY=1"), "{err}");
+        // With DOCKER_TLS_VERIFY too, the engine is verified: nothing to refuse.
+        let mut e = e;
+        e.insert("DOCKER_TLS_VERIFY".into(), "1".into());
+        assert!(resolve(&e, None, &|_| false).unwrap().tls.is_some());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -43,6 +43,13 @@ pub enum Error {
          List them with `docker context ls`, or create it with `docker context create {name}`."
     )]
     NoContext { name: String },
+    /// A `tcp://` engine's TLS handshake failed, or its certificates could not be read.
+    #[error("no Docker engine answers at {endpoint} over TLS: {problem}\n{fix}")]
+    Tls {
+        endpoint: Endpoint,
+        problem: String,
+        fix: String,
+    },
     /// The engine answered, but refused or failed a request.
     #[error("{}", request(endpoint, action, cause))]
     Request {

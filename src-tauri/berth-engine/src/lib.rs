@@ -42,6 +42,7 @@ pub mod stats;
 mod status;
 mod subscription;
 pub mod swarm;
+mod tls;
 mod wait;
 mod watch;
 
@@ -51,7 +52,7 @@ pub use container_state::{ContainerState, Health};
 pub use containers::{Container, Publisher};
 pub use contexts::{ContextInfo, contexts};
 pub use converge::UpOptions;
-pub use endpoint::{Engine, EngineVersion};
+pub use endpoint::{Engine, EngineChoice, EngineVersion};
 pub use error::{Error, Result, StackError};
 pub use exec::{Chunk, Exec, ExecInput, ExecOptions, ExecOutput, ExecProcess};
 pub use feed::{Feed, FeedEvent};

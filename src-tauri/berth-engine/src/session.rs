@@ -9,7 +9,7 @@ use tokio::sync::{broadcast::error::RecvError, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::backoff::Backoff;
-use crate::endpoint::{Engine, EngineVersion};
+use crate::endpoint::{Engine, EngineChoice, EngineVersion};
 use crate::feed::{Feed, FeedEvent};
 use crate::logs::history::{self, HistoryOptions, Resumed};
 use crate::logs::{FollowOptions, Hub, HubOptions};
@@ -24,8 +24,8 @@ const TAIL: u64 = 10_000;
 /// How a session connects and what it follows.
 #[derive(Debug, Clone, Default)]
 pub struct SessionOptions {
-    /// The engine's address; empty for the one DOCKER_HOST (or the default socket) names.
-    pub endpoint: String,
+    /// The engine to connect to.
+    pub engine: EngineChoice,
     pub hub: HubOptions,
     /// Whether every container's logs are read into the hub.
     pub follow_logs: bool,
@@ -101,7 +101,7 @@ impl Session {
         let task = tokio::spawn(connect_and_watch(
             Arc::downgrade(&session),
             projects,
-            options.endpoint,
+            options.engine,
             options.follow_logs.then_some(history),
         ));
         *session.task.lock().expect("task lock") = Some(AbortOnDrop(task));
@@ -175,17 +175,13 @@ impl Session {
 async fn connect_and_watch(
     session: Weak<Session>,
     mut projects: watch::Receiver<Option<Project>>,
-    endpoint: String,
+    choice: EngineChoice,
     follow: Option<Option<HistoryOptions>>,
 ) {
     let mut backoff = Backoff::new();
     let (engine, version) = loop {
         let attempt = async {
-            let engine = if endpoint.is_empty() {
-                Engine::connect().await?
-            } else {
-                Engine::connect_to(&endpoint).await?
-            };
+            let engine = Engine::connect_with(&choice).await?;
             let version = engine.version().await?;
             Ok::<_, crate::Error>((engine, version))
         };
@@ -331,7 +327,7 @@ mod tests {
 
     fn away() -> SessionOptions {
         SessionOptions {
-            endpoint: "unix:///nonexistent/berth-test.sock".into(),
+            engine: EngineChoice::Endpoint("unix:///nonexistent/berth-test.sock".into()),
             ..SessionOptions::default()
         }
     }

@@ -46,6 +46,7 @@ macro_rules! commands {
             swarm::swarm_rollback,
             swarm::swarm_remove,
             logs::logs_older,
+            swarm::swarm_reveals,
             projects::watch_log_requests,
         )
     };

@@ -93,7 +93,7 @@ pub struct Berth {
     line_alerts: broadcast::Sender<LineAlert>,
     /// The Swarm stack open in the Swarm view, its view's feed, and whether the log viewer
     /// shows its services' logs instead of the project's.
-    swarm: crate::swarm::Swarm,
+    pub(crate) swarm: crate::swarm::Swarm,
     swarm_feed: Mutex<Option<JoinHandle<()>>>,
     swarm_logs: AtomicBool,
     /// The shown project's engine's projects, as last listed (none before the first listing):

@@ -2,7 +2,7 @@
 
 use std::sync::atomic::Ordering;
 
-use berth_engine::{ContextInfo, ProjectArgs};
+use berth_engine::{ContextInfo, EngineChoice, ProjectArgs};
 use tauri::{AppHandle, Manager, Runtime, State};
 use tauri_plugin_dialog::{DialogExt, MessageDialogButtons, MessageDialogKind};
 
@@ -40,14 +40,14 @@ pub async fn save_settings<R: Runtime>(
             settings.engine_context
         )));
     }
-    if settings.endpoint() != current.endpoint() {
+    if settings.engine() != current.engine() {
         if berth.confirming.swap(true, Ordering::SeqCst) {
             return Err(Error::new(
                 ErrorKind::NotReady,
                 "Another change of the Docker endpoint is waiting for your answer.",
             ));
         }
-        let confirmed = confirm_endpoint(&app, &settings.endpoint()).await;
+        let confirmed = confirm_endpoint(&app, &settings.engine()).await;
         berth.confirming.store(false, Ordering::SeqCst);
         if !confirmed {
             return Err(Error::new(
@@ -67,13 +67,17 @@ pub async fn save_settings<R: Runtime>(
     berth.switch(berth.session().project().args().clone(), Close::All)
 }
 
-/// Asks the user, in a native dialog the page cannot answer, whether to use `endpoint`.
-async fn confirm_endpoint<R: Runtime>(app: &AppHandle<R>, endpoint: &str) -> bool {
-    let engine = if endpoint.is_empty() {
-        "the engine DOCKER_HOST or the Docker context names".to_owned()
-    } else {
-        endpoint.to_owned()
+/// Asks the user, in a native dialog the page cannot answer, whether to use `engine`.
+async fn confirm_endpoint<R: Runtime>(app: &AppHandle<R>, engine: &EngineChoice) -> bool {
+    let host = match engine {
+        EngineChoice::Context(name) => berth_engine::contexts()
+            .unwrap_or_default()
+            .into_iter()
+            .find(|c| &c.name == name)
+            .map(|c| format!(" ({})", c.host)),
+        _ => None,
     };
+    let engine = format!("{engine}{}", host.unwrap_or_default());
     let answer = ask(|done| {
         let mut dialog = app
             .dialog()

@@ -7,8 +7,8 @@ use std::sync::atomic::Ordering;
 use berth_engine::swarm::{self, DeployOptions};
 use berth_engine::{Engine, Progress, ProgressEvent};
 use serde::Serialize;
+use tauri::State;
 use tauri::ipc::Channel;
-use tauri::{AppHandle, Runtime, State};
 use tokio::sync::watch;
 use ts_rs::TS;
 
@@ -41,8 +41,7 @@ pub async fn swarm_info(berth: State<'_, Berth>) -> Result<Option<SwarmRole>, Er
 /// Opens Swarm stack `stack` in the view (deployed or not yet): its view goes to `on_view` now
 /// and on every change, its services' logs to the log viewer when it shows them.
 #[tauri::command]
-pub async fn swarm_open<R: Runtime>(
-    app: AppHandle<R>,
+pub async fn swarm_open(
     berth: State<'_, Berth>,
     stack: String,
     on_view: Channel<SwarmView>,
@@ -53,9 +52,7 @@ pub async fn swarm_open<R: Runtime>(
         stack: stack.clone(),
         ..SwarmView::default()
     });
-    berth.swarm.open(engine, stack, tx, move |alert| {
-        crate::notify::show(&app, &alert, crate::tray::show_window)
-    });
+    berth.swarm.open(engine, stack, tx);
     let task = tauri::async_runtime::spawn(async move {
         loop {
             let view = rx.borrow_and_update().clone();
@@ -68,7 +65,7 @@ pub async fn swarm_open<R: Runtime>(
     Ok(())
 }
 
-/// Closes the Swarm view: its reading, logs and notifications end; the log viewer shows the
+/// Closes the Swarm view: its reading and logs end (the notifications go on); the log viewer shows the
 /// project's logs again.
 #[tauri::command]
 pub fn swarm_close(berth: State<'_, Berth>) {
@@ -101,7 +98,7 @@ pub async fn swarm_deploy(
     let project = berth.session().stack()?.project().clone();
     let (progress, rx) = Progress::channel();
     let forward = tauri::async_runtime::spawn(forward_progress(rx, on_progress));
-    berth.swarm.deploying(true);
+    berth.swarm.deploying(&stack, true);
     let result = swarm::deploy(
         &engine,
         &project,
@@ -110,7 +107,7 @@ pub async fn swarm_deploy(
         &progress,
     )
     .await;
-    berth.swarm.deploying(false);
+    berth.swarm.deploying(&stack, false);
     drop(progress);
     let _ = forward.await;
     Ok(result?)
@@ -155,12 +152,18 @@ pub async fn swarm_remove(
     let (stack, engine) = berth.swarm.current()?;
     let (progress, rx) = Progress::channel();
     let forward = tauri::async_runtime::spawn(forward_progress(rx, on_progress));
-    berth.swarm.deploying(true);
+    berth.swarm.deploying(&stack, true);
     let result = swarm::remove(&engine, &stack, &progress).await;
-    berth.swarm.deploying(false);
+    berth.swarm.deploying(&stack, false);
     drop(progress);
     let _ = forward.await;
     Ok(result?)
+}
+
+/// Where the stack a notification's Show asks for goes: the window opens the Swarm view on it.
+#[tauri::command]
+pub fn swarm_reveals(berth: State<'_, Berth>, on_reveal: Channel<String>) {
+    berth.swarm.on_reveal(on_reveal);
 }
 
 /// The engine, if it is a Swarm manager; otherwise what to do.

@@ -107,10 +107,13 @@ async fn a_project_deployed_to_a_swarm_is_scaled_watched_and_removed_from_the_wi
         .await
         .expect("the below-desired notification");
     assert_eq!(alert.body, "runs 0 of 1 replicas");
-    app.text_when(&format!("{row} [data-testid=swarm-replicas]"), long, |t| {
-        t == "1/1"
-    })
-    .await;
+    // The notification comes from the engine's events, before the view's next reading.
+    for replicas in ["0/1", "1/1"] {
+        app.text_when(&format!("{row} [data-testid=swarm-replicas]"), long, |t| {
+            t == replicas
+        })
+        .await;
+    }
     let replaced = swarm.docker(&["ps", "-q", "--filter", &filter]);
     assert!(!replaced.is_empty() && replaced != replica);
 
@@ -135,6 +138,97 @@ async fn a_project_deployed_to_a_swarm_is_scaled_watched_and_removed_from_the_wi
     // The removal's progress, as `docker stack rm` reports it.
     app.text_when("[data-testid=swarm-progress]", long, |t| {
         t.contains(&format!("Removed {name}")) && t.contains(&format!("Service {service} Removing"))
+    })
+    .await;
+    app.quit().await;
+}
+
+/// With the Swarm view closed and the window hidden, a replica killed behind Berth's back is
+/// notified once (the app watches every stack while it runs, not only the open view's), a
+/// scale from the window is not, and the notification's Show opens the Swarm view on its stack.
+#[tokio::test]
+async fn a_killed_replica_is_notified_with_the_swarm_view_closed_and_the_window_hidden() {
+    let name = unique_project("swarm-bg");
+    let dir = Dir(std::env::temp_dir().join(&name));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let swarm = Swarm::start(&["berth-test/busybox:1"]).await;
+    let file = dir.0.join("compose.yaml");
+    std::fs::write(
+        &file,
+        "services:\n  api:\n    image: berth-test/busybox:1\n    \
+         command: [\"sh\", \"-c\", \"while true; do sleep 1; done\"]\n    \
+         deploy:\n      replicas: 2\n      restart_policy: {condition: any, delay: 10s}\n",
+    )
+    .unwrap();
+    let notifications = Notifications::start()
+        .await
+        .expect("a notification service of the test's own");
+    let host = swarm.host();
+    let args = ["-f", file.to_str().unwrap(), "-p", &name];
+    let app =
+        App::launch_with_env(&workspace_binary("berth"), &args, &[("DOCKER_HOST", &host)]).await;
+    let long = Duration::from_secs(90);
+    let service = format!("{name}_api");
+    let row = format!("[data-testid=swarm-services] tr[data-service={service}]");
+
+    // Deployed and scaled 2 → 1 from the window, then the view closed.
+    app.click("[data-testid=swarm-toggle]").await;
+    app.click("[data-testid=swarm-deploy]").await;
+    app.text_when(&format!("{row} [data-testid=swarm-replicas]"), long, |t| {
+        t == "2/2"
+    })
+    .await;
+    let input = app
+        .client
+        .find(fantoccini::Locator::Css(&format!(
+            "{row} [data-testid=swarm-scale-input]"
+        )))
+        .await
+        .unwrap();
+    input.clear().await.unwrap();
+    input.send_keys("1").await.unwrap();
+    app.click(&format!("{row} [data-testid=swarm-scale]")).await;
+    app.text_when(&format!("{row} [data-testid=swarm-replicas]"), long, |t| {
+        t == "1/1"
+    })
+    .await;
+    app.click("[data-testid=swarm-toggle]").await;
+    let closed = app
+        .eval("return document.querySelector('[data-testid=swarm]') === null")
+        .await;
+    assert_eq!(closed, true, "the Swarm view is closed");
+    app.hide_window().await;
+
+    // Killed behind Berth's back: one notification, and the replica comes back.
+    let filter = format!("label=com.docker.swarm.service.name={service}");
+    let replica = swarm.docker(&["ps", "-q", "--filter", &filter]);
+    assert_eq!(replica.lines().count(), 1, "{replica}");
+    swarm.docker(&["kill", &replica]);
+    let alert = notifications
+        .wait_for(long, |n| n.summary.contains(&service))
+        .await
+        .expect("the below-desired notification");
+    assert_eq!(alert.body, "runs 0 of 1 replicas");
+    until("the replica to come back", long, || {
+        let running = swarm.docker(&["ps", "-q", "--filter", &filter]);
+        if !running.is_empty() && running != replica {
+            Ok(())
+        } else {
+            Err(running)
+        }
+    })
+    .await;
+    let told = notifications.received();
+    assert_eq!(
+        told.len(),
+        1,
+        "one notification, none for the scale: {told:?}"
+    );
+
+    // Show opens the window's Swarm view on the stack.
+    notifications.invoke(alert.id, "default").await.unwrap();
+    app.text_when(&format!("{row} [data-testid=swarm-replicas]"), long, |t| {
+        t == "1/1"
     })
     .await;
     app.quit().await;

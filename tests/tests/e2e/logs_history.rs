@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use berth_engine::logs::history::{self, HistoryOptions};
 use berth_engine::logs::{HistoryStatus, HubOptions};
-use berth_engine::{Session, SessionOptions};
+use berth_engine::{EngineChoice, Session, SessionOptions};
 use berth_tests::daemon::Daemon;
 use berth_tests::stacks::{TestStack, load};
 use berth_tests::{unique_project, workspace_binary};
@@ -87,7 +87,7 @@ impl Drop for Root {
 
 fn open(stack: &TestStack, root: &Root, budget: u64, endpoint: &str) -> Arc<Session> {
     let options = SessionOptions {
-        endpoint: endpoint.to_owned(),
+        engine: EngineChoice::Endpoint(endpoint.to_owned()),
         hub: HubOptions {
             history: Some(HistoryOptions {
                 root: root.logs(),
@@ -414,7 +414,7 @@ struct StackRef<'a> {
 impl StackRef<'_> {
     fn open(&self, root: &Root, endpoint: &str) -> Arc<Session> {
         let options = SessionOptions {
-            endpoint: endpoint.to_owned(),
+            engine: EngineChoice::Endpoint(endpoint.to_owned()),
             hub: HubOptions {
                 history: Some(HistoryOptions {
                     root: root.logs(),

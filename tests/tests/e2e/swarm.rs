@@ -87,10 +87,14 @@ async fn the_cluster_stack_is_deployed_scaled_updated_rolled_back_and_removed() 
     let ns = unique_project("cluster");
 
     let out = swarm.berthctl_ok(&dir, &["stack", "deploy", "-c", "compose.yaml", &ns]);
+    let secret = format!(
+        "{ns}_db_password_{}",
+        content_hash(&swarm, "s3cret-berth\n")
+    );
     for line in [
         format!("Creating network {ns}_front"),
         format!("Creating network {ns}_back"),
-        format!("Creating secret {ns}_db_password"),
+        format!("Creating secret {secret}"),
         format!("Creating service {ns}_api"),
         format!("Creating service {ns}_nginx"),
     ] {
@@ -155,7 +159,7 @@ async fn the_cluster_stack_is_deployed_scaled_updated_rolled_back_and_removed() 
         swarm.docker(&[
             "secret",
             "inspect",
-            &format!("{ns}_db_password"),
+            &secret,
             "--format",
             "{{index .Spec.Labels \"com.docker.stack.namespace\"}}"
         ]),
@@ -352,12 +356,17 @@ fn updates(out: &str) -> Vec<String> {
     lines
 }
 
-/// The lines of a `stack rm` with the namespace taken out, each run of one kind of object
-/// sorted: docker sorts the services by name, the rest come in the engine's list order.
+/// The lines of a `stack rm` with the namespace and the content versions taken out, each run of
+/// one kind of object sorted: docker sorts the services by name, the rest come in the engine's
+/// list order.
 fn removals(out: &str, namespace: &str) -> Vec<Vec<String>> {
     let mut runs: Vec<Vec<String>> = Vec::new();
     for line in out.lines() {
-        let line = line.replace(namespace, "NS");
+        let mut line = line.replace(namespace, "NS");
+        let version = line.rsplit('_').next().unwrap_or_default();
+        if version.len() == 10 && version.bytes().all(|b| b.is_ascii_hexdigit()) {
+            line.truncate(line.len() - 11);
+        }
         let kind = line.split(' ').nth(1).unwrap_or_default().to_owned();
         match runs.last_mut() {
             Some(run) if run[0].split(' ').nth(1) == Some(kind.as_str()) => run.push(line),
@@ -368,6 +377,32 @@ fn removals(out: &str, namespace: &str) -> Vec<Vec<String>> {
         run.sort();
     }
     runs
+}
+
+/// The name of the one secret a service spec uses.
+fn secret_of(spec: &serde_json::Value) -> String {
+    spec["TaskTemplate"]["ContainerSpec"]["Secrets"][0]["SecretName"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Specs with their secrets' names and ids taken out.
+fn unversioned(
+    mut specs: BTreeMap<String, serde_json::Value>,
+) -> BTreeMap<String, serde_json::Value> {
+    for spec in specs.values_mut() {
+        for secret in spec["TaskTemplate"]["ContainerSpec"]["Secrets"]
+            .as_array_mut()
+            .into_iter()
+            .flatten()
+        {
+            let secret = secret.as_object_mut().unwrap();
+            secret.remove("SecretName");
+            secret.remove("SecretID");
+        }
+    }
+    specs
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -406,7 +441,21 @@ async fn docker_stack_and_berthctl_manage_each_others_stacks() {
     })
     .await;
     let deployed = specs(&swarm, &ours);
-    let tasks = swarm.docker(&["stack", "ps", "-q", &ours]);
+    // Berth's secret is versioned by its content; docker's is `<ns>_<key>`.
+    let versioned = format!(
+        "{ours}_db_password_{}",
+        content_hash(&swarm, "s3cret-berth\n")
+    );
+    let docker_named = format!("{ours}_db_password");
+    assert_eq!(secret_of(&deployed[&format!("{ours}_db")]), versioned);
+    // The services that use no secret keep their tasks through both redeploys.
+    let others = |swarm: &Swarm| -> Vec<String> {
+        ["api", "nginx", "cache"]
+            .iter()
+            .map(|s| swarm.docker(&["service", "ps", "-q", &format!("{ours}_{s}")]))
+            .collect()
+    };
+    let tasks = others(&swarm);
     let out = swarm.docker_in(&dir, &["stack", "deploy", "-c", "compose.yaml", &ours]);
     assert!(
         out.status.success(),
@@ -414,23 +463,28 @@ async fn docker_stack_and_berthctl_manage_each_others_stacks() {
         String::from_utf8_lossy(&out.stderr)
     );
     let updated_by_docker = updates(&String::from_utf8_lossy(&out.stdout));
+    let by_docker = specs(&swarm, &ours);
+    assert_eq!(secret_of(&by_docker[&format!("{ours}_db")]), docker_named);
     assert_eq!(
-        specs(&swarm, &ours),
-        deployed,
-        "docker stack deploy changed berthctl's specs"
+        unversioned(by_docker),
+        unversioned(deployed.clone()),
+        "docker stack deploy changed berthctl's specs beyond the secret's name"
     );
-    assert_eq!(
-        swarm.docker(&["stack", "ps", "-q", &ours]),
-        tasks,
-        "tasks were replaced"
-    );
-    // And berthctl's redeploy changes nothing either.
+    assert_eq!(others(&swarm), tasks, "tasks were replaced");
+    // berthctl's redeploy points the database back at the versioned secret and removes
+    // docker's, which nothing uses any more.
     let out = swarm.berthctl_ok(&dir, &["stack", "deploy", "-c", "compose.yaml", &ours]);
+    assert!(
+        out.contains(&format!("Removing secret {docker_named}")),
+        "{out}"
+    );
     assert_eq!(
         specs(&swarm, &ours),
         deployed,
-        "berthctl's redeploy changed the specs"
+        "berthctl's redeploy did not restore its specs"
     );
+    assert_eq!(objects(&swarm, "secret", &ours), [versioned]);
+    assert_eq!(others(&swarm), tasks, "tasks were replaced");
     // docker's "Updating service X (id: …)" lines, the same services and ids.
     assert_eq!(updates(&out), updated_by_docker);
     assert_eq!(updated_by_docker.len(), 4, "{updated_by_docker:?}");
@@ -469,4 +523,264 @@ fn deploying_to_an_engine_that_is_no_swarm_manager_says_how_to_make_it_one() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("is not a Swarm manager"), "{err}");
     assert!(err.contains("docker swarm init"), "{err}");
+}
+
+#[tokio::test]
+async fn stack_commands_go_to_the_engine_the_context_names() {
+    let swarm = Swarm::start(&[]).await;
+    let config = swarm.dir.join("docker-config");
+    let host = format!("host={}", swarm.host());
+    let made = std::process::Command::new("docker")
+        .env("DOCKER_CONFIG", &config)
+        .args(["context", "create", "berth-test-swarm", "--docker", &host])
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    // DOCKER_HOST names the shared engine, which is no Swarm manager: `--context` wins over it,
+    // as it does for docker.
+    let out = std::process::Command::new(berth_tests::workspace_binary("berthctl"))
+        .args(["--context", "berth-test-swarm", "stack", "ls"])
+        .env("DOCKER_CONFIG", &config)
+        .env("DOCKER_HOST", "unix:///var/run/docker.sock")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "berthctl --context … stack ls: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        swarm.docker(&["stack", "ls"]) + "\n"
+    );
+}
+
+/// The first 10 hex digits of `data`'s SHA-256: the version a deploy gives a secret or config.
+fn content_hash(swarm: &Swarm, data: &str) -> String {
+    let digest = berth_tests::registry::sha256(data.as_bytes(), &swarm.dir.join("hashed"));
+    digest["sha256:".len()..][..10].to_owned()
+}
+
+/// The names of the stack's secrets or configs, sorted.
+fn objects(swarm: &Swarm, kind: &str, namespace: &str) -> Vec<String> {
+    let filter = format!("label=com.docker.stack.namespace={namespace}");
+    let mut names: Vec<String> = swarm
+        .docker(&[kind, "ls", "--filter", &filter, "--format", "{{.Name}}"])
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_and_configs_are_versioned_by_their_content_so_a_changed_one_rolls_out() {
+    let swarm = Swarm::start(&IMAGES).await;
+    let ns = unique_project("versioned");
+    let dir = swarm.dir.join("versioned");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("compose.yaml"),
+        format!(
+            "services:\n  app:\n    image: berth-test/busybox:1\n    command: [sleep, \"2147483647\"]\n\
+             \x20   secrets: [token, pinned]\n    configs: [conf]\n\
+             secrets:\n  token: {{file: ./token.txt}}\n  pinned: {{file: ./pinned.txt, name: {ns}-pinned}}\n\
+             configs:\n  conf: {{file: ./conf.txt}}\n"
+        ),
+    )
+    .unwrap();
+    let write = |file: &str, data: &str| std::fs::write(dir.join(file), data).unwrap();
+    write("token.txt", "one");
+    write("pinned.txt", "fixed");
+    write("conf.txt", "c1");
+    let deploy = || swarm.berthctl(&dir, &["stack", "deploy", "-c", "compose.yaml", &ns]);
+    let text = |out: &std::process::Output| {
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+    };
+    let (token1, conf1) = (
+        format!("{ns}_token_{}", content_hash(&swarm, "one")),
+        format!("{ns}_conf_{}", content_hash(&swarm, "c1")),
+    );
+    let out = deploy();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!("Creating secret {token1}")),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains(&format!("Creating config {conf1}")),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        objects(&swarm, "secret", &ns),
+        [format!("{ns}-pinned"), token1.clone()]
+    );
+    assert_eq!(objects(&swarm, "config", &ns), std::slice::from_ref(&conf1));
+    assert_eq!(
+        swarm.docker(&[
+            "secret",
+            "inspect",
+            &token1,
+            "--format",
+            "{{index .Spec.Labels \"dev.berth.content-hash\"}}"
+        ])[..10],
+        content_hash(&swarm, "one")
+    );
+
+    // Inside the task's container the files keep the file's keys as their names.
+    let service = format!("{ns}_app");
+    let read = |path: &str| -> Result<String, String> {
+        let id = swarm.docker(&[
+            "ps",
+            "-q",
+            "--filter",
+            &format!("label=com.docker.swarm.service.name={service}"),
+        ]);
+        let id = id.lines().next().ok_or("no task container yet")?;
+        let out = swarm.docker_in(&dir, &["exec", id, "cat", path]);
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    until("the task to read its secret", LIMIT, || {
+        read("/run/secrets/token").and_then(|t| if t == "one" { Ok(()) } else { Err(t) })
+    })
+    .await;
+    assert_eq!(read("/conf").unwrap(), "c1");
+
+    // Unchanged: no new object, the service's spec and tasks stay.
+    let spec = specs(&swarm, &ns);
+    let tasks = swarm.docker(&["stack", "ps", "-q", &ns]);
+    let out = deploy();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!text(&out).contains("Creating secret"), "{}", text(&out));
+    assert!(!text(&out).contains("Creating config"), "{}", text(&out));
+    assert!(!text(&out).contains("Removing"), "{}", text(&out));
+    assert_eq!(specs(&swarm, &ns), spec);
+    assert_eq!(swarm.docker(&["stack", "ps", "-q", &ns]), tasks);
+
+    // Changed: a new secret, the service rolls to it, the old one is removed.
+    write("token.txt", "two");
+    let token2 = format!("{ns}_token_{}", content_hash(&swarm, "two"));
+    let out = deploy();
+    assert!(out.status.success(), "{}", text(&out));
+    for line in [
+        format!("Creating secret {token2}"),
+        format!("Removing secret {token1}"),
+    ] {
+        assert!(
+            text(&out).contains(&line),
+            "{line:?} not in:\n{}",
+            text(&out)
+        );
+    }
+    assert_eq!(
+        objects(&swarm, "secret", &ns),
+        [format!("{ns}-pinned"), token2.clone()]
+    );
+    until("the task to read the new secret", LIMIT, || {
+        read("/run/secrets/token").and_then(|t| if t == "two" { Ok(()) } else { Err(t) })
+    })
+    .await;
+
+    // An explicit name's data changed: a clear error, and nothing created or updated.
+    write("pinned.txt", "moved");
+    write("conf.txt", "c2");
+    let spec = specs(&swarm, &ns);
+    let out = deploy();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("secret {ns}-pinned")), "{err}");
+    assert!(err.contains("pinned.txt"), "{err}");
+    assert!(err.contains("name:"), "{err}");
+    assert!(!err.contains("rpc error"), "{err}");
+    assert_eq!(objects(&swarm, "config", &ns), [conf1]);
+    assert_eq!(specs(&swarm, &ns), spec);
+
+    swarm.berthctl_ok(&dir, &["stack", "rm", &ns]);
+    until("nothing of the stack left", LIMIT, || {
+        let left = leftovers(&swarm, &ns);
+        if left.is_empty() { Ok(()) } else { Err(left) }
+    })
+    .await;
+}
+
+/// The watch of every stack's replicas: a killed replica's container is seen within seconds
+/// (its container event), while an idle Swarm costs one service listing every
+/// `swarm::SAFETY` over one event stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_replica_watch_sees_a_kill_at_once_and_is_cheap_when_idle() {
+    let swarm = Swarm::start(&IMAGES).await;
+    let dir = fixture("swarm");
+    let ns = unique_project("watched");
+    swarm.berthctl_ok(&dir, &["stack", "deploy", "-c", "compose.yaml", &ns]);
+    until("the stack's replicas to run", LIMIT, || {
+        settled_services(&swarm, &ns, &dir)
+    })
+    .await;
+    let proxy = berth_tests::proxy::Proxy::start(
+        &swarm.dir.join("proxy.sock"),
+        &swarm.dir.join("docker.sock"),
+    );
+    let engine = berth_engine::Engine::connect_to(&proxy.host())
+        .await
+        .unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let watch = tokio::spawn(async move {
+        swarm::watch_services(&engine, |read| {
+            let _ = tx.send(read.unwrap());
+        })
+        .await
+    });
+    let first = rx.recv().await.unwrap();
+    let api = format!("{ns}_api");
+    let running = |read: &[swarm::StackService]| {
+        read.iter()
+            .find(|s| s.service.name == api)
+            .map(|s| (s.stack.clone(), s.service.running, s.service.desired))
+    };
+    assert_eq!(running(&first), Some((ns.clone(), 3, 3)));
+
+    // Idle: the listing every SAFETY, nothing else but the event stream (asked for once the
+    // first listing is done).
+    let idle = Duration::from_secs(20);
+    let requests = proxy.requests_during(idle).await;
+    let listings = requests
+        .iter()
+        .filter(|r| r.starts_with("/services"))
+        .count();
+    assert!(
+        listings <= (idle.as_secs() / swarm::SAFETY.as_secs()) as usize + 1
+            && (requests.iter()).all(|r| r.starts_with("/services") || r.starts_with("/events")),
+        "{requests:?}"
+    );
+    println!(
+        "idle: {} requests in {idle:?} ({:.1}/min), {} event stream",
+        requests.len(),
+        requests.len() as f64 * 60.0 / idle.as_secs_f64(),
+        proxy.open_event_streams()
+    );
+    assert_eq!(proxy.open_event_streams(), 1);
+
+    // A replica killed: seen short well before the next safety read.
+    while rx.try_recv().is_ok() {}
+    let filter = format!("label=com.docker.swarm.service.name={api}");
+    let replica = swarm.docker(&["ps", "-q", "--filter", &filter]);
+    let killed = std::time::Instant::now();
+    swarm.docker(&["kill", replica.lines().next().unwrap()]);
+    loop {
+        let read = tokio::time::timeout(LIMIT, rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        if running(&read).is_some_and(|(_, running, desired)| running < desired) {
+            break;
+        }
+    }
+    assert!(
+        killed.elapsed() < Duration::from_secs(5),
+        "seen after {:?}",
+        killed.elapsed()
+    );
+    watch.abort();
 }

@@ -349,6 +349,11 @@ export function logsOlder(page: boolean): Promise<ViewStats> {
   return call('logs_older', { page });
 }
 
+/** The stacks a Swarm notification's Show asks the window to open in the Swarm view. */
+export function swarmReveals(onReveal: (stack: string) => void): Promise<void> {
+  return call('swarm_reveals', { onReveal: channel(onReveal) });
+}
+
 // The tray (src-tauri/src/tray/).
 
 /** The tray's Logs clicks: a service whose logs to show once its project is shown. */

@@ -68,6 +68,8 @@ const DEPRECATED: [(&str, &str); 2] = [
 pub(crate) struct FileSpec {
     pub key: String,
     pub name: String,
+    /// Whether the file gave it its name (`name:`): then it is not versioned by content.
+    pub named: bool,
     pub labels: HashMap<String, String>,
     pub file: PathBuf,
 }
@@ -85,6 +87,11 @@ pub(crate) struct Stack {
     pub services: BTreeMap<String, ServiceSpec>,
     /// What the file asks for that Swarm ignores, worded as `docker stack deploy` words it.
     pub warnings: Vec<String>,
+}
+
+/// A filter selecting the objects of stack `namespace`.
+pub(crate) fn namespace_filter(namespace: &str) -> HashMap<&'static str, Vec<String>> {
+    HashMap::from([("label", vec![format!("{NAMESPACE_LABEL}={namespace}")])])
 }
 
 /// `<namespace>_<name>`.
@@ -241,6 +248,7 @@ fn file_specs(
         out.push(FileSpec {
             key: key.clone(),
             name: object_name(project, namespace, key, &object.name),
+            named: !(object.name.is_empty() || object.name == scope(&project.name, key)),
             labels: stack_labels(namespace, labels(object.extra.get("labels"))),
             file: project.working_dir.join(file),
         });

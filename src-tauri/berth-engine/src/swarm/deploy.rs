@@ -3,16 +3,16 @@
 
 use std::collections::{HashMap, HashSet};
 
-use base64::Engine as _;
 use berth_compose::Project;
-use bollard::models::{ConfigSpec, SecretSpec, Service, ServiceSpec};
+use bollard::models::{Service, ServiceSpec};
 use bollard::query_parameters::{
     InspectNetworkOptions, ListNetworksOptionsBuilder, ListServicesOptionsBuilder,
     UpdateServiceOptionsBuilder,
 };
 
-use super::convert::{self, FileSpec, IMAGE_LABEL, NAMESPACE_LABEL};
+use super::convert::{self, FileSpec, IMAGE_LABEL, namespace_filter};
 use super::info::require_manager;
+use super::objects::{self, Kind};
 use super::{Result, SwarmError};
 use crate::error::not_found;
 use crate::{Engine, Progress, Resource};
@@ -37,11 +37,6 @@ pub struct DeployOptions {
     pub resolve_image: ResolveImage,
 }
 
-/// A filter selecting the objects of stack `namespace`.
-pub(crate) fn namespace_filter(namespace: &str) -> HashMap<&'static str, Vec<String>> {
-    HashMap::from([("label", vec![format!("{NAMESPACE_LABEL}={namespace}")])])
-}
-
 /// Deploys `project` as stack `namespace`: what exists is updated, what does not is created.
 /// Returns (and reports) the warnings about what the file asks that Swarm ignores.
 pub async fn deploy(
@@ -61,9 +56,32 @@ pub async fn deploy(
     if options.prune {
         prune(engine, &existing, &stack.services, namespace, progress).await?;
     }
+    // Every file read and every named object checked before anything is created.
+    let secrets = objects::plan(
+        engine,
+        Kind::Secret,
+        objects::read(Kind::Secret, &stack.secrets)?,
+    )
+    .await?;
+    let configs = objects::plan(
+        engine,
+        Kind::Config,
+        objects::read(Kind::Config, &stack.configs)?,
+    )
+    .await?;
     ensure_networks(engine, namespace, &stack, progress).await?;
-    let secret_ids = ensure_secrets(engine, &stack.secrets, progress).await?;
-    let config_ids = ensure_configs(engine, &stack.configs, progress).await?;
+    let secret_ids = secrets.create(engine, progress).await?;
+    let config_ids = configs.create(engine, progress).await?;
+    // The file's objects stay even when no service uses them, as docker's do.
+    let declared =
+        |ids: &HashMap<String, (String, String)>, files: &[FileSpec]| -> HashSet<String> {
+            files
+                .iter()
+                .filter_map(|f| ids.get(&f.name).map(|(name, _)| name.clone()))
+                .collect()
+        };
+    let mut keep_secrets = declared(&secret_ids, &stack.secrets);
+    let mut keep_configs = declared(&config_ids, &stack.configs);
     let by_name: HashMap<String, &Service> = existing
         .iter()
         .filter_map(|s| Some((s.spec.as_ref()?.name.clone()?, s)))
@@ -86,6 +104,12 @@ pub async fn deploy(
     for result in results {
         warnings.extend(result?);
     }
+    // What an earlier version (or docker's deploy) left that no service uses any more.
+    let (secrets, configs) = objects::referenced(&stack_services(engine, namespace).await?);
+    keep_secrets.extend(secrets);
+    keep_configs.extend(configs);
+    objects::remove_unused(engine, Kind::Secret, namespace, &keep_secrets, progress).await?;
+    objects::remove_unused(engine, Kind::Config, namespace, &keep_configs, progress).await?;
     Ok(warnings)
 }
 
@@ -327,125 +351,12 @@ async fn ensure_networks(
     Ok(())
 }
 
-fn read(kind: &'static str, f: &FileSpec) -> Result<String> {
-    let data = std::fs::read(&f.file).map_err(|e| SwarmError::File {
-        kind,
-        name: f.key.clone(),
-        path: f.file.clone(),
-        cause: e.to_string(),
-    })?;
-    Ok(base64::engine::general_purpose::STANDARD.encode(data))
-}
-
-/// Creates the secrets that are not there and updates those that are (the engine refuses a
-/// change of a secret's data, as it refuses docker's); returns every secret's id by name.
-async fn ensure_secrets(
-    engine: &Engine,
-    secrets: &[FileSpec],
-    progress: &Progress,
-) -> Result<HashMap<String, String>> {
-    let docker = engine.docker();
-    let mut ids: HashMap<String, String> = docker
-        .list_secrets(None::<bollard::query_parameters::ListSecretsOptions>)
-        .await
-        .map_err(SwarmError::request("list the Swarm's secrets"))?
-        .into_iter()
-        .filter_map(|s| Some((s.spec?.name?, s.id?)))
-        .collect();
-    for f in secrets {
-        let spec = SecretSpec {
-            name: Some(f.name.clone()),
-            labels: Some(f.labels.clone()),
-            data: Some(read("secret", f)?),
-            ..Default::default()
-        };
-        match ids.get(&f.name) {
-            Some(id) => {
-                let current = docker
-                    .inspect_secret(id)
-                    .await
-                    .map_err(SwarmError::request(format!("inspect secret {}", f.name)))?;
-                let version = current.version.and_then(|v| v.index).unwrap_or_default();
-                docker
-                    .update_secret(
-                        id,
-                        spec,
-                        bollard::query_parameters::UpdateSecretOptionsBuilder::new()
-                            .version(version as i64)
-                            .build(),
-                    )
-                    .await
-                    .map_err(SwarmError::request(format!("update secret {}", f.name)))?;
-            }
-            None => {
-                progress.resource(Resource::Secret, &f.name, "Creating");
-                let created = docker
-                    .create_secret(spec)
-                    .await
-                    .map_err(SwarmError::request(format!("create secret {}", f.name)))?;
-                ids.insert(f.name.clone(), created.id);
-            }
-        }
-    }
-    Ok(ids)
-}
-
-async fn ensure_configs(
-    engine: &Engine,
-    configs: &[FileSpec],
-    progress: &Progress,
-) -> Result<HashMap<String, String>> {
-    let docker = engine.docker();
-    let mut ids: HashMap<String, String> = docker
-        .list_configs(None::<bollard::query_parameters::ListConfigsOptions>)
-        .await
-        .map_err(SwarmError::request("list the Swarm's configs"))?
-        .into_iter()
-        .filter_map(|c| Some((c.spec?.name?, c.id?)))
-        .collect();
-    for f in configs {
-        let spec = ConfigSpec {
-            name: Some(f.name.clone()),
-            labels: Some(f.labels.clone()),
-            data: Some(read("config", f)?),
-            ..Default::default()
-        };
-        match ids.get(&f.name) {
-            Some(id) => {
-                let current = docker
-                    .inspect_config(id)
-                    .await
-                    .map_err(SwarmError::request(format!("inspect config {}", f.name)))?;
-                let version = current.version.and_then(|v| v.index).unwrap_or_default();
-                docker
-                    .update_config(
-                        id,
-                        spec,
-                        bollard::query_parameters::UpdateConfigOptionsBuilder::new()
-                            .version(version as i64)
-                            .build(),
-                    )
-                    .await
-                    .map_err(SwarmError::request(format!("update config {}", f.name)))?;
-            }
-            None => {
-                progress.resource(Resource::Config, &f.name, "Creating");
-                let created = docker
-                    .create_config(spec)
-                    .await
-                    .map_err(SwarmError::request(format!("create config {}", f.name)))?;
-                ids.insert(f.name.clone(), created.id);
-            }
-        }
-    }
-    Ok(ids)
-}
-
-/// Secret and config references carry ids, as docker/cli's `ParseSecrets` resolves them.
+/// Secret and config references carry the names the objects have on the Swarm and their ids,
+/// as docker/cli's `ParseSecrets` resolves them.
 fn fill_ids(
     spec: &mut ServiceSpec,
-    secrets: &HashMap<String, String>,
-    configs: &HashMap<String, String>,
+    secrets: &HashMap<String, (String, String)>,
+    configs: &HashMap<String, (String, String)>,
     service: &str,
 ) -> Result<()> {
     let Some(c) = spec
@@ -457,23 +368,27 @@ fn fill_ids(
     };
     for s in c.secrets.iter_mut().flatten() {
         let name = s.secret_name.clone().unwrap_or_default();
-        s.secret_id = Some(secrets.get(&name).cloned().ok_or_else(|| SwarmError::Invalid {
+        let (name, id) = secrets.get(&name).cloned().ok_or_else(|| SwarmError::Invalid {
             service: service.to_owned(),
             reason: format!(
                 "secret not found: {name}\nCreate it (docker secret create {name} FILE), or give \
                  it a `file:` in the compose file"
             ),
-        })?);
+        })?;
+        s.secret_name = Some(name);
+        s.secret_id = Some(id);
     }
     for s in c.configs.iter_mut().flatten() {
         let name = s.config_name.clone().unwrap_or_default();
-        s.config_id = Some(configs.get(&name).cloned().ok_or_else(|| SwarmError::Invalid {
+        let (name, id) = configs.get(&name).cloned().ok_or_else(|| SwarmError::Invalid {
             service: service.to_owned(),
             reason: format!(
                 "config not found: {name}\nCreate it (docker config create {name} FILE), or give \
                  it a `file:` in the compose file"
             ),
-        })?);
+        })?;
+        s.config_name = Some(name);
+        s.config_id = Some(id);
     }
     Ok(())
 }

@@ -37,6 +37,16 @@ pub enum SwarmError {
         path: std::path::PathBuf,
         cause: String,
     },
+    #[error(
+        "{kind} {name}: its data differs from {}, and a Swarm {kind} cannot be changed\n\
+         Give it a new `name:` in the compose file, or drop `name:` to let Berth version it by \
+         its content.", path.display()
+    )]
+    Changed {
+        kind: &'static str,
+        name: String,
+        path: std::path::PathBuf,
+    },
     /// The engine refused a request about one object of the stack.
     #[error("failed to {action}: {}", describe(cause))]
     Request {

@@ -8,7 +8,8 @@ use bollard::query_parameters::{
 };
 
 use super::convert::NAMESPACE_LABEL;
-use super::deploy::{namespace_filter, stack_services};
+use super::convert::namespace_filter;
+use super::deploy::stack_services;
 use super::info::{capitalize, require_manager};
 use super::{Result, ServiceSummary, StackSummary, SwarmError, TaskSummary, UpdateStatus};
 use crate::Engine;

@@ -10,7 +10,9 @@ mod info;
 mod list;
 mod logs;
 mod manage;
+mod objects;
 mod remove;
+mod watch;
 
 use serde::Serialize;
 
@@ -22,6 +24,7 @@ pub use list::{services, stacks, tasks};
 pub use logs::follow_service_logs;
 pub use manage::{rollback, scale};
 pub use remove::remove;
+pub use watch::{SAFETY, StackService, all_services, watch_services};
 
 /// This engine's place in a Swarm.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 
 use bollard::query_parameters::ListNetworksOptionsBuilder;
 
-use super::deploy::{namespace_filter, stack_services};
+use super::convert::namespace_filter;
+use super::deploy::stack_services;
 use super::info::require_manager;
 use super::{Result, SwarmError};
 use crate::{Engine, Progress, Resource};

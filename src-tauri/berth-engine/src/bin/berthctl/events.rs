@@ -21,7 +21,7 @@ pub struct EventsArgs {
 pub async fn run(project: &ProjectArgs, args: EventsArgs) -> anyhow::Result<()> {
     // The app's session, without its log follower: nothing here reads logs.
     let options = SessionOptions {
-        endpoint: crate::context_endpoint()?,
+        engine: crate::choice(),
         ..Default::default()
     };
     let session = Session::open(Some(stack_args::load(project)?), options);

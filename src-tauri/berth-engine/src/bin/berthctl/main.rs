@@ -20,7 +20,7 @@ mod watch;
 use std::process::ExitCode;
 use std::sync::OnceLock;
 
-use berth_engine::{Engine, ProjectArgs};
+use berth_engine::{Engine, EngineChoice, ProjectArgs};
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
@@ -102,25 +102,16 @@ async fn main() -> ExitCode {
 static CONTEXT: OnceLock<Option<String>> = OnceLock::new();
 
 /// The engine `--context`, else the environment names, as the docker CLI chooses it.
-pub async fn engine() -> anyhow::Result<Engine> {
-    let context = CONTEXT.get().and_then(Option::as_deref);
-    Ok(Engine::connect_context(context).await?)
+pub fn choice() -> EngineChoice {
+    match CONTEXT.get().and_then(Option::as_deref) {
+        Some(name) => EngineChoice::Context(name.to_owned()),
+        None => EngineChoice::Environment,
+    }
 }
 
-/// The host of the context `--context` names, for what connects by address (a session); empty
-/// without the flag: the environment's engine.
-pub fn context_endpoint() -> anyhow::Result<String> {
-    let Some(name) = CONTEXT.get().and_then(Option::as_deref) else {
-        return Ok(String::new());
-    };
-    let found = berth_engine::contexts()?
-        .into_iter()
-        .find(|c| c.name == name);
-    Ok(found
-        .ok_or(berth_engine::Error::NoContext {
-            name: name.to_owned(),
-        })?
-        .host)
+/// A connection to [`choice`]'s engine.
+pub async fn engine() -> anyhow::Result<Engine> {
+    Ok(Engine::connect_with(&choice()).await?)
 }
 
 /// Ends the command with this exit status and nothing more to say (130: interrupted by Ctrl-C).

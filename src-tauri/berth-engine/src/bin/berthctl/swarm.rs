@@ -51,7 +51,7 @@ enum Resolve {
 }
 
 pub async fn run(command: StackCommand) -> anyhow::Result<()> {
-    let engine = Engine::connect().await?;
+    let engine = super::engine().await?;
     let out = match command {
         StackCommand::Deploy(args) => return deploy(&engine, args).await,
         StackCommand::Ls => {
