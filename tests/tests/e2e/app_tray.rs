@@ -87,14 +87,23 @@ async fn running_when(containers: &[String], running: bool) {
     }
 }
 
-/// Clicks the entry at `path` (labels' starts, from the top) of the menu as it is now.
+/// Clicks the entry at `path` (labels' starts, from the top) of the menu as it is now. Other
+/// tests' stacks on the shared engine change the menu too: an entry whose menu was made anew
+/// between the reading and the click is refused (its id is gone), and read again.
 async fn click(tray: &Tray, item: &Item, path: &[&str]) {
-    let menu = tray.menu(item).await.expect("the tray menu");
-    let entry = menu
-        .find(path)
-        .unwrap_or_else(|| panic!("no entry {path:?} in the tray menu: {menu:#?}"));
-    assert!(entry.enabled, "{path:?} is disabled");
-    tray.click(item, entry.id).await.expect("a click");
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let menu = tray.menu(item).await.expect("the tray menu");
+        let entry = menu
+            .find(path)
+            .unwrap_or_else(|| panic!("no entry {path:?} in the tray menu: {menu:#?}"));
+        assert!(entry.enabled, "{path:?} is disabled");
+        match tray.click(item, entry.id).await {
+            Ok(()) => return,
+            Err(err) => assert!(Instant::now() < deadline, "clicking {path:?}: {err:#}"),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 fn enabled(menu: &Entry, path: &[&str]) -> bool {
