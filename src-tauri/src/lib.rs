@@ -114,6 +114,7 @@ pub fn run() {
             if let Some(window) = app.get_webview_window("main") {
                 paint_in_software(&window)?;
             }
+            commands::projects::follow(app.handle());
             tray::create(app.handle())?;
             notify::watch(app.handle());
             notify::watch_lines(app.handle());

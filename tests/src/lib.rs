@@ -15,6 +15,7 @@ pub mod ssh;
 pub mod stacks;
 pub mod swarm;
 pub mod tls;
+pub mod tray;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -15,8 +15,10 @@ use crate::error::describe;
 use crate::subscription::AbortOnDrop;
 use crate::{Engine, ProjectSummary, clock, labels};
 
-/// What changes the list: a project's container made, removed, started or ended.
-const ACTIONS: [&str; 4] = ["create", "destroy", "start", "die"];
+/// What changes the list: a project's container made, removed, started or ended. A stop's
+/// `die` can come before the engine lists the container as exited (the engine tears its network
+/// down in between); its `stop` comes once it is.
+const ACTIONS: [&str; 5] = ["create", "destroy", "start", "die", "stop"];
 
 /// Events closer together than this are one change (a stack of ten services coming up is one
 /// listing, not ten).

@@ -26,6 +26,10 @@ pub struct ProjectSummary {
     pub config_files: String,
     pub running: usize,
     pub containers: usize,
+    /// The services that have containers, sorted: the tray's entries (not in `ls`'s JSON).
+    #[serde(skip)]
+    #[ts(skip)]
+    pub services: Vec<String>,
 }
 
 /// Every compose project on the engine, sorted by name as compose sorts them: with `all`, also
@@ -65,6 +69,11 @@ fn summary(name: String, containers: &[ContainerSummary]) -> ProjectSummary {
         config_files: combined_config_files(containers).unwrap_or_else(|| "N/A".to_owned()),
         running: states.get("running").copied().unwrap_or(0),
         containers: containers.len(),
+        services: (containers.iter())
+            .filter_map(|c| c.labels.as_ref()?.get(labels::SERVICE).cloned())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect(),
     }
 }
 

@@ -47,6 +47,7 @@ macro_rules! commands {
             swarm::swarm_remove,
             logs::logs_older,
             swarm::swarm_reveals,
+            projects::watch_log_requests,
         )
     };
 }

@@ -96,6 +96,11 @@ pub struct Berth {
     pub(crate) swarm: crate::swarm::Swarm,
     swarm_feed: Mutex<Option<JoinHandle<()>>>,
     swarm_logs: AtomicBool,
+    /// The shown project's engine's projects, as last listed (none before the first listing):
+    /// `projects::follow` keeps it, the window's list and the tray read it.
+    projects: watch::Sender<Option<berth_engine::project_list::Listing>>,
+    /// The window's listener for the tray's Logs clicks.
+    log_requests: Mutex<Option<Channel<projects::LogRequest>>>,
 }
 
 impl Berth {
@@ -126,6 +131,8 @@ impl Berth {
             swarm: crate::swarm::Swarm::default(),
             swarm_feed: Mutex::default(),
             swarm_logs: AtomicBool::new(false),
+            projects: watch::Sender::new(None),
+            log_requests: Mutex::default(),
         };
         berth.open_project(project, Close::None);
         berth
@@ -175,6 +182,32 @@ impl Berth {
     /// The view, for the tray.
     pub fn watch(&self) -> watch::Receiver<StackView> {
         self.view.subscribe()
+    }
+
+    /// The engine's projects as last listed, and after each change.
+    pub fn listing(&self) -> watch::Receiver<Option<berth_engine::project_list::Listing>> {
+        self.projects.subscribe()
+    }
+
+    /// The session of the opened project (shown or warm) named `name`, for the tray.
+    pub fn session_of(&self, name: &str) -> Option<Arc<Session>> {
+        let opened = self.opened.read().expect("opened lock");
+        (opened.iter())
+            .find(|o| (o.view.borrow().project.loaded()).is_some_and(|p| p.name == name))
+            .map(|o| o.session.clone())
+    }
+
+    /// Asks the window to show `service`'s logs once `project` is shown (the tray's Logs).
+    pub fn request_logs(&self, project: &str, service: &str) {
+        if let Some(channel) = &*self.log_requests.lock().expect("log requests") {
+            let request = projects::LogRequest {
+                project: project.to_owned(),
+                service: service.to_owned(),
+            };
+            if let Err(err) = channel.send(request) {
+                tracing::debug!("the window did not take the log request: {err}");
+            }
+        }
     }
 
     /// Runs `request`, for the window and the tray alike.

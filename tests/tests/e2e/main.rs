@@ -12,6 +12,7 @@ mod app_stack;
 mod app_swarm;
 mod app_terminal;
 mod app_tls;
+mod app_tray;
 mod app_watch;
 mod berthctl;
 mod berthctl_exec;

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use berth_engine::project_list::ProjectList;
 use berth_engine::{ProjectArgs, project_origin, projects};
 use berth_tests::stacks::Cleanup;
 use berth_tests::{engine, unique_project, workspace_binary};
@@ -297,4 +298,39 @@ async fn project_name_alone_finds_the_files_from_the_labels() {
     assert_eq!(exited().trim(), "cache");
     by_name(&["down"]);
     assert_eq!(compose(&dir.0, &["-p", &name, "ps", "-a", "-q"]).trim(), "");
+}
+
+/// The followed list's next listings, until one shows project `name` with `running` of its
+/// containers running (its counts, as `running/all`, else the last listing in the panic).
+async fn listed_when(list: &mut ProjectList, name: &str, running: usize) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut last = String::new();
+    loop {
+        let next = tokio::time::timeout_at(deadline.into(), list.next()).await;
+        let Ok(Some(Ok(projects))) = next else {
+            panic!("{name} not listed with {running} running within 10 s; last: {last}");
+        };
+        if let Some(p) = projects.iter().find(|p| p.name == name) {
+            last = format!("{}/{}", p.running, p.containers);
+            if p.running == running {
+                return p.containers;
+            }
+        }
+    }
+}
+
+/// The die event can come before the engine's listing says the container stopped: the list
+/// waits for what a stop ends with.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_followed_list_says_a_stopped_stack_is_stopped() {
+    let name = unique_project("list-stop");
+    let dir = Dir::new(&name, &[("compose.yaml", BASE)]);
+    let _down = Cleanup(name.clone());
+    compose(&dir.0, &["-p", &name, "up", "-d"]);
+    let mut list = ProjectList::follow(engine().await);
+    assert_eq!(listed_when(&mut list, &name, 1).await, 1);
+    compose(&dir.0, &["-p", &name, "stop", "-t", "0"]);
+    assert_eq!(listed_when(&mut list, &name, 0).await, 1);
+    compose(&dir.0, &["-p", &name, "start"]);
+    listed_when(&mut list, &name, 1).await;
 }

@@ -10,6 +10,7 @@ import type { ErrorKind } from '../bindings/ErrorKind';
 import type { Filter } from '../bindings/Filter';
 import type { Holder } from '../bindings/Holder';
 import type { IpcError } from '../bindings/IpcError';
+import type { LogRequest } from '../bindings/LogRequest';
 import type { Metrics } from '../bindings/Metrics';
 import type { ProgressEvent } from '../bindings/ProgressEvent';
 import type { ProjectsView } from '../bindings/ProjectsView';
@@ -351,4 +352,11 @@ export function logsOlder(page: boolean): Promise<ViewStats> {
 /** The stacks a Swarm notification's Show asks the window to open in the Swarm view. */
 export function swarmReveals(onReveal: (stack: string) => void): Promise<void> {
   return call('swarm_reveals', { onReveal: channel(onReveal) });
+}
+
+// The tray (src-tauri/src/tray/).
+
+/** The tray's Logs clicks: a service whose logs to show once its project is shown. */
+export function watchLogRequests(onRequest: (request: LogRequest) => void): Promise<void> {
+  return call('watch_log_requests', { onRequest: channel(onRequest) });
 }

@@ -1,31 +1,47 @@
-//! The tray icon: the stack's state at a glance (a coloured dot on the icon, the tooltip, a line
-//! per service) and its Start/Stop/Restart, with the window hidden.
+//! The tray icon: the shown stack's state at a glance (a coloured dot on the icon, the tooltip)
+//! and its Start/Stop/Restart/Watch, then every compose project on the engine with its state,
+//! Start/Stop, and Restart/Logs per service: how Berth is used with the window hidden.
 
-use berth_engine::Progress;
+mod act;
+mod menu;
+
+use std::sync::{Arc, Mutex};
+
+use berth_engine::{Progress, StackStatus};
 use tauri::image::Image;
-use tauri::menu::{CheckMenuItem, IsMenuItem, Menu, MenuItem, PredefinedMenuItem};
-use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
+use tauri::menu::{CheckMenuItem, IsMenuItem, Menu, MenuItem, PredefinedMenuItem, Submenu};
+use tauri::tray::{MouseButton, MouseButtonState, TrayIcon, TrayIconBuilder, TrayIconEvent};
 use tauri::{AppHandle, Manager, Runtime};
 
 use crate::commands::Berth;
-use berth_engine::StackStatus;
-
-use crate::view::{Action, ActionRequest, ServiceRow, StackView};
+use crate::view::{Action, ActionRequest};
+use menu::{TrayMenu, project_id, service_id, watch_item};
 
 pub const ID: &str = "berth";
 
+/// The menu as last built: what a click's id names.
+type Shown = Arc<Mutex<Option<TrayMenu>>>;
+
 pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
+    let shown: Shown = Arc::default();
+    let clicked = shown.clone();
     let mut tray = TrayIconBuilder::with_id(ID)
         .tooltip("Berth")
         .show_menu_on_left_click(false)
-        .on_menu_event(|app, event| match event.id.as_ref() {
+        .on_menu_event(move |app, event| match event.id.as_ref() {
             "toggle" => toggle_window(app),
             "quit" => app.exit(0),
             "up" => run(app, Action::Up),
             "stop" => run(app, Action::Stop),
             "restart" => run(app, Action::Restart),
             "watch" => toggle_watch(app),
-            _ => {}
+            "more" => show_window(app),
+            id => {
+                let click = (clicked.lock().expect("tray menu").as_ref()).and_then(|m| m.click(id));
+                if let Some(click) = click {
+                    act::act(app, click);
+                }
+            }
         })
         .on_tray_icon_event(|tray, event| {
             if let TrayIconEvent::Click {
@@ -42,88 +58,70 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
         tray = tray.icon(icon.clone());
     }
     let tray = tray.build(app)?;
-    // Follow the view: a new menu only when what it says changes.
-    let mut views = app.state::<Berth>().watch();
-    let app = app.clone();
-    tauri::async_runtime::spawn(async move {
-        let mut shown = None;
-        loop {
-            let view = views.borrow_and_update().clone();
-            let lines = (menu_lines(&view), watch_item(&view));
-            if shown.as_ref() != Some(&lines) {
-                let update = menu(&app, &view, &lines.0, lines.1).and_then(|menu| {
-                    tray.set_menu(Some(menu))?;
-                    tray.set_tooltip(Some(&lines.0[0]))?;
-                    match &base {
-                        Some(base) => tray.set_icon(Some(badged(base, view.status))),
-                        None => Ok(()),
-                    }
-                });
-                if let Err(err) = update {
-                    tracing::warn!("could not update the tray: {err}");
-                }
-                shown = Some(lines);
-            }
-            if views.changed().await.is_err() {
-                return;
-            }
-        }
-    });
+    tauri::async_runtime::spawn(follow(app.clone(), tray, base, shown));
     Ok(())
 }
 
-/// The tooltip, then a line per service.
-fn menu_lines(view: &StackView) -> Vec<String> {
-    let name = view
-        .project
-        .loaded()
-        .map_or("invalid project", |p| p.name.as_str());
-    let mut lines = vec![format!("Berth: {name} {}", view.status.label())];
-    lines.extend(view.services.iter().map(service_line));
-    lines
+/// Follows the shown project's view and the engine's projects, always (the window may be
+/// hidden), and rebuilds the menu when what it says changes.
+async fn follow<R: Runtime>(
+    app: AppHandle<R>,
+    tray: TrayIcon<R>,
+    base: Option<Image<'static>>,
+    shown: Shown,
+) {
+    let berth = app.state::<Berth>();
+    let (mut views, mut listings) = (berth.watch(), berth.listing());
+    loop {
+        let view = views.borrow_and_update().clone();
+        // Not listed (yet, or the engine is away): the shown project alone.
+        let listing = match &*listings.borrow_and_update() {
+            Some(Ok(projects)) => projects.clone(),
+            _ => Vec::new(),
+        };
+        let model = TrayMenu::new(&view, &listing);
+        if shown.lock().expect("tray menu").as_ref() != Some(&model) {
+            if let Err(err) = update(&app, &tray, base.as_ref(), &model) {
+                tracing::warn!("could not update the tray: {err}");
+            }
+            *shown.lock().expect("tray menu") = Some(model);
+        }
+        let changed = tokio::select! {
+            changed = views.changed() => changed,
+            changed = listings.changed() => changed,
+        };
+        if changed.is_err() {
+            return;
+        }
+    }
 }
 
-/// The service's label (with its health), as the window and `berthctl ps` word it, and what
-/// watch mode last did for it.
-fn service_line(row: &ServiceRow) -> String {
-    let mark = if row.status.problem.is_some() {
-        "✖"
-    } else if row.status.running > 0 {
-        "●"
-    } else {
-        "○"
-    };
-    let watch = row.watch.as_ref().map(|w| format!(" · {}", w.summary()));
-    format!(
-        "{mark} {}: {}{}",
-        row.name,
-        row.status.summary(),
-        watch.unwrap_or_default()
-    )
-}
-
-/// The Watch item: whether any service can be watched, and whether any is.
-fn watch_item(view: &StackView) -> (bool, bool) {
-    let watchable = view.services.iter().any(|r| r.watchable);
-    (watchable, view.services.iter().any(|r| r.watch.is_some()))
-}
-
-fn menu<R: Runtime>(
+fn update<R: Runtime>(
     app: &AppHandle<R>,
-    view: &StackView,
-    lines: &[String],
-    (watchable, watching): (bool, bool),
-) -> tauri::Result<Menu<R>> {
-    let idle = view.action.is_none();
+    tray: &TrayIcon<R>,
+    base: Option<&Image<'static>>,
+    model: &TrayMenu,
+) -> tauri::Result<()> {
+    tray.set_menu(Some(build(app, model)?))?;
+    tray.set_tooltip(Some(&model.tooltip))?;
+    match base {
+        Some(base) => tray.set_icon(Some(badged(base, model.status))),
+        None => Ok(()),
+    }
+}
+
+fn build<R: Runtime>(app: &AppHandle<R>, model: &TrayMenu) -> tauri::Result<Menu<R>> {
     let item = |id: &str, text: &str, enabled: bool| {
         MenuItem::with_id(app, id, text, enabled, None::<&str>)
     };
+    let idle = model.idle;
     let mut items: Vec<Box<dyn IsMenuItem<R>>> = vec![
-        Box::new(item("status", &lines[0], false)?),
+        Box::new(item("status", &model.tooltip, false)?),
         Box::new(item("up", "Start stack", idle)?),
         Box::new(item("stop", "Stop stack", idle)?),
         Box::new(item("restart", "Restart stack", idle)?),
     ];
+    let (watchable, watching) = model.watch;
     if watchable {
         items.push(Box::new(CheckMenuItem::with_id(
             app,
@@ -135,8 +133,34 @@ fn menu<R: Runtime>(
         )?));
     }
     items.push(Box::new(PredefinedMenuItem::separator(app)?));
-    for (i, line) in lines[1..].iter().enumerate() {
-        items.push(Box::new(item(&format!("service-{i}"), line, false)?));
+    for (i, project) in model.projects.iter().enumerate() {
+        let mut entries: Vec<Box<dyn IsMenuItem<R>>> = vec![
+            Box::new(item(&project_id(i, "start"), "Start", project.start)?),
+            Box::new(item(&project_id(i, "stop"), "Stop", project.stop)?),
+            Box::new(item(&project_id(i, "open"), "Open in window", true)?),
+            Box::new(PredefinedMenuItem::separator(app)?),
+        ];
+        for (j, service) in project.services.iter().enumerate() {
+            let restart = item(&service_id(i, j, "restart"), "Restart", true)?;
+            let logs = item(&service_id(i, j, "logs"), "Logs", true)?;
+            entries.push(Box::new(Submenu::with_items(
+                app,
+                &service.title,
+                true,
+                &[&restart, &logs],
+            )?));
+        }
+        let refs: Vec<&dyn IsMenuItem<R>> = entries.iter().map(|e| e.as_ref()).collect();
+        items.push(Box::new(Submenu::with_items(
+            app,
+            &project.title,
+            true,
+            &refs,
+        )?));
+    }
+    if model.more > 0 {
+        let more = format!("{} more in the window…", model.more);
+        items.push(Box::new(item("more", &more, true)?));
     }
     items.push(Box::new(PredefinedMenuItem::separator(app)?));
     items.push(Box::new(item("toggle", "Show/Hide window", true)?));
@@ -234,10 +258,7 @@ fn with_window<R: Runtime>(
 
 #[cfg(test)]
 mod tests {
-    use berth_engine::{ContainerState, Desired, Health};
-
     use super::*;
-    use crate::view::tests::{container, project, snapshot, version};
 
     #[test]
     fn the_icon_gets_a_dot_in_the_status_colour() {
@@ -254,47 +275,5 @@ mod tests {
             0xe0
         );
         assert_eq!(badged(&base, StackStatus::Stopped).rgba(), base.rgba());
-    }
-
-    #[test]
-    fn the_tooltip_names_the_project_and_status_and_each_service_gets_a_line() {
-        let mut view = StackView::new(project(&["db", "web"]));
-        let db = container("db", ContainerState::Running, Some(Health::Healthy), 0);
-        view.refresh(None, Some(&snapshot(vec![db], &["db", "web"])));
-        assert_eq!(
-            menu_lines(&view),
-            [
-                "Berth: p unknown",
-                "● db: running (healthy)",
-                "○ web: not created"
-            ]
-        );
-    }
-
-    #[test]
-    fn a_stop_you_asked_for_reads_stopped_as_in_the_window() {
-        let mut web = container("web", ContainerState::Exited, None, 143);
-        web.stop_requested = true;
-        let mut s = snapshot(vec![web], &["web"]);
-        s.services.get_mut("web").unwrap().desired = Desired::Stopped { replicas: 1 };
-        let mut view = StackView::new(project(&["web"]));
-        view.refresh(Some(&version()), Some(&s));
-        assert_eq!(view.services[0].status.label, "stopped");
-        assert_eq!(menu_lines(&view), ["Berth: p stopped", "○ web: stopped"]);
-    }
-
-    #[test]
-    fn a_watched_service_line_says_what_watch_mode_did_and_the_menu_has_watch() {
-        let mut view = StackView::new(project(&["web"]));
-        view.refresh(None, Some(&snapshot(vec![], &["web"])));
-        assert_eq!(watch_item(&view), (false, false), "nothing to watch");
-        view.services[0].watchable = true;
-        assert_eq!(watch_item(&view), (true, false));
-        view.services[0].watch = Some(crate::view::WatchState::Synced {
-            files: 1,
-            at: String::new(),
-        });
-        assert_eq!(watch_item(&view), (true, true));
-        assert_eq!(menu_lines(&view)[1], "○ web: not created · synced 1 file");
     }
 }
