@@ -51,7 +51,7 @@ fn paint_in_software<R: tauri::Runtime>(window: &tauri::WebviewWindow<R>) -> tau
 }
 
 /// Has JavaScriptCore run the page in its interpreter: the JIT tiers' code and profiles took
-/// about 10 MiB of the web process's heap for a page that only renders rows (docs/benchmarks.md,
+/// 10–18 MiB of the web process's heap for a page that only renders rows (docs/benchmarks.md,
 /// "Memory after the cuts"). The web process inherits the environment when it spawns, so this
 /// runs first, while the process has one thread. A `JSC_useJIT` the user set is left as it is.
 fn interpret_javascript() {

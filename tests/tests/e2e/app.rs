@@ -734,7 +734,7 @@ async fn the_app_holds_one_event_stream_shown_hidden_and_after_an_engine_restart
     take_down(&stack, daemon, &dir).await;
 }
 
-/// JavaScriptCore's JIT tiers held about 10 MiB of the web process's heap for a page this light
+/// JavaScriptCore's JIT tiers held 10–18 MiB of the web process's heap for a page this light
 /// (docs/benchmarks.md, "Memory after the cuts"): the app has the interpreter run it, unless the
 /// user chose otherwise through the same variable.
 #[tokio::test]
