@@ -50,6 +50,17 @@ fn paint_in_software<R: tauri::Runtime>(window: &tauri::WebviewWindow<R>) -> tau
     Ok(())
 }
 
+/// Has JavaScriptCore run the page in its interpreter: the JIT tiers' code and profiles took
+/// 10–18 MiB of the web process's heap for a page that only renders rows (docs/benchmarks.md,
+/// "Memory after the cuts"). The web process inherits the environment when it spawns, so this
+/// runs first, while the process has one thread. A `JSC_useJIT` the user set is left as it is.
+fn interpret_javascript() {
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("JSC_useJIT").is_none() {
+        let _ = webkit2gtk::glib::setenv("JSC_useJIT", "0", false);
+    }
+}
+
 /// `berth [-f FILE]… [-p NAME] [--project-directory DIR] [--env-file FILE] [--profile P]…`:
 /// berthctl's project flags, with their meaning. None: the bundled demo stack.
 #[derive(Parser)]
@@ -64,6 +75,7 @@ struct Launch {
 }
 
 pub fn run() {
+    interpret_javascript();
     let launch = Launch::parse();
     if cfg!(target_os = "linux")
         && std::env::var_os("DISPLAY").is_none()

@@ -306,6 +306,8 @@ struct Idle {
     busiest: Vec<(String, f64)>,
     /// DOM mutations the page saw over the window.
     mutations: u64,
+    /// Resident KiB of the app's own binary (its code and data mapped from the file).
+    binary_kib: u64,
 }
 
 /// Counts the page's DOM mutations from now on, to say what changed while it was left alone.
@@ -340,6 +342,7 @@ async fn idle(app: &Running) -> Idle {
         busiest: Vec::new(),
         mutations: mutations.as_u64().unwrap_or(0),
         elements: elements.as_u64().unwrap_or(0),
+        binary_kib: procfs::binary_rss_kib(pid),
     };
     let mut by_pid: HashMap<u32, f64> = HashMap::new();
     for t in procfs::threads(pid) {
@@ -602,6 +605,7 @@ fn print_processes(who: &str, idle: &Idle) {
         })
         .collect();
     println!("{who} by process: {}", parts.join("; "));
+    println!("  its binary: {:.1} MiB resident", mib(idle.binary_kib));
     let threads: Vec<String> = idle
         .busiest
         .iter()
@@ -720,6 +724,33 @@ mod procfs {
             file_kib: kib("Pss_File:").unwrap_or(0),
             shmem_kib: kib("Pss_Shmem:").unwrap_or(0),
         })
+    }
+
+    /// The resident KiB of the mappings of `pid`'s executable: with the heaps, the part of the
+    /// main process that does not depend on what else the machine runs.
+    pub fn binary_rss_kib(pid: u32) -> u64 {
+        let Ok(exe) = std::fs::read_link(format!("/proc/{pid}/exe")) else {
+            return 0;
+        };
+        let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+        let mut in_binary = false;
+        let mut kib = 0;
+        for line in smaps.lines() {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // A mapping's header: "start-end perms offset dev inode [path]".
+            if fields
+                .first()
+                .is_some_and(|f| f.contains('-') && !f.ends_with(':'))
+            {
+                in_binary = fields.get(5).is_some_and(|path| Path::new(path) == exe);
+            } else if in_binary && fields.first() == Some(&"Rss:") {
+                kib += fields
+                    .get(1)
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0);
+            }
+        }
+        kib
     }
 
     pub fn name(pid: u32) -> String {

@@ -741,3 +741,34 @@ async fn the_app_holds_one_event_stream_shown_hidden_and_after_an_engine_restart
     app.quit().await;
     take_down(&stack, daemon, &dir).await;
 }
+
+/// JavaScriptCore's JIT tiers held 10–18 MiB of the web process's heap for a page this light
+/// (docs/benchmarks.md, "Memory after the cuts"): the app has the interpreter run it, unless the
+/// user chose otherwise through the same variable.
+#[tokio::test]
+async fn the_web_process_runs_javascript_without_the_jit_unless_told_otherwise() {
+    let app = App::launch(&workspace_binary("berth"), &[]).await;
+    assert_eq!(web_process_env("JSC_useJIT").as_deref(), Some("0"));
+    app.quit().await;
+
+    let app = App::launch_with_env(&workspace_binary("berth"), &[], &[("JSC_useJIT", "1")]).await;
+    assert_eq!(web_process_env("JSC_useJIT").as_deref(), Some("1"));
+    app.quit().await;
+}
+
+/// `name`'s value in the environment of the app's web process (WebKitWebProcess).
+fn web_process_env(name: &str) -> Option<String> {
+    let pid = berth_tests::app::descendants(std::process::id())
+        .into_iter()
+        .find(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|comm| comm.trim() == "WebKitWebProces")
+        })
+        .expect("the app's web process runs below this test");
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).expect("read its environment");
+    let prefix = format!("{name}=");
+    environ
+        .split(|&b| b == 0)
+        .filter_map(|var| std::str::from_utf8(var).ok())
+        .find_map(|var| var.strip_prefix(&prefix).map(str::to_owned))
+}
