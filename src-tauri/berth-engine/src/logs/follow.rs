@@ -395,8 +395,14 @@ struct Reader {
     last: [Option<(i64, u32)>; 2],
     /// Per stream: how many lines at exactly `last`'s timestamp this attach has met so far.
     replayed: [u32; 2],
-    /// Per stream: the rest of a split line read before is being dropped.
-    skipping: [bool; 2],
+    /// Per stream: frames of a line read before still to drop (`u32::MAX`: up to its end).
+    skip: [u32; 2],
+    /// Per stream: the last frame did not end its line, so the next one goes on with it.
+    mid: [bool; 2],
+    /// Per stream: how many frames of the last line at `last` were read while it has not
+    /// ended (0 once it has). A re-attach drops those and hands on the rest: a line that
+    /// never ends (a `\r` progress bar) goes on, none of it twice.
+    open: [u32; 2],
     /// A line the engine split (per stream): its parts so far.
     partial: [Option<Pending>; 2],
     max_line: usize,
@@ -435,12 +441,22 @@ impl Reader {
             until: options.until,
             last,
             replayed: [0, 0],
-            skipping: [false, false],
+            skip: [0, 0],
+            mid: [false, false],
+            open: [0, 0],
             partial: [None, None],
             max_line: options.max_line.unwrap_or(MAX_LINE).max(1),
             probe: None,
             short: false,
         }
+    }
+
+    /// Forgets where this attach stood, for a new one: the engine starts a stream at a line's
+    /// first frame (every frame of a line has its time).
+    fn rewind(&mut self) {
+        self.replayed = [0, 0];
+        self.skip = [0, 0];
+        self.mid = [false, false];
     }
 
     /// Starts reading at the resume point (or `since`), `tail` lines back on a first attach.
@@ -450,8 +466,7 @@ impl Reader {
         tail: Option<u64>,
         follow: bool,
     ) -> impl futures_util::Stream<Item = Result<LogOutput, bollard::errors::Error>> + use<> {
-        self.replayed = [0, 0];
-        self.skipping = [false, false];
+        self.rewind();
         let resume = self.last.iter().flatten().map(|(ts, _)| *ts).min();
         let from = resume.or(self.since);
         let secs = |ns: i64, up: bool| {
@@ -574,16 +589,27 @@ impl Reader {
                 return;
             }
             // The count at a timestamp is of lines, as the history stores them: every part of
-            // a split line has its first part's time, so only a line's first part is counted,
-            // and the rest of a line read before is dropped with it.
+            // a split line has its first part's time, so only a line's first frame is counted,
+            // and the frames of it read before are dropped with it.
             let ends = message.ends_with(b"\n");
-            if self.skipping[which] {
-                self.skipping[which] = !ends;
+            let starts = !self.mid[which];
+            self.mid[which] = !ends;
+            if !starts && self.skip[which] > 0 {
+                if ends {
+                    self.skip[which] = 0;
+                } else if self.skip[which] != u32::MAX {
+                    self.skip[which] -= 1;
+                }
                 return;
             }
-            if self.partial[which].is_none() && !self.fresh(which, ts) {
-                self.skipping[which] = !ends;
-                return;
+            if starts {
+                if !self.fresh(which, ts) {
+                    self.skip[which] = self.seen_before(which, ts, ends);
+                    return;
+                }
+                self.open[which] = u32::from(!ends);
+            } else if self.open[which] > 0 {
+                self.open[which] = if ends { 0 } else { self.open[which] + 1 };
             }
             (ts, &message[space + 1..])
         } else {
@@ -647,6 +673,18 @@ impl Reader {
     }
 
     /// Whether a frame of stream `which` with this timestamp is new, recording it if so.
+    /// How many more frames of a line met again to drop after this one: the frames read
+    /// before of the last line, which had not ended; all of any other.
+    fn seen_before(&self, which: usize, ts: i64, ends: bool) -> u32 {
+        let last_line =
+            self.last[which].is_some_and(|(last, seen)| last == ts && self.replayed[which] == seen);
+        match self.open[which] {
+            open if last_line && open > 0 => open - 1,
+            _ if ends => 0,
+            _ => u32::MAX,
+        }
+    }
+
     fn fresh(&mut self, which: usize, ts: i64) -> bool {
         let replayed = &mut self.replayed[which];
         match &mut self.last[which] {
@@ -812,6 +850,42 @@ mod tests {
         // Its first line is the last one read, or newer: lines before it may be missing.
         assert_eq!(read(10), (true, Vec::new()));
         assert_eq!(read(12), (true, Vec::new()));
+    }
+
+    #[test]
+    fn a_reattach_drops_the_frames_read_before_and_goes_on_with_a_line_that_has_not_ended() {
+        let origin = Arc::new(Origin {
+            id: "id".into(),
+            service: "svc".into(),
+            name: "p-svc-1".into(),
+        });
+        // Every frame of a split line carries its first frame's time, as the engine sends it.
+        let t = "2026-12-05T19:00:10.000000000Z ";
+        let mut reader = Reader::new(origin, &FollowOptions::default());
+        let read = |reader: &mut Reader, parts: &[&str]| {
+            let mut out = Vec::new();
+            for part in parts {
+                let message = format!("{t}{part}").into_bytes().into();
+                reader.frame(LogOutput::StdOut { message }, &mut out);
+            }
+            for which in 0..2 {
+                if let Some(p) = reader.partial[which].take() {
+                    reader.emit(which, p.ts, p.text, true, &mut out);
+                }
+            }
+            out.into_iter()
+                .map(|r| String::from_utf8(r.text).unwrap())
+                .collect::<String>()
+        };
+        assert_eq!(read(&mut reader, &["done\n", "a\r", "b\r"]), "donea\rb\r");
+        // The stream is opened again from the line's time: the engine sends all of it again.
+        reader.rewind();
+        let again = ["done\n", "a\r", "b\r", "c\r", "d\n", "next\n"];
+        assert_eq!(read(&mut reader, &again), "c\rdnext");
+        // Lines read whole before are dropped whole.
+        reader.rewind();
+        let again = [&again[..], &["last\n"]].concat();
+        assert_eq!(read(&mut reader, &again), "last");
     }
 
     #[test]
