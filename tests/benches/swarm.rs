@@ -95,6 +95,7 @@ async fn deploy(swarm: &Swarm, dir: &Path, ns: &str, mut command: Command) -> f6
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let returned = start.elapsed().as_millis();
     loop {
         let services = swarm::services(&swarm.engine, ns).await.unwrap();
         if services.len() == SERVICES
@@ -111,6 +112,10 @@ async fn deploy(swarm: &Swarm, dir: &Path, ns: &str, mut command: Command) -> f6
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let ms = start.elapsed().as_secs_f64() * 1000.0;
+    eprintln!(
+        "  {ns} {}: returned after {returned} ms, all running after {ms:.0} ms",
+        command.get_program().to_string_lossy()
+    );
     swarm::remove(&swarm.engine, ns, &Default::default())
         .await
         .unwrap();
