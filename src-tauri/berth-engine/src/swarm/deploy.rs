@@ -367,28 +367,34 @@ fn fill_ids(
         return Ok(());
     };
     for s in c.secrets.iter_mut().flatten() {
-        let name = s.secret_name.clone().unwrap_or_default();
-        let (name, id) = secrets.get(&name).cloned().ok_or_else(|| SwarmError::Invalid {
-            service: service.to_owned(),
-            reason: format!(
-                "secret not found: {name}\nCreate it (docker secret create {name} FILE), or give \
-                 it a `file:` in the compose file"
-            ),
-        })?;
+        let (name, id) = resolve(secrets, "secret", s.secret_name.as_deref(), service)?;
         s.secret_name = Some(name);
         s.secret_id = Some(id);
     }
     for s in c.configs.iter_mut().flatten() {
-        let name = s.config_name.clone().unwrap_or_default();
-        let (name, id) = configs.get(&name).cloned().ok_or_else(|| SwarmError::Invalid {
-            service: service.to_owned(),
-            reason: format!(
-                "config not found: {name}\nCreate it (docker config create {name} FILE), or give \
-                 it a `file:` in the compose file"
-            ),
-        })?;
+        let (name, id) = resolve(configs, "config", s.config_name.as_deref(), service)?;
         s.config_name = Some(name);
         s.config_id = Some(id);
     }
     Ok(())
+}
+
+/// The name on the Swarm and the id a `kind` reference resolves to.
+fn resolve(
+    objects: &HashMap<String, (String, String)>,
+    kind: &str,
+    reference: Option<&str>,
+    service: &str,
+) -> Result<(String, String)> {
+    let name = reference.unwrap_or_default();
+    objects
+        .get(name)
+        .cloned()
+        .ok_or_else(|| SwarmError::Invalid {
+            service: service.to_owned(),
+            reason: format!(
+                "{kind} not found: {name}\nCreate it (docker {kind} create {name} FILE), or give \
+                 it a `file:` in the compose file"
+            ),
+        })
 }
