@@ -44,13 +44,8 @@ fn openssl(dir: &Path, args: &[&str]) {
     );
 }
 
-/// A CA's key and self-signed certificate, `NAME.key` and `NAME.pem`.
-fn ca(dir: &Path, name: &str) {
-    let (key, pem, subject) = (
-        format!("{name}.key"),
-        format!("{name}.pem"),
-        format!("/CN=berth-test {name}"),
-    );
+/// A P-256 private key in `file`.
+fn private_key(dir: &Path, file: &str) {
     openssl(
         dir,
         &[
@@ -60,9 +55,19 @@ fn ca(dir: &Path, name: &str) {
             "-pkeyopt",
             "ec_paramgen_curve:P-256",
             "-out",
-            &key,
+            file,
         ],
     );
+}
+
+/// A CA's key and self-signed certificate, `NAME.key` and `NAME.pem`.
+fn ca(dir: &Path, name: &str) {
+    let (key, pem, subject) = (
+        format!("{name}.key"),
+        format!("{name}.pem"),
+        format!("/CN=berth-test {name}"),
+    );
+    private_key(dir, &key);
     openssl(
         dir,
         &[
@@ -94,18 +99,7 @@ fn signed(dir: &Path, name: &str, ca: &str, ext: &str) {
         format!("{name}.ext"),
     );
     std::fs::write(dir.join(&ext_file), ext).unwrap();
-    openssl(
-        dir,
-        &[
-            "genpkey",
-            "-algorithm",
-            "EC",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-out",
-            &key,
-        ],
-    );
+    private_key(dir, &key);
     let subject = format!("/CN=berth-test {name}");
     openssl(
         dir,
