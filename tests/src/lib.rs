@@ -11,6 +11,7 @@ pub mod notifications;
 pub mod proxy;
 pub mod registry;
 pub mod samples;
+pub mod session_bus;
 pub mod ssh;
 pub mod stacks;
 pub mod swarm;

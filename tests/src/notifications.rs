@@ -109,14 +109,7 @@ impl Notifications {
         let server = Server {
             received: received.clone(),
         };
-        let connection = zbus::connection::Builder::session()
-            .serve_at(PATH, server)
-            .name(NAME)
-            .build()
-            .await
-            .with_context(|| {
-                format!("owning {NAME} on the session bus (run the test under dbus-run-session)")
-            })?;
+        let connection = crate::session_bus::serve(NAME, PATH, server).await?;
         Ok(Notifications {
             connection,
             received,

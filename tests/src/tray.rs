@@ -113,19 +113,10 @@ impl Tray {
     /// watcher owns the name (a desktop's own: run under `dbus-run-session`).
     pub async fn start() -> Result<Tray> {
         let items = Arc::new(Mutex::new(Vec::new()));
-        let connection = zbus::connection::Builder::session()
-            .serve_at(
-                PATH,
-                Watcher {
-                    items: items.clone(),
-                },
-            )
-            .name(NAME)
-            .build()
-            .await
-            .with_context(|| {
-                format!("owning {NAME} on the session bus (run the test under dbus-run-session)")
-            })?;
+        let watcher = Watcher {
+            items: items.clone(),
+        };
+        let connection = crate::session_bus::serve(NAME, PATH, watcher).await?;
         Ok(Tray { connection, items })
     }
 
