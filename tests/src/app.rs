@@ -166,6 +166,36 @@ impl App {
         }
     }
 
+    /// Types `keys` into the first element matching a CSS selector (`\u{E007}` is Enter,
+    /// `\u{E00C}` Escape), after what it holds.
+    pub async fn type_keys(&self, css: &str, keys: &str) {
+        let element = self.find(css).await;
+        element
+            .send_keys(keys)
+            .await
+            .unwrap_or_else(|err| panic!("cannot type into `{css}`: {err}"));
+    }
+
+    /// Types `text` into the field matching a CSS selector, replacing what it held.
+    pub async fn fill(&self, css: &str, text: &str) {
+        let element = self.find(css).await;
+        element
+            .clear()
+            .await
+            .unwrap_or_else(|err| panic!("cannot clear `{css}`: {err}"));
+        element
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|err| panic!("cannot type into `{css}`: {err}"));
+    }
+
+    async fn find(&self, css: &str) -> fantoccini::elements::Element {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|err| panic!("no `{css}` in the page: {err}"))
+    }
+
     /// The services table's cell `col` (`state`, `health`, `ports`…) of `service`, once `ready`.
     pub async fn cell_when(
         &self,

@@ -63,15 +63,8 @@ async fn a_recreated_containers_line_is_found_after_a_restart() {
         rows.iter().any(|r| r.contains("second line"))
     })
     .await;
-    let search = app
-        .client
-        .find(fantoccini::Locator::Css("[data-testid=log-search]"))
-        .await
-        .expect("the search box");
-    search
-        .send_keys("first line 7.\u{E007}")
-        .await
-        .expect("type");
+    app.type_keys("[data-testid=log-search]", "first line 7.\u{E007}")
+        .await;
     app.text_when("[data-testid=log-match-count]", wait, |t| {
         t == "1 matching line"
     })
@@ -181,15 +174,8 @@ async fn the_viewer_scrolls_and_searches_into_what_only_the_history_holds() {
     let marker = app.texts_when(&current, wait, |m| !m.is_empty()).await;
     assert!(marker[0].contains("exited (0)"), "{marker:?}");
 
-    let search = app
-        .client
-        .find(fantoccini::Locator::Css("[data-testid=log-search]"))
-        .await
-        .expect("the search box");
-    search
-        .send_keys("needle-on-disk\u{E007}")
-        .await
-        .expect("type");
+    let search = "[data-testid=log-search]";
+    app.type_keys(search, "needle-on-disk\u{E007}").await;
     // Counted once the history's search is done, on a thread of its own.
     app.text_when("[data-testid=log-match-count]", wait, |t| {
         t == "1 matching line"
@@ -207,7 +193,7 @@ async fn the_viewer_scrolls_and_searches_into_what_only_the_history_holds() {
 
     // Without the search, the view is the buffer again: scrolled to the top, page by page, the
     // oldest stored line comes.
-    search.send_keys("\u{E00C}").await.expect("Escape");
+    app.type_keys(search, "\u{E00C}").await;
     // Scrolled to the top again on every turn: the last page prepended keeps the viewer's place,
     // and the notice shows only with the first row in view.
     let top = "const l = document.querySelector('[data-testid=log-lines]'); \

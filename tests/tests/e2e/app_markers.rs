@@ -168,17 +168,6 @@ services:
     command: ["sh", "-c", "i=0; while true; do i=$$((i+1)); if [ -e /tmp/boom ]; then echo \"FATAL <b>boom</b> $$i\"; else echo ok $$i; fi; sleep 0.2; done"]
 "#;
 
-/// Types `text` into the field, replacing what it held.
-async fn fill(app: &App, css: &str, text: &str) {
-    let field = app
-        .client
-        .find(fantoccini::Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no {css}: {e}"));
-    field.clear().await.unwrap();
-    field.send_keys(text).await.unwrap();
-}
-
 #[tokio::test]
 async fn an_alert_rule_notifies_a_matching_line_once_per_quiet_spell() {
     let notifications = Notifications::start()
@@ -200,12 +189,8 @@ async fn an_alert_rule_notifies_a_matching_line_once_per_quiet_spell() {
     // The rule is set in the Project menu; a broken regex is refused at its field.
     app.click("[data-testid=project-menu]").await;
     let rule = "[data-testid=alert-rule][data-service=api]";
-    fill(
-        &app,
-        &format!("{rule} [data-testid=alert-pattern]"),
-        "FATAL(",
-    )
-    .await;
+    app.fill(&format!("{rule} [data-testid=alert-pattern]"), "FATAL(")
+        .await;
     app.click(&format!("{rule} [data-testid=alert-save]")).await;
     let error = app
         .text_when(&format!("{rule} [data-testid=alert-error]"), long, |t| {
@@ -216,12 +201,8 @@ async fn an_alert_rule_notifies_a_matching_line_once_per_quiet_spell() {
         error.starts_with("The alert for api is not a valid regex"),
         "{error}"
     );
-    fill(
-        &app,
-        &format!("{rule} [data-testid=alert-pattern]"),
-        "FATAL",
-    )
-    .await;
+    app.fill(&format!("{rule} [data-testid=alert-pattern]"), "FATAL")
+        .await;
     app.click(&format!("{rule} [data-testid=alert-save]")).await;
     app.text_when(&format!("{rule} [data-testid=alert-saved]"), long, |t| {
         t == "saved"

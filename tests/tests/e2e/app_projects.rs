@@ -530,13 +530,8 @@ async fn switching_back_to_a_warm_project_shows_its_rows_logs_and_search_without
     let rows = "[data-testid=log-row] .text";
     app.texts_when(rows, WAIT, |r| r.iter().any(|t| t == "alpha-two"))
         .await;
-    app.client
-        .find(fantoccini::Locator::Css("[data-testid=log-search]"))
-        .await
-        .expect("the search box")
-        .send_keys("alpha-two\u{E007}")
-        .await
-        .expect("type");
+    app.type_keys("[data-testid=log-search]", "alpha-two\u{E007}")
+        .await;
     app.text_when("[data-testid=log-match-count]", WAIT, |t| {
         t == "1 matching line"
     })

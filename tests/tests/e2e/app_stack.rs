@@ -196,12 +196,8 @@ async fn logs_are_live_searchable_and_inert(app: &App) {
     .await;
 
     // Search: the match is counted and highlighted, and next goes to it.
-    let search = app
-        .client
-        .find(fantoccini::Locator::Css("[data-testid=log-search]"))
-        .await
-        .expect("the search box");
-    search.send_keys("/api/health\u{E007}").await.expect("type");
+    let search = "[data-testid=log-search]";
+    app.type_keys(search, "/api/health\u{E007}").await;
     app.text_when("[data-testid=log-match-count]", wait, |t| {
         t.ends_with("matching line") || t.ends_with("matching lines")
     })
@@ -211,11 +207,7 @@ async fn logs_are_live_searchable_and_inert(app: &App) {
         .texts_when(&format!("{rows} .match"), wait, |m| !m.is_empty())
         .await;
     assert!(marked.iter().all(|m| m == "/api/health"), "{marked:?}");
-    search.clear().await.expect("clear the search");
-    search
-        .send_keys("\u{E007}")
-        .await
-        .expect("run the empty search");
+    app.fill(search, "\u{E007}").await;
 
     // Hostile content is text: the markup shows literally, no element is made of it, the escape
     // sequences are gone (the colour kept as a style), and the window title is Berth's.
