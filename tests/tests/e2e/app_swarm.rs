@@ -19,30 +19,71 @@ impl Drop for Dir {
     }
 }
 
+/// How long the Swarm and the window may take to converge a step.
+const LONG: Duration = Duration::from_secs(90);
+
+/// A project of one service `api` (its compose file `yaml`) in a directory of its own, a
+/// one-node Swarm, a notification service of the test's own, and the app open on the project
+/// with the Swarm as its engine.
+struct Window {
+    name: String,
+    _dir: Dir,
+    swarm: Swarm,
+    notifications: Notifications,
+    app: App,
+    /// The Swarm's name of `api`, and the CSS of its row in the Swarm view.
+    service: String,
+    row: String,
+}
+
+impl Window {
+    async fn open(what: &str, yaml: &str) -> Window {
+        let name = unique_project(what);
+        let dir = Dir(std::env::temp_dir().join(&name));
+        std::fs::create_dir_all(&dir.0).unwrap();
+        let swarm = Swarm::start(&["berth-test/busybox:1"]).await;
+        let file = dir.0.join("compose.yaml");
+        std::fs::write(&file, yaml).unwrap();
+        let notifications = Notifications::start()
+            .await
+            .expect("a notification service of the test's own");
+        let host = swarm.host();
+        let args = ["-f", file.to_str().unwrap(), "-p", &name];
+        let app =
+            App::launch_with_env(&workspace_binary("berth"), &args, &[("DOCKER_HOST", &host)])
+                .await;
+        let service = format!("{name}_api");
+        let row = format!("[data-testid=swarm-services] tr[data-service={service}]");
+        Window {
+            name,
+            _dir: dir,
+            swarm,
+            notifications,
+            app,
+            service,
+            row,
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_project_deployed_to_a_swarm_is_scaled_watched_and_removed_from_the_window() {
-    let name = unique_project("swarm-ui");
-    let dir = Dir(std::env::temp_dir().join(&name));
-    std::fs::create_dir_all(&dir.0).unwrap();
-    let swarm = Swarm::start(&["berth-test/busybox:1"]).await;
-    let file = dir.0.join("compose.yaml");
-    std::fs::write(
-        &file,
+    let Window {
+        name,
+        _dir,
+        swarm,
+        notifications,
+        app,
+        service,
+        row,
+    } = Window::open(
+        "swarm-ui",
         "services:\n  api:\n    image: berth-test/busybox:1\n    container_name: ignored-by-swarm\n    \
          command: [\"sh\", \"-c\", \"echo hello from $$HOSTNAME; while true; do sleep 1; done\"]\n    \
          deploy:\n      replicas: 3\n      restart_policy: {condition: any, delay: 10s}\n",
     )
-    .unwrap();
-    let notifications = Notifications::start()
-        .await
-        .expect("a notification service of the test's own");
-    let host = swarm.host();
-    let args = ["-f", file.to_str().unwrap(), "-p", &name];
-    let app =
-        App::launch_with_env(&workspace_binary("berth"), &args, &[("DOCKER_HOST", &host)]).await;
-    let long = Duration::from_secs(90);
-    let service = format!("{name}_api");
-    let row = format!("[data-testid=swarm-services] tr[data-service={service}]");
+    .await;
+    let long = LONG;
 
     // The engine is a Swarm manager: the header offers the Swarm view, on the project's stack.
     app.click("[data-testid=swarm-toggle]").await;
@@ -71,15 +112,8 @@ async fn a_project_deployed_to_a_swarm_is_scaled_watched_and_removed_from_the_wi
     .await;
 
     // Scale 3 → 1: the Swarm says 1/1.
-    let input = app
-        .client
-        .find(fantoccini::Locator::Css(&format!(
-            "{row} [data-testid=swarm-scale-input]"
-        )))
-        .await
-        .unwrap();
-    input.clear().await.unwrap();
-    input.send_keys("1").await.unwrap();
+    app.fill(&format!("{row} [data-testid=swarm-scale-input]"), "1")
+        .await;
     app.click(&format!("{row} [data-testid=swarm-scale]")).await;
     until("docker service ls to say 1/1", long, || {
         let ls = swarm.docker(&["service", "ls", "--format", "{{.Replicas}}"]);
@@ -148,28 +182,22 @@ async fn a_project_deployed_to_a_swarm_is_scaled_watched_and_removed_from_the_wi
 /// scale from the window is not, and the notification's Show opens the Swarm view on its stack.
 #[tokio::test]
 async fn a_killed_replica_is_notified_with_the_swarm_view_closed_and_the_window_hidden() {
-    let name = unique_project("swarm-bg");
-    let dir = Dir(std::env::temp_dir().join(&name));
-    std::fs::create_dir_all(&dir.0).unwrap();
-    let swarm = Swarm::start(&["berth-test/busybox:1"]).await;
-    let file = dir.0.join("compose.yaml");
-    std::fs::write(
-        &file,
+    let Window {
+        _dir,
+        swarm,
+        notifications,
+        app,
+        service,
+        row,
+        ..
+    } = Window::open(
+        "swarm-bg",
         "services:\n  api:\n    image: berth-test/busybox:1\n    \
          command: [\"sh\", \"-c\", \"while true; do sleep 1; done\"]\n    \
          deploy:\n      replicas: 2\n      restart_policy: {condition: any, delay: 10s}\n",
     )
-    .unwrap();
-    let notifications = Notifications::start()
-        .await
-        .expect("a notification service of the test's own");
-    let host = swarm.host();
-    let args = ["-f", file.to_str().unwrap(), "-p", &name];
-    let app =
-        App::launch_with_env(&workspace_binary("berth"), &args, &[("DOCKER_HOST", &host)]).await;
-    let long = Duration::from_secs(90);
-    let service = format!("{name}_api");
-    let row = format!("[data-testid=swarm-services] tr[data-service={service}]");
+    .await;
+    let long = LONG;
 
     // Deployed and scaled 2 → 1 from the window, then the view closed.
     app.click("[data-testid=swarm-toggle]").await;
@@ -178,15 +206,8 @@ async fn a_killed_replica_is_notified_with_the_swarm_view_closed_and_the_window_
         t == "2/2"
     })
     .await;
-    let input = app
-        .client
-        .find(fantoccini::Locator::Css(&format!(
-            "{row} [data-testid=swarm-scale-input]"
-        )))
-        .await
-        .unwrap();
-    input.clear().await.unwrap();
-    input.send_keys("1").await.unwrap();
+    app.fill(&format!("{row} [data-testid=swarm-scale-input]"), "1")
+        .await;
     app.click(&format!("{row} [data-testid=swarm-scale]")).await;
     app.text_when(&format!("{row} [data-testid=swarm-replicas]"), long, |t| {
         t == "1/1"
