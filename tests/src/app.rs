@@ -196,6 +196,22 @@ impl App {
             .unwrap_or_else(|err| panic!("no `{css}` in the page: {err}"))
     }
 
+    /// Chooses Docker context `context` in Project ▾ once its option shows `shown` (its host),
+    /// saves, and confirms the native "another Docker engine" dialog.
+    pub async fn choose_engine_context(&self, context: &str, shown: &str, wait: Duration) {
+        self.click("[data-testid=project-menu]").await;
+        let option = format!("[data-testid=engine-context] option[value=\"{context}\"]");
+        self.text_when(&option, wait, |t| t.contains(shown)).await;
+        let choose = format!(
+            "const s = document.querySelector('[data-testid=engine-context]'); s.value = {context:?}; \
+             s.dispatchEvent(new Event('change')); \
+             s.closest('form').querySelector('button[type=submit]').click(); return null"
+        );
+        self.eval(&choose).await;
+        let dialog = self.native_window_when("another Docker engine", wait).await;
+        self.press(&dialog, "Return");
+    }
+
     /// The services table's cell `col` (`state`, `health`, `ports`…) of `service`, once `ready`.
     pub async fn cell_when(
         &self,

@@ -428,18 +428,8 @@ async fn a_docker_context_chosen_in_the_window_is_connected_to_and_named() {
     .await;
     app.cell_when("web", "state", WAIT, |t| t == "running")
         .await;
-    app.click("[data-testid=project-menu]").await;
-    let option = format!("[data-testid=engine-context] option[value=\"{context}\"]");
-    app.text_when(&option, WAIT, |t| t.contains(&format!("ssh://{HOST}")))
+    app.choose_engine_context(&context, &format!("ssh://{HOST}"), WAIT)
         .await;
-    let choose = format!(
-        "const s = document.querySelector('[data-testid=engine-context]'); s.value = {context:?}; \
-         s.dispatchEvent(new Event('change')); \
-         s.closest('form').querySelector('button[type=submit]').click(); return null"
-    );
-    app.eval(&choose).await;
-    let dialog = app.native_window_when("another Docker engine", WAIT).await;
-    app.press(&dialog, "Return");
 
     let host = format!("ssh://{HOST}");
     app.text_when("[data-testid=engine-detail]", WAIT, |t| t.contains(&host))

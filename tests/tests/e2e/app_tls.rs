@@ -38,18 +38,7 @@ async fn a_tls_context_chosen_in_the_window_shows_the_stack_with_its_engine() {
     .await;
     app.cell_when("web", "state", WAIT, |t| t == "running")
         .await;
-    app.click("[data-testid=project-menu]").await;
-    let option = format!("[data-testid=engine-context] option[value=\"{context}\"]");
-    app.text_when(&option, WAIT, |t| t.contains(&tls.host()))
-        .await;
-    let choose = format!(
-        "const s = document.querySelector('[data-testid=engine-context]'); s.value = {context:?}; \
-         s.dispatchEvent(new Event('change')); \
-         s.closest('form').querySelector('button[type=submit]').click(); return null"
-    );
-    app.eval(&choose).await;
-    let dialog = app.native_window_when("another Docker engine", WAIT).await;
-    app.press(&dialog, "Return");
+    app.choose_engine_context(&context, &tls.host(), WAIT).await;
 
     let host = tls.host();
     app.text_when("[data-testid=engine-detail]", WAIT, |t| {
