@@ -25,6 +25,12 @@ const TEXT: usize = 8 << 10;
 /// Stored positions scanned back for each page of older rows.
 const PAGE: u64 = 50_000;
 
+/// With a history, a new view with fewer rows than this (the buffer keeps only the newest
+/// lines: a service that writes little may have none there) is filled from the history, up to
+/// [`FILL_PAGES`] pages back, as if the buffer still held them.
+const FILL: usize = 1000;
+const FILL_PAGES: usize = 20;
+
 /// With a history, the most rows a flood leaves in the view (8 B each) for a log buffer of
 /// `budget` bytes: an eighth of it, and never so few that the next lines cut a page just
 /// prepended.
@@ -141,7 +147,36 @@ impl LogView {
             self.history = history.map(Reader::new);
         }
         self.stored_first = self.stored_first();
+        self.fill();
         Ok(self.stats(store))
+    }
+
+    /// Prepends older stored rows, their matches marked, while the view has fewer than
+    /// [`FILL`] (the history's search then covers what is older still).
+    fn fill(&mut self) {
+        let below = self.reach;
+        for _ in 0..FILL_PAGES {
+            if self.rows.len() >= FILL || !self.page() {
+                break;
+            }
+        }
+        let (Some(matcher), Some(history)) = (&self.matcher, self.history.as_mut()) else {
+            return;
+        };
+        let mut found = Vec::new();
+        for &pos in self.rows.iter().take_while(|&&p| p < below) {
+            let hit = history.segment(pos).ok().flatten().is_some_and(|segment| {
+                segment
+                    .text(pos)
+                    .is_some_and(|t| !matcher.find_all(t).is_empty())
+            });
+            if hit {
+                found.push(pos);
+            }
+        }
+        for pos in found.into_iter().rev() {
+            self.matches.push_front(pos);
+        }
     }
 
     /// Reads the history at `dir` from now on: the session opens it (and numbers the store
@@ -157,8 +192,21 @@ impl LogView {
     /// Takes in a live delivery (for this view's filter).
     pub fn apply(&mut self, store: &Store, delivery: Delivery) {
         let positions: Vec<u64> = match delivery {
+            Delivery::Positions { positions, .. } => positions,
             Delivery::Lines { lines, .. } => lines.iter().map(|l| l.pos).collect(),
-            Delivery::Missed { from, to, .. } => logs::select_range(store, &self.filter, from..to),
+            Delivery::Missed { from, to, .. } => {
+                let mut missed = Vec::new();
+                // With a history, the missed lines the buffer no longer holds are on disk:
+                // read for this only, wherever the viewer is, so the segments are not kept.
+                if from < store.first() {
+                    missed = self.stored(from, to.min(store.first()));
+                    if let Some(history) = &mut self.history {
+                        history.forget();
+                    }
+                }
+                missed.extend(logs::select_range(store, &self.filter, from..to));
+                missed
+            }
         };
         let last = self.rows.back().copied();
         for pos in positions {
@@ -208,6 +256,16 @@ impl LogView {
             .take()
             .and_then(|pos| self.rows.binary_search(&pos).ok())
             .map(|row| row as u32);
+        let tail = self
+            .rows_at(store, (length - fresh) as u32, fresh as u32, self.evicted)
+            .lines;
+        // New rows already out of memory (a flood outran the reports) were read from disk
+        // for this report only: the segments are not kept.
+        if let (Some(history), Some(first)) = (&mut self.history, tail.first())
+            && first.pos < store.first()
+        {
+            history.forget();
+        }
         ViewStats {
             view: self.view,
             seq: self.seq,
@@ -221,9 +279,7 @@ impl LogView {
             },
             older: self.reach > self.stored_first,
             history_start: self.history.is_some() && self.reach <= self.stored_first,
-            tail: self
-                .window(store, (length - fresh) as u32, fresh as u32, self.evicted)
-                .lines,
+            tail,
             reveal,
             history_stopped: None,
         }
@@ -257,11 +313,23 @@ impl LogView {
     /// Reveals the line at `pos` in the next report (if the view shows it).
     pub fn reveal(&mut self, pos: u64) {
         self.reveal = Some(pos);
+        while pos < self.reach && self.page() {}
     }
 
     /// Rows `start..start + count`, ready to draw, numbered as a viewer numbers them after the
     /// `evicted` evictions it has been told of: its reports can lag behind the view.
     pub fn window(&mut self, store: &Store, start: u32, count: u32, evicted: i64) -> Rows {
+        let rows = self.rows_at(store, start, count, evicted);
+        // The viewer is back at the lines in memory: the segments read for older ones go.
+        if let (Some(history), Some(first)) = (&mut self.history, rows.lines.first())
+            && first.pos >= store.first()
+        {
+            history.forget();
+        }
+        rows
+    }
+
+    fn rows_at(&mut self, store: &Store, start: u32, count: u32, evicted: i64) -> Rows {
         self.evict(store);
         let behind = self.evicted - evicted;
         let len = self.rows.len() as i64;
@@ -327,25 +395,15 @@ impl LogView {
 
     /// Selects the stored positions `from..to` (just older than the view) into the front.
     fn prepend(&mut self, from: u64, to: u64) {
-        let Some(history) = self.history.as_mut() else {
+        if self.history.is_none() {
             return;
-        };
-        let (mut rows, mut markers) = (Vec::new(), Vec::new());
-        let mut pos = from;
-        while pos < to {
-            let Some(segment) = history.segment(pos).ok().flatten() else {
-                pos = history.next_after(pos).unwrap_or(to);
-                continue;
-            };
-            let end = segment.end().min(to);
-            for p in logs::select_range(&segment, &self.filter, pos..end) {
-                rows.push(p);
-                if segment.marker(p).is_some() {
-                    markers.push(p);
-                }
-            }
-            pos = end;
         }
+        let rows = self.stored(from, to);
+        let markers: Vec<u64> = rows
+            .iter()
+            .copied()
+            .filter(|&p| self.stored_marker_at(p))
+            .collect();
         self.evicted -= rows.len() as i64;
         for p in rows.into_iter().rev() {
             self.rows.push_front(p);
@@ -354,6 +412,33 @@ impl LogView {
             self.markers.push_front(p);
         }
         self.reach = from;
+    }
+
+    /// The stored positions `from..to` that pass the filter (none without a history).
+    fn stored(&mut self, from: u64, to: u64) -> Vec<u64> {
+        let mut rows = Vec::new();
+        let Some(history) = self.history.as_mut() else {
+            return rows;
+        };
+        let mut pos = from;
+        while pos < to {
+            let Some(segment) = history.segment(pos).ok().flatten() else {
+                pos = history.next_after(pos).unwrap_or(to);
+                continue;
+            };
+            let end = segment.end().min(to);
+            rows.extend(logs::select_range(&segment, &self.filter, pos..end));
+            pos = end;
+        }
+        rows
+    }
+
+    /// Whether the stored line at `pos` is a lifecycle marker.
+    fn stored_marker_at(&mut self, pos: u64) -> bool {
+        self.history
+            .as_mut()
+            .and_then(|h| h.segment(pos).ok().flatten())
+            .is_some_and(|segment| segment.marker(pos).is_some())
     }
 
     /// What a search of the history needs (the scan runs off the window's thread): the view it
@@ -604,26 +689,25 @@ pub struct HistorySearch {
 }
 
 impl HistorySearch {
-    /// The stored positions before `before` that pass the filter and match, oldest first;
-    /// `None` once `go_on` says no (asked before each segment).
-    pub fn run(&self, go_on: impl Fn() -> bool) -> std::io::Result<Option<Vec<u64>>> {
-        let Some(hits) = logs::history::search::search_while(&self.dir, &self.matcher, go_on)?
-        else {
-            return Ok(None);
-        };
-        let hits = hits.into_iter().filter(|&p| p < self.before);
-        if self.filter == Filter::default() {
-            return Ok(Some(hits.collect()));
-        }
+    /// Offers `take` the stored positions before `before` that pass the filter and match, a
+    /// segment at a time from the newest (oldest first within one), until it says no.
+    pub fn run(&self, mut take: impl FnMut(Vec<u64>) -> bool) -> std::io::Result<()> {
         let mut reader = Reader::new(&self.dir);
-        Ok(Some(
-            hits.filter(|&p| {
-                reader.segment(p).ok().flatten().is_some_and(|segment| {
-                    !logs::select_range(&segment, &self.filter, p..p + 1).is_empty()
+        logs::history::search::newest_first(&self.dir, &self.matcher, self.before, |hits| {
+            if self.filter == Filter::default() {
+                return take(hits);
+            }
+            let passing = hits
+                .into_iter()
+                .filter(|&p| {
+                    reader.segment(p).ok().flatten().is_some_and(|segment| {
+                        !logs::select_range(&segment, &self.filter, p..p + 1).is_empty()
+                    })
                 })
-            })
-            .collect(),
-        ))
+                .collect();
+            take(passing)
+        })?;
+        Ok(())
     }
 }
 
@@ -991,6 +1075,98 @@ mod tests {
     }
 
     #[test]
+    fn a_view_of_a_service_the_buffer_has_no_line_of_is_filled_from_the_history() {
+        let dir = tempfile::tempdir().unwrap();
+        // "db" writes every other line: the buffer's 64 KiB holds fewer than a view's fill.
+        let hub = restarted(dir.path(), 120_000, &[]);
+        let first = hub.read(|s| s.first());
+        let only_db = Filter {
+            services: vec!["db".into()],
+            ..Filter::default()
+        };
+        let mut v = LogView::default();
+        let stats = hub
+            .read(|s| v.set(s, only_db, Some(&search("needle")), Some(dir.path())))
+            .unwrap();
+        assert!(
+            stats.length as usize >= FILL && stats.older,
+            "filled from disk: {stats:?}"
+        );
+        let rows = hub
+            .read(|s| v.window(s, 0, stats.length, stats.evicted))
+            .lines;
+        assert!(rows.iter().all(|l| l.service == "db"));
+        assert!(rows[0].pos < first && rows.is_sorted_by_key(|l| l.pos));
+        assert_eq!(rows.last().unwrap().pos, 119_999);
+        // The needles among the rows it filled are matches already (db's are the odd ones).
+        let needles = rows.iter().filter(|l| l.text.starts_with("needle")).count();
+        assert_eq!(stats.matches as usize, needles);
+    }
+
+    #[test]
+    fn a_marker_older_than_the_view_is_revealed_with_the_rows_down_to_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = restarted(dir.path(), 120_000, &[500]);
+        let mut v = LogView::default();
+        let set = hub
+            .read(|s| v.set(s, Filter::default(), None, Some(dir.path())))
+            .unwrap();
+        assert!(
+            set.length < 100_000,
+            "the view starts with the buffer: {set:?}"
+        );
+        v.reveal(500);
+        let stats = hub.read(|s| v.stats(s));
+        let row = stats.reveal.expect("revealed");
+        let line = &hub.read(|s| v.window(s, row, 1, stats.evicted)).lines[0];
+        assert_eq!((line.pos, line.marker), (500, Some(Marker::Crashed)));
+    }
+
+    #[test]
+    fn missed_lines_no_longer_in_memory_are_read_back_from_the_history() {
+        use berth_engine::logs::{Hub, HubOptions, Origin, Record};
+        let dir = tempfile::tempdir().unwrap();
+        let hub = Hub::new(HubOptions::default());
+        hub.attach_history(dir.path(), 1 << 30).unwrap();
+        let mut v = LogView::default();
+        hub.read(|s| v.set(s, Filter::default(), None, Some(dir.path())).unwrap());
+        let origin = std::sync::Arc::new(Origin {
+            id: "web".into(),
+            service: "web".into(),
+            name: "p-web-1".into(),
+        });
+        let line = |pos: u64| Record {
+            origin: origin.clone(),
+            stream: Stream::Stdout,
+            ts: pos as i64,
+            text: format!("line {pos:06} {}", "x".repeat(100)).into_bytes(),
+            partial: false,
+            marker: None,
+        };
+        // A flood the viewer was not told of line by line, until memory holds only the newest.
+        let mut end = 0;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while end < 50_000 || hub.read(|s| s.first()) < 30_000 {
+            assert!(std::time::Instant::now() < deadline, "memory kept it all");
+            let to = end + if end < 50_000 { 5_000 } else { 1 };
+            hub.append(&mut (end..to).map(line).collect());
+            end = to;
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let missed = Delivery::Missed {
+            from: 0,
+            to: end,
+            count: end,
+        };
+        hub.read(|s| v.apply(s, missed));
+        let stats = hub.read(|s| v.stats(s));
+        assert_eq!(stats.length as u64, end, "every missed line is a row");
+        let rows = hub.read(|s| v.window(s, 0, 3, stats.evicted)).lines;
+        assert_eq!(rows.iter().map(|l| l.pos).collect::<Vec<_>>(), [0, 1, 2]);
+        assert!(rows[0].text.starts_with("line 000000"));
+    }
+
+    #[test]
     fn a_flood_keeps_the_newest_positions_and_the_rest_are_read_back_on_scroll() {
         use berth_engine::logs::{Origin, Record};
         let dir = tempfile::tempdir().unwrap();
@@ -1168,9 +1344,25 @@ mod tests {
         let buffered = (first..120_000).filter(|p| p % 1000 == 7).count() as u32;
         assert_eq!(set.matches, buffered);
         let searching = v.history_search().unwrap();
-        let found = searching.run(|| true).unwrap().unwrap();
+        // Offered a segment at a time from the newest: each batch older than the one before.
+        let mut batches: Vec<Vec<u64>> = Vec::new();
+        searching
+            .run(|hits| {
+                batches.push(hits);
+                true
+            })
+            .unwrap();
+        let newest = (0..first).rev().find(|p| p % 1000 == 7).unwrap();
+        assert_eq!(batches[0].last(), Some(&newest));
+        let found: Vec<u64> = batches.into_iter().rev().flatten().collect();
+        assert!(
+            found.is_sorted(),
+            "oldest first once the batches are turned round"
+        );
         assert_eq!(found.len(), (0..first).filter(|p| p % 1000 == 7).count());
-        v.found(searching.view, found);
+        for hits in found.chunk_by(|a, b| a / 10_000 == b / 10_000).rev() {
+            v.found(searching.view, hits.to_vec());
+        }
         let stats = hub.read(|s| v.stats(s));
         assert_eq!(stats.matches, 120, "every needle, stored or buffered");
         // Backward from the first row: the newest stored needle, its rows prepended first.
@@ -1205,7 +1397,14 @@ mod tests {
             .unwrap();
         v.found(searching.view, vec![7]);
         assert_eq!(hub.read(|s| v.stats(s)).matches, again.matches);
-        // A search whose view was replaced stops before its first segment.
-        assert_eq!(searching.run(|| v.view() == searching.view).unwrap(), None);
+        // A search whose view was replaced stops after the segment it was offered.
+        let mut offered = 0;
+        searching
+            .run(|_| {
+                offered += 1;
+                v.view() == searching.view
+            })
+            .unwrap();
+        assert_eq!(offered, 1);
     }
 }

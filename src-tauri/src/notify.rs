@@ -172,10 +172,35 @@ fn reveal_marker<R: Runtime>(app: &AppHandle<R>, service: &str, since: i64) {
         std::thread::sleep(std::time::Duration::from_millis(50));
         found = latest();
     }
+    // Lines since may have pushed it out of the buffer, onto disk only.
+    if found.is_none() {
+        found = stored_alarm(&hub, service);
+    }
     if let Some((pos, _)) = found {
         crate::commands::logs::reveal(&berth, pos);
     }
     crate::tray::show_window(app);
+}
+
+/// The newest crash, out-of-memory or unhealthy marker of `service` in the hub's history, older
+/// than its buffer: position and time.
+fn stored_alarm(hub: &berth_engine::logs::Hub, service: &str) -> Option<(u64, i64)> {
+    let dir = hub.history_dir()?;
+    let before = hub.read(|store| store.first());
+    let mut reader = berth_engine::logs::history::reader::Reader::new(&dir);
+    let mut found = None;
+    let scanned = berth_engine::logs::history::search::markers(&dir, before, true, |pos| {
+        found = reader.segment(pos).ok().flatten().and_then(|segment| {
+            let alarm = segment.marker(pos).is_some_and(|m| m.is_alarm())
+                && segment.source_at(pos).is_some_and(|s| s.service == service);
+            alarm.then(|| (pos, segment.timestamp(pos).unwrap_or_default()))
+        });
+        found.is_some()
+    });
+    if let Err(e) = scanned {
+        tracing::warn!(dir = %dir.display(), %e, "log history marker query");
+    }
+    found
 }
 
 /// Shows `alert`; a click on it (the desktop's default action) runs `open`. On Linux through

@@ -20,7 +20,7 @@ pub fn logs_set_view(
 ) -> Result<ViewStats, Error> {
     let hub = berth.log_hub();
     // Subscribe before selecting, so no line falls between; the view drops the repeats.
-    let deliveries = hub.subscribe(filter.clone());
+    let deliveries = hub.subscribe_positions(filter.clone());
     let history = hub.history_dir();
     let (stats, searching) = read_view(&berth, |store, view| {
         let stats = view.set(store, filter, search.as_ref(), history.as_deref())?;
@@ -40,27 +40,42 @@ pub fn logs_set_view(
     Ok(stats)
 }
 
-/// Searches the project's history (the hub's own directory) off the window's thread and
-/// reports the view with its stored matches; a view set meanwhile stops it.
+/// Searches the project's history (the hub's own directory) off the window's thread, newest
+/// segment first, and reports the view with the stored matches as they are found (at most every
+/// [`SEARCH_REPORT`]); a view set meanwhile stops it.
 fn search_history(berth: &Berth, searching: HistorySearch) {
     let hub = berth.session().hub().clone();
     let (logs, listener) = (berth.logs.clone(), berth.log_listener.clone());
-    // Between segments it asks whether its view is still the viewer's: a search typed anew
-    // stops the scan of the old one.
-    let wanted = {
-        let logs = logs.clone();
+    std::thread::spawn(move || {
         let view = searching.view;
-        move || logs.lock().expect("log view").view() == view
-    };
-    std::thread::spawn(move || match searching.run(wanted) {
-        Ok(None) => {}
-        Ok(Some(found)) => {
-            logs.lock().expect("log view").found(searching.view, found);
+        let mut reported: Option<std::time::Instant> = None;
+        let mut unreported = false;
+        let scanned = searching.run(|found| {
+            let mut logs_view = logs.lock().expect("log view");
+            // A search typed anew stops the scan of the old one.
+            if logs_view.view() != view {
+                return false;
+            }
+            unreported |= !found.is_empty();
+            logs_view.found(view, found);
+            drop(logs_view);
+            if unreported && reported.is_none_or(|at| at.elapsed() >= SEARCH_REPORT) {
+                report(&hub, &logs, &listener);
+                (reported, unreported) = (Some(std::time::Instant::now()), false);
+            }
+            true
+        });
+        if unreported && logs.lock().expect("log view").view() == view {
             report(&hub, &logs, &listener);
         }
-        Err(e) => tracing::warn!(dir = %searching.dir.display(), %e, "log history search"),
+        if let Err(e) = scanned {
+            tracing::warn!(dir = %searching.dir.display(), %e, "log history search");
+        }
     });
 }
+
+/// How often a history search reports the matches it found so far.
+const SEARCH_REPORT: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Runs `f` on the open project's stored lines and the log view.
 fn read_view<T>(berth: &Berth, f: impl FnOnce(&Store, &mut LogView) -> T) -> T {

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
 
 use super::follow::{FollowOptions, Origin, Record, follow};
-use super::history::{Batch, History, HistoryOptions, HistoryStatus, Item, Resumed};
+use super::history::{Batch, History, HistoryOptions, HistoryStatus, Item, RESIDENT, Resumed};
 use super::line::{Line, Stream};
 use super::query::{self, Filter};
 use super::store::Store;
@@ -26,7 +26,8 @@ use crate::Engine;
 /// How a hub buffers and delivers.
 #[derive(Debug, Clone)]
 pub struct HubOptions {
-    /// The store's byte budget.
+    /// The store's byte budget. With a history, lines already on disk leave the store beyond
+    /// its newest [`RESIDENT`] bytes.
     pub budget: usize,
     /// How long appends are coalesced before they are delivered.
     pub interval: Duration,
@@ -62,6 +63,15 @@ pub enum Delivery {
         first: u64,
         lines: Vec<Line>,
     },
+    /// New lines' positions, for a subscriber that reads the lines from the store itself
+    /// ([`Hub::subscribe_positions`]), oldest first.
+    Positions {
+        /// The store's first position now.
+        #[ts(type = "number")]
+        first: u64,
+        #[ts(type = "Array<number>")]
+        positions: Vec<u64>,
+    },
     /// The subscriber fell behind: `count` of its lines in positions `from..to` were not
     /// delivered. Re-query that range (or the whole view) from the store.
     Missed {
@@ -80,6 +90,8 @@ const BERTH_SERVICE: &str = "berth";
 struct Subscriber {
     tx: mpsc::Sender<Delivery>,
     filter: Filter,
+    /// Delivers the lines themselves, not only their positions.
+    lines: bool,
     /// Positions `from..to` with `count` undelivered lines, to report when there is room.
     missed: Option<(u64, u64, u64)>,
 }
@@ -197,6 +209,7 @@ impl Hub {
             }
             if let Some(history) = history {
                 history.send(Batch { first: from, lines });
+                store.spill(RESIDENT, history.durable());
                 // Said in the log once, besides the status; the line itself is not stored.
                 if let Some(reason) = history.untold_failure() {
                     let source = store.source(BERTH_SERVICE, "");
@@ -302,12 +315,21 @@ impl Hub {
             if positions.is_empty() {
                 return true;
             }
-            let lines = query::lines(&store, &positions, None);
-            match sub.tx.try_send(Delivery::Lines { first, lines }) {
+            let (a, b, count) = (
+                positions[0],
+                positions[positions.len() - 1],
+                positions.len(),
+            );
+            let delivery = if sub.lines {
+                let lines = query::lines(&store, &positions, None);
+                Delivery::Lines { first, lines }
+            } else {
+                Delivery::Positions { first, positions }
+            };
+            match sub.tx.try_send(delivery) {
                 Ok(()) => true,
                 Err(TrySendError::Full(_)) => {
-                    let (a, b) = (positions[0], positions[positions.len() - 1]);
-                    sub.add_missed(a, b + 1, positions.len() as u64);
+                    sub.add_missed(a, b + 1, count as u64);
                     true
                 }
                 Err(TrySendError::Closed(_)) => false,
@@ -335,11 +357,23 @@ impl Hub {
 
     /// Live appends that pass `filter`, from now on. Read the store for what came before.
     pub fn subscribe(&self, filter: Filter) -> mpsc::Receiver<Delivery> {
+        self.subscribe_as(filter, true)
+    }
+
+    /// [`Hub::subscribe`] delivering positions instead of lines ([`Delivery::Positions`]):
+    /// for a subscriber that reads only some of them (a viewer draws a screenful), a flood
+    /// costs no copy of every line on the way.
+    pub fn subscribe_positions(&self, filter: Filter) -> mpsc::Receiver<Delivery> {
+        self.subscribe_as(filter, false)
+    }
+
+    fn subscribe_as(&self, filter: Filter, lines: bool) -> mpsc::Receiver<Delivery> {
         let (tx, rx) = mpsc::channel(self.inner.options.queue.max(1));
         let mut subscribers = self.inner.subscribers.lock().expect("subscribers lock");
         subscribers.push(Subscriber {
             tx,
             filter,
+            lines,
             missed: None,
         });
         rx
@@ -384,7 +418,7 @@ mod tests {
     fn texts(d: &Delivery) -> Vec<String> {
         match d {
             Delivery::Lines { lines, .. } => lines.iter().map(|l| l.text.clone()).collect(),
-            Delivery::Missed { .. } => panic!("unexpected {d:?}"),
+            _ => panic!("unexpected {d:?}"),
         }
     }
 
@@ -405,6 +439,22 @@ mod tests {
         let (tx, rx) = mpsc::channel(1024);
         let pump = tokio::spawn(async move { hub.pump(rx).await });
         (tx, sub, pump)
+    }
+
+    #[tokio::test]
+    async fn a_positions_subscriber_gets_the_positions_a_lines_one_gets_the_lines_of() {
+        let hub = Hub::new(HubOptions::default());
+        let mut lines = hub.subscribe(Filter::default());
+        let mut positions = hub.subscribe_positions(Filter::default());
+        hub.append(&mut (0..3).map(record).collect());
+        let Some(Delivery::Lines { lines, .. }) = lines.recv().await else {
+            panic!("lines");
+        };
+        let Some(Delivery::Positions { positions, .. }) = positions.recv().await else {
+            panic!("positions");
+        };
+        assert_eq!(positions, lines.iter().map(|l| l.pos).collect::<Vec<_>>());
+        assert_eq!(positions, [0, 1, 2]);
     }
 
     #[tokio::test]

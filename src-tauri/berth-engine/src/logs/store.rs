@@ -263,9 +263,23 @@ impl Store {
 
     /// Drops whole chunks from the front while over budget; the newest chunk always stays.
     fn evict(&mut self) {
+        self.drop_front(self.budget, u64::MAX);
+    }
+
+    /// Drops whole chunks from the front while the store holds more than `keep` bytes, of lines
+    /// all before `below`: with a history, the lines already on disk need not stay in memory
+    /// (a viewer reads them back from there). The newest chunk always stays.
+    pub fn spill(&mut self, keep: usize, below: u64) {
+        self.drop_front(keep, below);
+    }
+
+    fn drop_front(&mut self, keep: usize, below: u64) {
         let mut drop_chunks = 0;
         let mut bytes = self.bytes();
-        while bytes > self.budget && drop_chunks + 1 < self.chunks.len() {
+        while bytes > keep
+            && drop_chunks + 1 < self.chunks.len()
+            && self.chunks[drop_chunks + 1].first <= below
+        {
             let c = &self.chunks[drop_chunks];
             let next_first = self.chunks[drop_chunks + 1].first;
             let lines = (next_first - c.first) as usize;
@@ -280,6 +294,10 @@ impl Store {
             self.chunk_bytes -= c.data.capacity();
         }
         self.entries.drain(..(new_first - self.first) as usize);
+        // A store that held many more lines than it does now gives the room back.
+        if self.entries.capacity() > 4 * self.entries.len().max(1024) {
+            self.entries.shrink_to(2 * self.entries.len());
+        }
         self.first = new_first;
         let kept = self.raw.split_off(&new_first);
         for raw in std::mem::replace(&mut self.raw, kept).into_values() {
@@ -396,6 +414,38 @@ mod tests {
         assert_eq!(s.raw(q).unwrap(), b"plain \xff bytes");
         assert_eq!(s.timestamp(q), Some(6));
         assert_eq!(s.source_at(q).unwrap().container, "p-web-1");
+    }
+
+    #[test]
+    fn spills_the_front_down_to_what_it_keeps_but_never_past_what_is_on_disk() {
+        let mut s = Store::new(16 << 20);
+        let src = s.source("web", "p-web-1");
+        for i in 0..100_000 {
+            s.push(
+                src,
+                Stream::Stdout,
+                i,
+                format!("line {i:06} {}", "x".repeat(90)).as_bytes(),
+            );
+        }
+        let held = s.bytes();
+        // Only the lines before 20,000 are on disk: the rest stay, whatever `keep` says.
+        s.spill(1 << 20, 20_000);
+        assert!(s.first() <= 20_000 && s.first() > 10_000, "{}", s.first());
+        s.spill(1 << 20, s.end());
+        assert!(
+            s.bytes() <= (1 << 20) + MAX_CHUNK,
+            "{} of {held}",
+            s.bytes()
+        );
+        assert!(
+            s.entries.capacity() <= 4 * s.len().max(1024),
+            "room given back"
+        );
+        // What it holds is the newest, at its positions.
+        assert_eq!(s.end(), 100_000);
+        assert!(s.text(99_999).unwrap().starts_with(b"line 099999"));
+        assert_eq!(s.text(s.first() - 1), None);
     }
 
     #[test]

@@ -29,6 +29,10 @@ use super::store::Store;
 /// A project's history budget unless set: 1 GiB.
 pub const DEFAULT_BUDGET: u64 = 1 << 30;
 
+/// Bytes of lines already on disk that a hub with a history keeps in memory: the newest, a
+/// following viewer's rows and then some. Older ones are read back from the segment files.
+pub const RESIDENT: usize = 2 << 20;
+
 /// Where a session keeps its projects' histories, and how much of each.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistoryOptions {
@@ -110,7 +114,8 @@ pub struct History {
 /// A history just opened: the hub's buffer to go on from, and where containers resume.
 pub struct Opened {
     pub history: History,
-    /// The newest lines (within the buffer's budget), ending where the history ends.
+    /// The newest lines ([`RESIDENT`] bytes of them) in a store of the buffer's budget, ending
+    /// where the history ends.
     pub store: Store,
     pub resumed: Resumed,
     /// A damaged tail that was cut, said as the log says it.
@@ -119,10 +124,11 @@ pub struct Opened {
 
 impl History {
     /// Opens (creating) the history in `dir`, checking and cutting its newest segment, and
-    /// reads its newest lines into a store of `buffer` bytes.
+    /// reads its newest lines ([`RESIDENT`] bytes of them) into a store of `buffer` bytes.
     pub fn open(dir: &Path, budget: u64, buffer: usize) -> std::io::Result<Opened> {
         let mut found = recover::open(dir)?;
-        let store = segments::newest(&found.segments, found.end, buffer)?;
+        let mut store = segments::newest(&found.segments, found.end, buffer, RESIDENT)?;
+        store.spill(RESIDENT, found.end);
         let resumed = Resumed {
             containers: found
                 .known
@@ -158,6 +164,12 @@ impl History {
             resumed,
             cut,
         })
+    }
+
+    /// The position after the last line written to the segment files: the lines before it
+    /// can be read back from them. 0 while another process writes the history.
+    pub(crate) fn durable(&self) -> u64 {
+        self.shared.lock().expect("history status").durable
     }
 
     /// Hands lines the hub stored to the writer (nothing when another process writes).

@@ -10,8 +10,9 @@ use std::sync::Arc;
 use super::segments::{self, SegmentFile};
 use crate::logs::store::Store;
 
-/// Segments kept read: a screen's rows and a page's scan back rarely span more.
-const CACHED: usize = 4;
+/// Segments kept read (each up to 8 MiB of lines): a screen's rows and a page's scan back
+/// rarely span more.
+const CACHED: usize = 2;
 
 pub struct Reader {
     dir: PathBuf,
@@ -30,6 +31,11 @@ impl Reader {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Lets go of the segments read: a viewer back at the lines in memory needs none.
+    pub fn forget(&mut self) {
+        self.cache.clear();
     }
 
     /// The oldest stored position (the budget drops segments while the history is written);

@@ -17,23 +17,29 @@ use crate::logs::store::{MARKER, RAW};
 /// Positions of the stored lines in `dir` that `matcher` finds, oldest first, matched as the
 /// viewer matches them: on a line's text without escape sequences, never across two lines.
 pub fn search(dir: &Path, matcher: &Matcher) -> io::Result<Vec<u64>> {
-    search_while(dir, matcher, || true).map(Option::unwrap_or_default)
+    let mut found = Vec::new();
+    newest_first(dir, matcher, u64::MAX, |hits| {
+        found.push(hits);
+        true
+    })?;
+    Ok(found.into_iter().rev().flatten().collect())
 }
 
-/// [`search`], asking `go_on` before each segment: `None` once it says no (the viewer's search
-/// changed meanwhile).
-pub fn search_while(
+/// [`search`] of the lines before `before`, a segment at a time from the newest: offers `take`
+/// each segment's hits (oldest first within it), so the newest matches are known after a
+/// segment's scan rather than the whole history's. Stops when `take` says no; whether it went
+/// through every segment.
+pub fn newest_first(
     dir: &Path,
     matcher: &Matcher,
-    go_on: impl Fn() -> bool,
-) -> io::Result<Option<Vec<u64>>> {
-    let mut out = Vec::new();
-    // One buffer for every segment: a fresh 64 MiB one each time cost a page fault per 4 KiB.
+    before: u64,
+    mut take: impl FnMut(Vec<u64>) -> bool,
+) -> io::Result<bool> {
+    let mut list = segments::list(dir)?;
+    list.retain(|s| s.first < before);
+    // One buffer for every segment: a fresh one each time cost a page fault per 4 KiB.
     let mut bytes = Vec::new();
-    for segment in segments::list(dir)? {
-        if !go_on() {
-            return Ok(None);
-        }
+    for segment in list.into_iter().rev() {
         bytes.clear();
         match std::fs::File::open(&segment.path).and_then(|mut f| f.read_to_end(&mut bytes)) {
             Ok(_) => {}
@@ -41,10 +47,16 @@ pub fn search_while(
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
             Err(e) => return Err(e),
         }
-        let hits = search_segment(&bytes, matcher);
-        out.extend(hits.into_iter().map(|k| segment.first + k as u64));
+        let hits = search_segment(&bytes, matcher)
+            .into_iter()
+            .map(|k| segment.first + k as u64)
+            .filter(|&p| p < before)
+            .collect();
+        if !take(hits) {
+            return Ok(false);
+        }
     }
-    Ok(Some(out))
+    Ok(true)
 }
 
 /// Offers `take` the positions of the stored lifecycle markers before `before`, newest first

@@ -94,16 +94,16 @@ pub fn each(dir: &Path, mut f: impl FnMut(&Store)) -> io::Result<()> {
     Ok(())
 }
 
-/// The newest lines of the history, up to about `budget` bytes of segment files, in a store
+/// The newest lines of the history, whole segment files up to about `load` bytes, in a store
 /// of `budget` whose positions are the history's: the live buffer after a restart. Only the
 /// unbroken run of segments before `end` counts (a run of lines that could not be written
 /// leaves a gap).
-pub fn newest(segments: &[SegmentFile], end: u64, budget: usize) -> io::Result<Store> {
+pub fn newest(segments: &[SegmentFile], end: u64, budget: usize, load: usize) -> io::Result<Store> {
     let mut chosen = Vec::new();
     let mut next = end;
     let mut bytes = 0u64;
     for segment in segments.iter().rev() {
-        if bytes >= budget as u64 {
+        if bytes >= budget.min(load) as u64 {
             break;
         }
         let data = std::fs::read(&segment.path)?;

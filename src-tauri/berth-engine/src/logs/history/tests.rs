@@ -200,3 +200,46 @@ fn a_second_hub_on_the_same_history_only_reads_it() {
         HistoryStatus::ReadOnly { .. }
     ));
 }
+
+#[test]
+fn lines_on_disk_leave_memory_beyond_the_resident_bytes_and_read_back_from_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let web = origin("w1", "web");
+    let (hub, _) = hub(dir.path(), 1 << 30);
+    let line = |i: i64| format!("line {i:06} {}", "x".repeat(100));
+    for batch in 0..60 {
+        let mut records = (batch * 1000..(batch + 1) * 1000)
+            .map(|i| record(&web, Stream::Stdout, i, &line(i)))
+            .collect();
+        hub.append(&mut records);
+    }
+    // Each append leaves in memory what the writer has not written yet and the newest
+    // RESIDENT bytes: once it has written all, one more line is enough.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut next = 60_000;
+    while hub.read(|s| s.bytes()) > super::RESIDENT + (1 << 20) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "memory kept {} B",
+            hub.read(|s| s.bytes())
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        hub.append(&mut vec![record(&web, Stream::Stdout, next, &line(next))]);
+        next += 1;
+    }
+    let (first, end) = hub.read(|s| (s.first(), s.end()));
+    assert!(
+        first > 40_000 && end == next as u64,
+        "memory holds {first}..{end}"
+    );
+    // Every line that left memory reads back from the files, at its position.
+    let mut reader = super::reader::Reader::new(dir.path());
+    for pos in (0..first).step_by(997).chain([first - 1]) {
+        let segment = reader.segment(pos).unwrap().expect("a stored line");
+        assert_eq!(
+            segment.text(pos).unwrap(),
+            line(pos as i64).as_bytes(),
+            "line {pos}"
+        );
+    }
+}

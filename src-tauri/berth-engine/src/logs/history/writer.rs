@@ -22,6 +22,9 @@ use crate::logs::store::{BERTH, STDERR};
 pub const RETRY: Duration = Duration::from_secs(5);
 /// Bytes of lines waiting for the disk before the hub's next ones are counted as not written.
 const QUEUE: usize = 64 << 20;
+/// The largest segment file: a viewer scrolled back past the lines in memory reads a whole
+/// segment into memory (see `reader`), so this bounds what that costs.
+const SEGMENT_MAX: u64 = 8 << 20;
 /// Bytes gathered before they are written, when batches come faster than that.
 const BUFFER: usize = 1 << 20;
 
@@ -52,6 +55,8 @@ pub struct Item {
 pub struct Shared {
     /// The segment files' bytes.
     pub bytes: u64,
+    /// The position after the last line written to the files (readable from them).
+    pub durable: u64,
     /// Lines not written (the queue was full, or writing had stopped).
     pub dropped: u64,
     /// Why writing stopped, while it is stopped.
@@ -100,7 +105,7 @@ pub fn spawn(
     let writer = SegmentWriter {
         dir,
         budget,
-        segment_max: (budget / 8).clamp(64 << 10, 64 << 20),
+        segment_max: (budget / 8).clamp(64 << 10, SEGMENT_MAX),
         _lock: lock,
         file: None,
         written: 0,
@@ -334,7 +339,9 @@ impl SegmentWriter {
     }
 
     fn report(&self) {
-        self.shared.lock().expect("history status").bytes = self.total;
+        let mut shared = self.shared.lock().expect("history status");
+        shared.bytes = self.total;
+        shared.durable = self.durable;
     }
 
     /// Stops writing: the newest segment is cut back to what was written whole, and the lines
