@@ -28,26 +28,21 @@ use tracing_subscriber::EnvFilter;
 /// Has WebKitGTK paint the window on the CPU instead of through OpenGL compositing (its
 /// default). Berth's page is text and tables; where no GPU is at hand (VMs, remote desktops,
 /// Xvfb), compositing goes through Mesa's software GL, which took the web process from about 130
-/// to 260 MiB and tripled its CPU while logs scroll (docs/benchmarks.md, "Desktop app").
-/// WebKit's own `WEBKIT_FORCE_COMPOSITING_MODE=1` keeps compositing on.
-fn paint_in_software<R: tauri::Runtime>(window: &tauri::WebviewWindow<R>) -> tauri::Result<()> {
+/// to 260 MiB and tripled its CPU while logs scroll (docs/benchmarks.md, "Desktop app"). Through
+/// the environment, which the web process inherits, so it never composites: the view's
+/// hardware-acceleration policy, set once the view exists, left the GL context and Mesa's threads
+/// of its first frames in place (4–5 MiB, docs/benchmarks.md, "The web process"). Runs first,
+/// while the process has one thread. WebKit's own `WEBKIT_FORCE_COMPOSITING_MODE=1` keeps
+/// compositing on.
+fn paint_in_software() {
     #[cfg(target_os = "linux")]
     {
         let forced =
             std::env::var("WEBKIT_FORCE_COMPOSITING_MODE").is_ok_and(|v| !v.is_empty() && v != "0");
-        if forced {
-            return Ok(());
+        if !forced {
+            let _ = webkit2gtk::glib::setenv("WEBKIT_DISABLE_COMPOSITING_MODE", "1", false);
         }
-        window.with_webview(|webview| {
-            use webkit2gtk::{HardwareAccelerationPolicy, SettingsExt, WebViewExt};
-            if let Some(settings) = webview.inner().settings() {
-                settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
-            }
-        })?;
     }
-    #[cfg(not(target_os = "linux"))]
-    let _ = window;
-    Ok(())
 }
 
 /// Has JavaScriptCore run the page in its interpreter: the JIT tiers' code and profiles took
@@ -93,6 +88,7 @@ struct Launch {
 pub fn run() {
     return_freed_memory();
     interpret_javascript();
+    paint_in_software();
     let launch = Launch::parse();
     if cfg!(target_os = "linux")
         && std::env::var_os("DISPLAY").is_none()
@@ -140,9 +136,6 @@ pub fn run() {
             };
             let history = berth_engine::logs::history::default_root();
             app.manage(commands::Berth::open(open, settings, config_dir, history));
-            if let Some(window) = app.get_webview_window("main") {
-                paint_in_software(&window)?;
-            }
             commands::projects::follow(app.handle());
             tray::create(app.handle())?;
             notify::watch(app.handle());

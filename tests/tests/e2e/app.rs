@@ -756,15 +756,60 @@ async fn the_web_process_runs_javascript_without_the_jit_unless_told_otherwise()
     app.quit().await;
 }
 
-/// `name`'s value in the environment of the app's web process (WebKitWebProcess).
-fn web_process_env(name: &str) -> Option<String> {
-    let pid = berth_tests::app::descendants(std::process::id())
+/// WebKitGTK composites through OpenGL unless it is told otherwise before its web process starts.
+/// Told later (the settings of a created view), it stopped compositing, but the GL context it had
+/// made, Mesa's threads and their 4 MiB of state stayed for the process's life
+/// (docs/benchmarks.md, "The web process"). The app paints on the CPU from the start, unless the
+/// user asks for compositing with WebKit's own variable.
+#[tokio::test]
+async fn the_web_process_never_starts_a_gl_compositor_unless_told_to() {
+    let app = App::launch(&workspace_binary("berth"), &[]).await;
+    app.text_when("[data-testid=project-name]", Duration::from_secs(20), |t| {
+        !t.is_empty()
+    })
+    .await;
+    assert_eq!(compositor_threads(), Vec::<String>::new());
+    app.quit().await;
+
+    let forced = [("WEBKIT_FORCE_COMPOSITING_MODE", "1")];
+    let app = App::launch_with_env(&workspace_binary("berth"), &[], &forced).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while compositor_threads().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "WEBKIT_FORCE_COMPOSITING_MODE=1: no compositor thread in the web process"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    app.quit().await;
+}
+
+/// The names of the web process's threads that belong to WebKit's GL compositor (its
+/// ThreadedCompositor and the GL driver's threads it starts, which inherit the name; Linux keeps
+/// the last 15 characters).
+fn compositor_threads() -> Vec<String> {
+    let tasks = std::fs::read_dir(format!("/proc/{}/task", web_process())).expect("its threads");
+    tasks
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .map(|comm| comm.trim().to_owned())
+        .filter(|comm| comm.ends_with("Compositor"))
+        .collect()
+}
+
+/// The pid of the app's web process (WebKitWebProcess).
+fn web_process() -> u32 {
+    berth_tests::app::descendants(std::process::id())
         .into_iter()
         .find(|pid| {
             std::fs::read_to_string(format!("/proc/{pid}/comm"))
                 .is_ok_and(|comm| comm.trim() == "WebKitWebProces")
         })
-        .expect("the app's web process runs below this test");
+        .expect("the app's web process runs below this test")
+}
+
+/// `name`'s value in the environment of the app's web process (WebKitWebProcess).
+fn web_process_env(name: &str) -> Option<String> {
+    let pid = web_process();
     let environ = std::fs::read(format!("/proc/{pid}/environ")).expect("read its environment");
     let prefix = format!("{name}=");
     environ
