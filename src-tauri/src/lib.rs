@@ -47,12 +47,15 @@ fn paint_in_software() {
 
 /// Has JavaScriptCore run the page in its interpreter: the JIT tiers' code and profiles took
 /// 10–18 MiB of the web process's heap for a page that only renders rows (docs/benchmarks.md,
-/// "Memory after the cuts"). The web process inherits the environment when it spawns, so this
-/// runs first, while the process has one thread. A `JSC_useJIT` the user set is left as it is.
+/// "Memory after the cuts"). Nor does it keep compiled code for scripts it may see again: every
+/// event the page gets is a script of its own, never repeated (1.4 MiB, "The main process after
+/// a flood"). The web process inherits the environment when it spawns, so this runs first,
+/// while the process has one thread. An option the user set is left as it is.
 fn interpret_javascript() {
     #[cfg(target_os = "linux")]
-    if std::env::var_os("JSC_useJIT").is_none() {
-        let _ = webkit2gtk::glib::setenv("JSC_useJIT", "0", false);
+    for option in ["JSC_useJIT", "JSC_useCodeCache"] {
+        // `false`: a value already set stays.
+        let _ = webkit2gtk::glib::setenv(option, "0", false);
     }
 }
 
