@@ -11,6 +11,7 @@
 //! ```
 //!
 //! Figures are printed, never asserted; docs/benchmarks.md ("Desktop app") records them.
+//! `MEMORY_ONLY=1` measures only the idle memory, `COLD=1` starts each app on an empty page cache.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -156,6 +157,18 @@ async fn memory_only(berth: &Path, hello: &Path, args: &[&str]) {
     print_processes("hello-world in software", &hello_soft);
 }
 
+/// `COLD=1`: every app starts on an empty page cache (root only), so the libraries' pages it
+/// maps are those it reads, not those an earlier process left cached for the kernel to map
+/// around its page faults: the file-backed part of PSS then no longer depends on what ran
+/// before (the hello-world read 139 to 200 MiB on the same machine without it).
+fn drop_page_cache() {
+    let synced = std::process::Command::new("sync").status();
+    let dropped = std::fs::write("/proc/sys/vm/drop_caches", "3");
+    if let (Err(e), _) | (_, Err(e)) = (synced.map(|_| ()), dropped) {
+        eprintln!("COLD: cannot drop the page cache ({e}); measuring warm");
+    }
+}
+
 /// The environment variable that has WebKitGTK paint on the CPU, as Berth asks it to through
 /// its settings: the hello-world measured that way is the like-for-like floor.
 const SOFTWARE_PAINT: (&str, &str) = ("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
@@ -190,6 +203,9 @@ impl Running {
     }
 
     async fn launch_with_env(binary: &Path, args: &[&str], env: &[(&str, &str)]) -> Running {
+        if std::env::var_os("COLD").is_some() {
+            drop_page_cache();
+        }
         let app = App::launch_with_env(binary, args, env).await;
         let exe = binary.canonicalize().expect("the binary's real path");
         let deadline = Instant::now() + Duration::from_secs(10);
