@@ -442,4 +442,42 @@ mod tests {
             "&lt;b&gt;x&lt;/b&gt; &amp; &lt;a href=\"y\"&gt;"
         );
     }
+
+    #[test]
+    fn a_crash_marker_pushed_out_of_memory_is_found_in_the_history() {
+        use berth_engine::logs::{Hub, HubOptions, Marker, Origin, Record, Stream};
+        let dir = tempfile::tempdir().unwrap();
+        let hub = Hub::new(HubOptions::default());
+        hub.attach_history(dir.path(), 1 << 30).unwrap();
+        let origin = |service: &str| {
+            std::sync::Arc::new(Origin {
+                id: service.into(),
+                service: service.into(),
+                name: format!("p-{service}-1"),
+            })
+        };
+        let (api, db) = (origin("api"), origin("db"));
+        let record = |origin: &std::sync::Arc<Origin>, ts: i64, marker: Option<Marker>| Record {
+            origin: origin.clone(),
+            stream: Stream::Stdout,
+            ts,
+            text: format!("line {ts:06} {}", "x".repeat(100)).into_bytes(),
+            partial: false,
+            marker,
+        };
+        hub.append(&mut vec![record(&db, 0, Some(Marker::Crashed))]);
+        hub.append(&mut vec![record(&api, 1, Some(Marker::Crashed))]);
+        // Then a flood from db, until the crash has left memory for the disk.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut ts = 2;
+        while hub.read(|s| s.first()) <= 1 {
+            assert!(std::time::Instant::now() < deadline, "memory kept it all");
+            hub.append(&mut (ts..ts + 2000).map(|t| record(&db, t, None)).collect());
+            ts += 2000;
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(stored_alarm(&hub, "api"), Some((1, 1)));
+        assert_eq!(stored_alarm(&hub, "db"), Some((0, 0)));
+        assert_eq!(stored_alarm(&hub, "web"), None);
+    }
 }
