@@ -159,11 +159,7 @@ fn reveal_marker<R: Runtime>(app: &AppHandle<R>, service: &str, since: i64) {
         hub.read(|store| {
             (store.first()..store.end())
                 .rev()
-                .find(|&pos| {
-                    store.marker(pos).is_some_and(|m| m.is_alarm())
-                        && store.source_at(pos).is_some_and(|s| s.service == service)
-                })
-                .map(|pos| (pos, store.timestamp(pos).unwrap_or_default()))
+                .find_map(|pos| alarm_at(store, pos, service))
         })
     };
     let deadline = std::time::Instant::now() + MARKER_LATE;
@@ -182,6 +178,14 @@ fn reveal_marker<R: Runtime>(app: &AppHandle<R>, service: &str, since: i64) {
     crate::tray::show_window(app);
 }
 
+/// The line at `pos` when it is a crash, out-of-memory or unhealthy marker of `service`: its
+/// position and time.
+fn alarm_at(store: &berth_engine::logs::Store, pos: u64, service: &str) -> Option<(u64, i64)> {
+    let alarm = store.marker(pos).is_some_and(|m| m.is_alarm())
+        && store.source_at(pos).is_some_and(|s| s.service == service);
+    alarm.then(|| (pos, store.timestamp(pos).unwrap_or_default()))
+}
+
 /// The newest crash, out-of-memory or unhealthy marker of `service` in the hub's history, older
 /// than its buffer: position and time.
 fn stored_alarm(hub: &berth_engine::logs::Hub, service: &str) -> Option<(u64, i64)> {
@@ -190,11 +194,7 @@ fn stored_alarm(hub: &berth_engine::logs::Hub, service: &str) -> Option<(u64, i6
     let mut reader = berth_engine::logs::history::reader::Reader::new(&dir);
     let mut found = None;
     let scanned = berth_engine::logs::history::search::markers(&dir, before, true, |pos| {
-        found = reader.segment(pos).ok().flatten().and_then(|segment| {
-            let alarm = segment.marker(pos).is_some_and(|m| m.is_alarm())
-                && segment.source_at(pos).is_some_and(|s| s.service == service);
-            alarm.then(|| (pos, segment.timestamp(pos).unwrap_or_default()))
-        });
+        found = (reader.segment(pos).ok().flatten()).and_then(|s| alarm_at(&s, pos, service));
         found.is_some()
     });
     if let Err(e) = scanned {

@@ -263,17 +263,13 @@ impl Store {
 
     /// Drops whole chunks from the front while over budget; the newest chunk always stays.
     fn evict(&mut self) {
-        self.drop_front(self.budget, u64::MAX);
+        self.spill(self.budget, u64::MAX);
     }
 
     /// Drops whole chunks from the front while the store holds more than `keep` bytes, of lines
     /// all before `below`: with a history, the lines already on disk need not stay in memory
     /// (a viewer reads them back from there). The newest chunk always stays.
     pub fn spill(&mut self, keep: usize, below: u64) {
-        self.drop_front(keep, below);
-    }
-
-    fn drop_front(&mut self, keep: usize, below: u64) {
         let mut drop_chunks = 0;
         let mut bytes = self.bytes();
         while bytes > keep
