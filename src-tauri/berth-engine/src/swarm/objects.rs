@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use base64::Engine as _;
-use bollard::models::{ConfigSpec, SecretSpec, Service};
+use bollard::models::{ConfigSpec, ObjectVersion, SecretSpec, Service};
 use bollard::query_parameters::{
     ListConfigsOptionsBuilder, ListSecretsOptionsBuilder, UpdateConfigOptionsBuilder,
     UpdateSecretOptionsBuilder,
@@ -110,6 +110,24 @@ struct Existing {
     version: u64,
 }
 
+impl Existing {
+    /// From a listed secret's or config's fields (the engine's two types differ, their fields
+    /// do not); `None` without an ID or a name.
+    fn of(
+        id: Option<String>,
+        name: Option<String>,
+        labels: Option<HashMap<String, String>>,
+        version: Option<ObjectVersion>,
+    ) -> Option<Existing> {
+        Some(Existing {
+            id: id?,
+            name: name?,
+            labels: labels.unwrap_or_default(),
+            version: version.and_then(|v| v.index).unwrap_or_default(),
+        })
+    }
+}
+
 async fn list(engine: &Engine, kind: Kind, namespace: Option<&str>) -> Result<Vec<Existing>> {
     let docker = engine.docker();
     let filter = namespace.map(namespace_filter).unwrap_or_default();
@@ -124,12 +142,7 @@ async fn list(engine: &Engine, kind: Kind, namespace: Option<&str>) -> Result<Ve
             .into_iter()
             .filter_map(|s| {
                 let spec = s.spec?;
-                Some(Existing {
-                    id: s.id?,
-                    name: spec.name?,
-                    labels: spec.labels.unwrap_or_default(),
-                    version: s.version.and_then(|v| v.index).unwrap_or_default(),
-                })
+                Existing::of(s.id, spec.name, spec.labels, s.version)
             })
             .collect(),
         Kind::Config => docker
@@ -141,12 +154,7 @@ async fn list(engine: &Engine, kind: Kind, namespace: Option<&str>) -> Result<Ve
             .into_iter()
             .filter_map(|c| {
                 let spec = c.spec?;
-                Some(Existing {
-                    id: c.id?,
-                    name: spec.name?,
-                    labels: spec.labels.unwrap_or_default(),
-                    version: c.version.and_then(|v| v.index).unwrap_or_default(),
-                })
+                Existing::of(c.id, spec.name, spec.labels, c.version)
             })
             .collect(),
     })
