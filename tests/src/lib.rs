@@ -94,6 +94,31 @@ pub fn berthctl_ok(project: &str, file: &Path, args: &[&str]) -> Vec<u8> {
     output.stdout
 }
 
+/// The first line `berthctl … events --json` prints, the state it starts from, parsed; `command`
+/// is that berthctl with its arguments. Waits 20 s at most, then kills it; its stderr is in a
+/// failure.
+pub fn first_event(mut command: std::process::Command) -> serde_json::Value {
+    use std::io::BufRead;
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run berthctl events");
+    let stdout = child.stdout.take().expect("its stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut first = String::new();
+        let _ = std::io::BufReader::new(stdout).read_line(&mut first);
+        let _ = tx.send(first);
+    });
+    let first = rx.recv_timeout(std::time::Duration::from_secs(20));
+    let _ = child.kill();
+    let output = child.wait_with_output().expect("wait for berthctl events");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let first = first.unwrap_or_else(|_| panic!("no first line within 20 s: {stderr}"));
+    serde_json::from_str(&first).unwrap_or_else(|_| panic!("no snapshot in {first:?}: {stderr}"))
+}
+
 /// Runs `docker ARGS…`, asserting it succeeded (its stderr in the failure); returns its stdout,
 /// trimmed. Many tests drive the plain Docker CLI as the reference or to act behind Berth's back.
 pub fn docker(args: &[&str]) -> String {

@@ -1,11 +1,9 @@
 //! The `berthctl` binary as a user meets it: help, and the engine it talks to.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
 use berth_tests::stacks::TestStack;
-use berth_tests::{engine, workspace_binary};
+use berth_tests::{engine, first_event, workspace_binary};
 
 #[test]
 fn help_lists_the_commands() {
@@ -55,29 +53,16 @@ async fn events_json_starts_with_the_current_state() {
     let yaml = "services:\n  app:\n    image: berth-test/busybox:1\n    command: [sleep, '600']\n";
     let t = TestStack::new("events-first", yaml).await;
     t.up_wait().await;
-    let mut child = Command::new(workspace_binary("berthctl"))
+    let mut command = Command::new(workspace_binary("berthctl"));
+    command
         .args(["-p", &t.name, "-f"])
         .arg(t.file())
-        .args(["events", "--json"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("run berthctl events");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut first = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut first);
-        let _ = tx.send(first);
-    });
-    let first = rx.recv_timeout(Duration::from_secs(20));
-    let _ = child.kill();
-    let _ = child.wait();
-    let first = first.expect("a first line within 20 s");
-    let snapshot: serde_json::Value = serde_json::from_str(&first).expect("a JSON line");
-    assert_eq!(snapshot["engine"]["kind"], "available", "{first}");
+        .args(["events", "--json"]);
+    let snapshot = first_event(command);
+    assert_eq!(snapshot["engine"]["kind"], "available", "{snapshot}");
     let containers = snapshot["services"]["app"]["containers"]
         .as_array()
         .expect("app's containers");
-    assert_eq!(containers.len(), 1, "{first}");
-    assert_eq!(containers[0]["state"], "running", "{first}");
+    assert_eq!(containers.len(), 1, "{snapshot}");
+    assert_eq!(containers[0]["state"], "running", "{snapshot}");
 }

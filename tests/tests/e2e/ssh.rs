@@ -2,16 +2,15 @@
 //! through an sshd on loopback, errors name the host and what ssh said, contexts choose it, and
 //! a remote engine's ports are probed and linked on its host.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use berth_engine::probe::{self, Reach};
 use berth_engine::{Publisher, UpOptions};
 use berth_tests::ssh::{HOST, Sshd};
 use berth_tests::stacks::{Cleanup, TestStack};
-use berth_tests::{unique_project, workspace_binary};
+use berth_tests::{first_event, unique_project, workspace_binary};
 
 const SEED: &str = "services:
   web:
@@ -90,17 +89,7 @@ fn a_seed_like_stack_runs_over_ssh_from_berthctl() {
     assert_eq!(said, "over ssh\n");
 
     // A long-lived stream (the events feed); its ports link to the engine's host.
-    let mut events = berthctl(&sshd, &name, &file, &["events", "--json"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(events.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let _ = events.kill();
-    let _ = events.wait();
-    let snapshot: serde_json::Value = serde_json::from_str(&first).expect("a snapshot");
+    let snapshot = first_event(berthctl(&sshd, &name, &file, &["events", "--json"]));
     let web = &snapshot["services"]["web"]["containers"][0]["ports"][0];
     assert_eq!(
         web["url"],

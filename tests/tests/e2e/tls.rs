@@ -3,13 +3,12 @@
 //! certificate, and a wrong CA or a missing client certificate refused with what to fix. The
 //! endpoint is a real TLS proxy (socat, certificates made by the test) before the shared engine.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use berth_tests::compose::ComposeProject;
 use berth_tests::tls::TlsEngine;
-use berth_tests::{unique_project, workspace_binary};
+use berth_tests::{first_event, unique_project, workspace_binary};
 
 const STACK: &str = "services:
   web:
@@ -72,6 +71,18 @@ fn failed(out: Output) -> String {
     String::from_utf8(out.stderr).unwrap()
 }
 
+/// `berthctl version --json`, run with `env`, names `host` as the engine it reached.
+fn assert_reaches(config: &Path, env: &[(&str, &Path)], host: &str) {
+    let version = ok(run(
+        workspace_binary("berthctl"),
+        config,
+        env,
+        &["version", "--json"],
+    ));
+    let version: serde_json::Value = serde_json::from_str(&version).unwrap();
+    assert_eq!(version["engine"]["endpoint"], host);
+}
+
 /// The services and states `ps --format json` printed.
 fn rows(ps: &str) -> Vec<(String, String)> {
     ps.lines()
@@ -118,29 +129,17 @@ fn a_tls_context_and_docker_tls_verify_reach_the_engine_with_a_client_certificat
     ] {
         command.env_remove(var);
     }
-    let mut events = (command.env("DOCKER_CONFIG", &config))
-        .args([
-            "--context",
-            context,
-            "-p",
-            &project.name,
-            "-f",
-            file,
-            "events",
-            "--json",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(events.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let _ = events.kill();
-    let output = events.wait_with_output().unwrap();
-    let snapshot: serde_json::Value = serde_json::from_str(&first)
-        .unwrap_or_else(|_| panic!("no snapshot: {}", String::from_utf8_lossy(&output.stderr)));
+    command.env("DOCKER_CONFIG", &config).args([
+        "--context",
+        context,
+        "-p",
+        &project.name,
+        "-f",
+        file,
+        "events",
+        "--json",
+    ]);
+    let snapshot = first_event(command);
     assert_eq!(
         snapshot["services"]["web"]["containers"][0]["state"], "running",
         "{snapshot}"
@@ -154,14 +153,7 @@ fn a_tls_context_and_docker_tls_verify_reach_the_engine_with_a_client_certificat
     ];
     let out = ok(run(workspace_binary("berthctl"), &config, &env, &ps));
     assert_eq!(rows(&out), want, "{out}");
-    let version = ok(run(
-        workspace_binary("berthctl"),
-        &config,
-        &env,
-        &["version", "--json"],
-    ));
-    let version: serde_json::Value = serde_json::from_str(&version).unwrap();
-    assert_eq!(version["engine"]["endpoint"], host.as_str());
+    assert_reaches(&config, &env, &host);
 }
 
 #[test]
@@ -176,14 +168,7 @@ fn a_ca_alone_reaches_an_engine_that_asks_no_client_certificate() {
         ("DOCKER_CERT_PATH", certs.as_path()),
     ];
     ok(run("docker", &config, &env, &["version"]));
-    let version = ok(run(
-        workspace_binary("berthctl"),
-        &config,
-        &env,
-        &["version", "--json"],
-    ));
-    let version: serde_json::Value = serde_json::from_str(&version).unwrap();
-    assert_eq!(version["engine"]["endpoint"], host.as_str());
+    assert_reaches(&config, &env, &host);
 
     // A context with the CA alone, as `docker context create --docker host=…,ca=…` stores it.
     tls.create_context(&config, "berth-test-ca-only", &certs);
