@@ -36,6 +36,14 @@ struct Window {
     row: String,
 }
 
+/// Waits until the Swarm view's row `row` reads `want` (running/desired replicas).
+async fn replicas_read(app: &App, row: &str, want: &str) {
+    app.text_when(&format!("{row} [data-testid=swarm-replicas]"), LONG, |t| {
+        t == want
+    })
+    .await;
+}
+
 impl Window {
     async fn open(what: &str, yaml: &str) -> Window {
         let name = unique_project(what);
@@ -83,16 +91,12 @@ async fn a_project_deployed_to_a_swarm_is_scaled_watched_and_removed_from_the_wi
          deploy:\n      replicas: 3\n      restart_policy: {condition: any, delay: 10s}\n",
     )
     .await;
-    let long = LONG;
 
     // The engine is a Swarm manager: the header offers the Swarm view, on the project's stack.
     app.click("[data-testid=swarm-toggle]").await;
     app.click("[data-testid=swarm-deploy]").await;
-    app.text_when(&format!("{row} [data-testid=swarm-replicas]"), long, |t| {
-        t == "3/3"
-    })
-    .await;
-    app.texts_when("[data-testid=swarm-warning]", long, |w| {
+    replicas_read(&app, &row, "3/3").await;
+    app.texts_when("[data-testid=swarm-warning]", LONG, |w| {
         w.iter().any(|w| w.contains("container_name"))
     })
     .await;
@@ -103,10 +107,10 @@ async fn a_project_deployed_to_a_swarm_is_scaled_watched_and_removed_from_the_wi
     let nodes = app.table("[data-testid=swarm-nodes]").await;
     assert_eq!(nodes.len(), 1, "{nodes:?}");
     assert_eq!(nodes[0][1..3], ["ready", "active"]);
-    app.texts_when("[data-testid=swarm-tasks] tbody tr", long, |t| t.len() == 3)
+    app.texts_when("[data-testid=swarm-tasks] tbody tr", LONG, |t| t.len() == 3)
         .await;
     // The replicas' logs, merged, in the window's log viewer.
-    app.texts_when("[data-testid=log-row]", long, |rows| {
+    app.texts_when("[data-testid=log-row]", LONG, |rows| {
         rows.iter().filter(|r| r.contains("hello from")).count() >= 3
     })
     .await;
@@ -115,15 +119,12 @@ async fn a_project_deployed_to_a_swarm_is_scaled_watched_and_removed_from_the_wi
     app.fill(&format!("{row} [data-testid=swarm-scale-input]"), "1")
         .await;
     app.click(&format!("{row} [data-testid=swarm-scale]")).await;
-    until("docker service ls to say 1/1", long, || {
+    until("docker service ls to say 1/1", LONG, || {
         let ls = swarm.docker(&["service", "ls", "--format", "{{.Replicas}}"]);
         if ls == "1/1" { Ok(()) } else { Err(ls) }
     })
     .await;
-    app.text_when(&format!("{row} [data-testid=swarm-replicas]"), long, |t| {
-        t == "1/1"
-    })
-    .await;
+    replicas_read(&app, &row, "1/1").await;
     assert!(
         notifications.received().is_empty(),
         "a deploy or a scale the user asked for is not news: {:?}",
@@ -137,16 +138,13 @@ async fn a_project_deployed_to_a_swarm_is_scaled_watched_and_removed_from_the_wi
     assert_eq!(replica.lines().count(), 1, "{replica}");
     swarm.docker(&["kill", &replica]);
     let alert = notifications
-        .wait_for(long, |n| n.summary.contains(&service))
+        .wait_for(LONG, |n| n.summary.contains(&service))
         .await
         .expect("the below-desired notification");
     assert_eq!(alert.body, "runs 0 of 1 replicas");
     // The notification comes from the engine's events, before the view's next reading.
     for replicas in ["0/1", "1/1"] {
-        app.text_when(&format!("{row} [data-testid=swarm-replicas]"), long, |t| {
-            t == replicas
-        })
-        .await;
+        replicas_read(&app, &row, replicas).await;
     }
     let replaced = swarm.docker(&["ps", "-q", "--filter", &filter]);
     assert!(!replaced.is_empty() && replaced != replica);
@@ -154,7 +152,7 @@ async fn a_project_deployed_to_a_swarm_is_scaled_watched_and_removed_from_the_wi
     // Remove, confirmed: nothing of the stack is left on the Swarm.
     app.click("[data-testid=swarm-remove]").await;
     app.click("[data-testid=swarm-remove-yes]").await;
-    until("the stack's services and networks to go", long, || {
+    until("the stack's services and networks to go", LONG, || {
         let services = swarm.docker(&["service", "ls", "-q"]);
         let label = format!("label=com.docker.stack.namespace={name}");
         let networks = swarm.docker(&["network", "ls", "-q", "--filter", &label]);
@@ -165,12 +163,12 @@ async fn a_project_deployed_to_a_swarm_is_scaled_watched_and_removed_from_the_wi
         }
     })
     .await;
-    app.text_when("[data-testid=swarm-services] tbody", long, |t| {
+    app.text_when("[data-testid=swarm-services] tbody", LONG, |t| {
         t.contains("Nothing is deployed")
     })
     .await;
     // The removal's progress, as `docker stack rm` reports it.
-    app.text_when("[data-testid=swarm-progress]", long, |t| {
+    app.text_when("[data-testid=swarm-progress]", LONG, |t| {
         t.contains(&format!("Removed {name}")) && t.contains(&format!("Service {service} Removing"))
     })
     .await;
@@ -197,22 +195,15 @@ async fn a_killed_replica_is_notified_with_the_swarm_view_closed_and_the_window_
          deploy:\n      replicas: 2\n      restart_policy: {condition: any, delay: 10s}\n",
     )
     .await;
-    let long = LONG;
 
     // Deployed and scaled 2 → 1 from the window, then the view closed.
     app.click("[data-testid=swarm-toggle]").await;
     app.click("[data-testid=swarm-deploy]").await;
-    app.text_when(&format!("{row} [data-testid=swarm-replicas]"), long, |t| {
-        t == "2/2"
-    })
-    .await;
+    replicas_read(&app, &row, "2/2").await;
     app.fill(&format!("{row} [data-testid=swarm-scale-input]"), "1")
         .await;
     app.click(&format!("{row} [data-testid=swarm-scale]")).await;
-    app.text_when(&format!("{row} [data-testid=swarm-replicas]"), long, |t| {
-        t == "1/1"
-    })
-    .await;
+    replicas_read(&app, &row, "1/1").await;
     app.click("[data-testid=swarm-toggle]").await;
     let closed = app
         .eval("return document.querySelector('[data-testid=swarm]') === null")
@@ -226,11 +217,11 @@ async fn a_killed_replica_is_notified_with_the_swarm_view_closed_and_the_window_
     assert_eq!(replica.lines().count(), 1, "{replica}");
     swarm.docker(&["kill", &replica]);
     let alert = notifications
-        .wait_for(long, |n| n.summary.contains(&service))
+        .wait_for(LONG, |n| n.summary.contains(&service))
         .await
         .expect("the below-desired notification");
     assert_eq!(alert.body, "runs 0 of 1 replicas");
-    until("the replica to come back", long, || {
+    until("the replica to come back", LONG, || {
         let running = swarm.docker(&["ps", "-q", "--filter", &filter]);
         if !running.is_empty() && running != replica {
             Ok(())
@@ -248,9 +239,6 @@ async fn a_killed_replica_is_notified_with_the_swarm_view_closed_and_the_window_
 
     // Show opens the window's Swarm view on the stack.
     notifications.invoke(alert.id, "default").await.unwrap();
-    app.text_when(&format!("{row} [data-testid=swarm-replicas]"), long, |t| {
-        t == "1/1"
-    })
-    .await;
+    replicas_read(&app, &row, "1/1").await;
     app.quit().await;
 }
