@@ -37,6 +37,15 @@ fn run(
     env: &[(&str, &Path)],
     args: &[&str],
 ) -> Output {
+    let mut command = command(program, config, args);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().expect("run the command")
+}
+
+/// `PROGRAM ARGS…` with the docker CLI's config in `config` and no engine in the environment.
+fn command(program: impl AsRef<std::ffi::OsStr>, config: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(program);
     for var in [
         "DOCKER_HOST",
@@ -47,10 +56,7 @@ fn run(
         command.env_remove(var);
     }
     command.env("DOCKER_CONFIG", config).args(args);
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    command.output().expect("run the command")
+    command
 }
 
 fn ok(out: Output) -> String {
@@ -120,16 +126,7 @@ fn a_tls_context_and_docker_tls_verify_reach_the_engine_with_a_client_certificat
     assert_eq!(rows(&out), want, "{out}");
 
     // The session (berthctl events, as the window's) connects with the context's certificates.
-    let mut command = Command::new(workspace_binary("berthctl"));
-    for var in [
-        "DOCKER_HOST",
-        "DOCKER_CONTEXT",
-        "DOCKER_TLS_VERIFY",
-        "DOCKER_CERT_PATH",
-    ] {
-        command.env_remove(var);
-    }
-    command.env("DOCKER_CONFIG", &config).args([
+    let events = [
         "--context",
         context,
         "-p",
@@ -138,8 +135,8 @@ fn a_tls_context_and_docker_tls_verify_reach_the_engine_with_a_client_certificat
         file,
         "events",
         "--json",
-    ]);
-    let snapshot = first_event(command);
+    ];
+    let snapshot = first_event(command(workspace_binary("berthctl"), &config, &events));
     assert_eq!(
         snapshot["services"]["web"]["containers"][0]["state"], "running",
         "{snapshot}"
