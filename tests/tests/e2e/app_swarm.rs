@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use berth_tests::app::App;
-use berth_tests::notifications::Notifications;
+use berth_tests::notifications::{Notification, Notifications};
 use berth_tests::swarm::{Swarm, until};
 use berth_tests::{unique_project, workspace_binary};
 
@@ -42,6 +42,26 @@ async fn replicas_read(app: &App, row: &str, want: &str) {
         t == want
     })
     .await;
+}
+
+/// Kills `service`'s one replica behind Berth's back and waits for the below-desired
+/// notification: the killed container's ID, the filter that lists the service's replicas, and
+/// the notification.
+async fn kill_replica(
+    swarm: &Swarm,
+    notifications: &Notifications,
+    service: &str,
+) -> (String, String, Notification) {
+    let filter = format!("label=com.docker.swarm.service.name={service}");
+    let replica = swarm.docker(&["ps", "-q", "--filter", &filter]);
+    assert_eq!(replica.lines().count(), 1, "{replica}");
+    swarm.docker(&["kill", &replica]);
+    let alert = notifications
+        .wait_for(LONG, |n| n.summary.contains(service))
+        .await
+        .expect("the below-desired notification");
+    assert_eq!(alert.body, "runs 0 of 1 replicas");
+    (replica, filter, alert)
 }
 
 impl Window {
@@ -133,15 +153,7 @@ async fn a_project_deployed_to_a_swarm_is_scaled_watched_and_removed_from_the_wi
 
     // The replica killed behind Berth's back: notified, and seen coming back (after the restart
     // delay, longer than the view's poll, so the gap is seen).
-    let filter = format!("label=com.docker.swarm.service.name={service}");
-    let replica = swarm.docker(&["ps", "-q", "--filter", &filter]);
-    assert_eq!(replica.lines().count(), 1, "{replica}");
-    swarm.docker(&["kill", &replica]);
-    let alert = notifications
-        .wait_for(LONG, |n| n.summary.contains(&service))
-        .await
-        .expect("the below-desired notification");
-    assert_eq!(alert.body, "runs 0 of 1 replicas");
+    let (replica, filter, _) = kill_replica(&swarm, &notifications, &service).await;
     // The notification comes from the engine's events, before the view's next reading.
     for replicas in ["0/1", "1/1"] {
         replicas_read(&app, &row, replicas).await;
@@ -212,15 +224,7 @@ async fn a_killed_replica_is_notified_with_the_swarm_view_closed_and_the_window_
     app.hide_window().await;
 
     // Killed behind Berth's back: one notification, and the replica comes back.
-    let filter = format!("label=com.docker.swarm.service.name={service}");
-    let replica = swarm.docker(&["ps", "-q", "--filter", &filter]);
-    assert_eq!(replica.lines().count(), 1, "{replica}");
-    swarm.docker(&["kill", &replica]);
-    let alert = notifications
-        .wait_for(LONG, |n| n.summary.contains(&service))
-        .await
-        .expect("the below-desired notification");
-    assert_eq!(alert.body, "runs 0 of 1 replicas");
+    let (replica, filter, alert) = kill_replica(&swarm, &notifications, &service).await;
     until("the replica to come back", LONG, || {
         let running = swarm.docker(&["ps", "-q", "--filter", &filter]);
         if !running.is_empty() && running != replica {
