@@ -1,6 +1,7 @@
 //! Finding and connecting to the Docker engine.
 
 use std::collections::HashMap;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use bollard::Docker;
@@ -8,6 +9,7 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use crate::contexts::{DEFAULT, DEFAULT_HOST, Store};
+use crate::dial::{Conn, Dial};
 use crate::error::{Endpoint, Error, Result, StackError};
 use crate::tls::TlsFiles;
 
@@ -132,6 +134,8 @@ fn over_tcp(host: &str) -> bool {
 pub struct Engine {
     docker: Docker,
     endpoint: Endpoint,
+    /// The same engine, for connections of Berth's own.
+    dial: Dial,
     /// Where its published ports are reached; `None`: localhost.
     port_host: Option<String>,
 }
@@ -180,6 +184,7 @@ impl Engine {
             endpoint: endpoint.clone(),
             cause,
         };
+        let dial = || Dial::plain(host).map_err(|e| unavailable(io::Error::other(e).into()));
         if host.starts_with("ssh://") {
             let over_ssh = |e| match e {
                 Error::Unavailable { endpoint, cause } => {
@@ -191,19 +196,26 @@ impl Engine {
                 .await
                 .map_err(unavailable)
                 .map_err(over_ssh)?;
-            return Engine::negotiate(docker, endpoint, Some(port_host))
+            let dial = dial().map_err(over_ssh)?;
+            return Engine::negotiate(docker, endpoint, Some(port_host), dial)
                 .await
                 .map_err(over_ssh);
         }
         let docker = Docker::connect_with_host(host).map_err(unavailable)?;
-        Engine::negotiate(docker, endpoint, port_host(host)).await
+        let dial = dial()?;
+        Engine::negotiate(docker, endpoint, port_host(host), dial).await
     }
 
     /// Connects to `host` over TLS with a context's (or DOCKER_CERT_PATH's) certificates.
     async fn connect_tls(host: &str, tls: &TlsFiles) -> Result<Engine> {
         let docker = tls.connect(host, TIMEOUT_SECS)?;
         let endpoint = Endpoint(host.to_owned());
-        Engine::negotiate(docker, endpoint, port_host(host))
+        let dial = Dial::tls(host, tls.client_config(host)?).map_err(|problem| Error::Tls {
+            endpoint: endpoint.clone(),
+            problem,
+            fix: "Name the engine by a host name or an IP address: tcp://HOST:PORT.".to_owned(),
+        })?;
+        Engine::negotiate(docker, endpoint, port_host(host), dial)
             .await
             .map_err(|e| tls.refused(e))
     }
@@ -212,6 +224,7 @@ impl Engine {
         docker: Docker,
         endpoint: Endpoint,
         port_host: Option<String>,
+        dial: Dial,
     ) -> Result<Engine> {
         let unavailable = |cause| Error::Unavailable {
             endpoint: endpoint.clone(),
@@ -223,6 +236,7 @@ impl Engine {
         Ok(Engine {
             docker,
             endpoint,
+            dial,
             port_host,
         })
     }
@@ -230,6 +244,11 @@ impl Engine {
     /// The bollard client, for the engine's own modules.
     pub fn docker(&self) -> &Docker {
         &self.docker
+    }
+
+    /// A connection of Berth's own to the engine, for a stream read straight off it.
+    pub(crate) async fn open_conn(&self) -> std::io::Result<Box<dyn Conn>> {
+        self.dial.open().await
     }
 
     pub fn endpoint(&self) -> &str {

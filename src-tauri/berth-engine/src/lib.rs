@@ -12,6 +12,7 @@ mod context;
 mod contexts;
 mod converge;
 mod create;
+mod dial;
 mod endpoint;
 mod error;
 mod exec;

@@ -222,7 +222,10 @@ where
 }
 
 /// Starts one ssh; a task reaps it, and kills it once the connection is dropped.
-fn spawn(target: &Target, failure: Arc<watch::Sender<Option<String>>>) -> io::Result<Stream> {
+pub(crate) fn spawn(
+    target: &Target,
+    failure: Arc<watch::Sender<Option<String>>>,
+) -> io::Result<Stream> {
     let mut child = Command::new("ssh")
         .args(target.args())
         .stdin(Stdio::piped())

@@ -6,6 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use bollard::Docker;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
 use crate::error::{Endpoint, Error};
 
@@ -49,6 +52,34 @@ impl TlsFiles {
                 cause,
             },
         })
+    }
+
+    /// The same TLS as [`TlsFiles::connect`] gives bollard, for the connections Berth opens
+    /// itself ([`crate::dial`]): the system's roots and the CA, and the client certificate when
+    /// both its files are there.
+    pub fn client_config(&self, host: &str) -> Result<ClientConfig, Error> {
+        let unreadable = |path: &Path| Error::Tls {
+            endpoint: Endpoint(host.to_owned()),
+            problem: format!("cannot read the certificate {}", path.display()),
+            fix: self.fix(),
+        };
+        let mut roots = RootCertStore::empty();
+        roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+        let ca = CertificateDer::pem_file_iter(&self.ca)
+            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+            .map_err(|_| unreadable(&self.ca))?;
+        roots.add_parsable_certificates(ca);
+        let builder = ClientConfig::builder().with_root_certificates(roots);
+        if !(self.cert.exists() && self.key.exists()) {
+            return Ok(builder.with_no_client_auth());
+        }
+        let certs = CertificateDer::pem_file_iter(&self.cert)
+            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+            .map_err(|_| unreadable(&self.cert))?;
+        let key = PrivateKeyDer::from_pem_file(&self.key).map_err(|_| unreadable(&self.key))?;
+        builder
+            .with_client_auth_cert(certs, key)
+            .map_err(|_| unreadable(&self.key))
     }
 
     /// `err` as what went wrong in the TLS handshake, when that is what did.

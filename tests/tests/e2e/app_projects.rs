@@ -182,11 +182,7 @@ async fn stacks_compose_started_are_listed_and_open_with_their_files_and_profile
     }
 
     for started in [&overridden, &profiled, &plain] {
-        app.click(&format!(
-            "[data-testid=projects] [data-project=\"{}\"]",
-            started.name
-        ))
-        .await;
+        show(&app, &started.name).await;
         rows_when(&app, &started.name, &started.services()).await;
         let files = files_text(&started.files);
         app.text_when("[data-testid=project-files]", WAIT, |t| t == files)
@@ -309,11 +305,7 @@ async fn a_stack_whose_files_are_gone_opens_from_its_containers_and_stops_and_st
     let app = App::launch(&workspace_binary("berth"), &["-f", file, "-p", &open.name]).await;
     unfold(&app).await;
 
-    app.click(&format!(
-        "[data-testid=projects] [data-project=\"{}\"]",
-        gone.name
-    ))
-    .await;
+    show(&app, &gone.name).await;
     rows_when(&app, &gone.name, &["db".to_owned(), "web".to_owned()]).await;
     let path = gone.files[0].display().to_string();
     app.text_when("[data-testid=files-missing]", WAIT, |t| t.contains(&path))
@@ -489,12 +481,22 @@ async fn app_behind_proxy(first: &Started) -> (App, berth_tests::proxy::Proxy, P
     (app, proxy, dir)
 }
 
-async fn show(app: &App, started: &Started) {
-    app.click(&format!(
-        "[data-testid=projects] [data-project=\"{}\"]",
-        started.name
-    ))
-    .await;
+/// Opens a project from the list. The click is the row's own DOM click, not a pointer at its
+/// position: the list reorders while the suite's other stacks come and go, and a pointer aimed
+/// at a row can land on the one that has just moved into its place.
+async fn show(app: &App, name: &str) {
+    let script = format!(
+        "const row = document.querySelector('[data-testid=projects] [data-project=\"{name}\"]');\
+         if (row) row.click(); return row !== null"
+    );
+    let deadline = Instant::now() + WAIT;
+    while app.eval(&script).await != serde_json::Value::Bool(true) {
+        assert!(
+            Instant::now() < deadline,
+            "{name} is not in the projects list"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Waits until the header names `project`; the service rows and log rows drawn in that same
@@ -527,7 +529,7 @@ async fn switching_back_to_a_warm_project_shows_its_rows_logs_and_search_without
     })
     .await;
 
-    show(&app, &b).await;
+    show(&app, &b.name).await;
     rows_when(&app, &b.name, &["talk".to_owned()]).await;
     app.texts_when(rows, WAIT, |r| r.iter().any(|t| t == "bravo-one"))
         .await;
@@ -535,7 +537,7 @@ async fn switching_back_to_a_warm_project_shows_its_rows_logs_and_search_without
     assert_eq!(app.eval(search).await, "", "B's viewer has its own search");
 
     let mark = proxy.mark();
-    show(&app, &a).await;
+    show(&app, &a.name).await;
     let (services, _) = first_frame_of(&app, &a.name).await;
     assert_eq!(services, ["talk"], "A's rows come with its name");
     app.texts_when(rows, WAIT, |r| r.iter().any(|t| t == "alpha-two"))
@@ -575,14 +577,14 @@ async fn opening_a_fifth_project_closes_the_least_recently_shown() {
     .await;
     // Shown 0, 1, 2, 3, then 0 again: 1 is the least recently shown.
     for n in [1, 2, 3, 0] {
-        show(&app, &stacks[n]).await;
+        show(&app, &stacks[n].name).await;
         rows_when(&app, &stacks[n].name, &["talk".to_owned()]).await;
     }
     until(deadline("four projects warm"), || {
         (0..4).all(|n| followed(n) == 1)
     })
     .await;
-    show(&app, &stacks[4]).await;
+    show(&app, &stacks[4].name).await;
     rows_when(&app, &stacks[4].name, &["talk".to_owned()]).await;
     until(deadline("the least recently shown closed"), || {
         followed(1) == 0 && [0, 2, 3, 4].iter().all(|&n| followed(n) == 1)

@@ -13,7 +13,7 @@ use berth_tests::{first_event, unique_project, workspace_binary};
 const STACK: &str = "services:
   web:
     image: berth-test/busybox:1
-    command: [sh, -c, 'exec sleep 600']
+    command: [sh, -c, 'echo hello over tls; exec sleep 600']
     stop_grace_period: 0s
 ";
 
@@ -124,6 +124,27 @@ fn a_tls_context_and_docker_tls_verify_reach_the_engine_with_a_client_certificat
     let by_context: Vec<&str> = ["--context", context].into_iter().chain(ps).collect();
     let out = ok(run(workspace_binary("berthctl"), &config, &[], &by_context));
     assert_eq!(rows(&out), want, "{out}");
+
+    // Logs are read on a TLS connection of Berth's own (logs/wire.rs), with the same files.
+    let logs = [
+        "--context",
+        context,
+        "-p",
+        &project.name,
+        "-f",
+        file,
+        "logs",
+        "--no-log-prefix",
+    ];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let out = ok(run(workspace_binary("berthctl"), &config, &[], &logs));
+        if out.contains("hello over tls") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no line in {out:?}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 
     // The session (berthctl events, as the window's) connects with the context's certificates.
     let events = [

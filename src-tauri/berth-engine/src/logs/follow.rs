@@ -22,8 +22,6 @@ use std::time::{Duration, Instant};
 
 use bollard::container::LogOutput;
 use bollard::models::{ContainerSummary, EventMessage};
-use bollard::query_parameters::LogsOptionsBuilder;
-use futures_util::StreamExt;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -31,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 use super::line::{Stream, parse_rfc3339};
 use super::marker::Marker;
 use super::query::prefix_len;
+use super::wire::{self, LogStream};
 use crate::error::{Endpoint, Error, not_found};
 use crate::feed::{Feed, FeedEvent};
 use crate::{Engine, clock, containers, labels};
@@ -182,12 +181,14 @@ async fn read(
         let sink = &sink;
         async move {
             let mut out = Vec::new();
-            let stream = reader.open(engine, options.tail, false);
             let target = match single {
                 true => Out::Batched(sink, Vec::new()),
                 false => Out::Collect(&mut out),
             };
-            reader.drain(stream, target).await;
+            match reader.open(engine, options.tail, false).await {
+                Ok(stream) => _ = reader.drain(stream, target).await,
+                Err(err) => tracing::debug!(container = %reader.origin.name, %err, "no log stream"),
+            }
             (reader, out)
         }
     });
@@ -460,59 +461,55 @@ impl Reader {
     }
 
     /// Starts reading at the resume point (or `since`), `tail` lines back on a first attach.
-    fn open(
+    async fn open(
         &mut self,
         engine: &Engine,
         tail: Option<u64>,
         follow: bool,
-    ) -> impl futures_util::Stream<Item = Result<LogOutput, bollard::errors::Error>> + use<> {
+    ) -> std::io::Result<LogStream> {
         self.rewind();
         let resume = self.last.iter().flatten().map(|(ts, _)| *ts).min();
         let from = resume.or(self.since);
         let secs = |ns: i64, up: bool| {
             let s = ns.div_euclid(1_000_000_000) + i64::from(up && ns % 1_000_000_000 != 0);
-            i32::try_from(s.max(1)).unwrap_or(i32::MAX)
+            s.max(1)
         };
         // A probe (see the module's notes) unless the last one fell short.
         self.probe = from.filter(|_| follow && self.timestamps && !self.short);
         self.short = false;
-        let mut b = LogsOptionsBuilder::new()
-            .follow(follow)
-            .stdout(true)
-            .stderr(true)
-            .timestamps(self.timestamps)
-            .tail(&match (resume, tail) {
-                (None, Some(n)) => n.to_string(),
-                _ if self.probe.is_some() => PROBE_TAIL.to_string(),
-                // Resuming: to find `since` in the whole log the engine would read it from the
-                // start, seconds for a big one; reading back from the end is enough, and what
-                // was read before is dropped here.
-                _ if follow && from.is_some() => RESUME_TAIL.to_string(),
-                _ => "all".to_owned(),
-            });
+        let tail = match (resume, tail) {
+            (None, Some(n)) => n.to_string(),
+            _ if self.probe.is_some() => PROBE_TAIL.to_string(),
+            // Resuming: to find `since` in the whole log the engine would read it from the
+            // start, seconds for a big one; reading back from the end is enough, and what was
+            // read before is dropped here.
+            _ if follow && from.is_some() => RESUME_TAIL.to_string(),
+            _ => "all".to_owned(),
+        };
+        let mut query = format!(
+            "stdout=1&stderr=1&follow={}&timestamps={}&tail={tail}",
+            u8::from(follow),
+            u8::from(self.timestamps)
+        );
         if let Some(from) = from.filter(|_| self.probe.is_none()) {
-            b = b.since(secs(from, false));
+            query += &format!("&since={}", secs(from, false));
         }
         if let Some(until) = self.until {
-            b = b.until(secs(until, true));
+            query += &format!("&until={}", secs(until, true));
         }
-        engine.docker().logs(&self.origin.id, Some(b.build()))
+        wire::open(engine, &self.origin.id, &query).await
     }
 
     /// Reads `stream` to its end, handing over the new lines in batches of those ready at once.
     /// Returns false when the sink has gone.
-    async fn drain<S>(&mut self, stream: S, mut out: Out<'_>) -> bool
-    where
-        S: futures_util::Stream<Item = Result<LogOutput, bollard::errors::Error>>,
-    {
-        let mut chunks = std::pin::pin!(stream.ready_chunks(512));
+    async fn drain(&mut self, mut stream: LogStream, mut out: Out<'_>) -> bool {
         loop {
             // A line's start that waits for its rest is shown once it has waited long enough.
             let waiting = self.partial.iter().flatten().map(Pending::due).min();
             let next = match waiting {
                 Some(due) => {
                     let due = tokio::time::Instant::from_std(due);
-                    match tokio::time::timeout_at(due, chunks.next()).await {
+                    match tokio::time::timeout_at(due, stream.next()).await {
                         Ok(next) => next,
                         Err(_) => {
                             let mut batch = Vec::new();
@@ -526,19 +523,19 @@ impl Reader {
                         }
                     }
                 }
-                None => chunks.next().await,
+                None => stream.next().await,
             };
-            let Some(items) = next else { break };
-            let mut batch = Vec::with_capacity(items.len());
-            let mut failed = false;
-            for item in items {
-                match item {
-                    Ok(frame) => self.frame(frame, &mut batch),
-                    Err(err) => {
-                        tracing::debug!(container = %self.origin.name, %err, "log stream ended");
-                        failed = true;
-                    }
+            let frames = match next {
+                None => break,
+                Some(Ok(frames)) => frames,
+                Some(Err(err)) => {
+                    tracing::debug!(container = %self.origin.name, %err, "log stream ended");
+                    break;
                 }
+            };
+            let mut batch = Vec::with_capacity(frames.len());
+            for frame in frames {
+                self.frame(frame, &mut batch);
                 if self.short {
                     // Nothing was handed on: the probe stops at its first line.
                     return true;
@@ -546,9 +543,6 @@ impl Reader {
             }
             if !out.put(batch).await {
                 return false;
-            }
-            if failed {
-                break;
             }
         }
         // The output ended without ending its line: that is the line.
@@ -714,10 +708,16 @@ impl Reader {
         cancel: CancellationToken,
     ) {
         loop {
-            let stream = self.open(&engine, None, true);
-            tokio::select! {
+            let opened = tokio::select! {
                 () = cancel.cancelled() => return,
-                open = self.drain(stream, Out::Send(&sink)) => if !open { return },
+                opened = self.open(&engine, None, true) => opened,
+            };
+            match opened {
+                Ok(stream) => tokio::select! {
+                    () = cancel.cancelled() => return,
+                    open = self.drain(stream, Out::Send(&sink)) => if !open { return },
+                },
+                Err(err) => tracing::debug!(container = %self.origin.name, %err, "no log stream"),
             }
             if self.short {
                 continue;
