@@ -79,7 +79,7 @@ async fn main() {
 
 /// How long each ingest window lasts.
 const INGEST: Duration = Duration::from_secs(10);
-const INGEST_ROUNDS: usize = 3;
+const INGEST_ROUNDS: usize = 5;
 
 /// A container writing flat out (`yes`), read for [`INGEST`] by `docker logs -f` (lines counted
 /// and dropped, as `> /dev/null`) and by a hub storing them into its history: lines per second

@@ -7,6 +7,10 @@
 //! chunked encoding and the engine's 8-byte frame headers are taken apart in place. Frames
 //! come out as bollard's decoder gives them, so the reader is the same for both: an unframed
 //! body (a TTY container's) line by line, what is left at the end as it stands.
+//!
+//! A read is never put off to let lines gather: the engine writes each line on its own, the
+//! socket's buffer counts every write's overhead and fills within a millisecond at a flood,
+//! and a reader that waited a millisecond between reads held the engine back by a third.
 
 use std::io;
 use std::time::Duration;
@@ -20,10 +24,6 @@ use crate::dial::Conn;
 
 /// Bytes one read may take.
 const BLOCK: usize = 128 << 10;
-
-/// How long lines that come one by one gather before the next read: at a flood, a hundred or
-/// more in one read; a line that comes alone waits for nothing.
-const GATHER: Duration = Duration::from_millis(1);
 
 /// The longest response head, and the most of an error's body read.
 const MAX_HEAD: usize = 64 << 10;
@@ -41,8 +41,6 @@ pub(crate) struct LogStream {
     frames: BytesMut,
     /// A frame's stream and length, its header read.
     frame: Option<(u8, usize)>,
-    /// The last read found little.
-    trickle: bool,
     ended: bool,
 }
 
@@ -99,7 +97,6 @@ async fn ask(mut conn: Box<dyn Conn>, path: &str) -> io::Result<LogStream> {
         body,
         frames: BytesMut::new(),
         frame: None,
-        trickle: false,
         ended: false,
     };
     stream.dechunk()?;
@@ -182,13 +179,7 @@ impl LogStream {
     /// Reads once and takes the body's bytes out of what came.
     async fn fill(&mut self) -> io::Result<()> {
         self.read.reserve(BLOCK);
-        // A read that found little means the lines come one by one: let the next ones gather
-        // before reading again, instead of a read (and a wake-up) for every line.
-        if self.trickle {
-            tokio::time::sleep(GATHER).await;
-        }
         let n = self.conn.read_buf(&mut self.read).await?;
-        self.trickle = n < BLOCK / 8;
         if n == 0 {
             self.ended = true;
             return match (&self.body, self.read.is_empty()) {
