@@ -497,7 +497,8 @@ impl Reader {
         if let Some(until) = self.until {
             query += &format!("&until={}", secs(until, true));
         }
-        wire::open(engine, &self.origin.id, &query).await
+        let what = format!("containers/{}/logs", self.origin.id);
+        wire::open(engine, &what, &query).await
     }
 
     /// Reads `stream` to its end, handing over the new lines in batches of those ready at once.

@@ -17,7 +17,7 @@ pub mod marker;
 pub mod markers;
 pub mod query;
 pub mod store;
-mod wire;
+pub(crate) mod wire;
 
 pub use export::ExportOptions;
 pub use follow::{FollowOptions, MAX_LINE, Origin, PARTIAL_WAIT, Record, follow, follow_feed};

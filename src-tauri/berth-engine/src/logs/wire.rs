@@ -1,4 +1,5 @@
-//! A container's logs read straight off a connection of Berth's own, in blocks.
+//! A container's (or a Swarm service's) logs read straight off a connection of Berth's own, in
+//! blocks.
 //!
 //! Through bollard, hyper hands an HTTP body on one chunk at a time, and a following stream
 //! is one chunk per line (the engine flushes each as it comes): every line costs a wake-up of
@@ -60,12 +61,12 @@ enum Chunk {
     Trailer,
 }
 
-/// Asks the engine for container `id`'s logs (`query`: the API's parameters, encoded) on a
-/// connection of its own and reads the answer's head. A refusal is an error with the engine's
-/// message.
-pub(crate) async fn open(engine: &Engine, id: &str, query: &str) -> io::Result<LogStream> {
+/// Asks the engine for the logs at `what` (`containers/{id}/logs`, `services/{id}/logs`;
+/// `query`: the API's parameters, encoded) on a connection of its own and reads the answer's
+/// head. A refusal is an error with the engine's message.
+pub(crate) async fn open(engine: &Engine, what: &str, query: &str) -> io::Result<LogStream> {
     let version = engine.docker().client_version();
-    let path = format!("/v{version}/containers/{id}/logs?{query}");
+    let path = format!("/v{version}/{what}?{query}");
     let opened = async { ask(engine.open_conn().await?, &path).await };
     tokio::time::timeout(ANSWER_WAIT, opened)
         .await

@@ -1,11 +1,10 @@
 //! The merged logs of a stack's services, through the engine's service logs API (the lines of
-//! every task of each service, on whichever node it runs), as the log hub takes them.
+//! every task of each service, on whichever node it runs), as the log hub takes them. Read off
+//! the wire as a container's are (`logs::wire`).
 
 use std::sync::Arc;
 
 use bollard::container::LogOutput;
-use bollard::query_parameters::LogsOptionsBuilder;
-use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -13,6 +12,7 @@ use super::deploy::stack_services;
 use super::info::require_manager;
 use super::{Result, SwarmError};
 use crate::Engine;
+use crate::logs::wire;
 use crate::logs::{Origin, Record, Stream, parse_rfc3339};
 
 /// Follows the logs of every service of stack `namespace` (all their lines so far, then new
@@ -37,36 +37,38 @@ pub async fn follow_service_logs(
             service: name.strip_prefix(&prefix).unwrap_or(&name).to_owned(),
             name,
         });
-        let docker = engine.docker().clone();
+        let engine = engine.clone();
         let tx = tx.clone();
         let cancel = cancel.clone();
         readers.spawn(async move {
-            let options = LogsOptionsBuilder::new()
-                .follow(true)
-                .stdout(true)
-                .stderr(true)
-                .timestamps(true)
-                .build();
-            let mut stream = docker.service_logs(&id, Some(options));
+            let failed = |action: &str| {
+                let action = format!("{action} the logs of service {}", origin.name);
+                move |e: std::io::Error| SwarmError::request(action)(e.into())
+            };
+            let path = format!("services/{id}/logs");
+            let query = "follow=1&stdout=1&stderr=1&timestamps=1";
+            let mut stream = tokio::select! {
+                _ = cancel.cancelled() => return Ok(()),
+                opened = wire::open(&engine, &path, query) => opened.map_err(failed("ask for"))?,
+            };
             loop {
-                let frame = tokio::select! {
+                let frames = tokio::select! {
                     _ = cancel.cancelled() => return Ok(()),
-                    frame = stream.next() => frame,
+                    frames = stream.next() => frames,
                 };
-                let Some(frame) = frame else { return Ok(()) };
-                let frame = frame.map_err(SwarmError::request(format!(
-                    "read the logs of service {}",
-                    origin.name
-                )))?;
-                let (stream, message) = match frame {
-                    LogOutput::StdErr { message } => (Stream::Stderr, message),
-                    LogOutput::StdOut { message } | LogOutput::Console { message } => {
-                        (Stream::Stdout, message)
-                    }
-                    LogOutput::StdIn { .. } => continue,
-                };
-                let records = records(&origin, stream, &message);
-                if !records.is_empty() && tx.send(records).await.is_err() {
+                let Some(frames) = frames else { return Ok(()) };
+                let mut batch = Vec::new();
+                for frame in frames.map_err(failed("read"))? {
+                    let (stream, message) = match frame {
+                        LogOutput::StdErr { message } => (Stream::Stderr, message),
+                        LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                            (Stream::Stdout, message)
+                        }
+                        LogOutput::StdIn { .. } => continue,
+                    };
+                    batch.extend(records(&origin, stream, &message));
+                }
+                if !batch.is_empty() && tx.send(batch).await.is_err() {
                     return Ok(());
                 }
             }
