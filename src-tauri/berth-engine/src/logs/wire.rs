@@ -4,14 +4,15 @@
 //! Through bollard, hyper hands an HTTP body on one chunk at a time, and a following stream
 //! is one chunk per line (the engine flushes each as it comes): every line costs a wake-up of
 //! the connection's task and one of the reader's, which at a flood is most of the reader's CPU
-//! (docs/benchmarks.md, "Ingest"). Here one read takes whatever the connection holds, and the
-//! chunked encoding and the engine's 8-byte frame headers are taken apart in place. Frames
-//! come out as bollard's decoder gives them, so the reader is the same for both: an unframed
-//! body (a TTY container's) line by line, what is left at the end as it stands.
+//! (docs/benchmarks.md, "Log streams read off the wire"). Here one read takes whatever the
+//! connection holds, and the chunked encoding and the engine's 8-byte frame headers are taken
+//! apart in place. Frames come out as bollard's decoder gives them, so the reader is the same
+//! for both: an unframed body (a TTY container's) line by line, what is left at the end as it
+//! stands.
 //!
 //! A read is never put off to let lines gather: the engine writes each line on its own, the
 //! socket's buffer counts every write's overhead and fills within a millisecond at a flood,
-//! and a reader that waited a millisecond between reads held the engine back by a third.
+//! and a reader that waited a millisecond between reads took twice as long through a flood.
 
 use std::io;
 use std::time::Duration;
@@ -32,7 +33,7 @@ const MAX_HEAD: usize = 64 << 10;
 /// How long the engine may take to connect and answer, as bollard's requests may.
 const ANSWER_WAIT: Duration = Duration::from_secs(120);
 
-/// One `GET /containers/{id}/logs` answer, being read.
+/// One logs answer, being read.
 pub(crate) struct LogStream {
     conn: Box<dyn Conn>,
     /// Read and not yet taken apart.
