@@ -62,19 +62,16 @@ impl Dial {
         }
     }
 
-    /// For `tcp://host:port` with TLS.
-    pub fn tls(host: &str, config: ClientConfig) -> Result<Dial, String> {
+    /// For `tcp://host:port` with TLS, checked against `server` (the address's host).
+    pub fn tls(host: &str, server: Option<String>, config: ClientConfig) -> Result<Dial, String> {
         let addr = ["tcp://", "https://"]
             .iter()
             .find_map(|s| host.strip_prefix(s))
             .unwrap_or(host)
             .trim_end_matches('/')
             .to_owned();
-        let server = match addr.strip_prefix('[') {
-            Some(v6) => v6.split_once(']').map_or(v6, |(h, _)| h),
-            None => addr.rsplit_once(':').map_or(addr.as_str(), |(h, _)| h),
-        };
-        let name = ServerName::try_from(server.to_owned())
+        let server = server.ok_or_else(|| format!("{host} names no host"))?;
+        let name = ServerName::try_from(server.clone())
             .map_err(|e| format!("{host}: {server} is not a host name TLS can check ({e})"))?;
         Ok(Dial::Tls {
             addr,

@@ -210,12 +210,14 @@ impl Engine {
     async fn connect_tls(host: &str, tls: &TlsFiles) -> Result<Engine> {
         let docker = tls.connect(host, TIMEOUT_SECS)?;
         let endpoint = Endpoint(host.to_owned());
-        let dial = Dial::tls(host, tls.client_config(host)?).map_err(|problem| Error::Tls {
+        let server = port_host(host);
+        let config = tls.client_config(host)?;
+        let dial = Dial::tls(host, server.clone(), config).map_err(|problem| Error::Tls {
             endpoint: endpoint.clone(),
             problem,
             fix: "Name the engine by a host name or an IP address: tcp://HOST:PORT.".to_owned(),
         })?;
-        Engine::negotiate(docker, endpoint, port_host(host), dial)
+        Engine::negotiate(docker, endpoint, server, dial)
             .await
             .map_err(|e| tls.refused(e))
     }

@@ -42,11 +42,7 @@ impl TlsFiles {
         )
         .map_err(|cause| match cause {
             bollard::errors::Error::CertPathError { path }
-            | bollard::errors::Error::CertParseError { path } => Error::Tls {
-                endpoint: Endpoint(host.to_owned()),
-                problem: format!("cannot read the certificate {}", path.display()),
-                fix: self.fix(),
-            },
+            | bollard::errors::Error::CertParseError { path } => self.unreadable(host, &path),
             cause => Error::Unavailable {
                 endpoint: Endpoint(host.to_owned()),
                 cause,
@@ -58,11 +54,7 @@ impl TlsFiles {
     /// itself ([`crate::dial`]): the system's roots and the CA, and the client certificate when
     /// both its files are there.
     pub fn client_config(&self, host: &str) -> Result<ClientConfig, Error> {
-        let unreadable = |path: &Path| Error::Tls {
-            endpoint: Endpoint(host.to_owned()),
-            problem: format!("cannot read the certificate {}", path.display()),
-            fix: self.fix(),
-        };
+        let unreadable = |path: &Path| self.unreadable(host, path);
         let mut roots = RootCertStore::empty();
         roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
         let ca = CertificateDer::pem_file_iter(&self.ca)
@@ -80,6 +72,14 @@ impl TlsFiles {
         builder
             .with_client_auth_cert(certs, key)
             .map_err(|_| unreadable(&self.key))
+    }
+
+    fn unreadable(&self, host: &str, path: &Path) -> Error {
+        Error::Tls {
+            endpoint: Endpoint(host.to_owned()),
+            problem: format!("cannot read the certificate {}", path.display()),
+            fix: self.fix(),
+        }
     }
 
     /// `err` as what went wrong in the TLS handshake, when that is what did.

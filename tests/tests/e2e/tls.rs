@@ -5,6 +5,7 @@
 
 use std::path::Path;
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 use berth_tests::compose::ComposeProject;
 use berth_tests::tls::TlsEngine;
@@ -120,43 +121,30 @@ fn a_tls_context_and_docker_tls_verify_reach_the_engine_with_a_client_certificat
 
     let file = file.to_str().unwrap();
     let ps = ["-p", &project.name, "-f", file, "ps", "--format", "json"];
+    let in_context = |command: &[&'static str]| {
+        let mut args = vec!["--context", context, "-p", &project.name, "-f", file];
+        args.extend_from_slice(command);
+        args
+    };
     let want = vec![("web".to_owned(), "running".to_owned())];
-    let by_context: Vec<&str> = ["--context", context].into_iter().chain(ps).collect();
+    let by_context = in_context(&["ps", "--format", "json"]);
     let out = ok(run(workspace_binary("berthctl"), &config, &[], &by_context));
     assert_eq!(rows(&out), want, "{out}");
 
     // Logs are read on a TLS connection of Berth's own (logs/wire.rs), with the same files.
-    let logs = [
-        "--context",
-        context,
-        "-p",
-        &project.name,
-        "-f",
-        file,
-        "logs",
-        "--no-log-prefix",
-    ];
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let logs = in_context(&["logs", "--no-log-prefix"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let out = ok(run(workspace_binary("berthctl"), &config, &[], &logs));
         if out.contains("hello over tls") {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "no line in {out:?}");
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        assert!(Instant::now() < deadline, "no line in {out:?}");
+        std::thread::sleep(Duration::from_millis(100));
     }
 
     // The session (berthctl events, as the window's) connects with the context's certificates.
-    let events = [
-        "--context",
-        context,
-        "-p",
-        &project.name,
-        "-f",
-        file,
-        "events",
-        "--json",
-    ];
+    let events = in_context(&["events", "--json"]);
     let snapshot = first_event(command(workspace_binary("berthctl"), &config, &events));
     assert_eq!(
         snapshot["services"]["web"]["containers"][0]["state"], "running",

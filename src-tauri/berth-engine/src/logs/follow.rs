@@ -557,12 +557,8 @@ impl Reader {
     }
 
     fn frame(&mut self, frame: LogOutput, out: &mut Vec<Record>) {
-        let (stream, message) = match frame {
-            LogOutput::StdOut { message } | LogOutput::Console { message } => {
-                (Stream::Stdout, message)
-            }
-            LogOutput::StdErr { message } => (Stream::Stderr, message),
-            LogOutput::StdIn { .. } => return,
+        let Some((stream, message)) = wire::stream_of(frame) else {
+            return;
         };
         let which = usize::from(stream == Stream::Stderr);
         let (ts, body) = if self.timestamps {

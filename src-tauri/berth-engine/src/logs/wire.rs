@@ -18,9 +18,10 @@ use std::io;
 use std::time::Duration;
 
 use bollard::container::LogOutput;
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::line::Stream;
 use crate::Engine;
 use crate::dial::Conn;
 
@@ -206,10 +207,7 @@ impl LogStream {
                     return Ok(());
                 }
                 Body::Length(left) => {
-                    let n = (*left).min(self.read.len());
-                    self.frames.extend_from_slice(&self.read[..n]);
-                    self.read.advance(n);
-                    *left -= n;
+                    take(&mut self.read, &mut self.frames, left);
                     self.ended |= *left == 0;
                     return Ok(());
                 }
@@ -250,10 +248,7 @@ impl LogStream {
                     if self.read.is_empty() {
                         return Ok(());
                     }
-                    let n = (*left).min(self.read.len());
-                    self.frames.extend_from_slice(&self.read[..n]);
-                    self.read.advance(n);
-                    *left -= n;
+                    take(&mut self.read, &mut self.frames, left);
                     if *left == 0 {
                         *chunk = Chunk::DataEnd;
                     }
@@ -308,6 +303,25 @@ impl LogStream {
                 _ => LogOutput::StdErr { message },
             });
         }
+    }
+}
+
+/// Moves up to `left` bytes of the body from `read` to `frames`, counting them off.
+fn take(read: &mut BytesMut, frames: &mut BytesMut, left: &mut usize) {
+    let n = (*left).min(read.len());
+    frames.extend_from_slice(&read[..n]);
+    read.advance(n);
+    *left -= n;
+}
+
+/// A frame's stream and bytes, as a log line's: a TTY's output is stdout, stdin is nobody's.
+pub(crate) fn stream_of(frame: LogOutput) -> Option<(Stream, Bytes)> {
+    match frame {
+        LogOutput::StdOut { message } | LogOutput::Console { message } => {
+            Some((Stream::Stdout, message))
+        }
+        LogOutput::StdErr { message } => Some((Stream::Stderr, message)),
+        LogOutput::StdIn { .. } => None,
     }
 }
 

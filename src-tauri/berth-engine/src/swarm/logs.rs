@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use bollard::container::LogOutput;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -59,12 +58,8 @@ pub async fn follow_service_logs(
                 let Some(frames) = frames else { return Ok(()) };
                 let mut batch = Vec::new();
                 for frame in frames.map_err(failed("read"))? {
-                    let (stream, message) = match frame {
-                        LogOutput::StdErr { message } => (Stream::Stderr, message),
-                        LogOutput::StdOut { message } | LogOutput::Console { message } => {
-                            (Stream::Stdout, message)
-                        }
-                        LogOutput::StdIn { .. } => continue,
+                    let Some((stream, message)) = wire::stream_of(frame) else {
+                        continue;
                     };
                     batch.extend(records(&origin, stream, &message));
                 }
