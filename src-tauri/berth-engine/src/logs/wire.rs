@@ -10,9 +10,15 @@
 //! for both: an unframed body (a TTY container's) line by line, what is left at the end as it
 //! stands.
 //!
-//! A read is never put off to let lines gather: the engine writes each line on its own, the
-//! socket's buffer counts every write's overhead and fills within a millisecond at a flood,
-//! and a reader that waited a millisecond between reads took twice as long through a flood.
+//! In a flood the engine writes each line on its own, and a reader waiting on the socket is woken
+//! for each: the engine's thread pays for every wake-up, and that thread is what limits a flood.
+//! So while reads find only a little already waiting, each read first lets lines gather for
+//! [`GATHER`], on the thread, without waiting on the socket: the engine then writes without
+//! waking anyone (twice the lines for half the CPU, docs/benchmarks.md, "Lines gathered in a
+//! flood"). Tokio's timer cannot help: it counts whole milliseconds, and the socket's buffer
+//! counts every write's overhead and fills within one at a flood (a reader that waited a
+//! millisecond took twice as long); nor can any wait the runtime polls, as the socket's
+//! readiness still wakes it.
 
 use std::io;
 use std::time::Duration;
@@ -24,6 +30,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use super::line::Stream;
 use crate::Engine;
 use crate::dial::Conn;
+
+/// How long lines gather before a read in a flood: about 20 lines at the engine's 200k a second,
+/// a tenth of what its socket buffers. 50 and 200 µs gathered less (docs/benchmarks.md).
+const GATHER: Duration = Duration::from_micros(100);
+
+/// A read that took less found its bytes already waiting.
+const READY: Duration = Duration::from_micros(50);
 
 /// Bytes one read may take.
 const BLOCK: usize = 128 << 10;
@@ -45,6 +58,8 @@ pub(crate) struct LogStream {
     /// A frame's stream and length, its header read.
     frame: Option<(u8, usize)>,
     ended: bool,
+    /// The last read found a little already waiting: lines come one by one, flat out.
+    flooding: bool,
 }
 
 /// How the body's end is known.
@@ -101,6 +116,7 @@ async fn ask(mut conn: Box<dyn Conn>, path: &str) -> io::Result<LogStream> {
         frames: BytesMut::new(),
         frame: None,
         ended: false,
+        flooding: false,
     };
     stream.dechunk()?;
     if status == 200 {
@@ -181,8 +197,15 @@ impl LogStream {
 
     /// Reads once and takes the body's bytes out of what came.
     async fn fill(&mut self) -> io::Result<()> {
+        if self.flooding {
+            // Blocking, but within the 10–100 µs tokio's authors allow between awaits, and only
+            // while a flood lasts.
+            std::thread::sleep(GATHER);
+        }
         self.read.reserve(BLOCK);
+        let asked = std::time::Instant::now();
         let n = self.conn.read_buf(&mut self.read).await?;
+        self.flooding = n < BLOCK / 4 && asked.elapsed() < READY;
         if n == 0 {
             self.ended = true;
             return match (&self.body, self.read.is_empty()) {
@@ -331,7 +354,8 @@ mod tests {
     use tokio::io::AsyncReadExt;
 
     /// What `answer` reads as, written to the reader `step` bytes at a time, and the request
-    /// it was sent.
+    /// it was sent. The tests run on two threads: the engine writes while the reader's flood
+    /// pause blocks its own.
     async fn read_all(answer: &[u8], step: usize) -> (String, io::Result<Vec<LogOutput>>) {
         let (ours, mut engine) = tokio::io::duplex(1 << 20);
         let answer = answer.to_vec();
@@ -397,7 +421,7 @@ mod tests {
             .collect()
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn frames_come_out_whole_however_the_chunks_and_reads_cut_them() {
         let lines = [
             "2026-12-06T00:00:00.1Z one\n",
@@ -428,7 +452,36 @@ mod tests {
         }
     }
 
-    #[tokio::test]
+    /// A line that comes after a quiet moment is read as it comes: only reads that find lines
+    /// already waiting make the next one wait for more.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_read_that_waited_for_its_line_does_not_hold_the_next_back() {
+        let (ours, mut engine) = tokio::io::duplex(1 << 20);
+        let writer = tokio::spawn(async move {
+            let mut request = vec![0u8; 4096];
+            let _ = engine.read(&mut request).await.unwrap();
+            let head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+            engine.write_all(head).await.unwrap();
+            for line in ["one\n", "two\n"] {
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                let f = frame(1, line);
+                let chunk = [format!("{:x}\r\n", f.len()).as_bytes(), &f, b"\r\n"].concat();
+                engine.write_all(&chunk).await.unwrap();
+            }
+            engine
+        });
+        let mut stream = ask(Box::new(ours), "/v1.41/containers/c/logs?follow=1")
+            .await
+            .unwrap();
+        for want in ["out one\n", "out two\n"] {
+            let frames = stream.next().await.unwrap().unwrap();
+            assert_eq!(texts(&frames), [want]);
+            assert!(!stream.flooding, "{want:?} was waited for");
+        }
+        drop(writer.await.unwrap());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_tty_body_comes_line_by_line_and_its_unended_rest_at_the_end() {
         let body = b"first\nsecond\nno newline";
         let mut answer =
@@ -441,7 +494,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_refusal_is_an_error_with_the_engine_s_message() {
         let body = r#"{"message":"No such container: c"}"#;
         let answer = format!(
@@ -457,7 +510,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_body_cut_off_or_malformed_is_an_error_not_a_hang() {
         let mut cut = chunked(&frame(1, "whole\n"), 64);
         cut.truncate(cut.len() - 30);
