@@ -38,6 +38,8 @@ struct Seen {
     /// The first stopping signal sent since it started: the user asked it to stop.
     stop_signal: Option<String>,
     oom: bool,
+    /// The exit code of a crash not yet known to be an out-of-memory kill.
+    crashed: Option<String>,
     /// It ended by itself; a start now is a restart.
     ended_by_itself: bool,
     health: Option<String>,
@@ -50,6 +52,13 @@ pub(crate) struct Tracker {
 }
 
 impl Tracker {
+    /// The container's crash is known to be an out-of-memory kill: a later `oom` adds nothing.
+    fn explained(&mut self, id: &str) {
+        if let Some(seen) = self.seen.get_mut(id) {
+            seen.crashed = None;
+        }
+    }
+
     pub fn on_event(&mut self, event: &EventMessage) -> Option<Mark> {
         if event.typ != Some(EventMessageTypeEnum::CONTAINER) {
             return None;
@@ -91,10 +100,18 @@ impl Tracker {
                 seen.stop_signal.get_or_insert_with(|| signal.to_owned());
                 return None;
             }
-            "oom" => {
-                seen.oom = true;
-                return None;
-            }
+            // The engine's `oom` and `die` race (the kernel's memory event and the process's
+            // exit reach it apart): an `oom` just after a crash says what the crash was.
+            "oom" => match seen.crashed.take() {
+                Some(code) => (
+                    Marker::OutOfMemory,
+                    format!("exited ({code}, out of memory)"),
+                ),
+                None => {
+                    seen.oom = true;
+                    return None;
+                }
+            },
             "die" => {
                 let code = attribute("exitCode").unwrap_or("?");
                 match (&seen.stop_signal, seen.oom) {
@@ -116,6 +133,7 @@ impl Tracker {
                         let marker = if code == "0" {
                             Marker::Exited
                         } else {
+                            seen.crashed = Some(code.to_owned());
                             Marker::Crashed
                         };
                         (marker, format!("exited ({code})"))
@@ -187,13 +205,42 @@ pub async fn follow_markers(
                         if mark.marker == Marker::Restarted && !by_policy(engine, &mark.id).await {
                             (mark.marker, mark.text) = (Marker::Started, "started".to_owned());
                         }
-                        held.push_back((tokio::time::Instant::now() + HOLD, mark));
+                        // No `oom` yet: the engine's state knows when it had the kill first
+                        // (and an `oom` lost to a lagging feed).
+                        if mark.marker == Marker::Crashed && oom_killed(engine, &mark.id).await {
+                            tracker.explained(&mark.id);
+                            mark.marker = Marker::OutOfMemory;
+                            mark.text = mark.text.replace(')', ", out of memory)");
+                        }
+                        hold(&mut held, tokio::time::Instant::now() + HOLD, mark);
                     }
                 }
                 Ok(_) | Err(RecvError::Lagged(_)) => {}
                 Err(RecvError::Closed) => return,
             },
         }
+    }
+}
+
+/// Holds `mark` until `at`. An out-of-memory mark replaces the crash it explains while that is
+/// still held; one that comes later follows it.
+fn hold(held: &mut VecDeque<(tokio::time::Instant, Mark)>, at: tokio::time::Instant, mark: Mark) {
+    if mark.marker == Marker::OutOfMemory
+        && let Some((_, crash)) = (held.iter_mut()).find(|(_, m)| {
+            m.id == mark.id && matches!(m.marker, Marker::Crashed | Marker::OutOfMemory)
+        })
+    {
+        (crash.marker, crash.text) = (mark.marker, mark.text);
+        return;
+    }
+    held.push_back((at, mark));
+}
+
+/// Whether the engine says the container was killed for want of memory.
+async fn oom_killed(engine: &Engine, id: &str) -> bool {
+    match engine.docker().inspect_container(id, None).await {
+        Ok(c) => c.state.and_then(|s| s.oom_killed).unwrap_or_default(),
+        Err(_) => false,
     }
 }
 
@@ -316,6 +363,40 @@ mod tests {
             ]
         );
         assert_eq!(got[4].1, "exited (137, out of memory)");
+    }
+
+    /// The engine can tell of the kill after the exit: the crash it explains, still held,
+    /// becomes an out-of-memory marker; once gone, the explanation follows it.
+    #[test]
+    fn an_oom_told_after_the_exit_names_the_crash() {
+        use Marker::*;
+        let mut tracker = Tracker::default();
+        let marks: Vec<Mark> = [
+            event("a", "die", &[("exitCode", "137")]),
+            event("a", "oom", &[]),
+            event("a", "oom", &[]),
+        ]
+        .iter()
+        .filter_map(|e| tracker.on_event(e))
+        .collect();
+        let kinds: Vec<Marker> = marks.iter().map(|m| m.marker).collect();
+        assert_eq!(kinds, [Crashed, OutOfMemory], "a second oom adds nothing");
+
+        let at = tokio::time::Instant::now();
+        let mut held = VecDeque::new();
+        for mark in marks.iter().cloned() {
+            hold(&mut held, at, mark);
+        }
+        // The engine's state named it first: the `oom` after it changes nothing.
+        hold(&mut held, at, marks[1].clone());
+        let held: Vec<(Marker, &str)> = held.iter().map(|(_, m)| (m.marker, &*m.text)).collect();
+        assert_eq!(held, [(OutOfMemory, "exited (137, out of memory)")]);
+
+        let mut released = VecDeque::new();
+        hold(&mut released, at, marks[0].clone());
+        released.clear();
+        hold(&mut released, at, marks[1].clone());
+        assert_eq!(released.len(), 1, "told on its own");
     }
 
     #[test]
