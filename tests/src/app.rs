@@ -189,11 +189,19 @@ impl App {
             .unwrap_or_else(|err| panic!("cannot type into `{css}`: {err}"));
     }
 
+    /// The first element matching `css`, once it is in the page (a menu's rows can come a
+    /// moment after the click that opens it): up to 10 s, as [`App::click`] waits.
     async fn find(&self, css: &str) -> fantoccini::elements::Element {
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|err| panic!("no `{css}` in the page: {err}"))
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match self.client.find(Locator::Css(css)).await {
+                Ok(element) => return element,
+                Err(err) if Instant::now() >= deadline => {
+                    panic!("no `{css}` in the page: {err}")
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
     }
 
     /// Chooses Docker context `context` in Project ▾ once its option shows `shown` (its host),
