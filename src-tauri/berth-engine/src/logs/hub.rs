@@ -161,9 +161,10 @@ impl Hub {
                 }
                 tokio::select! {
                     () = tokio::time::sleep_until(due) => {
-                        match pending.is_empty() {
-                            true => self.deliver(self.read(|s| s.end())),
-                            false => self.append(&mut pending),
+                        if pending.is_empty() {
+                            self.deliver(self.read(|s| s.end()));
+                        } else {
+                            self.append(&mut pending);
                         }
                         continue;
                     }

@@ -52,11 +52,10 @@ pub(crate) struct Tracker {
 }
 
 impl Tracker {
-    /// The container's crash is known to be an out-of-memory kill: a later `oom` adds nothing.
-    fn explained(&mut self, id: &str) {
-        if let Some(seen) = self.seen.get_mut(id) {
-            seen.crashed = None;
-        }
+    /// The container's crash is known to be an out-of-memory kill: its exit code, and a later
+    /// `oom` adds nothing.
+    fn explained(&mut self, id: &str) -> Option<String> {
+        self.seen.get_mut(id)?.crashed.take()
     }
 
     pub fn on_event(&mut self, event: &EventMessage) -> Option<Mark> {
@@ -103,10 +102,7 @@ impl Tracker {
             // The engine's `oom` and `die` race (the kernel's memory event and the process's
             // exit reach it apart): an `oom` just after a crash says what the crash was.
             "oom" => match seen.crashed.take() {
-                Some(code) => (
-                    Marker::OutOfMemory,
-                    format!("exited ({code}, out of memory)"),
-                ),
+                Some(code) => out_of_memory(&code),
                 None => {
                     seen.oom = true;
                     return None;
@@ -117,10 +113,7 @@ impl Tracker {
                 match (&seen.stop_signal, seen.oom) {
                     (_, true) => {
                         seen.ended_by_itself = true;
-                        (
-                            Marker::OutOfMemory,
-                            format!("exited ({code}, out of memory)"),
-                        )
+                        out_of_memory(code)
                     }
                     (Some(signal), false)
                         if matches!(signal.as_str(), "9" | "KILL" | "SIGKILL") =>
@@ -207,10 +200,11 @@ pub async fn follow_markers(
                         }
                         // No `oom` yet: the engine's state knows when it had the kill first
                         // (and an `oom` lost to a lagging feed).
-                        if mark.marker == Marker::Crashed && oom_killed(engine, &mark.id).await {
-                            tracker.explained(&mark.id);
-                            mark.marker = Marker::OutOfMemory;
-                            mark.text = mark.text.replace(')', ", out of memory)");
+                        if mark.marker == Marker::Crashed
+                            && oom_killed(engine, &mark.id).await
+                            && let Some(code) = tracker.explained(&mark.id)
+                        {
+                            (mark.marker, mark.text) = out_of_memory(&code);
                         }
                         hold(&mut held, tokio::time::Instant::now() + HOLD, mark);
                     }
@@ -222,13 +216,20 @@ pub async fn follow_markers(
     }
 }
 
+/// The marker and text of an exit for want of memory.
+fn out_of_memory(code: &str) -> (Marker, String) {
+    (
+        Marker::OutOfMemory,
+        format!("exited ({code}, out of memory)"),
+    )
+}
+
 /// Holds `mark` until `at`. An out-of-memory mark replaces the crash it explains while that is
 /// still held; one that comes later follows it.
 fn hold(held: &mut VecDeque<(tokio::time::Instant, Mark)>, at: tokio::time::Instant, mark: Mark) {
     if mark.marker == Marker::OutOfMemory
-        && let Some((_, crash)) = (held.iter_mut()).find(|(_, m)| {
-            m.id == mark.id && matches!(m.marker, Marker::Crashed | Marker::OutOfMemory)
-        })
+        && let Some((_, crash)) =
+            (held.iter_mut()).find(|(_, m)| m.id == mark.id && m.marker == Marker::Crashed)
     {
         (crash.marker, crash.text) = (mark.marker, mark.text);
         return;
@@ -387,10 +388,14 @@ mod tests {
         for mark in marks.iter().cloned() {
             hold(&mut held, at, mark);
         }
-        // The engine's state named it first: the `oom` after it changes nothing.
-        hold(&mut held, at, marks[1].clone());
         let held: Vec<(Marker, &str)> = held.iter().map(|(_, m)| (m.marker, &*m.text)).collect();
         assert_eq!(held, [(OutOfMemory, "exited (137, out of memory)")]);
+
+        // The engine's state named it first: the `oom` after it adds nothing.
+        let mut tracker = Tracker::default();
+        tracker.on_event(&event("a", "die", &[("exitCode", "137")]));
+        assert_eq!(tracker.explained("a").as_deref(), Some("137"));
+        assert_eq!(tracker.on_event(&event("a", "oom", &[])), None);
 
         let mut released = VecDeque::new();
         hold(&mut released, at, marks[0].clone());
