@@ -195,6 +195,9 @@ pub async fn follow_markers(
             event = events.recv() => match event {
                 Ok(FeedEvent::Event(event)) => {
                     if let Some(mut mark) = tracker.on_event(&event) {
+                        // Held from the event on: the engine's answers below take their time
+                        // within the hold, not after it (the container's lines go on coming).
+                        let at = tokio::time::Instant::now() + HOLD;
                         if mark.marker == Marker::Restarted && !by_policy(engine, &mark.id).await {
                             (mark.marker, mark.text) = (Marker::Started, "started".to_owned());
                         }
@@ -206,7 +209,7 @@ pub async fn follow_markers(
                         {
                             (mark.marker, mark.text) = out_of_memory(&code);
                         }
-                        hold(&mut held, tokio::time::Instant::now() + HOLD, mark);
+                        hold(&mut held, at, mark);
                     }
                 }
                 Ok(_) | Err(RecvError::Lagged(_)) => {}
