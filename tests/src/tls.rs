@@ -22,6 +22,19 @@ use crate::SETUP_HINT;
 /// The engine's socket the endpoint forwards to.
 const ENGINE: &str = "/var/run/docker.sock";
 
+/// Whom an endpoint lets through.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Clients {
+    /// Any client: the engine asks for no certificate.
+    Anyone,
+    /// Clients with a certificate the CA signed; others are refused with an alert.
+    Certified,
+    /// Asks for a certificate, lets the handshake end without one, then resets the connection
+    /// with no alert: what a client sees when the reset of its unread request overtakes an
+    /// engine's alert.
+    CertifiedOrCut,
+}
+
 /// A running TLS endpoint, stopped and its directory removed when dropped.
 pub struct TlsEngine {
     pub dir: PathBuf,
@@ -128,9 +141,8 @@ fn signed(dir: &Path, name: &str, ca: &str, ext: &str) {
 }
 
 impl TlsEngine {
-    /// Listens on 127.0.0.1 with the server's certificate; `mutual`: only clients with a
-    /// certificate the CA signed are let through.
-    pub fn start(what: &str, mutual: bool) -> TlsEngine {
+    /// Listens on 127.0.0.1 with the server's certificate, letting `clients` through.
+    pub fn start(what: &str, clients: Clients) -> TlsEngine {
         let dir = std::env::temp_dir().join(format!("berth-tls-{what}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -143,7 +155,7 @@ impl TlsEngine {
             "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
         );
         signed(&dir, "client", "ca", "extendedKeyUsage=clientAuth\n");
-        let config = Arc::new(server_config(&dir, mutual));
+        let config = Arc::new(server_config(&dir, clients));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -157,7 +169,7 @@ impl TlsEngine {
             runtime.block_on(async move {
                 let listener = TcpListener::from_std(listener).unwrap();
                 tokio::select! {
-                    _ = serve(listener, TlsAcceptor::from(config)) => {}
+                    _ = serve(listener, TlsAcceptor::from(config), clients) => {}
                     _ = stopped => {}
                 }
             });
@@ -225,8 +237,8 @@ impl Drop for TlsEngine {
     }
 }
 
-/// The server's certificate; `mutual`: a client certificate the CA signed is required.
-fn server_config(dir: &Path, mutual: bool) -> ServerConfig {
+/// The server's certificate, and the client certificates `clients` asks for.
+fn server_config(dir: &Path, clients: Clients) -> ServerConfig {
     let provider = Arc::new(crypto::ring::default_provider());
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(dir.join("server.pem"))
         .unwrap()
@@ -236,24 +248,28 @@ fn server_config(dir: &Path, mutual: bool) -> ServerConfig {
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .unwrap();
-    let builder = if mutual {
-        let mut roots = RootCertStore::empty();
-        roots
-            .add(CertificateDer::from_pem_file(dir.join("ca.pem")).unwrap())
+    if clients == Clients::Anyone {
+        return builder
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
             .unwrap();
-        let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
-            .build()
-            .unwrap();
-        builder.with_client_cert_verifier(verifier)
-    } else {
-        builder.with_no_client_auth()
+    }
+    let mut roots = RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_file(dir.join("ca.pem")).unwrap())
+        .unwrap();
+    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
+    let verifier = match clients {
+        Clients::CertifiedOrCut => verifier.allow_unauthenticated(),
+        _ => verifier,
     };
+    let builder = builder.with_client_cert_verifier(verifier.build().unwrap());
     builder.with_single_cert(certs, key).unwrap()
 }
 
 /// Accepts TLS connections and forwards each to the engine's socket. A handshake the endpoint
 /// refuses (no client certificate, one no CA of its signed) closes that connection.
-async fn serve(listener: TcpListener, acceptor: TlsAcceptor) {
+async fn serve(listener: TcpListener, acceptor: TlsAcceptor, clients: Clients) {
     loop {
         let Ok((client, _)) = listener.accept().await else {
             return;
@@ -263,6 +279,11 @@ async fn serve(listener: TcpListener, acceptor: TlsAcceptor) {
             let Ok(mut client) = acceptor.accept(client).await else {
                 return;
             };
+            let (tcp, tls) = client.get_ref();
+            if clients == Clients::CertifiedOrCut && tls.peer_certificates().is_none() {
+                let _ = tcp.set_zero_linger();
+                return;
+            }
             let Ok(mut engine) = UnixStream::connect(ENGINE).await else {
                 return;
             };

@@ -217,9 +217,10 @@ impl Engine {
             problem,
             fix: "Name the engine by a host name or an IP address: tcp://HOST:PORT.".to_owned(),
         })?;
-        Engine::negotiate(docker, endpoint, server, dial)
-            .await
-            .map_err(|e| tls.refused(e))
+        match Engine::negotiate(docker, endpoint, server, dial.clone()).await {
+            Err(e) => Err(tls.refused(e, &dial).await),
+            engine => engine,
+        }
     }
 
     async fn negotiate(

@@ -4,12 +4,21 @@
 //! told as what to fix rather than as the TLS library's words.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use bollard::Docker;
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls::client::ResolvesClientCert;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tokio_rustls::rustls::{ClientConfig, RootCertStore};
+use tokio_rustls::rustls::sign::CertifiedKey;
+use tokio_rustls::rustls::{self, ClientConfig, RootCertStore, SignatureScheme};
 
+use crate::dial::Dial;
 use crate::error::{Endpoint, Error};
 
 /// A context's TLS files, or DOCKER_CERT_PATH's.
@@ -82,29 +91,31 @@ impl TlsFiles {
         }
     }
 
-    /// `err` as what went wrong in the TLS handshake, when that is what did.
-    pub fn refused(&self, err: Error) -> Error {
+    /// `err` as what went wrong in the TLS handshake, when that is what did. The engine is
+    /// asked again on a handshake of Berth's own ([`refusal`]): bollard's error is no sure
+    /// guide, because a TLS 1.3 engine refuses a client certificate only after the client has
+    /// sent its request, and the reset of that unread request can overtake the engine's alert,
+    /// leaving the client a connection that merely broke.
+    pub async fn refused(&self, err: Error, dial: &Dial) -> Error {
         let Error::Unavailable { endpoint, cause } = err else {
             return err;
         };
-        let Some(reason) = handshake_failure(&cause) else {
+        let Some(refusal) = refusal(dial).await else {
             return Error::Unavailable { endpoint, cause };
         };
-        let problem = if reason.contains("invalid peer certificate") {
-            format!(
+        let problem = match refusal {
+            Refusal::Engine(reason) => format!(
                 "its certificate is not signed by the CA in {} ({reason})",
                 self.ca.display()
-            )
-        } else if self.cert.exists() {
-            format!(
+            ),
+            Refusal::Client(reason) if self.cert.exists() => format!(
                 "it refused the client certificate {} ({reason})",
                 self.cert.display()
-            )
-        } else {
-            format!(
+            ),
+            Refusal::Client(reason) => format!(
                 "it asks for a client certificate, and there is no {} ({reason})",
                 self.cert.display()
-            )
+            ),
         };
         Error::Tls {
             endpoint,
@@ -124,21 +135,84 @@ impl TlsFiles {
     }
 }
 
-/// The TLS library's reason a handshake failed, found under the HTTP client's error: a
-/// certificate refused on either side, or an alert the engine sent.
-fn handshake_failure(cause: &bollard::errors::Error) -> Option<String> {
-    let mut source = std::error::Error::source(cause);
-    while let Some(s) = source {
-        let text = s.to_string();
-        let tls = [
-            "invalid peer certificate",
-            "received fatal alert",
-            "peer sent no certificates",
-        ];
-        if tls.iter().any(|t| text.contains(t)) {
-            return Some(text);
-        }
-        source = s.source();
+/// Which side of a handshake refused the other, with the TLS library's reason.
+#[derive(Debug, PartialEq, Eq)]
+enum Refusal {
+    /// The engine's certificate is not one the CA signed.
+    Engine(String),
+    /// The engine refused the client: its certificate, or that it sent none.
+    Client(String),
+}
+
+/// How long the engine gets to refuse a client after a handshake that looked complete.
+const VERDICT: Duration = Duration::from_secs(2);
+
+/// A handshake of Berth's own with the engine, and its verdict: sending nothing after it, the
+/// client reads the engine's alert before any close (no unread request makes it a reset).
+async fn refusal(dial: &Dial) -> Option<Refusal> {
+    let Dial::Tls { addr, name, config } = dial else {
+        return None;
+    };
+    let asked = Arc::new(Asked {
+        inner: config.client_auth_cert_resolver.clone(),
+        asked: AtomicBool::new(false),
+    });
+    let mut config = ClientConfig::clone(config);
+    config.client_auth_cert_resolver = asked.clone();
+    let tcp = tokio::time::timeout(VERDICT, TcpStream::connect(addr))
+        .await
+        .ok()?
+        .ok()?;
+    let mut tls = match TlsConnector::from(Arc::new(config))
+        .connect(name.clone(), tcp)
+        .await
+    {
+        Ok(tls) => tls,
+        Err(e) => return judged(&e),
+    };
+    let read = tokio::time::timeout(VERDICT, tls.read(&mut [0; 1]))
+        .await
+        .ok()?;
+    match read {
+        Err(e) => judged(&e).or_else(|| asked.unanswered(&e.to_string())),
+        Ok(0) => asked.unanswered("the engine closed the connection"),
+        Ok(_) => None,
     }
-    None
+}
+
+/// A handshake's error as a refusal, when it is one.
+fn judged(e: &std::io::Error) -> Option<Refusal> {
+    let tls = e.get_ref()?.downcast_ref::<rustls::Error>()?;
+    match tls {
+        rustls::Error::InvalidCertificate(_) => Some(Refusal::Engine(tls.to_string())),
+        rustls::Error::AlertReceived(_) => Some(Refusal::Client(tls.to_string())),
+        _ => None,
+    }
+}
+
+/// The client's certificates, recording whether the engine asked for one.
+#[derive(Debug)]
+struct Asked {
+    inner: Arc<dyn ResolvesClientCert>,
+    asked: AtomicBool,
+}
+
+impl Asked {
+    /// A connection the engine closed with no alert refused the client if it asked for a
+    /// certificate the client does not have.
+    fn unanswered(&self, reason: &str) -> Option<Refusal> {
+        (self.asked.load(Ordering::Relaxed) && !self.inner.has_certs())
+            .then(|| Refusal::Client(reason.to_owned()))
+    }
+}
+
+impl ResolvesClientCert for Asked {
+    fn resolve(&self, hints: &[&[u8]], schemes: &[SignatureScheme]) -> Option<Arc<CertifiedKey>> {
+        self.asked.store(true, Ordering::Relaxed);
+        self.inner.resolve(hints, schemes)
+    }
+
+    fn has_certs(&self) -> bool {
+        self.inner.has_certs()
+    }
 }

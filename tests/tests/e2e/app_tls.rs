@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use berth_tests::app::App;
 use berth_tests::compose::ComposeProject;
-use berth_tests::tls::TlsEngine;
+use berth_tests::tls::{Clients, TlsEngine};
 use berth_tests::{docker, unique_project, workspace_binary};
 
 const WAIT: Duration = Duration::from_secs(30);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tls_context_chosen_in_the_window_shows_the_stack_with_its_engine() {
-    let tls = TlsEngine::start("app", true);
+    let tls = TlsEngine::start("app", Clients::Certified);
     let name = unique_project("app-tls");
     let dir = tls.dir.join("project");
     std::fs::create_dir_all(&dir).unwrap();

@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use berth_tests::compose::ComposeProject;
-use berth_tests::tls::TlsEngine;
+use berth_tests::tls::{Clients, TlsEngine};
 use berth_tests::{first_event, unique_project, workspace_binary};
 
 const STACK: &str = "services:
@@ -105,7 +105,7 @@ fn rows(ps: &str) -> Vec<(String, String)> {
 
 #[test]
 fn a_tls_context_and_docker_tls_verify_reach_the_engine_with_a_client_certificate() {
-    let tls = TlsEngine::start("mutual", true);
+    let tls = TlsEngine::start("mutual", Clients::Certified);
     let (project, file) = stack("tls");
     let config = tls.dir.join("docker-config");
     let certs = tls.cert_path("client", "ca", true);
@@ -164,7 +164,7 @@ fn a_tls_context_and_docker_tls_verify_reach_the_engine_with_a_client_certificat
 
 #[test]
 fn a_ca_alone_reaches_an_engine_that_asks_no_client_certificate() {
-    let tls = TlsEngine::start("ca-only", false);
+    let tls = TlsEngine::start("ca-only", Clients::Anyone);
     let config = tls.dir.join("docker-config");
     let certs = tls.cert_path("ca-only", "ca", false);
     let host = tls.host();
@@ -184,7 +184,7 @@ fn a_ca_alone_reaches_an_engine_that_asks_no_client_certificate() {
 
 #[test]
 fn a_wrong_ca_or_no_client_certificate_is_refused_with_what_to_fix() {
-    let tls = TlsEngine::start("refused", true);
+    let tls = TlsEngine::start("refused", Clients::Certified);
     let config = tls.dir.join("docker-config");
     let host = tls.host();
     let berthctl = |certs: &Path| {
@@ -261,4 +261,41 @@ fn a_wrong_ca_or_no_client_certificate_is_refused_with_what_to_fix() {
         err.contains(&empty.join("ca.pem").display().to_string()),
         "{err}"
     );
+}
+
+/// The engine's alert can be lost: a TLS 1.3 client sends its request as soon as its side of
+/// the handshake is done, and when the engine refuses it and closes with that request unread,
+/// the reset can reach the client before the alert. Berth asks again on a handshake of its own.
+#[test]
+fn a_refusal_whose_alert_a_reset_overtook_still_names_the_missing_client_certificate() {
+    let tls = TlsEngine::start("cut", Clients::CertifiedOrCut);
+    let config = tls.dir.join("docker-config");
+    let host = tls.host();
+    let no_client = tls.cert_path("no-client", "ca", false);
+    let env = [
+        ("DOCKER_HOST", Path::new(&host)),
+        ("DOCKER_TLS_VERIFY", Path::new("1")),
+        ("DOCKER_CERT_PATH", no_client.as_path()),
+    ];
+    let err = failed(run(
+        workspace_binary("berthctl"),
+        &config,
+        &env,
+        &["version"],
+    ));
+    assert!(err.contains(&host), "{err}");
+    assert!(err.contains("asks for a client certificate"), "{err}");
+    assert!(
+        err.contains(&no_client.join("cert.pem").display().to_string()),
+        "{err}"
+    );
+
+    // With its certificate the client is let through: the endpoint cuts only those without.
+    let certified = tls.cert_path("client", "ca", true);
+    let env = [
+        ("DOCKER_HOST", Path::new(&host)),
+        ("DOCKER_TLS_VERIFY", Path::new("1")),
+        ("DOCKER_CERT_PATH", certified.as_path()),
+    ];
+    assert_reaches(&config, &env, &host);
 }
