@@ -201,6 +201,21 @@ describe('follow and pause', () => {
     expect(v.positions()).toEqual(shown);
   });
 
+  it("takes a new view's report that came before the view's own answer", async () => {
+    const source = new MemorySource(numbered, 0);
+    const v = await open(source);
+    let release = () => {};
+    source.answerHeld = new Promise((r) => (release = r));
+    v.focus(['api']);
+    await settle();
+    // The view is set in the shell; its lines are reported while the answer is on its way.
+    source.append(6);
+    await settle();
+    release();
+    await settle();
+    expect(v.positions()).toEqual([1, 4]);
+  });
+
   it('numbers fetched rows as its own while evictions are still unreported', async () => {
     const source = new MemorySource(numbered, 1000);
     const v = await open(source);

@@ -49,6 +49,8 @@ export class MemorySource implements LogSource {
   private pattern: RegExp | null = null;
   /** Store positions of the view's rows; null while the filter selects everything. */
   private rows: number[] | null = null;
+  /** While set, setView's answers wait for it, as the shell's can wait behind its reports. */
+  answerHeld: Promise<void> | null = null;
   private readonly listeners = new Set<(stats: ViewStats) => void>();
   /** As the shell counts them: views set, this view's reports, rows evicted since it was set. */
   private view = 0;
@@ -151,7 +153,9 @@ export class MemorySource implements LogSource {
       for (let p = this.first; p < this.end; p++) if (this.passes(p)) this.rows.push(p);
     this.view++;
     [this.seq, this.evicted, this.fresh] = [0, 0, 0];
-    return this.stats();
+    const stats = this.stats();
+    if (this.answerHeld) await this.answerHeld;
+    return stats;
   }
 
   async window(start: number, count: number, evicted: number): Promise<Rows> {
