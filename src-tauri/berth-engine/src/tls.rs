@@ -136,7 +136,6 @@ impl TlsFiles {
 }
 
 /// Which side of a handshake refused the other, with the TLS library's reason.
-#[derive(Debug, PartialEq, Eq)]
 enum Refusal {
     /// The engine's certificate is not one the CA signed.
     Engine(String),
